@@ -1,0 +1,256 @@
+//! Software inventory. Each source has its own pure parser module; this module
+//! finds the databases inside the root, feeds them to the parsers and merges
+//! the results. A source that fails adds an [`InventoryError`] and the others
+//! still report.
+
+pub mod apk;
+pub mod binaries;
+pub mod control;
+pub mod dpkg;
+pub mod opkg;
+pub mod os;
+pub mod purl;
+pub mod rpm;
+
+use crate::root::{display_path, EntryKind, RootFs};
+use fieldattest_protocol::report::{Device, Inventory, InventoryError, Package};
+use std::path::Path;
+
+/// Packages and errors from one source.
+#[derive(Debug, Default)]
+pub struct Found {
+    pub packages: Vec<Package>,
+    pub errors: Vec<InventoryError>,
+}
+
+impl Found {
+    fn merge(&mut self, other: Found) {
+        self.packages.extend(other.packages);
+        self.errors.extend(other.errors);
+    }
+}
+
+fn fs_error(source: &str, e: &crate::root::FsError) -> InventoryError {
+    InventoryError {
+        source: source.into(),
+        path: e.path.clone(),
+        line: None,
+        message: e.to_string(),
+    }
+}
+
+/// Reads `path` as text for `source`; `None` when absent, an error when unreadable.
+fn read_text(root: &RootFs, source: &str, path: &str, errors: &mut Vec<InventoryError>) -> Option<String> {
+    match root.read(path) {
+        Ok(b) => Some(String::from_utf8_lossy(&b).into_owned()),
+        Err(e) if e.is_not_found() => None,
+        Err(e) => {
+            errors.push(fs_error(source, &e));
+            None
+        }
+    }
+}
+
+fn collect_dpkg(root: &RootFs, dbs: &mut Vec<String>) -> Found {
+    let mut f = Found::default();
+    if let Some(text) = read_text(root, "dpkg", dpkg::STATUS, &mut f.errors) {
+        dbs.push(dpkg::STATUS.into());
+        f.merge(dpkg::parse_status(&text, dpkg::STATUS, true));
+    }
+    if let Ok(ents) = root.read_dir(dpkg::STATUS_D) {
+        dbs.push(dpkg::STATUS_D.into());
+        for e in ents {
+            let name = e.name.to_string_lossy();
+            if name.ends_with(".md5sums") || name.starts_with('.') || e.kind == EntryKind::Dir {
+                continue;
+            }
+            let path = display_path(&Path::new(dpkg::STATUS_D).join(&e.name));
+            if let Some(text) = read_text(root, "dpkg", &path, &mut f.errors) {
+                f.merge(dpkg::parse_status(&text, &path, false));
+            }
+        }
+    }
+    f
+}
+
+fn collect_opkg(root: &RootFs, dbs: &mut Vec<String>) -> Found {
+    let mut f = Found::default();
+    let mut candidates: Vec<String> = Vec::new();
+    let mut confs: Vec<String> = vec!["/etc/opkg.conf".into()];
+    if let Ok(ents) = root.read_dir("/etc/opkg") {
+        for e in ents {
+            if e.name.to_string_lossy().ends_with(".conf") {
+                confs.push(display_path(&Path::new("/etc/opkg").join(&e.name)));
+            }
+        }
+    }
+    for c in &confs {
+        if let Some(text) = read_text(root, "opkg", c, &mut f.errors) {
+            candidates.extend(opkg::status_paths_from_conf(&text));
+        }
+    }
+    candidates.extend(opkg::DEFAULT_STATUS.iter().map(|s| s.to_string()));
+    // The same file may be reachable under two names (usr/lib -> var/lib links).
+    let mut seen = Vec::new();
+    for path in candidates {
+        let Ok(host) = root.host_path_of_file(&path) else { continue };
+        if seen.contains(&host) {
+            continue;
+        }
+        seen.push(host);
+        if let Some(text) = read_text(root, "opkg", &path, &mut f.errors) {
+            dbs.push(path.clone());
+            let mut found = opkg::parse_status(&text, &path);
+            let info_dir = Path::new(&path).parent().map(|p| p.join("info"));
+            if let Some(info) = info_dir {
+                for p in &mut found.packages {
+                    let ctl = info.join(format!("{}.control", p.name));
+                    if let Ok(b) = root.read_limited(&ctl, 1024 * 1024) {
+                        opkg::apply_control(p, &String::from_utf8_lossy(&b));
+                    }
+                }
+            }
+            f.merge(found);
+        }
+    }
+    f
+}
+
+fn collect_apk(root: &RootFs, dbs: &mut Vec<String>) -> Found {
+    let mut f = Found::default();
+    if let Some(text) = read_text(root, "apk", apk::INSTALLED, &mut f.errors) {
+        dbs.push(apk::INSTALLED.into());
+        f.merge(apk::parse_installed(&text, apk::INSTALLED));
+    }
+    f
+}
+
+fn collect_rpm(root: &RootFs, dbs: &mut Vec<String>) -> Found {
+    let mut f = Found::default();
+    for path in rpm::DB_PATHS {
+        if !root.is_file(path) {
+            continue;
+        }
+        dbs.push(path.into());
+        read_rpm_db(root, path, &mut f);
+        return f;
+    }
+    for path in rpm::BDB_PATHS {
+        if root.is_file(path) {
+            dbs.push(path.into());
+            f.errors.push(InventoryError {
+                source: "rpm".into(),
+                path: path.into(),
+                line: None,
+                message: "Berkeley DB rpm database is not supported (rpm >= 4.16 sqlite databases are); rpm packages not listed".into(),
+            });
+        }
+    }
+    f
+}
+
+#[cfg(feature = "rpm-sqlite")]
+fn read_rpm_db(root: &RootFs, path: &str, f: &mut Found) {
+    let host = match root.host_path_of_file(path) {
+        Ok(h) => h,
+        Err(e) => return f.errors.push(fs_error("rpm", &e)),
+    };
+    match rpm::read_sqlite(&host) {
+        Ok(rows) => {
+            for (hnum, blob) in rows {
+                match rpm::parse_header(&blob) {
+                    Ok(h) => f.packages.extend(rpm::to_package(h, path)),
+                    Err(m) => f.errors.push(InventoryError {
+                        source: "rpm".into(),
+                        path: path.into(),
+                        line: None,
+                        message: format!("header #{hnum}: {m}"),
+                    }),
+                }
+            }
+        }
+        Err(m) => f.errors.push(InventoryError {
+            source: "rpm".into(),
+            path: path.into(),
+            line: None,
+            message: format!("cannot read rpm database: {m}"),
+        }),
+    }
+}
+
+#[cfg(not(feature = "rpm-sqlite"))]
+fn read_rpm_db(_root: &RootFs, path: &str, f: &mut Found) {
+    f.errors.push(InventoryError {
+        source: "rpm".into(),
+        path: path.into(),
+        line: None,
+        message: "rpm database found but this build has no SQLite support (build with --features rpm-sqlite); rpm packages not listed".into(),
+    });
+}
+
+/// Everything the inventory knows about a root.
+pub struct Collected {
+    pub device: Device,
+    pub inventory: Inventory,
+}
+
+/// Collects device identity and software inventory. `live` enables `/proc`.
+pub fn collect(root: &RootFs, live: bool) -> Collected {
+    let mut errors = Vec::new();
+    let os = os::read_os(root, &mut errors);
+    let kernel = os::read_kernel(root, live);
+    let hostname = os::read_hostname(root, live);
+    let mut dbs = Vec::new();
+    let mut all = Found::default();
+    all.merge(collect_dpkg(root, &mut dbs));
+    all.merge(collect_opkg(root, &mut dbs));
+    all.merge(collect_apk(root, &mut dbs));
+    all.merge(collect_rpm(root, &mut dbs));
+    if dbs.is_empty() {
+        all.merge(binaries::identify(root));
+        if let Some(rel) = &kernel.release {
+            all.packages.push(Package {
+                name: "linux-kernel".into(),
+                version: rel.clone(),
+                arch: kernel.machine.clone(),
+                source: fieldattest_protocol::report::PackageSource::Binary,
+                purl: None,
+                binary_name: None,
+                multi_arch: None,
+                source_package: None,
+                source_version: None,
+                license: None,
+                path: if live { "/proc/sys/kernel/osrelease".into() } else { format!("/lib/modules/{rel}") },
+            });
+        }
+    }
+    for p in &mut all.packages {
+        p.purl = Some(purl::for_package(p, &os));
+    }
+    all.packages.sort_by(|a, b| {
+        (a.name.as_str(), a.arch.as_deref(), a.source).cmp(&(b.name.as_str(), b.arch.as_deref(), b.source))
+    });
+    errors.extend(all.errors);
+    let kernel_modules = if live {
+        root.read("/proc/modules")
+            .map(|b| os::parse_proc_modules(&String::from_utf8_lossy(&b)))
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    Collected {
+        device: Device {
+            hostname,
+            os,
+            kernel,
+        },
+        inventory: Inventory {
+            packages: all.packages,
+            keys: Vec::new(),
+            kernel_modules,
+            listening: Vec::new(),
+            databases: dbs,
+            errors,
+        },
+    }
+}

@@ -1,0 +1,205 @@
+//! Package URLs (package-url spec), written the way Syft writes them so that
+//! downstream vulnerability matchers (Grype, OSV tooling, Dependency-Track)
+//! recognise them. See ARCHITECTURE.md for the opkg decision.
+
+use fieldattest_protocol::report::{OsInfo, Package, PackageSource};
+
+/// Percent-encodes everything but unreserved characters and `:` (as Syft's
+/// packageurl-go does: `+` → `%2B`, `@` → `%40`, `~` and `:` kept).
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'~' | b':') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Builds `pkg:TYPE/NAMESPACE/NAME@VERSION?k=v&...` with qualifiers sorted by
+/// key and empty values dropped.
+pub fn build(ty: &str, namespace: Option<&str>, name: &str, version: &str, qualifiers: &[(&str, String)]) -> String {
+    let mut s = format!("pkg:{ty}/");
+    if let Some(ns) = namespace.filter(|n| !n.is_empty()) {
+        for seg in ns.split('/') {
+            s.push_str(&encode(seg));
+            s.push('/');
+        }
+    }
+    s.push_str(&encode(name));
+    if !version.is_empty() {
+        s.push('@');
+        s.push_str(&encode(version));
+    }
+    let mut q: Vec<&(&str, String)> = qualifiers.iter().filter(|(_, v)| !v.is_empty()).collect();
+    q.sort_by(|a, b| a.0.cmp(b.0));
+    for (i, (k, v)) in q.iter().enumerate() {
+        s.push(if i == 0 { '?' } else { '&' });
+        s.push_str(k);
+        s.push('=');
+        s.push_str(&encode(v));
+    }
+    s
+}
+
+/// `debian-12`: distro id and VERSION_ID (codename when there is no VERSION_ID).
+fn distro(os: &OsInfo) -> String {
+    match (&os.id, os.version_id.as_ref().or(os.version_codename.as_ref())) {
+        (Some(id), Some(v)) => format!("{id}-{v}"),
+        (Some(id), None) => id.clone(),
+        _ => String::new(),
+    }
+}
+
+/// The purl of a package found on a device with identity `os`.
+pub fn for_package(p: &Package, os: &OsInfo) -> String {
+    let arch = p.arch.clone().unwrap_or_default();
+    let id = os.id.as_deref().map(str::to_ascii_lowercase);
+    match p.source {
+        PackageSource::Dpkg => {
+            let upstream = match (&p.source_package, &p.source_version) {
+                (Some(s), Some(v)) => format!("{s}@{v}"),
+                (Some(s), None) => s.clone(),
+                _ => String::new(),
+            };
+            build(
+                "deb",
+                Some(id.as_deref().unwrap_or("debian")),
+                &p.name,
+                &p.version,
+                &[("arch", arch), ("distro", distro(os)), ("upstream", upstream)],
+            )
+        }
+        PackageSource::Apk => {
+            let upstream = p.source_package.clone().filter(|o| *o != p.name).unwrap_or_default();
+            build(
+                "apk",
+                Some(id.as_deref().unwrap_or("alpine")),
+                &p.name,
+                &p.version,
+                &[("arch", arch), ("distro", distro(os)), ("upstream", upstream)],
+            )
+        }
+        PackageSource::Rpm => {
+            let (epoch, version) = match p.version.split_once(':') {
+                Some((e, v)) if e.bytes().all(|b| b.is_ascii_digit()) => (e.to_string(), v),
+                _ => (String::new(), p.version.as_str()),
+            };
+            build(
+                "rpm",
+                id.as_deref(),
+                &p.name,
+                version,
+                &[
+                    ("arch", arch),
+                    ("distro", distro(os)),
+                    ("epoch", epoch),
+                    ("upstream", p.source_package.clone().unwrap_or_default()),
+                ],
+            )
+        }
+        PackageSource::Opkg => match (&p.source_package, &p.source_version) {
+            // Built by Yocto: the recipe identifies the software, as in
+            // OE-core's SPDX output (`pkg:yocto/...`).
+            (Some(recipe), Some(pv)) => build("yocto", None, recipe, pv, &[("arch", arch)]),
+            _ => build("generic", None, &p.name, &p.version, &[("arch", arch), ("distro", distro(os))]),
+        },
+        PackageSource::Binary => build("generic", None, &p.name, &p.version, &[]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pkg(source: PackageSource, name: &str, version: &str, arch: Option<&str>) -> Package {
+        Package {
+            name: name.into(),
+            version: version.into(),
+            arch: arch.map(str::to_string),
+            source,
+            purl: None,
+            binary_name: None,
+            multi_arch: None,
+            source_package: None,
+            source_version: None,
+            license: None,
+            path: "/x".into(),
+        }
+    }
+
+    fn debian() -> OsInfo {
+        OsInfo {
+            id: Some("debian".into()),
+            version_id: Some("12".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn deb_matches_syft() {
+        // Strings as Syft 1.18 writes them for a bookworm rootfs.
+        let mut p = pkg(PackageSource::Dpkg, "libcap2", "1:2.66-4+deb12u3+b1", Some("amd64"));
+        p.source_package = Some("libcap2".into());
+        p.source_version = Some("1:2.66-4+deb12u3".into());
+        assert_eq!(
+            for_package(&p, &debian()),
+            "pkg:deb/debian/libcap2@1:2.66-4%2Bdeb12u3%2Bb1?arch=amd64&distro=debian-12&upstream=libcap2%401:2.66-4%2Bdeb12u3"
+        );
+        let mut p = pkg(PackageSource::Dpkg, "libsystemd0", "252.39-1~deb12u2", Some("amd64"));
+        p.source_package = Some("systemd".into());
+        assert_eq!(
+            for_package(&p, &debian()),
+            "pkg:deb/debian/libsystemd0@252.39-1~deb12u2?arch=amd64&distro=debian-12&upstream=systemd"
+        );
+    }
+
+    #[test]
+    fn apk_rpm_yocto_generic() {
+        let alpine = OsInfo {
+            id: Some("alpine".into()),
+            version_id: Some("3.19.1".into()),
+            ..Default::default()
+        };
+        let mut p = pkg(PackageSource::Apk, "libcrypto3", "3.1.4-r5", Some("aarch64"));
+        p.source_package = Some("openssl".into());
+        assert_eq!(
+            for_package(&p, &alpine),
+            "pkg:apk/alpine/libcrypto3@3.1.4-r5?arch=aarch64&distro=alpine-3.19.1&upstream=openssl"
+        );
+        let poky = OsInfo {
+            id: Some("poky".into()),
+            version_id: Some("5.0.4".into()),
+            ..Default::default()
+        };
+        let mut p = pkg(PackageSource::Rpm, "busybox", "1:1.36.1-r0", Some("cortexa53"));
+        p.source_package = Some("busybox-1.36.1-r0.src.rpm".into());
+        assert_eq!(
+            for_package(&p, &poky),
+            "pkg:rpm/poky/busybox@1.36.1-r0?arch=cortexa53&distro=poky-5.0.4&epoch=1&upstream=busybox-1.36.1-r0.src.rpm"
+        );
+        let mut p = pkg(PackageSource::Opkg, "libc6", "2.39+git0-r0", Some("cortexa53"));
+        p.source_package = Some("glibc".into());
+        p.source_version = Some("2.39+git0".into());
+        assert_eq!(for_package(&p, &poky), "pkg:yocto/glibc@2.39%2Bgit0?arch=cortexa53");
+        let openwrt = OsInfo {
+            id: Some("openwrt".into()),
+            version_id: Some("23.05.3".into()),
+            ..Default::default()
+        };
+        let p = pkg(PackageSource::Opkg, "dropbear", "2022.82-6", Some("aarch64_cortex-a53"));
+        let u = for_package(&p, &openwrt);
+        assert_eq!(u, "pkg:generic/dropbear@2022.82-6?arch=aarch64_cortex-a53&distro=openwrt-23.05.3");
+        assert!(!u.starts_with("pkg:deb"));
+        let p = pkg(PackageSource::Binary, "busybox", "1.36.1", None);
+        assert_eq!(for_package(&p, &OsInfo::default()), "pkg:generic/busybox@1.36.1");
+    }
+
+    #[test]
+    fn encoding() {
+        assert_eq!(encode("libstdc++6"), "libstdc%2B%2B6");
+        assert_eq!(encode("a b/c@d"), "a%20b%2Fc%40d");
+    }
+}

@@ -1,0 +1,36 @@
+//! fieldattest agent library: root-confined filesystem view, inventory,
+//! report contract. The binary (`main.rs`) is a thin CLI over [`scan`].
+#![forbid(unsafe_code)]
+
+pub mod inventory;
+pub mod report;
+pub mod root;
+
+use fieldattest_protocol::report::{Report, ScanMode};
+use root::RootFs;
+use std::time::{Instant, SystemTime};
+
+/// Options of one scan.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// The root as the user named it, for the report.
+    pub root_display: String,
+    pub target_sl: u8,
+}
+
+/// Runs a scan of `root`. Live mode (reading `/proc`) is used exactly when the
+/// root is the host's `/`. The clock is read here, at the edge.
+pub fn scan(root: &RootFs, opts: &ScanOptions) -> Report {
+    let started = SystemTime::now();
+    let t0 = Instant::now();
+    let live = root.is_host_root();
+    let collected = inventory::collect(root, live);
+    let meta = report::ScanMeta {
+        root: opts.root_display.clone(),
+        mode: if live { ScanMode::Live } else { ScanMode::Image },
+        started: humantime::format_rfc3339_seconds(started).to_string(),
+        duration_ms: t0.elapsed().as_millis() as u64,
+        target_sl: opts.target_sl,
+    };
+    report::build(collected, meta)
+}

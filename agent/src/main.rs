@@ -1,0 +1,210 @@
+//! `fieldattest` command line. Exit codes (design.md): 0 clean, 1 findings at or
+//! above `--fail-on`, 2 usage or configuration error, 3 the scan could not run.
+#![forbid(unsafe_code)]
+
+use fieldattest_agent::report::{self, Format};
+use fieldattest_agent::root::RootFs;
+use fieldattest_agent::{scan, ScanOptions};
+use fieldattest_protocol::report::{FindingStatus, Severity};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+fieldattest — software inventory and IEC 62443-4-2 checks for embedded Linux devices
+
+Usage:
+  fieldattest scan [--root DIR] [--format text|json|cyclonedx] [--output FILE]
+                   [--sl 1..4] [--fail-on SEVERITY] [--max-file-size BYTES]
+  fieldattest --help | --version
+
+Commands:
+  scan    Inventory the software of this device (--root /, the default) or of an
+          image / mounted rootfs (--root DIR), and print the report.
+
+Options:
+  --root DIR            Root of the system to scan; nothing outside it is read
+                        (symlinks are resolved inside it). Default: /
+  --format FORMAT       text (default), json (fieldattest/report/v1) or
+                        cyclonedx (CycloneDX 1.6 JSON SBOM)
+  --output FILE         Write the report to FILE (atomically) instead of stdout
+  --sl N                Target security level 1..4 (default 2)
+  --fail-on SEVERITY    Exit 1 when a finding at or above SEVERITY is not accepted
+                        (critical, high, medium, low, info)
+  --max-file-size BYTES Refuse to read files larger than this whole (default 33554432)
+
+Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage error,
+3 the scan could not run.
+";
+
+struct ScanArgs {
+    root: PathBuf,
+    format: Format,
+    output: Option<PathBuf>,
+    sl: u8,
+    fail_on: Option<Severity>,
+    max_file: u64,
+}
+
+fn parse_severity(s: &str) -> Option<Severity> {
+    Some(match s {
+        "critical" => Severity::Critical,
+        "high" => Severity::High,
+        "medium" => Severity::Medium,
+        "low" => Severity::Low,
+        "info" => Severity::Info,
+        _ => return None,
+    })
+}
+
+fn usage_err(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("fieldattest: {msg}\nTry 'fieldattest --help'.");
+    ExitCode::from(2)
+}
+
+fn parse_scan(mut p: lexopt::Parser) -> Result<ScanArgs, String> {
+    use lexopt::prelude::*;
+    let mut a = ScanArgs {
+        root: PathBuf::from("/"),
+        format: Format::Text,
+        output: None,
+        sl: 2,
+        fail_on: None,
+        max_file: fieldattest_agent::root::DEFAULT_MAX_FILE,
+    };
+    let val = |p: &mut lexopt::Parser, name: &str| -> Result<String, String> {
+        p.value()
+            .map_err(|e| e.to_string())?
+            .into_string()
+            .map_err(|_| format!("{name}: value is not valid UTF-8"))
+    };
+    while let Some(arg) = p.next().map_err(|e| e.to_string())? {
+        match arg {
+            Long("root") => a.root = PathBuf::from(p.value().map_err(|e| e.to_string())?),
+            Long("output") | Short('o') => a.output = Some(PathBuf::from(p.value().map_err(|e| e.to_string())?)),
+            Long("format") | Short('f') => {
+                let v = val(&mut p, "--format")?;
+                a.format = Format::parse(&v).ok_or_else(|| format!("--format: unknown format {v:?} (text, json, cyclonedx)"))?;
+            }
+            Long("sl") => {
+                let v = val(&mut p, "--sl")?;
+                a.sl = v.parse().ok().filter(|n| (1..=4).contains(n)).ok_or_else(|| format!("--sl: {v:?} is not 1, 2, 3 or 4"))?;
+            }
+            Long("fail-on") => {
+                let v = val(&mut p, "--fail-on")?;
+                a.fail_on = Some(parse_severity(&v).ok_or_else(|| format!("--fail-on: unknown severity {v:?}"))?);
+            }
+            Long("max-file-size") => {
+                let v = val(&mut p, "--max-file-size")?;
+                a.max_file = v.parse().ok().filter(|n| *n > 0).ok_or_else(|| format!("--max-file-size: {v:?} is not a positive number"))?;
+            }
+            Long("help") | Short('h') => {
+                print!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => return Err(other.unexpected().to_string()),
+        }
+    }
+    Ok(a)
+}
+
+/// Writes `data` to `path` through a temporary file, fsync and rename, so a
+/// crash never leaves a truncated report.
+fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().ok_or_else(|| std::io::Error::other("no file name"))?;
+    let tmp = dir.join(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()));
+    let res = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res
+}
+
+fn run_scan(a: ScanArgs) -> ExitCode {
+    let root = match RootFs::new(&a.root) {
+        Ok(r) => r.with_max_file(a.max_file),
+        Err(e) => {
+            eprintln!("fieldattest: cannot scan root {e}");
+            return ExitCode::from(3);
+        }
+    };
+    let rep = scan(
+        &root,
+        &ScanOptions {
+            root_display: a.root.display().to_string(),
+            target_sl: a.sl,
+        },
+    );
+    for e in &rep.inventory.errors {
+        let line = e.line.map(|l| format!(":{l}")).unwrap_or_default();
+        eprintln!("fieldattest: warning: [{}] {}{}: {}", e.source, e.path, line, e.message);
+    }
+    let to_tty = a.output.is_none() && std::io::stdout().is_terminal();
+    let out = match a.format {
+        Format::Json => report::render_json(&rep),
+        Format::Text => report::render_text(&rep, to_tty && std::env::var_os("NO_COLOR").is_none()),
+        Format::CycloneDx => {
+            let mut serial = [0u8; 16];
+            if let Err(e) = getrandom::getrandom(&mut serial) {
+                eprintln!("fieldattest: no randomness for the BOM serial number: {e}");
+                return ExitCode::from(3);
+            }
+            report::render_cyclonedx(&rep, serial)
+        }
+    };
+    let written = match &a.output {
+        Some(p) => write_atomic(p, out.as_bytes()).map_err(|e| format!("{}: {e}", p.display())),
+        None => {
+            let mut so = std::io::stdout().lock();
+            so.write_all(out.as_bytes()).and_then(|_| so.flush()).map_err(|e| format!("stdout: {e}"))
+        }
+    };
+    if let Err(e) = written {
+        eprintln!("fieldattest: cannot write report: {e}");
+        return ExitCode::from(3);
+    }
+    if let Some(th) = a.fail_on {
+        if rep.findings.iter().any(|f| f.status == FindingStatus::Fail && f.severity >= th) {
+            return ExitCode::from(1);
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn main() -> ExitCode {
+    use lexopt::prelude::*;
+    let mut p = lexopt::Parser::from_env();
+    match p.next() {
+        Ok(Some(Value(cmd))) => match cmd.to_str() {
+            Some("scan") => match parse_scan(p) {
+                Ok(a) => run_scan(a),
+                Err(e) => usage_err(e),
+            },
+            _ => usage_err(format!("unknown command {:?}", cmd.to_string_lossy())),
+        },
+        Ok(Some(Long("help") | Short('h'))) => {
+            print!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Ok(Some(Long("version") | Short('V'))) => {
+            println!("fieldattest {}", report::AGENT_VERSION);
+            ExitCode::SUCCESS
+        }
+        Ok(None) => {
+            eprint!("{USAGE}");
+            ExitCode::from(2)
+        }
+        Ok(Some(other)) => usage_err(other.unexpected()),
+        Err(e) => usage_err(e),
+    }
+}

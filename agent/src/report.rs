@@ -1,0 +1,443 @@
+//! The report contract (`fieldattest/report/v1`, types in the protocol crate):
+//! assembly from scan results, and the `text`, `json` and CycloneDX 1.6 JSON
+//! renderers. Pure: the clock and randomness come in as arguments.
+
+use crate::inventory::Collected;
+use fieldattest_protocol::report::{
+    AgentInfo, Finding, FindingStatus, PackageSource, Report, RuleResult, RuleStatus, ScanInfo, ScanMode,
+    Severity, Summary, REPORT_SCHEMA,
+};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+pub const AGENT_NAME: &str = "fieldattest";
+pub const AGENT_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// How a scan was run; everything here comes from the caller (CLI, daemon).
+#[derive(Debug, Clone)]
+pub struct ScanMeta {
+    /// The root as the user named it (`/` on a device).
+    pub root: String,
+    pub mode: ScanMode,
+    /// RFC 3339 UTC start time.
+    pub started: String,
+    pub duration_ms: u64,
+    pub target_sl: u8,
+}
+
+/// Output formats of `fieldattest scan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+    CycloneDx,
+}
+
+impl Format {
+    pub fn parse(s: &str) -> Option<Format> {
+        match s {
+            "text" => Some(Format::Text),
+            "json" => Some(Format::Json),
+            "cyclonedx" | "cyclonedx-json" => Some(Format::CycloneDx),
+            _ => None,
+        }
+    }
+}
+
+pub fn severity_name(s: Severity) -> &'static str {
+    match s {
+        Severity::Info => "info",
+        Severity::Low => "low",
+        Severity::Medium => "medium",
+        Severity::High => "high",
+        Severity::Critical => "critical",
+    }
+}
+
+/// Computes the summary of design.md from rule results and findings.
+///
+/// `sl_ceiling[FR]` is the highest SL none of whose evaluated requirements failed:
+/// a failed finding whose lowest requirement SL is `n` caps its FR at `n - 1`.
+/// FRs without any evaluated rule do not appear; `meets_target` is false when no
+/// rule was evaluated at all.
+pub fn summarize(rules: &[RuleResult], findings: &[Finding], target_sl: u8, packages: u64, rule_frs: &BTreeMap<String, String>) -> Summary {
+    let mut by_severity = BTreeMap::new();
+    let mut sl_ceiling: BTreeMap<String, u8> = BTreeMap::new();
+    for r in rules {
+        if matches!(r.status, RuleStatus::Pass | RuleStatus::Fail | RuleStatus::Accepted) {
+            if let Some(fr) = rule_frs.get(&r.id) {
+                sl_ceiling.entry(fr.clone()).or_insert(4);
+            }
+        }
+    }
+    for f in findings {
+        *by_severity.entry(severity_name(f.severity).to_string()).or_insert(0) += 1;
+        if f.status == FindingStatus::Fail {
+            let min_sl = f.iec62443.iter().map(|r| r.sl).min().unwrap_or(1);
+            let cap = min_sl.saturating_sub(1);
+            let e = sl_ceiling.entry(f.fr.clone()).or_insert(4);
+            *e = (*e).min(cap);
+        }
+    }
+    let evaluated = !sl_ceiling.is_empty();
+    let meets_target = evaluated && sl_ceiling.values().all(|&c| c >= target_sl);
+    Summary {
+        by_severity,
+        sl_ceiling,
+        target_sl,
+        meets_target,
+        packages,
+    }
+}
+
+/// Assembles the report. Rules and findings are empty until the rule engine runs.
+pub fn build(collected: Collected, meta: ScanMeta) -> Report {
+    let rules: Vec<RuleResult> = Vec::new();
+    let findings: Vec<Finding> = Vec::new();
+    let summary = summarize(
+        &rules,
+        &findings,
+        meta.target_sl,
+        collected.inventory.packages.len() as u64,
+        &BTreeMap::new(),
+    );
+    Report {
+        schema: REPORT_SCHEMA.into(),
+        agent: AgentInfo {
+            name: AGENT_NAME.into(),
+            version: AGENT_VERSION.into(),
+        },
+        scan: ScanInfo {
+            root: meta.root,
+            mode: meta.mode,
+            started: meta.started,
+            duration_ms: meta.duration_ms,
+            target_sl: meta.target_sl,
+        },
+        device: collected.device,
+        inventory: collected.inventory,
+        rules,
+        findings,
+        summary,
+    }
+}
+
+pub fn render_json(r: &Report) -> String {
+    let mut s = serde_json::to_string_pretty(r).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    s.push('\n');
+    s
+}
+
+struct Paint(bool);
+
+impl Paint {
+    fn sev(&self, s: Severity) -> String {
+        let name = severity_name(s).to_uppercase();
+        if !self.0 {
+            return name;
+        }
+        let code = match s {
+            Severity::Critical => "1;31",
+            Severity::High => "31",
+            Severity::Medium => "33",
+            Severity::Low => "36",
+            Severity::Info => "2",
+        };
+        format!("\x1b[{code}m{name}\x1b[0m")
+    }
+    fn bold(&self, s: &str) -> String {
+        if self.0 {
+            format!("\x1b[1m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+}
+
+/// Text for people: identity, findings grouped by FR (worst first), inventory,
+/// errors, and the summary with SL ceilings.
+pub fn render_text(r: &Report, color: bool) -> String {
+    let p = Paint(color);
+    let mut o = String::new();
+    let os = &r.device.os;
+    let _ = writeln!(
+        o,
+        "{} {} — {} scan of {}",
+        p.bold(&r.agent.name),
+        r.agent.version,
+        match r.scan.mode {
+            ScanMode::Live => "live",
+            ScanMode::Image => "image",
+        },
+        r.scan.root
+    );
+    let _ = writeln!(
+        o,
+        "device: {}  os: {}  kernel: {} ({})",
+        r.device.hostname.as_deref().unwrap_or("-"),
+        os.pretty_name.as_deref().or(os.id.as_deref()).unwrap_or("unknown"),
+        r.device.kernel.release.as_deref().unwrap_or("unknown"),
+        r.device.kernel.machine.as_deref().unwrap_or("unknown"),
+    );
+    if let Some(b) = &os.build_id {
+        let _ = writeln!(o, "build: {b}");
+    }
+
+    let _ = writeln!(o, "\n{}", p.bold("Findings"));
+    if r.findings.is_empty() {
+        let _ = writeln!(o, "  none ({} rules evaluated)", r.rules.len());
+    } else {
+        let mut fs: Vec<&Finding> = r.findings.iter().collect();
+        fs.sort_by(|a, b| a.fr.cmp(&b.fr).then(b.severity.cmp(&a.severity)).then(a.rule.cmp(&b.rule)));
+        let mut cur = "";
+        for f in fs {
+            if f.fr != cur {
+                cur = &f.fr;
+                let _ = writeln!(o, "  {}", p.bold(cur));
+            }
+            let status = if f.status == FindingStatus::Accepted { " [accepted]" } else { "" };
+            let _ = writeln!(
+                o,
+                "    {:<8} {} {}{}{}{}",
+                p.sev(f.severity),
+                f.rule,
+                f.subject.as_deref().unwrap_or(""),
+                f.path.as_deref().map(|x| format!(" ({x}{})", f.line.map(|l| format!(":{l}")).unwrap_or_default())).unwrap_or_default(),
+                status,
+                format_args!(" — {}", f.title),
+            );
+        }
+    }
+
+    let inv = &r.inventory;
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for pk in &inv.packages {
+        *counts.entry(pk.source.as_str()).or_default() += 1;
+    }
+    let per: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    let _ = writeln!(
+        o,
+        "\n{} ({} packages{})",
+        p.bold("Inventory"),
+        inv.packages.len(),
+        if per.is_empty() { String::new() } else { format!(": {}", per.join(", ")) }
+    );
+    if !inv.databases.is_empty() {
+        let _ = writeln!(o, "  databases: {}", inv.databases.join(", "));
+    }
+    let w = inv.packages.iter().map(|p| p.name.len()).max().unwrap_or(0).min(40);
+    let vw = inv.packages.iter().map(|p| p.version.len()).max().unwrap_or(0).min(40);
+    for pk in &inv.packages {
+        let _ = writeln!(
+            o,
+            "  {:<w$}  {:<vw$}  {:<8} {}",
+            pk.name,
+            pk.version,
+            pk.arch.as_deref().unwrap_or("-"),
+            if pk.source == PackageSource::Binary { format!("binary {}", pk.path) } else { pk.source.as_str().to_string() },
+        );
+    }
+    if !inv.kernel_modules.is_empty() {
+        let _ = writeln!(o, "  kernel modules loaded: {}", inv.kernel_modules.len());
+    }
+    if !inv.errors.is_empty() {
+        let _ = writeln!(o, "\n{} ({})", p.bold("Could not read"), inv.errors.len());
+        for e in &inv.errors {
+            let line = e.line.map(|l| format!(":{l}")).unwrap_or_default();
+            let _ = writeln!(o, "  [{}] {}{}: {}", e.source, e.path, line, e.message);
+        }
+    }
+
+    let s = &r.summary;
+    let _ = writeln!(o, "\n{}", p.bold("Summary"));
+    let sev: Vec<String> = s.by_severity.iter().rev().map(|(k, v)| format!("{v} {k}")).collect();
+    let _ = writeln!(o, "  findings: {}", if sev.is_empty() { "none".into() } else { sev.join(", ") });
+    if s.sl_ceiling.is_empty() {
+        let _ = writeln!(o, "  SL ceilings: no rules evaluated; target SL {} not shown to be met", s.target_sl);
+    } else {
+        let c: Vec<String> = s.sl_ceiling.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let _ = writeln!(
+            o,
+            "  SL ceilings: {}  target SL {}: {}",
+            c.join(" "),
+            s.target_sl,
+            if s.meets_target { "met" } else { "not met" }
+        );
+    }
+    let _ = writeln!(o, "  (SL ceilings are evidence toward IEC 62443-4-2 SL-A, not a certification)");
+    let _ = writeln!(o, "  scanned in {} ms", r.scan.duration_ms);
+    o
+}
+
+/// Formats 16 random bytes as an RFC 4122 version-4 UUID.
+pub fn uuid_v4(mut b: [u8; 16]) -> String {
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
+
+fn prop(name: &str, value: &str) -> Value {
+    json!({"name": name, "value": value})
+}
+
+/// CycloneDX 1.6 JSON: one component per package with its purl; the operating
+/// system as `metadata.component`; fieldattest specifics as namespaced properties.
+pub fn render_cyclonedx(r: &Report, serial: [u8; 16]) -> String {
+    let os = &r.device.os;
+    let os_name = os.id.clone().unwrap_or_else(|| "unknown".into());
+    let mut os_comp = json!({
+        "type": "operating-system",
+        "bom-ref": format!("os:{os_name}"),
+        "name": os_name,
+    });
+    if let Some(v) = os.version_id.as_ref().or(os.build_id.as_ref()) {
+        os_comp["version"] = json!(v);
+    }
+    if let Some(d) = &os.pretty_name {
+        os_comp["description"] = json!(d);
+    }
+    let mut os_props = Vec::new();
+    if let Some(b) = &os.build_id {
+        os_props.push(prop("fieldattest:os:build_id", b));
+    }
+    if let Some(k) = &r.device.kernel.release {
+        os_props.push(prop("fieldattest:kernel:release", k));
+    }
+    if let Some(m) = &r.device.kernel.machine {
+        os_props.push(prop("fieldattest:kernel:machine", m));
+    }
+    if let Some(h) = &r.device.hostname {
+        os_props.push(prop("fieldattest:device:hostname", h));
+    }
+    if !os_props.is_empty() {
+        os_comp["properties"] = Value::Array(os_props);
+    }
+
+    let mut refs: BTreeMap<String, u32> = BTreeMap::new();
+    let mut components = Vec::new();
+    for pk in &r.inventory.packages {
+        let base = pk.purl.clone().unwrap_or_else(|| format!("{}:{}@{}", pk.source.as_str(), pk.name, pk.version));
+        let n = refs.entry(base.clone()).or_insert(0);
+        *n += 1;
+        let bom_ref = if *n == 1 { base } else { format!("{base}#{n}") };
+        let ty = if pk.source == PackageSource::Binary { "application" } else { "library" };
+        let mut c = json!({
+            "type": ty,
+            "bom-ref": bom_ref,
+            "name": pk.name,
+            "version": pk.version,
+        });
+        if let Some(pu) = &pk.purl {
+            c["purl"] = json!(pu);
+        }
+        if let Some(l) = &pk.license {
+            c["licenses"] = json!([{"license": {"name": l}}]);
+        }
+        let mut props = vec![prop("fieldattest:package:source", pk.source.as_str()), prop("fieldattest:package:path", &pk.path)];
+        if let Some(a) = &pk.arch {
+            props.push(prop("fieldattest:package:arch", a));
+        }
+        if let Some(s) = &pk.source_package {
+            props.push(prop("fieldattest:package:source_package", s));
+        }
+        if let Some(s) = &pk.source_version {
+            props.push(prop("fieldattest:package:source_version", s));
+        }
+        if let Some(b) = &pk.binary_name {
+            props.push(prop("fieldattest:package:binary_name", b));
+        }
+        c["properties"] = Value::Array(props);
+        components.push(c);
+    }
+    let mut meta_props = vec![
+        prop("fieldattest:scan:root", &r.scan.root),
+        prop(
+            "fieldattest:scan:mode",
+            match r.scan.mode {
+                ScanMode::Live => "live",
+                ScanMode::Image => "image",
+            },
+        ),
+    ];
+    for e in &r.inventory.errors {
+        let line = e.line.map(|l| format!(":{l}")).unwrap_or_default();
+        meta_props.push(prop("fieldattest:inventory:error", &format!("[{}] {}{}: {}", e.source, e.path, line, e.message)));
+    }
+    let doc = json!({
+        "$schema": "http://cyclonedx.org/schema/bom-1.6.schema.json",
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "serialNumber": format!("urn:uuid:{}", uuid_v4(serial)),
+        "version": 1,
+        "metadata": {
+            "timestamp": r.scan.started,
+            "tools": {"components": [{
+                "type": "application",
+                "name": r.agent.name,
+                "version": r.agent.version,
+            }]},
+            "component": os_comp,
+            "properties": meta_props,
+        },
+        "components": components,
+    });
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fieldattest_protocol::report::RequirementRef;
+
+    fn finding(fr: &str, sev: Severity, min_sl: u8, status: FindingStatus) -> Finding {
+        Finding {
+            rule: "account.uid0-unique".into(),
+            title: "t".into(),
+            severity: sev,
+            status,
+            subject: Some("toor".into()),
+            path: Some("/etc/passwd".into()),
+            line: Some(3),
+            evidence: "e".into(),
+            remediation: "r".into(),
+            fr: fr.into(),
+            iec62443: vec![RequirementRef { req: "CR 1.1".into(), sl: min_sl }],
+            accepted_reason: None,
+        }
+    }
+
+    #[test]
+    fn summary_ceilings_follow_failed_requirements() {
+        let rules = vec![
+            RuleResult { id: "a".into(), status: RuleStatus::Fail, message: None },
+            RuleResult { id: "b".into(), status: RuleStatus::Pass, message: None },
+            RuleResult { id: "c".into(), status: RuleStatus::Accepted, message: None },
+        ];
+        let frs: BTreeMap<String, String> =
+            [("a", "FR1"), ("b", "FR2"), ("c", "FR3")].iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        let f = vec![
+            finding("FR1", Severity::High, 2, FindingStatus::Fail),
+            finding("FR3", Severity::Low, 1, FindingStatus::Accepted),
+        ];
+        let s = summarize(&rules, &f, 2, 0, &frs);
+        assert_eq!(s.sl_ceiling.get("FR1"), Some(&1));
+        assert_eq!(s.sl_ceiling.get("FR2"), Some(&4));
+        assert_eq!(s.sl_ceiling.get("FR3"), Some(&4));
+        assert!(!s.meets_target);
+        assert_eq!(s.by_severity.get("high"), Some(&1));
+        let s = summarize(&rules[1..2], &[], 2, 0, &frs);
+        assert!(s.meets_target);
+        let s = summarize(&[], &[], 1, 0, &frs);
+        assert!(!s.meets_target, "no evidence is not compliance");
+    }
+
+    #[test]
+    fn uuid_is_v4() {
+        let u = uuid_v4([0xff; 16]);
+        assert_eq!(u, "ffffffff-ffff-4fff-bfff-ffffffffffff");
+    }
+}

@@ -1,0 +1,300 @@
+//! The report contract, `schema: "fieldattest/report/v1"` (see design.md).
+//!
+//! Changes to this module must be additive (new optional fields); anything else
+//! needs a new schema identifier.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Schema identifier written into every report.
+pub const REPORT_SCHEMA: &str = "fieldattest/report/v1";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub schema: String,
+    pub agent: AgentInfo,
+    pub scan: ScanInfo,
+    pub device: Device,
+    pub inventory: Inventory,
+    pub rules: Vec<RuleResult>,
+    pub findings: Vec<Finding>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentInfo {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScanMode {
+    /// The running system (`--root /`): `/proc` and `/sys` are read too.
+    Live,
+    /// An image or mounted rootfs: persisted files only.
+    Image,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanInfo {
+    pub root: String,
+    pub mode: ScanMode,
+    /// RFC 3339, UTC.
+    pub started: String,
+    pub duration_ms: u64,
+    pub target_sl: u8,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Device {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    pub os: OsInfo,
+    pub kernel: KernelInfo,
+}
+
+/// Identity from `os-release(5)`. Absent keys stay absent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OsInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub id_like: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_codename: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pretty_name: Option<String>,
+    /// Yocto and other build systems stamp the image build here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant_id: Option<String>,
+    /// The file the identity came from (`/etc/os-release` or `/usr/lib/os-release`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KernelInfo {
+    /// All releases found (an image can ship several module trees); the running one
+    /// first in live mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub releases_installed: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<String>,
+    /// Where `release`/`machine` came from: `uname`, `lib/modules`, `elf-header`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PackageSource {
+    Dpkg,
+    Opkg,
+    Rpm,
+    Apk,
+    Binary,
+}
+
+impl PackageSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PackageSource::Dpkg => "dpkg",
+            PackageSource::Opkg => "opkg",
+            PackageSource::Rpm => "rpm",
+            PackageSource::Apk => "apk",
+            PackageSource::Binary => "binary",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Package {
+    pub name: String,
+    pub version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
+    pub source: PackageSource,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purl: Option<String>,
+    /// dpkg `${binary:Package}`: `name:arch` for `Multi-Arch: same` packages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binary_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multi_arch: Option<String>,
+    /// Source package (dpkg `Source`, apk origin, rpm SOURCERPM, Yocto recipe).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_package: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
+    /// The database or binary the entry was read from (path inside the root).
+    pub path: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Key {
+    pub path: String,
+    pub kind: String,
+    pub algorithm: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bits: Option<u32>,
+    pub encrypted: bool,
+    pub fingerprint: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Listening {
+    pub proto: String,
+    pub addr: String,
+    pub port: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<String>,
+}
+
+/// A source of inventory that could not be read completely. The scan goes on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InventoryError {
+    /// `dpkg`, `opkg`, `rpm`, `apk`, `binary`, `os-release`, `kernel`, ...
+    pub source: String,
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Inventory {
+    pub packages: Vec<Package>,
+    pub keys: Vec<Key>,
+    pub kernel_modules: Vec<String>,
+    pub listening: Vec<Listening>,
+    /// Package databases that were found and read (`/var/lib/dpkg/status`, ...).
+    #[serde(default)]
+    pub databases: Vec<String>,
+    #[serde(default)]
+    pub errors: Vec<InventoryError>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RuleStatus {
+    Pass,
+    Fail,
+    Accepted,
+    Error,
+    NotApplicable,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleResult {
+    pub id: String,
+    pub status: RuleStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingStatus {
+    Fail,
+    Accepted,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequirementRef {
+    /// `CR 1.1 RE(1)` style identifier of IEC 62443-4-2.
+    pub req: String,
+    /// Lowest security level at which the requirement applies.
+    pub sl: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub rule: String,
+    pub title: String,
+    pub severity: Severity,
+    pub status: FindingStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    pub evidence: String,
+    pub remediation: String,
+    pub fr: String,
+    pub iec62443: Vec<RequirementRef>,
+    pub accepted_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub by_severity: BTreeMap<String, u64>,
+    /// Per FR, the highest SL none of whose evaluated requirements failed. Only FRs
+    /// with at least one evaluated rule appear.
+    pub sl_ceiling: BTreeMap<String, u8>,
+    pub target_sl: u8,
+    /// False when no rule was evaluated: absence of evidence is not compliance.
+    pub meets_target: bool,
+    pub packages: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enums_serialize_as_contract_strings() {
+        assert_eq!(
+            serde_json::to_string(&RuleStatus::NotApplicable).unwrap(),
+            "\"not-applicable\""
+        );
+        assert_eq!(serde_json::to_string(&ScanMode::Image).unwrap(), "\"image\"");
+        assert_eq!(serde_json::to_string(&PackageSource::Opkg).unwrap(), "\"opkg\"");
+        assert_eq!(serde_json::to_string(&Severity::Critical).unwrap(), "\"critical\"");
+        assert!(Severity::Critical > Severity::High && Severity::Low > Severity::Info);
+    }
+
+    #[test]
+    fn package_roundtrip_omits_absent_optionals() {
+        let p = Package {
+            name: "busybox".into(),
+            version: "1.36.1".into(),
+            arch: None,
+            source: PackageSource::Binary,
+            purl: Some("pkg:generic/busybox@1.36.1".into()),
+            binary_name: None,
+            multi_arch: None,
+            source_package: None,
+            source_version: None,
+            license: None,
+            path: "/bin/busybox".into(),
+        };
+        let s = serde_json::to_string(&p).unwrap();
+        assert!(!s.contains("arch"), "{s}");
+        let back: Package = serde_json::from_str(&s).unwrap();
+        assert_eq!(back, p);
+    }
+}
