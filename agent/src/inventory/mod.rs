@@ -93,7 +93,14 @@ fn collect_opkg(root: &RootFs, dbs: &mut Vec<String>) -> Found {
     // The same file may be reachable under two names (usr/lib -> var/lib links).
     let mut seen = Vec::new();
     for path in candidates {
-        let Ok(host) = root.host_path_of_file(&path) else { continue };
+        let host = match root.host_path_of_file(&path) {
+            Ok(h) => h,
+            Err(e) if e.is_not_found() => continue,
+            Err(e) => {
+                f.errors.push(fs_error("opkg", &e));
+                continue;
+            }
+        };
         if seen.contains(&host) {
             continue;
         }
