@@ -27,7 +27,11 @@ pub fn scan(root: &RootFs, opts: &ScanOptions) -> Report {
     let collected = inventory::collect(root, live);
     let meta = report::ScanMeta {
         root: opts.root_display.clone(),
-        mode: if live { ScanMode::Live } else { ScanMode::Image },
+        mode: if live {
+            ScanMode::Live
+        } else {
+            ScanMode::Image
+        },
         started: humantime::format_rfc3339_seconds(started).to_string(),
         duration_ms: t0.elapsed().as_millis() as u64,
         target_sl: opts.target_sl,

@@ -81,22 +81,36 @@ fn parse_scan(mut p: lexopt::Parser) -> Result<ScanArgs, String> {
     while let Some(arg) = p.next().map_err(|e| e.to_string())? {
         match arg {
             Long("root") => a.root = PathBuf::from(p.value().map_err(|e| e.to_string())?),
-            Long("output") | Short('o') => a.output = Some(PathBuf::from(p.value().map_err(|e| e.to_string())?)),
+            Long("output") | Short('o') => {
+                a.output = Some(PathBuf::from(p.value().map_err(|e| e.to_string())?))
+            }
             Long("format") | Short('f') => {
                 let v = val(&mut p, "--format")?;
-                a.format = Format::parse(&v).ok_or_else(|| format!("--format: unknown format {v:?} (text, json, cyclonedx)"))?;
+                a.format = Format::parse(&v).ok_or_else(|| {
+                    format!("--format: unknown format {v:?} (text, json, cyclonedx)")
+                })?;
             }
             Long("sl") => {
                 let v = val(&mut p, "--sl")?;
-                a.sl = v.parse().ok().filter(|n| (1..=4).contains(n)).ok_or_else(|| format!("--sl: {v:?} is not 1, 2, 3 or 4"))?;
+                a.sl = v
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=4).contains(n))
+                    .ok_or_else(|| format!("--sl: {v:?} is not 1, 2, 3 or 4"))?;
             }
             Long("fail-on") => {
                 let v = val(&mut p, "--fail-on")?;
-                a.fail_on = Some(parse_severity(&v).ok_or_else(|| format!("--fail-on: unknown severity {v:?}"))?);
+                a.fail_on = Some(
+                    parse_severity(&v)
+                        .ok_or_else(|| format!("--fail-on: unknown severity {v:?}"))?,
+                );
             }
             Long("max-file-size") => {
                 let v = val(&mut p, "--max-file-size")?;
-                a.max_file = v.parse().ok().filter(|n| *n > 0).ok_or_else(|| format!("--max-file-size: {v:?} is not a positive number"))?;
+                a.max_file =
+                    v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                        format!("--max-file-size: {v:?} is not a positive number")
+                    })?;
             }
             Long("help") | Short('h') => {
                 print!("{USAGE}");
@@ -111,9 +125,18 @@ fn parse_scan(mut p: lexopt::Parser) -> Result<ScanArgs, String> {
 /// Writes `data` to `path` through a temporary file, fsync and rename, so a
 /// crash never leaves a truncated report.
 fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().ok_or_else(|| std::io::Error::other("no file name"))?;
-    let tmp = dir.join(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("no file name"))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     let res = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(data)?;
@@ -147,7 +170,10 @@ fn run_scan(a: ScanArgs) -> ExitCode {
     );
     for e in &rep.inventory.errors {
         let line = e.line.map(|l| format!(":{l}")).unwrap_or_default();
-        eprintln!("fieldattest: warning: [{}] {}{}: {}", e.source, e.path, line, e.message);
+        eprintln!(
+            "fieldattest: warning: [{}] {}{}: {}",
+            e.source, e.path, line, e.message
+        );
     }
     let to_tty = a.output.is_none() && std::io::stdout().is_terminal();
     let out = match a.format {
@@ -166,7 +192,9 @@ fn run_scan(a: ScanArgs) -> ExitCode {
         Some(p) => write_atomic(p, out.as_bytes()).map_err(|e| format!("{}: {e}", p.display())),
         None => {
             let mut so = std::io::stdout().lock();
-            so.write_all(out.as_bytes()).and_then(|_| so.flush()).map_err(|e| format!("stdout: {e}"))
+            so.write_all(out.as_bytes())
+                .and_then(|_| so.flush())
+                .map_err(|e| format!("stdout: {e}"))
         }
     };
     if let Err(e) = written {
@@ -174,7 +202,11 @@ fn run_scan(a: ScanArgs) -> ExitCode {
         return ExitCode::from(3);
     }
     if let Some(th) = a.fail_on {
-        if rep.findings.iter().any(|f| f.status == FindingStatus::Fail && f.severity >= th) {
+        if rep
+            .findings
+            .iter()
+            .any(|f| f.status == FindingStatus::Fail && f.severity >= th)
+        {
             return ExitCode::from(1);
         }
     }

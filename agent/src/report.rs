@@ -4,8 +4,8 @@
 
 use crate::inventory::Collected;
 use fieldattest_protocol::report::{
-    AgentInfo, Finding, FindingStatus, PackageSource, Report, RuleResult, RuleStatus, ScanInfo, ScanMode,
-    Severity, Summary, REPORT_SCHEMA,
+    AgentInfo, Finding, FindingStatus, PackageSource, Report, RuleResult, RuleStatus, ScanInfo,
+    ScanMode, Severity, Summary, REPORT_SCHEMA,
 };
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -61,18 +61,29 @@ pub fn severity_name(s: Severity) -> &'static str {
 /// a failed finding whose lowest requirement SL is `n` caps its FR at `n - 1`.
 /// FRs without any evaluated rule do not appear; `meets_target` is false when no
 /// rule was evaluated at all.
-pub fn summarize(rules: &[RuleResult], findings: &[Finding], target_sl: u8, packages: u64, rule_frs: &BTreeMap<String, String>) -> Summary {
+pub fn summarize(
+    rules: &[RuleResult],
+    findings: &[Finding],
+    target_sl: u8,
+    packages: u64,
+    rule_frs: &BTreeMap<String, String>,
+) -> Summary {
     let mut by_severity = BTreeMap::new();
     let mut sl_ceiling: BTreeMap<String, u8> = BTreeMap::new();
     for r in rules {
-        if matches!(r.status, RuleStatus::Pass | RuleStatus::Fail | RuleStatus::Accepted) {
+        if matches!(
+            r.status,
+            RuleStatus::Pass | RuleStatus::Fail | RuleStatus::Accepted
+        ) {
             if let Some(fr) = rule_frs.get(&r.id) {
                 sl_ceiling.entry(fr.clone()).or_insert(4);
             }
         }
     }
     for f in findings {
-        *by_severity.entry(severity_name(f.severity).to_string()).or_insert(0) += 1;
+        *by_severity
+            .entry(severity_name(f.severity).to_string())
+            .or_insert(0) += 1;
         if f.status == FindingStatus::Fail {
             let min_sl = f.iec62443.iter().map(|r| r.sl).min().unwrap_or(1);
             let cap = min_sl.saturating_sub(1);
@@ -124,7 +135,8 @@ pub fn build(collected: Collected, meta: ScanMeta) -> Report {
 }
 
 pub fn render_json(r: &Report) -> String {
-    let mut s = serde_json::to_string_pretty(r).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    let mut s =
+        serde_json::to_string_pretty(r).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
     s.push('\n');
     s
 }
@@ -176,7 +188,10 @@ pub fn render_text(r: &Report, color: bool) -> String {
         o,
         "device: {}  os: {}  kernel: {} ({})",
         r.device.hostname.as_deref().unwrap_or("-"),
-        os.pretty_name.as_deref().or(os.id.as_deref()).unwrap_or("unknown"),
+        os.pretty_name
+            .as_deref()
+            .or(os.id.as_deref())
+            .unwrap_or("unknown"),
         r.device.kernel.release.as_deref().unwrap_or("unknown"),
         r.device.kernel.machine.as_deref().unwrap_or("unknown"),
     );
@@ -189,21 +204,35 @@ pub fn render_text(r: &Report, color: bool) -> String {
         let _ = writeln!(o, "  none ({} rules evaluated)", r.rules.len());
     } else {
         let mut fs: Vec<&Finding> = r.findings.iter().collect();
-        fs.sort_by(|a, b| a.fr.cmp(&b.fr).then(b.severity.cmp(&a.severity)).then(a.rule.cmp(&b.rule)));
+        fs.sort_by(|a, b| {
+            a.fr.cmp(&b.fr)
+                .then(b.severity.cmp(&a.severity))
+                .then(a.rule.cmp(&b.rule))
+        });
         let mut cur = "";
         for f in fs {
             if f.fr != cur {
                 cur = &f.fr;
                 let _ = writeln!(o, "  {}", p.bold(cur));
             }
-            let status = if f.status == FindingStatus::Accepted { " [accepted]" } else { "" };
+            let status = if f.status == FindingStatus::Accepted {
+                " [accepted]"
+            } else {
+                ""
+            };
             let _ = writeln!(
                 o,
                 "    {:<8} {} {}{}{}{}",
                 p.sev(f.severity),
                 f.rule,
                 f.subject.as_deref().unwrap_or(""),
-                f.path.as_deref().map(|x| format!(" ({x}{})", f.line.map(|l| format!(":{l}")).unwrap_or_default())).unwrap_or_default(),
+                f.path
+                    .as_deref()
+                    .map(|x| format!(
+                        " ({x}{})",
+                        f.line.map(|l| format!(":{l}")).unwrap_or_default()
+                    ))
+                    .unwrap_or_default(),
                 status,
                 format_args!(" — {}", f.title),
             );
@@ -221,13 +250,29 @@ pub fn render_text(r: &Report, color: bool) -> String {
         "\n{} ({} packages{})",
         p.bold("Inventory"),
         inv.packages.len(),
-        if per.is_empty() { String::new() } else { format!(": {}", per.join(", ")) }
+        if per.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", per.join(", "))
+        }
     );
     if !inv.databases.is_empty() {
         let _ = writeln!(o, "  databases: {}", inv.databases.join(", "));
     }
-    let w = inv.packages.iter().map(|p| p.name.len()).max().unwrap_or(0).min(40);
-    let vw = inv.packages.iter().map(|p| p.version.len()).max().unwrap_or(0).min(40);
+    let w = inv
+        .packages
+        .iter()
+        .map(|p| p.name.len())
+        .max()
+        .unwrap_or(0)
+        .min(40);
+    let vw = inv
+        .packages
+        .iter()
+        .map(|p| p.version.len())
+        .max()
+        .unwrap_or(0)
+        .min(40);
     for pk in &inv.packages {
         let _ = writeln!(
             o,
@@ -235,7 +280,11 @@ pub fn render_text(r: &Report, color: bool) -> String {
             pk.name,
             pk.version,
             pk.arch.as_deref().unwrap_or("-"),
-            if pk.source == PackageSource::Binary { format!("binary {}", pk.path) } else { pk.source.as_str().to_string() },
+            if pk.source == PackageSource::Binary {
+                format!("binary {}", pk.path)
+            } else {
+                pk.source.as_str().to_string()
+            },
         );
     }
     if !inv.kernel_modules.is_empty() {
@@ -251,12 +300,33 @@ pub fn render_text(r: &Report, color: bool) -> String {
 
     let s = &r.summary;
     let _ = writeln!(o, "\n{}", p.bold("Summary"));
-    let sev: Vec<String> = s.by_severity.iter().rev().map(|(k, v)| format!("{v} {k}")).collect();
-    let _ = writeln!(o, "  findings: {}", if sev.is_empty() { "none".into() } else { sev.join(", ") });
+    let sev: Vec<String> = s
+        .by_severity
+        .iter()
+        .rev()
+        .map(|(k, v)| format!("{v} {k}"))
+        .collect();
+    let _ = writeln!(
+        o,
+        "  findings: {}",
+        if sev.is_empty() {
+            "none".into()
+        } else {
+            sev.join(", ")
+        }
+    );
     if s.sl_ceiling.is_empty() {
-        let _ = writeln!(o, "  SL ceilings: no rules evaluated; target SL {} not shown to be met", s.target_sl);
+        let _ = writeln!(
+            o,
+            "  SL ceilings: no rules evaluated; target SL {} not shown to be met",
+            s.target_sl
+        );
     } else {
-        let c: Vec<String> = s.sl_ceiling.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let c: Vec<String> = s
+            .sl_ceiling
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
         let _ = writeln!(
             o,
             "  SL ceilings: {}  target SL {}: {}",
@@ -265,7 +335,10 @@ pub fn render_text(r: &Report, color: bool) -> String {
             if s.meets_target { "met" } else { "not met" }
         );
     }
-    let _ = writeln!(o, "  (SL ceilings are evidence toward IEC 62443-4-2 SL-A, not a certification)");
+    let _ = writeln!(
+        o,
+        "  (SL ceilings are evidence toward IEC 62443-4-2 SL-A, not a certification)"
+    );
     let _ = writeln!(o, "  scanned in {} ms", r.scan.duration_ms);
     o
 }
@@ -275,7 +348,14 @@ pub fn uuid_v4(mut b: [u8; 16]) -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 fn prop(name: &str, value: &str) -> Value {
@@ -318,11 +398,18 @@ pub fn render_cyclonedx(r: &Report, serial: [u8; 16]) -> String {
     let mut refs: BTreeMap<String, u32> = BTreeMap::new();
     let mut components = Vec::new();
     for pk in &r.inventory.packages {
-        let base = pk.purl.clone().unwrap_or_else(|| format!("{}:{}@{}", pk.source.as_str(), pk.name, pk.version));
+        let base = pk
+            .purl
+            .clone()
+            .unwrap_or_else(|| format!("{}:{}@{}", pk.source.as_str(), pk.name, pk.version));
         let n = refs.entry(base.clone()).or_insert(0);
         *n += 1;
         let bom_ref = if *n == 1 { base } else { format!("{base}#{n}") };
-        let ty = if pk.source == PackageSource::Binary { "application" } else { "library" };
+        let ty = if pk.source == PackageSource::Binary {
+            "application"
+        } else {
+            "library"
+        };
         let mut c = json!({
             "type": ty,
             "bom-ref": bom_ref,
@@ -335,7 +422,10 @@ pub fn render_cyclonedx(r: &Report, serial: [u8; 16]) -> String {
         if let Some(l) = &pk.license {
             c["licenses"] = json!([{"license": {"name": l}}]);
         }
-        let mut props = vec![prop("fieldattest:package:source", pk.source.as_str()), prop("fieldattest:package:path", &pk.path)];
+        let mut props = vec![
+            prop("fieldattest:package:source", pk.source.as_str()),
+            prop("fieldattest:package:path", &pk.path),
+        ];
         if let Some(a) = &pk.arch {
             props.push(prop("fieldattest:package:arch", a));
         }
@@ -363,7 +453,10 @@ pub fn render_cyclonedx(r: &Report, serial: [u8; 16]) -> String {
     ];
     for e in &r.inventory.errors {
         let line = e.line.map(|l| format!(":{l}")).unwrap_or_default();
-        meta_props.push(prop("fieldattest:inventory:error", &format!("[{}] {}{}: {}", e.source, e.path, line, e.message)));
+        meta_props.push(prop(
+            "fieldattest:inventory:error",
+            &format!("[{}] {}{}: {}", e.source, e.path, line, e.message),
+        ));
     }
     let doc = json!({
         "$schema": "http://cyclonedx.org/schema/bom-1.6.schema.json",
@@ -405,7 +498,10 @@ mod tests {
             evidence: "e".into(),
             remediation: "r".into(),
             fr: fr.into(),
-            iec62443: vec![RequirementRef { req: "CR 1.1".into(), sl: min_sl }],
+            iec62443: vec![RequirementRef {
+                req: "CR 1.1".into(),
+                sl: min_sl,
+            }],
             accepted_reason: None,
         }
     }
@@ -413,12 +509,26 @@ mod tests {
     #[test]
     fn summary_ceilings_follow_failed_requirements() {
         let rules = vec![
-            RuleResult { id: "a".into(), status: RuleStatus::Fail, message: None },
-            RuleResult { id: "b".into(), status: RuleStatus::Pass, message: None },
-            RuleResult { id: "c".into(), status: RuleStatus::Accepted, message: None },
+            RuleResult {
+                id: "a".into(),
+                status: RuleStatus::Fail,
+                message: None,
+            },
+            RuleResult {
+                id: "b".into(),
+                status: RuleStatus::Pass,
+                message: None,
+            },
+            RuleResult {
+                id: "c".into(),
+                status: RuleStatus::Accepted,
+                message: None,
+            },
         ];
-        let frs: BTreeMap<String, String> =
-            [("a", "FR1"), ("b", "FR2"), ("c", "FR3")].iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        let frs: BTreeMap<String, String> = [("a", "FR1"), ("b", "FR2"), ("c", "FR3")]
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
         let f = vec![
             finding("FR1", Severity::High, 2, FindingStatus::Fail),
             finding("FR3", Severity::Low, 1, FindingStatus::Accepted),

@@ -76,7 +76,9 @@ impl fmt::Display for FsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             FsErrorKind::NotFound => write!(f, "{}: not found", self.path),
-            FsErrorKind::NotADirectory => write!(f, "{}: a path component is not a directory", self.path),
+            FsErrorKind::NotADirectory => {
+                write!(f, "{}: a path component is not a directory", self.path)
+            }
             FsErrorKind::NotRegularFile => write!(f, "{}: not a regular file", self.path),
             FsErrorKind::TooLarge { size, limit } => write!(
                 f,
@@ -205,7 +207,10 @@ impl RootFs {
                 links += 1;
                 if links > MAX_SYMLINKS {
                     resolved.push(name);
-                    return Err(FsError::new(&join_rel(&resolved, &pending), FsErrorKind::SymlinkLoop));
+                    return Err(FsError::new(
+                        &join_rel(&resolved, &pending),
+                        FsErrorKind::SymlinkLoop,
+                    ));
                 }
                 let target = fs::read_link(&host).map_err(|e| FsError::io(path, &e))?;
                 host.pop();
@@ -217,7 +222,10 @@ impl RootFs {
             } else {
                 if !md.is_dir() && !pending.is_empty() {
                     resolved.push(name);
-                    return Err(FsError::new(&join_rel(&resolved, &pending), FsErrorKind::NotADirectory));
+                    return Err(FsError::new(
+                        &join_rel(&resolved, &pending),
+                        FsErrorKind::NotADirectory,
+                    ));
                 }
                 resolved.push(name);
             }
@@ -315,7 +323,13 @@ impl RootFs {
         let path = path.as_ref();
         let (file, meta) = self.open(path)?;
         if meta.size > limit {
-            return Err(FsError::new(path, FsErrorKind::TooLarge { size: meta.size, limit }));
+            return Err(FsError::new(
+                path,
+                FsErrorKind::TooLarge {
+                    size: meta.size,
+                    limit,
+                },
+            ));
         }
         // Files under /proc report size 0: read with a hard cap regardless.
         let mut buf = Vec::with_capacity(meta.size.min(limit) as usize);
@@ -462,11 +476,17 @@ mod tests {
         symlink("../secret", f.root.join("up")).unwrap();
         let r = RootFs::new(&f.root).unwrap();
         // etc/x -> ../../../../etc clamps at the root: it is the root's etc.
-        assert_eq!(r.read("etc/x/passwd").unwrap(), b"root:x:0:0::/root:/bin/sh\n");
+        assert_eq!(
+            r.read("etc/x/passwd").unwrap(),
+            b"root:x:0:0::/root:/bin/sh\n"
+        );
         // up -> ../secret would be the outer secret; clamped it is root/secret (absent).
         assert!(r.read("up").unwrap_err().is_not_found());
         // Plain `..` in the requested path clamps too.
-        assert_eq!(r.read("../../../etc/passwd").unwrap(), b"root:x:0:0::/root:/bin/sh\n");
+        assert_eq!(
+            r.read("../../../etc/passwd").unwrap(),
+            b"root:x:0:0::/root:/bin/sh\n"
+        );
         assert!(r.read("../secret").unwrap_err().is_not_found());
     }
 
@@ -475,14 +495,20 @@ mod tests {
         let f = fixture();
         symlink("/", f.root.join("hostroot")).unwrap();
         let r = RootFs::new(&f.root).unwrap();
-        assert_eq!(r.read("hostroot/etc/passwd").unwrap(), b"root:x:0:0::/root:/bin/sh\n");
+        assert_eq!(
+            r.read("hostroot/etc/passwd").unwrap(),
+            b"root:x:0:0::/root:/bin/sh\n"
+        );
         let names: Vec<_> = r
             .read_dir("hostroot")
             .unwrap()
             .into_iter()
             .map(|e| e.name)
             .collect();
-        assert_eq!(names, vec![OsString::from("etc"), OsString::from("hostroot")]);
+        assert_eq!(
+            names,
+            vec![OsString::from("etc"), OsString::from("hostroot")]
+        );
     }
 
     #[test]
@@ -494,7 +520,11 @@ mod tests {
         let r = RootFs::new(&f.root).unwrap();
         assert_eq!(r.read("a").unwrap_err().kind, FsErrorKind::SymlinkLoop);
         assert_eq!(r.read("self/x").unwrap_err().kind, FsErrorKind::SymlinkLoop);
-        assert!(r.read("a").unwrap_err().to_string().contains("symbolic links"));
+        assert!(r
+            .read("a")
+            .unwrap_err()
+            .to_string()
+            .contains("symbolic links"));
     }
 
     #[test]
@@ -518,7 +548,13 @@ mod tests {
         fs::write(f.root.join("big"), vec![b'x'; 4097]).unwrap();
         let r = RootFs::new(&f.root).unwrap().with_max_file(4096);
         let err = r.read("big").unwrap_err();
-        assert_eq!(err.kind, FsErrorKind::TooLarge { size: 4097, limit: 4096 });
+        assert_eq!(
+            err.kind,
+            FsErrorKind::TooLarge {
+                size: 4097,
+                limit: 4096
+            }
+        );
         assert!(err.to_string().starts_with("/big: 4097 bytes"));
         assert_eq!(r.read_limited("big", 5000).unwrap().len(), 4097);
     }
@@ -527,10 +563,16 @@ mod tests {
     fn fifo_and_directories_are_not_read() {
         let f = fixture();
         let fifo = f.root.join("fifo");
-        let st = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        let st = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
         assert!(st.success());
         let r = RootFs::new(&f.root).unwrap();
-        assert_eq!(r.read("fifo").unwrap_err().kind, FsErrorKind::NotRegularFile);
+        assert_eq!(
+            r.read("fifo").unwrap_err().kind,
+            FsErrorKind::NotRegularFile
+        );
         assert_eq!(r.read("etc").unwrap_err().kind, FsErrorKind::NotRegularFile);
     }
 
@@ -542,10 +584,17 @@ mod tests {
         let r = RootFs::new(&f.root).unwrap();
         let ents = r.read_dir("/etc").unwrap();
         assert!(ents.iter().any(|e| e.name == name));
-        assert_eq!(r.read(Path::new("etc").join(name)).unwrap(), b"\xff\x00\xfe");
+        assert_eq!(
+            r.read(Path::new("etc").join(name)).unwrap(),
+            b"\xff\x00\xfe"
+        );
         let err = r.read(Path::new("etc").join(name).join("x")).unwrap_err();
         assert_eq!(err.kind, FsErrorKind::NotADirectory);
-        assert!(err.path.starts_with("/etc/bad\u{fffd}\u{fffd}name"), "{}", err.path);
+        assert!(
+            err.path.starts_with("/etc/bad\u{fffd}\u{fffd}name"),
+            "{}",
+            err.path
+        );
     }
 
     #[test]
@@ -562,7 +611,10 @@ mod tests {
         let f = fixture();
         symlink("/etc/passwd", f.root.join("etc/pw")).unwrap();
         let r = RootFs::new(&f.root).unwrap();
-        assert_eq!(r.symlink_metadata("etc/pw").unwrap().kind, EntryKind::Symlink);
+        assert_eq!(
+            r.symlink_metadata("etc/pw").unwrap().kind,
+            EntryKind::Symlink
+        );
         assert_eq!(r.metadata("etc/pw").unwrap().kind, EntryKind::File);
         assert_eq!(r.read_link("etc/pw").unwrap(), PathBuf::from("/etc/passwd"));
     }
@@ -570,7 +622,10 @@ mod tests {
     #[test]
     fn display_path_is_in_root_absolute() {
         assert_eq!(display_path(Path::new("etc/shadow")), "/etc/shadow");
-        assert_eq!(display_path(Path::new("/var/lib/dpkg/status")), "/var/lib/dpkg/status");
+        assert_eq!(
+            display_path(Path::new("/var/lib/dpkg/status")),
+            "/var/lib/dpkg/status"
+        );
         assert_eq!(display_path(Path::new("")), "/");
     }
 }

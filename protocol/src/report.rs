@@ -143,6 +143,30 @@ pub struct Package {
     pub path: String,
 }
 
+impl Package {
+    /// A package with only the mandatory fields; the optional ones are unset.
+    pub fn new(
+        name: impl Into<String>,
+        version: impl Into<String>,
+        source: PackageSource,
+        path: impl Into<String>,
+    ) -> Self {
+        Package {
+            name: name.into(),
+            version: version.into(),
+            arch: None,
+            source,
+            purl: None,
+            binary_name: None,
+            multi_arch: None,
+            source_package: None,
+            source_version: None,
+            license: None,
+            path: path.into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Key {
     pub path: String,
@@ -271,27 +295,25 @@ mod tests {
             serde_json::to_string(&RuleStatus::NotApplicable).unwrap(),
             "\"not-applicable\""
         );
-        assert_eq!(serde_json::to_string(&ScanMode::Image).unwrap(), "\"image\"");
-        assert_eq!(serde_json::to_string(&PackageSource::Opkg).unwrap(), "\"opkg\"");
-        assert_eq!(serde_json::to_string(&Severity::Critical).unwrap(), "\"critical\"");
+        assert_eq!(
+            serde_json::to_string(&ScanMode::Image).unwrap(),
+            "\"image\""
+        );
+        assert_eq!(
+            serde_json::to_string(&PackageSource::Opkg).unwrap(),
+            "\"opkg\""
+        );
+        assert_eq!(
+            serde_json::to_string(&Severity::Critical).unwrap(),
+            "\"critical\""
+        );
         assert!(Severity::Critical > Severity::High && Severity::Low > Severity::Info);
     }
 
     #[test]
     fn package_roundtrip_omits_absent_optionals() {
-        let p = Package {
-            name: "busybox".into(),
-            version: "1.36.1".into(),
-            arch: None,
-            source: PackageSource::Binary,
-            purl: Some("pkg:generic/busybox@1.36.1".into()),
-            binary_name: None,
-            multi_arch: None,
-            source_package: None,
-            source_version: None,
-            license: None,
-            path: "/bin/busybox".into(),
-        };
+        let mut p = Package::new("busybox", "1.36.1", PackageSource::Binary, "/bin/busybox");
+        p.purl = Some("pkg:generic/busybox@1.36.1".into());
         let s = serde_json::to_string(&p).unwrap();
         assert!(!s.contains("arch"), "{s}");
         let back: Package = serde_json::from_str(&s).unwrap();

@@ -22,7 +22,25 @@ pub fn bin(name: &str) -> PathBuf {
 
 /// Runs `fieldattest` with `args`.
 pub fn fieldattest(args: &[&str]) -> Output {
-    Command::new(bin("fieldattest")).args(args).output().expect("run fieldattest")
+    Command::new(bin("fieldattest"))
+        .args(args)
+        .output()
+        .expect("run fieldattest")
+}
+
+/// Runs `fieldattest scan --root ROOT EXTRA...` and asserts exit status 0,
+/// showing stderr when it is not.
+pub fn scan_ok(root: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["scan", "--root", root];
+    args.extend_from_slice(extra);
+    let out = fieldattest(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "fieldattest {args:?} failed; stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 /// A fixture root tree in a temporary directory.

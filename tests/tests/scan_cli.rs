@@ -1,13 +1,15 @@
 //! End-to-end tests of `fieldattest scan` on fixture trees the tests write.
 
-use fieldattest_tests::{dpkg_para, fieldattest, json_of, Tree};
+use fieldattest_tests::{dpkg_para, fieldattest, json_of, scan_ok, Tree};
 use serde_json::Value;
 use std::process::Command;
 
 fn scan_json(t: &Tree) -> (Value, String) {
-    let out = fieldattest(&["scan", "--root", &t.root_str(), "--format", "json"]);
-    assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
-    (json_of(&out), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = scan_ok(&t.root_str(), &["--format", "json"]);
+    (
+        json_of(&out),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn packages(v: &Value) -> Vec<(String, String, String, String)> {
@@ -34,7 +36,10 @@ fn help_version_and_usage_errors() {
     let out = fieldattest(&["scan", "--help"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("--root DIR"));
     let out = fieldattest(&["--version"]);
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("fieldattest {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("fieldattest {}", env!("CARGO_PKG_VERSION"))
+    );
     for bad in [
         vec!["frobnicate"],
         vec!["scan", "--format", "xml"],
@@ -73,7 +78,10 @@ fn debian_tree_with_bad_paragraph_names_file_and_line_and_keeps_going() {
         dpkg_para("libssl3", "3.0.13-1~deb12u1", "arm64")
     );
     t.file("var/lib/dpkg/status", status)
-        .file("etc/os-release", "ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n")
+        .file(
+            "etc/os-release",
+            "ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n",
+        )
         .file("lib/apk/db/installed", "P:extra\nV:1.0-r0\nA:aarch64\n")
         .file("etc/hostname", "plc-17\n")
         .dir("lib/modules/6.1.0-18-arm64");
@@ -86,8 +94,14 @@ fn debian_tree_with_bad_paragraph_names_file_and_line_and_keeps_going() {
     let p = packages(&v);
     let names: Vec<_> = p.iter().map(|x| x.0.as_str()).collect();
     assert_eq!(names, ["base-files", "extra", "libssl3"]);
-    assert_eq!(p[2].3, "pkg:deb/debian/libssl3@3.0.13-1~deb12u1?arch=arm64&distro=debian-12");
-    assert_eq!(p[1].3, "pkg:apk/debian/extra@1.0-r0?arch=aarch64&distro=debian-12");
+    assert_eq!(
+        p[2].3,
+        "pkg:deb/debian/libssl3@3.0.13-1~deb12u1?arch=arm64&distro=debian-12"
+    );
+    assert_eq!(
+        p[1].3,
+        "pkg:apk/debian/extra@1.0-r0?arch=aarch64&distro=debian-12"
+    );
     assert_eq!(v["schema"], "fieldattest/report/v1");
     assert_eq!(v["scan"]["mode"], "image");
     assert_eq!(v["device"]["hostname"], "plc-17");
@@ -117,7 +131,10 @@ fn yocto_opkg_tree_gets_yocto_purls_never_deb() {
     let p = packages(&v);
     assert_eq!(p.len(), 2, "{p:?}");
     assert_eq!(p[0].3, "pkg:yocto/busybox@1.36.1?arch=cortexa53");
-    assert_eq!(p[1].3, "pkg:yocto/glibc@2.39%2Bgit0%2B6a3a5f2b8f?arch=cortexa53");
+    assert_eq!(
+        p[1].3,
+        "pkg:yocto/glibc@2.39%2Bgit0%2B6a3a5f2b8f?arch=cortexa53"
+    );
     assert_eq!(p[1].2, "opkg");
     assert_eq!(v["device"]["os"]["build_id"], "20241010120000");
     assert!(!serde_json::to_string(&v).unwrap().contains("pkg:deb"));
@@ -135,7 +152,10 @@ fn openwrt_opkg_conf_override_and_generic_purls() {
     let (v, _) = scan_json(&t);
     let p = packages(&v);
     assert_eq!(p.len(), 2);
-    assert_eq!(p[0].3, "pkg:generic/dropbear@2022.82-6?arch=aarch64_cortex-a53&distro=openwrt-23.05.3");
+    assert_eq!(
+        p[0].3,
+        "pkg:generic/dropbear@2022.82-6?arch=aarch64_cortex-a53&distro=openwrt-23.05.3"
+    );
     assert_eq!(v["inventory"]["databases"][0], "/overlay/opkg/status");
 }
 
@@ -149,17 +169,23 @@ fn buildroot_tree_without_package_db_is_identified_from_binaries() {
         b.extend_from_slice(&[0u8, 1, 2, 3]);
         b
     };
-    t.file("bin/busybox", elf("BusyBox v1.36.1 (2024-05-01 10:00:00 UTC) multi-call binary."))
-        .link("bin/sh", "busybox")
-        .file("lib/ld-musl-aarch64.so.1", elf("musl libc\0\0\x011.2.4"))
-        .file("usr/lib/libcrypto.so.3", elf("OpenSSL 3.2.1 30 Jan 2024"))
-        .link("usr/lib/libssl.so.3", "libcrypto.so.3")
-        .file("usr/sbin/dropbear", elf("SSH-2.0-dropbear_2024.84"))
-        .dir("lib/modules/6.6.30")
-        .file("etc/os-release", "ID=buildroot\nVERSION_ID=2024.02.2\n");
+    t.file(
+        "bin/busybox",
+        elf("BusyBox v1.36.1 (2024-05-01 10:00:00 UTC) multi-call binary."),
+    )
+    .link("bin/sh", "busybox")
+    .file("lib/ld-musl-aarch64.so.1", elf("musl libc\0\0\x011.2.4"))
+    .file("usr/lib/libcrypto.so.3", elf("OpenSSL 3.2.1 30 Jan 2024"))
+    .link("usr/lib/libssl.so.3", "libcrypto.so.3")
+    .file("usr/sbin/dropbear", elf("SSH-2.0-dropbear_2024.84"))
+    .dir("lib/modules/6.6.30")
+    .file("etc/os-release", "ID=buildroot\nVERSION_ID=2024.02.2\n");
     let (v, _) = scan_json(&t);
     let p = packages(&v);
-    let got: Vec<(&str, &str, &str)> = p.iter().map(|x| (x.0.as_str(), x.1.as_str(), x.2.as_str())).collect();
+    let got: Vec<(&str, &str, &str)> = p
+        .iter()
+        .map(|x| (x.0.as_str(), x.1.as_str(), x.2.as_str()))
+        .collect();
     assert_eq!(
         got,
         [
@@ -200,15 +226,24 @@ fn real_host_binaries_are_identified() {
         t.file(&format!("usr/lib/{triplet}/libcrypto.so.3"), b);
         expected.push("openssl");
     }
-    assert!(expected.len() >= 2, "expected real binaries on this machine");
+    assert!(
+        expected.len() >= 2,
+        "expected real binaries on this machine"
+    );
     let (v, _) = scan_json(&t);
     let p = packages(&v);
     for name in &expected {
-        assert!(p.iter().any(|x| x.0 == *name), "{name} not identified in {p:?}");
+        assert!(
+            p.iter().any(|x| x.0 == *name),
+            "{name} not identified in {p:?}"
+        );
     }
     // Cross-check the versions with the tools' own answers where we can.
     if let Ok(o) = Command::new("getconf").arg("GNU_LIBC_VERSION").output() {
-        let want = String::from_utf8_lossy(&o.stdout).trim().trim_start_matches("glibc ").to_string();
+        let want = String::from_utf8_lossy(&o.stdout)
+            .trim()
+            .trim_start_matches("glibc ")
+            .to_string();
         if let Some(g) = p.iter().find(|x| x.0 == "glibc") {
             assert_eq!(g.1, want);
         }
@@ -216,7 +251,11 @@ fn real_host_binaries_are_identified() {
     if let Ok(o) = Command::new("ssh").arg("-V").output() {
         let s = String::from_utf8_lossy(&o.stderr).to_string();
         if let Some(ssh) = p.iter().find(|x| x.0 == "openssh") {
-            assert!(s.starts_with(&format!("OpenSSH_{}", ssh.1)), "{s} vs {}", ssh.1);
+            assert!(
+                s.starts_with(&format!("OpenSSH_{}", ssh.1)),
+                "{s} vs {}",
+                ssh.1
+            );
         }
     }
     if let Ok(o) = Command::new("/bin/busybox").output() {
@@ -232,7 +271,11 @@ fn hostile_tree_cannot_make_the_scanner_read_outside_the_root() {
     let t = Tree::new();
     let outside = t.outside();
     std::fs::create_dir_all(outside.join("evil/dpkg")).unwrap();
-    std::fs::write(outside.join("evil/dpkg/status"), dpkg_para("hostleak", "6.6.6", "amd64")).unwrap();
+    std::fs::write(
+        outside.join("evil/dpkg/status"),
+        dpkg_para("hostleak", "6.6.6", "amd64"),
+    )
+    .unwrap();
     std::fs::write(outside.join("os-release"), "ID=HOSTLEAK\n").unwrap();
     t.link("var/lib/dpkg", outside.join("evil/dpkg")) // absolute host path: resolved inside root
         .link("etc/os-release", "../../../../../../os-release") // climbs: clamped at root
@@ -242,17 +285,33 @@ fn hostile_tree_cannot_make_the_scanner_read_outside_the_root() {
         .link("etc/shadow", "/etc/shadow"); // the host's shadow, if it were followed
     let fifo = t.root().join("usr/lib/opkg");
     std::fs::create_dir_all(&fifo).unwrap();
-    assert!(Command::new("mkfifo").arg(fifo.join("status")).status().unwrap().success());
-    let out = fieldattest(&["scan", "--root", &t.root_str(), "--format", "json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(!all.contains("hostleak") && !all.contains("HOSTLEAK"), "{all}");
+    assert!(Command::new("mkfifo")
+        .arg(fifo.join("status"))
+        .status()
+        .unwrap()
+        .success());
+    let out = scan_ok(&t.root_str(), &["--format", "json"]);
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !all.contains("hostleak") && !all.contains("HOSTLEAK"),
+        "{all}"
+    );
     assert!(!all.contains("root:"), "host shadow content leaked");
     let v = json_of(&out);
     assert_eq!(v["inventory"]["packages"], Value::Array(vec![]));
     let errs = serde_json::to_string(&v["inventory"]["errors"]).unwrap();
-    assert!(errs.contains("/lib/apk/db/installed") && errs.contains("symbolic links"), "{errs}");
-    assert!(errs.contains("/usr/lib/opkg/status") && errs.contains("not a regular file"), "{errs}");
+    assert!(
+        errs.contains("/lib/apk/db/installed") && errs.contains("symbolic links"),
+        "{errs}"
+    );
+    assert!(
+        errs.contains("/usr/lib/opkg/status") && errs.contains("not a regular file"),
+        "{errs}"
+    );
 }
 
 #[test]
@@ -262,11 +321,23 @@ fn oversized_database_is_refused_with_a_clear_error() {
     for i in 0..200 {
         status.push_str(&dpkg_para(&format!("pkg{i}"), "1.0", "all"));
     }
-    t.file("var/lib/dpkg/status", &status).file("lib/apk/db/installed", "P:small\nV:1\nA:x86_64\n");
-    let out = fieldattest(&["scan", "--root", &t.root_str(), "--format", "json", "--max-file-size", "4096"]);
+    t.file("var/lib/dpkg/status", &status)
+        .file("lib/apk/db/installed", "P:small\nV:1\nA:x86_64\n");
+    let out = fieldattest(&[
+        "scan",
+        "--root",
+        &t.root_str(),
+        "--format",
+        "json",
+        "--max-file-size",
+        "4096",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("/var/lib/dpkg/status") && err.contains("4096-byte limit"), "{err}");
+    assert!(
+        err.contains("/var/lib/dpkg/status") && err.contains("4096-byte limit"),
+        "{err}"
+    );
     let v = json_of(&out);
     assert_eq!(packages(&v).len(), 1, "apk still reported");
 }
@@ -274,19 +345,39 @@ fn oversized_database_is_refused_with_a_clear_error() {
 #[test]
 fn output_file_is_written_whole_and_text_is_for_people() {
     let t = Tree::new();
-    t.file("var/lib/dpkg/status", dpkg_para("bash", "5.2.15-2+b7", "armhf"))
-        .file("etc/os-release", "ID=debian\nVERSION_ID=12\n");
+    t.file(
+        "var/lib/dpkg/status",
+        dpkg_para("bash", "5.2.15-2+b7", "armhf"),
+    )
+    .file("etc/os-release", "ID=debian\nVERSION_ID=12\n");
     let out_path = t.outside().join("report.json");
-    let out = fieldattest(&["scan", "--root", &t.root_str(), "--format", "json", "--output", out_path.to_str().unwrap()]);
+    let out = fieldattest(&[
+        "scan",
+        "--root",
+        &t.root_str(),
+        "--format",
+        "json",
+        "--output",
+        out_path.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stdout.is_empty());
     let v: Value = serde_json::from_slice(&std::fs::read(&out_path).unwrap()).unwrap();
     assert_eq!(v["inventory"]["packages"][0]["name"], "bash");
-    let leftovers: Vec<_> = std::fs::read_dir(t.outside()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains(".tmp")).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(t.outside())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
+        .collect();
     assert!(leftovers.is_empty());
     let out = fieldattest(&["scan", "--root", &t.root_str()]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("bash") && text.contains("5.2.15-2+b7") && text.contains("not a certification"), "{text}");
+    assert!(
+        text.contains("bash")
+            && text.contains("5.2.15-2+b7")
+            && text.contains("not a certification"),
+        "{text}"
+    );
     assert!(!text.contains("\x1b["), "no colour when not a TTY");
 }
 
@@ -308,17 +399,37 @@ fn rpm_sqlite_database_from_real_rpm_tools() {
         .arg(top.join("SPECS/plc.spec"))
         .output()
         .unwrap();
-    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
     let rpm_file = top.join("RPMS/noarch/plc-runtime-2.4.1-r3.noarch.rpm");
     let dbpath = t.root().join("var/lib/rpm");
     std::fs::create_dir_all(&dbpath).unwrap();
     let st = Command::new("rpm")
-        .args(["--dbpath", dbpath.to_str().unwrap(), "--define", "_db_backend sqlite", "-i", "--justdb", "--nodeps", "--nosignature"])
+        .args([
+            "--dbpath",
+            dbpath.to_str().unwrap(),
+            "--define",
+            "_db_backend sqlite",
+            "-i",
+            "--justdb",
+            "--nodeps",
+            "--nosignature",
+        ])
         .arg(&rpm_file)
         .output()
         .unwrap();
-    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
-    let names: Vec<String> = std::fs::read_dir(&dbpath).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let names: Vec<String> = std::fs::read_dir(&dbpath)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     if names.iter().any(|n| n == "rpmdb.sqlite") {
         // Yocto names it Packages.db; exercise that name.
         std::fs::rename(dbpath.join("rpmdb.sqlite"), dbpath.join("Packages.db")).unwrap();

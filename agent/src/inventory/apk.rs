@@ -17,20 +17,16 @@ pub fn parse_installed(text: &str, path: &str) -> Found {
         if !rec.is_empty() && !bad {
             let get = |k: u8| rec.iter().find(|(kk, _)| *kk == k).map(|(_, v)| *v);
             match (get(b'P'), get(b'V')) {
-                (Some(n), Some(v)) => found.packages.push(Package {
-                    name: n.into(),
-                    version: v.into(),
-                    arch: get(b'A').map(str::to_string),
-                    source: PackageSource::Apk,
-                    purl: None,
-                    binary_name: None,
-                    multi_arch: None,
-                    source_package: get(b'o').map(str::to_string),
-                    source_version: None,
-                    license: get(b'L').map(str::to_string),
-                    path: path.into(),
-                }),
-                _ => found.errors.push(err(path, start, "record without P: or V: line".into())),
+                (Some(n), Some(v)) => {
+                    let mut p = Package::new(n, v, PackageSource::Apk, path);
+                    p.arch = get(b'A').map(str::to_string);
+                    p.source_package = get(b'o').map(str::to_string);
+                    p.license = get(b'L').map(str::to_string);
+                    found.packages.push(p);
+                }
+                _ => found
+                    .errors
+                    .push(err(path, start, "record without P: or V: line".into())),
             }
         }
         rec.clear();
@@ -51,7 +47,11 @@ pub fn parse_installed(text: &str, path: &str) -> Found {
             rec.push((b[0], &line[2..]));
         } else {
             if !bad {
-                found.errors.push(err(path, lineno, format!("expected 'K:value', found {line:?}")));
+                found.errors.push(err(
+                    path,
+                    lineno,
+                    format!("expected 'K:value', found {line:?}"),
+                ));
             }
             bad = true;
         }

@@ -41,7 +41,8 @@ pub fn for_each_string<R: Read, T>(
             } else {
                 if run.len() >= MIN_RUN && !overflow {
                     // Only printable ASCII was pushed: always valid UTF-8.
-                    if let ControlFlow::Break(t) = f(std::str::from_utf8(&run).unwrap_or_default()) {
+                    if let ControlFlow::Break(t) = f(std::str::from_utf8(&run).unwrap_or_default())
+                    {
                         return Ok(Some(t));
                     }
                 }
@@ -64,7 +65,8 @@ pub type Matcher = fn(&str) -> Option<String>;
 fn is_version_like(v: &str) -> bool {
     v.starts_with(|c: char| c.is_ascii_digit())
         && v.contains('.')
-        && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' || c == '+')
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' || c == '+')
 }
 
 /// `BusyBox v1.36.1 (2024-01-01 00:00:00 UTC)` → `1.36.1`.
@@ -80,7 +82,9 @@ pub fn match_glibc(s: &str) -> Option<String> {
         return None;
     }
     let i = s.find("release version ")?;
-    let v = s[i + 16..].split(|c: char| c == ',' || c.is_whitespace()).next()?;
+    let v = s[i + 16..]
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .next()?;
     let v = v.trim_end_matches('.');
     is_version_like(v).then(|| v.to_string())
 }
@@ -102,7 +106,8 @@ pub fn match_openssl(s: &str) -> Option<String> {
     let v = w.next()?;
     // A date follows the version in the real banner; it tells it from messages.
     let day = w.next()?;
-    let ok = is_version_like(v) && v.split('.').count() == 3 && day.bytes().all(|b| b.is_ascii_digit());
+    let ok =
+        is_version_like(v) && v.split('.').count() == 3 && day.bytes().all(|b| b.is_ascii_digit());
     ok.then(|| v.to_string())
 }
 
@@ -135,7 +140,14 @@ const LIB_DIRS: [&str; 4] = ["/lib", "/lib64", "/usr/lib", "/usr/lib64"];
 const PROBES: &[Probe] = &[
     Probe {
         name: "busybox",
-        files: &["/bin/busybox", "/usr/bin/busybox", "/sbin/busybox", "/usr/sbin/busybox", "/bin/busybox.nosuid", "/bin/busybox.suid"],
+        files: &[
+            "/bin/busybox",
+            "/usr/bin/busybox",
+            "/sbin/busybox",
+            "/usr/sbin/busybox",
+            "/bin/busybox.nosuid",
+            "/bin/busybox.suid",
+        ],
         lib_prefixes: &[],
         matcher: match_busybox,
     },
@@ -159,13 +171,23 @@ const PROBES: &[Probe] = &[
     },
     Probe {
         name: "openssh",
-        files: &["/usr/sbin/sshd", "/sbin/sshd", "/usr/bin/ssh", "/usr/libexec/sshd-session"],
+        files: &[
+            "/usr/sbin/sshd",
+            "/sbin/sshd",
+            "/usr/bin/ssh",
+            "/usr/libexec/sshd-session",
+        ],
         lib_prefixes: &[],
         matcher: match_openssh,
     },
     Probe {
         name: "dropbear",
-        files: &["/usr/sbin/dropbear", "/usr/bin/dropbearmulti", "/usr/sbin/dropbearmulti", "/sbin/dropbear"],
+        files: &[
+            "/usr/sbin/dropbear",
+            "/usr/bin/dropbearmulti",
+            "/usr/sbin/dropbearmulti",
+            "/sbin/dropbear",
+        ],
         lib_prefixes: &[],
         matcher: match_dropbear,
     },
@@ -180,7 +202,9 @@ fn library_candidates(root: &RootFs, prefixes: &[&str]) -> Vec<PathBuf> {
         if let Ok(ents) = root.read_dir(d) {
             for e in ents {
                 let n = e.name.to_string_lossy();
-                if (e.kind == EntryKind::Dir || e.kind == EntryKind::Symlink) && n.contains("-linux-") {
+                if (e.kind == EntryKind::Dir || e.kind == EntryKind::Symlink)
+                    && n.contains("-linux-")
+                {
                     dirs.push(Path::new(d).join(&e.name));
                 }
             }
@@ -188,7 +212,9 @@ fn library_candidates(root: &RootFs, prefixes: &[&str]) -> Vec<PathBuf> {
     }
     let mut out = Vec::new();
     for d in dirs {
-        let Ok(ents) = root.read_dir(&d) else { continue };
+        let Ok(ents) = root.read_dir(&d) else {
+            continue;
+        };
         for e in ents {
             let n = e.name.to_string_lossy();
             if prefixes.iter().any(|p| n.starts_with(p)) && !n.ends_with(".hmac") {
@@ -207,7 +233,12 @@ fn library_candidates(root: &RootFs, prefixes: &[&str]) -> Vec<PathBuf> {
 pub fn identify(root: &RootFs) -> Found {
     let mut found = Found::default();
     for probe in PROBES {
-        let mut candidates: Vec<PathBuf> = probe.files.iter().map(PathBuf::from).filter(|p| root.is_file(p)).collect();
+        let mut candidates: Vec<PathBuf> = probe
+            .files
+            .iter()
+            .map(PathBuf::from)
+            .filter(|p| root.is_file(p))
+            .collect();
         candidates.extend(library_candidates(root, probe.lib_prefixes));
         for path in candidates {
             let shown = crate::root::display_path(&path);
@@ -223,19 +254,12 @@ pub fn identify(root: &RootFs) -> Found {
                 });
             match hit {
                 Ok(Some(version)) => {
-                    found.packages.push(Package {
-                        name: probe.name.into(),
+                    found.packages.push(Package::new(
+                        probe.name,
                         version,
-                        arch: None,
-                        source: PackageSource::Binary,
-                        purl: None,
-                        binary_name: None,
-                        multi_arch: None,
-                        source_package: None,
-                        source_version: None,
-                        license: None,
-                        path: shown,
-                    });
+                        PackageSource::Binary,
+                        shown,
+                    ));
                     break;
                 }
                 Ok(None) => {}
@@ -272,24 +296,46 @@ mod tests {
 
     #[test]
     fn matchers_take_real_banners() {
-        assert_eq!(match_busybox("BusyBox v1.36.1 (2024-03-22 12:00:00 UTC)").as_deref(), Some("1.36.1"));
-        assert_eq!(match_busybox("BusyBox is copyrighted by many authors"), None);
         assert_eq!(
-            match_glibc("GNU C Library (Debian GLIBC 2.36-9+deb12u7) stable release version 2.36.").as_deref(),
+            match_busybox("BusyBox v1.36.1 (2024-03-22 12:00:00 UTC)").as_deref(),
+            Some("1.36.1")
+        );
+        assert_eq!(
+            match_busybox("BusyBox is copyrighted by many authors"),
+            None
+        );
+        assert_eq!(
+            match_glibc("GNU C Library (Debian GLIBC 2.36-9+deb12u7) stable release version 2.36.")
+                .as_deref(),
             Some("2.36")
         );
-        assert_eq!(match_glibc("GNU C Library (GNU libc) release release version 2.39").as_deref(), Some("2.39"));
+        assert_eq!(
+            match_glibc("GNU C Library (GNU libc) release release version 2.39").as_deref(),
+            Some("2.39")
+        );
         assert_eq!(match_musl("1.2.4").as_deref(), Some("1.2.4"));
         assert_eq!(match_musl("1.2"), None);
         assert_eq!(match_musl("2.36.0"), None);
-        assert_eq!(match_openssl("OpenSSL 3.0.15 3 Sep 2024").as_deref(), Some("3.0.15"));
-        assert_eq!(match_openssl("OpenSSL 1.1.1w  11 Sep 2023").as_deref(), Some("1.1.1w"));
+        assert_eq!(
+            match_openssl("OpenSSL 3.0.15 3 Sep 2024").as_deref(),
+            Some("3.0.15")
+        );
+        assert_eq!(
+            match_openssl("OpenSSL 1.1.1w  11 Sep 2023").as_deref(),
+            Some("1.1.1w")
+        );
         assert_eq!(match_openssl("OpenSSL X509 error"), None);
         assert_eq!(match_openssl("OpenSSL 3.0 compatible"), None);
-        assert_eq!(match_openssh("OpenSSH_9.2p1 Debian-2+deb12u3").as_deref(), Some("9.2p1"));
+        assert_eq!(
+            match_openssh("OpenSSH_9.2p1 Debian-2+deb12u3").as_deref(),
+            Some("9.2p1")
+        );
         assert_eq!(match_openssh("OpenSSH_9.6"), Some("9.6".into()));
         assert_eq!(match_openssh("OpenSSH_2.3.0*,OpenSSH_2.5*"), None);
         assert_eq!(match_openssh("OpenSSH_7.4*"), None);
-        assert_eq!(match_dropbear("SSH-2.0-dropbear_2022.83").as_deref(), Some("2022.83"));
+        assert_eq!(
+            match_dropbear("SSH-2.0-dropbear_2022.83").as_deref(),
+            Some("2022.83")
+        );
     }
 }

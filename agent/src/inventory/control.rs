@@ -72,10 +72,7 @@ pub fn parse(text: &str) -> (Vec<Paragraph<'_>>, Vec<SyntaxError>) {
                 if !bad {
                     errors.push(SyntaxError {
                         line: lineno,
-                        message: format!(
-                            "expected 'Field: value', found {:?}",
-                            truncate(line, 60)
-                        ),
+                        message: format!("expected 'Field: value', found {:?}", truncate(line, 60)),
                     });
                 }
                 bad = true;
@@ -121,7 +118,12 @@ mod tests {
     fn bad_line_drops_only_its_paragraph_and_names_the_line() {
         let t = "Package: a\nVersion: 1\n\nPackage: b\nthis is garbage\nVersion: 2\n\nPackage: c\nVersion: 3\n";
         let (p, e) = parse(t);
-        assert_eq!(p.iter().map(|p| p.get("Package").unwrap()).collect::<Vec<_>>(), ["a", "c"]);
+        assert_eq!(
+            p.iter()
+                .map(|p| p.get("Package").unwrap())
+                .collect::<Vec<_>>(),
+            ["a", "c"]
+        );
         assert_eq!(e.len(), 1);
         assert_eq!(e[0].line, 5);
         assert!(e[0].message.contains("garbage"));

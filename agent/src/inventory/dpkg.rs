@@ -28,15 +28,19 @@ pub fn parse_status(text: &str, path: &str, require_status: bool) -> Found {
                 Some(s) if is_installed(s) => {}
                 Some(_) => continue,
                 None => {
-                    found.errors.push(err(path, p.line, "paragraph without a Status field"));
+                    found
+                        .errors
+                        .push(err(path, p.line, "paragraph without a Status field"));
                     continue;
                 }
             }
         }
         let (Some(name), Some(version)) = (p.get("Package"), p.get("Version")) else {
-            found
-                .errors
-                .push(err(path, p.line, "installed package without Package or Version field"));
+            found.errors.push(err(
+                path,
+                p.line,
+                "installed package without Package or Version field",
+            ));
             continue;
         };
         let arch = p.get("Architecture").filter(|a| !a.is_empty());
@@ -49,19 +53,13 @@ pub fn parse_status(text: &str, path: &str, require_status: bool) -> Found {
             Some(s) => split_source(s),
             None => (None, None),
         };
-        found.packages.push(Package {
-            name: name.into(),
-            version: version.into(),
-            arch: arch.map(str::to_string),
-            source: PackageSource::Dpkg,
-            purl: None,
-            binary_name,
-            multi_arch,
-            source_package,
-            source_version,
-            license: None,
-            path: path.into(),
-        });
+        let mut pkg = Package::new(name, version, PackageSource::Dpkg, path);
+        pkg.arch = arch.map(str::to_string);
+        pkg.binary_name = binary_name;
+        pkg.multi_arch = multi_arch;
+        pkg.source_package = source_package;
+        pkg.source_version = source_version;
+        found.packages.push(pkg);
     }
     found
 }
@@ -170,7 +168,11 @@ Version: 2
 
     #[test]
     fn status_d_entries_need_no_status_field() {
-        let f = parse_status("Package: tzdata\nVersion: 2024a-0+deb12u1\nArchitecture: all\n", "/var/lib/dpkg/status.d/tzdata", false);
+        let f = parse_status(
+            "Package: tzdata\nVersion: 2024a-0+deb12u1\nArchitecture: all\n",
+            "/var/lib/dpkg/status.d/tzdata",
+            false,
+        );
         assert_eq!(f.packages.len(), 1);
         let f = parse_status("Package: tzdata\nVersion: 1\n", STATUS, true);
         assert!(f.packages.is_empty());
@@ -180,6 +182,9 @@ Version: 2
     #[test]
     fn split_source_forms() {
         assert_eq!(split_source("glibc"), (Some("glibc".into()), None));
-        assert_eq!(split_source("gcc-12 (12.2.0-14)"), (Some("gcc-12".into()), Some("12.2.0-14".into())));
+        assert_eq!(
+            split_source("gcc-12 (12.2.0-14)"),
+            (Some("gcc-12".into()), Some("12.2.0-14".into()))
+        );
     }
 }

@@ -13,7 +13,7 @@ pub mod purl;
 pub mod rpm;
 
 use crate::root::{display_path, EntryKind, RootFs};
-use fieldattest_protocol::report::{Device, Inventory, InventoryError, Package};
+use fieldattest_protocol::report::{Device, Inventory, InventoryError, Package, PackageSource};
 use std::path::Path;
 
 /// Packages and errors from one source.
@@ -40,7 +40,12 @@ fn fs_error(source: &str, e: &crate::root::FsError) -> InventoryError {
 }
 
 /// Reads `path` as text for `source`; `None` when absent, an error when unreadable.
-fn read_text(root: &RootFs, source: &str, path: &str, errors: &mut Vec<InventoryError>) -> Option<String> {
+fn read_text(
+    root: &RootFs,
+    source: &str,
+    path: &str,
+    errors: &mut Vec<InventoryError>,
+) -> Option<String> {
     match root.read(path) {
         Ok(b) => Some(String::from_utf8_lossy(&b).into_owned()),
         Err(e) if e.is_not_found() => None,
@@ -216,26 +221,25 @@ pub fn collect(root: &RootFs, live: bool) -> Collected {
     if dbs.is_empty() {
         all.merge(binaries::identify(root));
         if let Some(rel) = &kernel.release {
-            all.packages.push(Package {
-                name: "linux-kernel".into(),
-                version: rel.clone(),
-                arch: kernel.machine.clone(),
-                source: fieldattest_protocol::report::PackageSource::Binary,
-                purl: None,
-                binary_name: None,
-                multi_arch: None,
-                source_package: None,
-                source_version: None,
-                license: None,
-                path: if live { "/proc/sys/kernel/osrelease".into() } else { format!("/lib/modules/{rel}") },
-            });
+            let path = if live {
+                "/proc/sys/kernel/osrelease".to_string()
+            } else {
+                format!("/lib/modules/{rel}")
+            };
+            let mut k = Package::new("linux-kernel", rel.clone(), PackageSource::Binary, path);
+            k.arch = kernel.machine.clone();
+            all.packages.push(k);
         }
     }
     for p in &mut all.packages {
         p.purl = Some(purl::for_package(p, &os));
     }
     all.packages.sort_by(|a, b| {
-        (a.name.as_str(), a.arch.as_deref(), a.source).cmp(&(b.name.as_str(), b.arch.as_deref(), b.source))
+        (a.name.as_str(), a.arch.as_deref(), a.source).cmp(&(
+            b.name.as_str(),
+            b.arch.as_deref(),
+            b.source,
+        ))
     });
     errors.extend(all.errors);
     let kernel_modules = if live {

@@ -59,19 +59,12 @@ pub fn parse_status(text: &str, path: &str) -> Found {
             ));
             continue;
         };
-        found.packages.push(Package {
-            name: name.into(),
-            version: version.into(),
-            arch: p.get("Architecture").filter(|a| !a.is_empty()).map(str::to_string),
-            source: PackageSource::Opkg,
-            purl: None,
-            binary_name: None,
-            multi_arch: None,
-            source_package: None,
-            source_version: None,
-            license: None,
-            path: path.into(),
-        });
+        let mut pkg = Package::new(name, version, PackageSource::Opkg, path);
+        pkg.arch = p
+            .get("Architecture")
+            .filter(|a| !a.is_empty())
+            .map(str::to_string);
+        found.packages.push(pkg);
     }
     found
 }
@@ -95,7 +88,11 @@ pub fn apply_control(pkg: &mut Package, control_text: &str) {
 pub fn yocto_pv(version: &str) -> &str {
     let v = version.split_once(':').map(|(_, r)| r).unwrap_or(version);
     match v.rsplit_once('-') {
-        Some((pv, pr)) if pr.starts_with('r') && pr[1..].starts_with(|c: char| c.is_ascii_digit()) => pv,
+        Some((pv, pr))
+            if pr.starts_with('r') && pr[1..].starts_with(|c: char| c.is_ascii_digit()) =>
+        {
+            pv
+        }
         _ => v,
     }
 }
@@ -118,8 +115,15 @@ mod tests {
         let t = "Package: busybox\nVersion: 1.36.1-r0\nDepends: libc6 (>= 2.39)\nStatus: install user installed\nArchitecture: cortexa53\nInstalled-Time: 1700000000\n\nPackage: gone\nVersion: 1\nStatus: deinstall ok not-installed\nArchitecture: all\n\nPackage: libc6\nVersion: 2.39+git0+abc-r0\nStatus: install ok installed\nArchitecture: cortexa53\n";
         let f = parse_status(t, "/var/lib/opkg/status");
         assert!(f.errors.is_empty());
-        let names: Vec<_> = f.packages.iter().map(|p| (p.name.as_str(), p.version.as_str())).collect();
-        assert_eq!(names, [("busybox", "1.36.1-r0"), ("libc6", "2.39+git0+abc-r0")]);
+        let names: Vec<_> = f
+            .packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [("busybox", "1.36.1-r0"), ("libc6", "2.39+git0+abc-r0")]
+        );
         assert_eq!(f.packages[0].arch.as_deref(), Some("cortexa53"));
         assert_eq!(f.packages[0].source, PackageSource::Opkg);
     }
@@ -135,7 +139,10 @@ mod tests {
         apply_control(&mut p, "Package: libc6\nVersion: 2.39+git0-r0\nLicense: GPL-2.0-only & LGPL-2.1-or-later\nOE: glibc\nSource: glibc_2.39.bb\n");
         assert_eq!(p.source_package.as_deref(), Some("glibc"));
         assert_eq!(p.source_version.as_deref(), Some("2.39+git0"));
-        assert_eq!(p.license.as_deref(), Some("GPL-2.0-only & LGPL-2.1-or-later"));
+        assert_eq!(
+            p.license.as_deref(),
+            Some("GPL-2.0-only & LGPL-2.1-or-later")
+        );
     }
 
     #[test]
@@ -156,7 +163,10 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error_with_line() {
-        let f = parse_status("Package: a\nnot a field\nStatus: install ok installed\nVersion: 1\n", "/usr/lib/opkg/status");
+        let f = parse_status(
+            "Package: a\nnot a field\nStatus: install ok installed\nVersion: 1\n",
+            "/usr/lib/opkg/status",
+        );
         assert!(f.packages.is_empty());
         assert_eq!(f.errors[0].line, Some(2));
         assert_eq!(f.errors[0].source, "opkg");

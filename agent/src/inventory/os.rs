@@ -106,7 +106,11 @@ pub fn read_os(root: &RootFs, errors: &mut Vec<InventoryError>) -> OsInfo {
 
 /// Hostname: the kernel's in live mode, `/etc/hostname` in an image.
 pub fn read_hostname(root: &RootFs, live: bool) -> Option<String> {
-    let path = if live { "/proc/sys/kernel/hostname" } else { "/etc/hostname" };
+    let path = if live {
+        "/proc/sys/kernel/hostname"
+    } else {
+        "/etc/hostname"
+    };
     let bytes = root.read_limited(path, 4096).ok()?;
     String::from_utf8_lossy(&bytes)
         .lines()
@@ -131,7 +135,8 @@ pub fn installed_kernels(root: &RootFs) -> Vec<String> {
             for e in ents {
                 let name = e.name.to_string_lossy().into_owned();
                 let is_dir = e.kind == EntryKind::Dir || root.is_dir(format!("{dir}/{name}"));
-                if is_dir && name.starts_with(|c: char| c.is_ascii_digit()) && !out.contains(&name) {
+                if is_dir && name.starts_with(|c: char| c.is_ascii_digit()) && !out.contains(&name)
+                {
                     out.push(name);
                 }
             }
@@ -184,7 +189,13 @@ pub fn read_kernel(root: &RootFs, live: bool) -> KernelInfo {
         k.source = Some("proc".into());
     } else {
         k.release = installed.last().cloned();
-        for bin in ["/bin/sh", "/bin/busybox", "/sbin/init", "/usr/bin/env", "/bin/ls"] {
+        for bin in [
+            "/bin/sh",
+            "/bin/busybox",
+            "/sbin/init",
+            "/usr/bin/env",
+            "/bin/ls",
+        ] {
             if let Ok((mut f, _)) = root.open(bin) {
                 let mut h = [0u8; 20];
                 if std::io::Read::read_exact(&mut f, &mut h).is_ok() {
@@ -195,7 +206,14 @@ pub fn read_kernel(root: &RootFs, live: bool) -> KernelInfo {
                 }
             }
         }
-        k.source = Some(if k.release.is_some() { "lib/modules" } else { "elf-header" }.into());
+        k.source = Some(
+            if k.release.is_some() {
+                "lib/modules"
+            } else {
+                "elf-header"
+            }
+            .into(),
+        );
     }
     k.releases_installed = installed;
     k
@@ -224,7 +242,10 @@ mod tests {
         assert!(e.is_empty());
         assert_eq!(os.id.as_deref(), Some("debian"));
         assert_eq!(os.version_id.as_deref(), Some("12"));
-        assert_eq!(os.pretty_name.as_deref(), Some("Debian GNU/Linux 12 (bookworm)"));
+        assert_eq!(
+            os.pretty_name.as_deref(),
+            Some("Debian GNU/Linux 12 (bookworm)")
+        );
         let (os, _) = parse_os_release(
             "ID=poky\nNAME=\"Poky (Yocto Project Reference Distro)\"\nVERSION=\"5.0.4 (scarthgap)\"\nVERSION_ID=5.0.4\nBUILD_ID='20241010 build'\nID_LIKE=\"oe openembedded\"\nPRETTY_NAME=\"a \\\"q\\\" b\"\n",
         );
@@ -265,7 +286,11 @@ mod tests {
 
     #[test]
     fn release_ordering_is_numeric() {
-        let mut v = vec!["6.1.0-9-arm64".to_string(), "6.1.0-10-arm64".to_string(), "5.15.0".to_string()];
+        let mut v = vec![
+            "6.1.0-9-arm64".to_string(),
+            "6.1.0-10-arm64".to_string(),
+            "5.15.0".to_string(),
+        ];
         v.sort_by_key(|r| release_key(r));
         assert_eq!(v, ["5.15.0", "6.1.0-9-arm64", "6.1.0-10-arm64"]);
     }

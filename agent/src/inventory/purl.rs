@@ -20,7 +20,13 @@ pub fn encode(s: &str) -> String {
 
 /// Builds `pkg:TYPE/NAMESPACE/NAME@VERSION?k=v&...` with qualifiers sorted by
 /// key and empty values dropped.
-pub fn build(ty: &str, namespace: Option<&str>, name: &str, version: &str, qualifiers: &[(&str, String)]) -> String {
+pub fn build(
+    ty: &str,
+    namespace: Option<&str>,
+    name: &str,
+    version: &str,
+    qualifiers: &[(&str, String)],
+) -> String {
     let mut s = format!("pkg:{ty}/");
     if let Some(ns) = namespace.filter(|n| !n.is_empty()) {
         for seg in ns.split('/') {
@@ -46,7 +52,10 @@ pub fn build(ty: &str, namespace: Option<&str>, name: &str, version: &str, quali
 
 /// `debian-12`: distro id and VERSION_ID (codename when there is no VERSION_ID).
 fn distro(os: &OsInfo) -> String {
-    match (&os.id, os.version_id.as_ref().or(os.version_codename.as_ref())) {
+    match (
+        &os.id,
+        os.version_id.as_ref().or(os.version_codename.as_ref()),
+    ) {
         (Some(id), Some(v)) => format!("{id}-{v}"),
         (Some(id), None) => id.clone(),
         _ => String::new(),
@@ -69,17 +78,29 @@ pub fn for_package(p: &Package, os: &OsInfo) -> String {
                 Some(id.as_deref().unwrap_or("debian")),
                 &p.name,
                 &p.version,
-                &[("arch", arch), ("distro", distro(os)), ("upstream", upstream)],
+                &[
+                    ("arch", arch),
+                    ("distro", distro(os)),
+                    ("upstream", upstream),
+                ],
             )
         }
         PackageSource::Apk => {
-            let upstream = p.source_package.clone().filter(|o| *o != p.name).unwrap_or_default();
+            let upstream = p
+                .source_package
+                .clone()
+                .filter(|o| *o != p.name)
+                .unwrap_or_default();
             build(
                 "apk",
                 Some(id.as_deref().unwrap_or("alpine")),
                 &p.name,
                 &p.version,
-                &[("arch", arch), ("distro", distro(os)), ("upstream", upstream)],
+                &[
+                    ("arch", arch),
+                    ("distro", distro(os)),
+                    ("upstream", upstream),
+                ],
             )
         }
         PackageSource::Rpm => {
@@ -104,7 +125,13 @@ pub fn for_package(p: &Package, os: &OsInfo) -> String {
             // Built by Yocto: the recipe identifies the software, as in
             // OE-core's SPDX output (`pkg:yocto/...`).
             (Some(recipe), Some(pv)) => build("yocto", None, recipe, pv, &[("arch", arch)]),
-            _ => build("generic", None, &p.name, &p.version, &[("arch", arch), ("distro", distro(os))]),
+            _ => build(
+                "generic",
+                None,
+                &p.name,
+                &p.version,
+                &[("arch", arch), ("distro", distro(os))],
+            ),
         },
         PackageSource::Binary => build("generic", None, &p.name, &p.version, &[]),
     }
@@ -115,19 +142,9 @@ mod tests {
     use super::*;
 
     fn pkg(source: PackageSource, name: &str, version: &str, arch: Option<&str>) -> Package {
-        Package {
-            name: name.into(),
-            version: version.into(),
-            arch: arch.map(str::to_string),
-            source,
-            purl: None,
-            binary_name: None,
-            multi_arch: None,
-            source_package: None,
-            source_version: None,
-            license: None,
-            path: "/x".into(),
-        }
+        let mut p = Package::new(name, version, source, "/x");
+        p.arch = arch.map(str::to_string);
+        p
     }
 
     fn debian() -> OsInfo {
@@ -141,14 +158,24 @@ mod tests {
     #[test]
     fn deb_matches_syft() {
         // Strings as Syft 1.18 writes them for a bookworm rootfs.
-        let mut p = pkg(PackageSource::Dpkg, "libcap2", "1:2.66-4+deb12u3+b1", Some("amd64"));
+        let mut p = pkg(
+            PackageSource::Dpkg,
+            "libcap2",
+            "1:2.66-4+deb12u3+b1",
+            Some("amd64"),
+        );
         p.source_package = Some("libcap2".into());
         p.source_version = Some("1:2.66-4+deb12u3".into());
         assert_eq!(
             for_package(&p, &debian()),
             "pkg:deb/debian/libcap2@1:2.66-4%2Bdeb12u3%2Bb1?arch=amd64&distro=debian-12&upstream=libcap2%401:2.66-4%2Bdeb12u3"
         );
-        let mut p = pkg(PackageSource::Dpkg, "libsystemd0", "252.39-1~deb12u2", Some("amd64"));
+        let mut p = pkg(
+            PackageSource::Dpkg,
+            "libsystemd0",
+            "252.39-1~deb12u2",
+            Some("amd64"),
+        );
         p.source_package = Some("systemd".into());
         assert_eq!(
             for_package(&p, &debian()),
@@ -163,7 +190,12 @@ mod tests {
             version_id: Some("3.19.1".into()),
             ..Default::default()
         };
-        let mut p = pkg(PackageSource::Apk, "libcrypto3", "3.1.4-r5", Some("aarch64"));
+        let mut p = pkg(
+            PackageSource::Apk,
+            "libcrypto3",
+            "3.1.4-r5",
+            Some("aarch64"),
+        );
         p.source_package = Some("openssl".into());
         assert_eq!(
             for_package(&p, &alpine),
@@ -174,27 +206,51 @@ mod tests {
             version_id: Some("5.0.4".into()),
             ..Default::default()
         };
-        let mut p = pkg(PackageSource::Rpm, "busybox", "1:1.36.1-r0", Some("cortexa53"));
+        let mut p = pkg(
+            PackageSource::Rpm,
+            "busybox",
+            "1:1.36.1-r0",
+            Some("cortexa53"),
+        );
         p.source_package = Some("busybox-1.36.1-r0.src.rpm".into());
         assert_eq!(
             for_package(&p, &poky),
             "pkg:rpm/poky/busybox@1.36.1-r0?arch=cortexa53&distro=poky-5.0.4&epoch=1&upstream=busybox-1.36.1-r0.src.rpm"
         );
-        let mut p = pkg(PackageSource::Opkg, "libc6", "2.39+git0-r0", Some("cortexa53"));
+        let mut p = pkg(
+            PackageSource::Opkg,
+            "libc6",
+            "2.39+git0-r0",
+            Some("cortexa53"),
+        );
         p.source_package = Some("glibc".into());
         p.source_version = Some("2.39+git0".into());
-        assert_eq!(for_package(&p, &poky), "pkg:yocto/glibc@2.39%2Bgit0?arch=cortexa53");
+        assert_eq!(
+            for_package(&p, &poky),
+            "pkg:yocto/glibc@2.39%2Bgit0?arch=cortexa53"
+        );
         let openwrt = OsInfo {
             id: Some("openwrt".into()),
             version_id: Some("23.05.3".into()),
             ..Default::default()
         };
-        let p = pkg(PackageSource::Opkg, "dropbear", "2022.82-6", Some("aarch64_cortex-a53"));
+        let p = pkg(
+            PackageSource::Opkg,
+            "dropbear",
+            "2022.82-6",
+            Some("aarch64_cortex-a53"),
+        );
         let u = for_package(&p, &openwrt);
-        assert_eq!(u, "pkg:generic/dropbear@2022.82-6?arch=aarch64_cortex-a53&distro=openwrt-23.05.3");
+        assert_eq!(
+            u,
+            "pkg:generic/dropbear@2022.82-6?arch=aarch64_cortex-a53&distro=openwrt-23.05.3"
+        );
         assert!(!u.starts_with("pkg:deb"));
         let p = pkg(PackageSource::Binary, "busybox", "1.36.1", None);
-        assert_eq!(for_package(&p, &OsInfo::default()), "pkg:generic/busybox@1.36.1");
+        assert_eq!(
+            for_package(&p, &OsInfo::default()),
+            "pkg:generic/busybox@1.36.1"
+        );
     }
 
     #[test]

@@ -48,7 +48,8 @@ pub struct Header {
 /// length, big-endian, then the index entries and the data store).
 pub fn parse_header(blob: &[u8]) -> Result<Header, String> {
     let be32 = |b: &[u8], at: usize| -> Option<u32> {
-        b.get(at..at + 4).map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+        b.get(at..at + 4)
+            .map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
     };
     let il = be32(blob, 0).ok_or("header shorter than 8 bytes")? as usize;
     let dl = be32(blob, 4).ok_or("header shorter than 8 bytes")? as usize;
@@ -56,15 +57,22 @@ pub fn parse_header(blob: &[u8]) -> Result<Header, String> {
         return Err(format!("implausible header sizes (index {il}, data {dl})"));
     }
     let data_start = 8 + il * 16;
-    let data = blob
-        .get(data_start..data_start + dl)
-        .ok_or_else(|| format!("header truncated: {} bytes, need {}", blob.len(), data_start + dl))?;
+    let data = blob.get(data_start..data_start + dl).ok_or_else(|| {
+        format!(
+            "header truncated: {} bytes, need {}",
+            blob.len(),
+            data_start + dl
+        )
+    })?;
     let mut h = Header::default();
     for i in 0..il {
         let at = 8 + i * 16;
-        let (Some(tag), Some(ty), Some(off), Some(count)) =
-            (be32(blob, at), be32(blob, at + 4), be32(blob, at + 8), be32(blob, at + 12))
-        else {
+        let (Some(tag), Some(ty), Some(off), Some(count)) = (
+            be32(blob, at),
+            be32(blob, at + 4),
+            be32(blob, at + 8),
+            be32(blob, at + 12),
+        ) else {
             return Err("index entry out of bounds".into());
         };
         let tag = tag as i32;
@@ -73,7 +81,9 @@ pub fn parse_header(blob: &[u8]) -> Result<Header, String> {
             if ty != TYPE_STRING && ty != TYPE_I18NSTRING {
                 return Err(format!("tag {tag}: type {ty} is not a string"));
             }
-            let tail = data.get(off..).ok_or_else(|| format!("tag {tag}: offset out of bounds"))?;
+            let tail = data
+                .get(off..)
+                .ok_or_else(|| format!("tag {tag}: offset out of bounds"))?;
             let end = tail
                 .iter()
                 .position(|&b| b == 0)
@@ -116,19 +126,11 @@ pub fn to_package(h: Header, path: &str) -> Option<Package> {
         version.push('-');
         version.push_str(&h.release);
     }
-    Some(Package {
-        name: h.name,
-        version,
-        arch: h.arch,
-        source: PackageSource::Rpm,
-        purl: None,
-        binary_name: None,
-        multi_arch: None,
-        source_package: h.sourcerpm,
-        source_version: None,
-        license: h.license,
-        path: path.into(),
-    })
+    let mut p = Package::new(h.name, version, PackageSource::Rpm, path);
+    p.arch = h.arch;
+    p.source_package = h.sourcerpm;
+    p.license = h.license;
+    Some(p)
 }
 
 /// Reads every header of an SQLite rpm database at a host path, opened
@@ -139,7 +141,9 @@ pub fn read_sqlite(host_path: &std::path::Path) -> Result<Vec<(i64, Vec<u8>)>, S
     let uri = format!("file:{}?immutable=1", host_path.display());
     let conn = Connection::open_with_flags(
         uri,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(|e| e.to_string())?;
     let mut stmt = conn
@@ -148,7 +152,8 @@ pub fn read_sqlite(host_path: &std::path::Path) -> Result<Vec<(i64, Vec<u8>)>, S
     let rows = stmt
         .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
         .map_err(|e| e.to_string())?;
-    rows.collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())
+    rows.collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -203,13 +208,18 @@ pub(crate) mod tests {
         let p = to_package(h, "/var/lib/rpm/Packages.db").unwrap();
         assert_eq!(p.version, "1:1.36.1-r0");
         assert_eq!(p.arch.as_deref(), Some("cortexa53"));
-        assert_eq!(p.source_package.as_deref(), Some("busybox-1.36.1-r0.src.rpm"));
+        assert_eq!(
+            p.source_package.as_deref(),
+            Some("busybox-1.36.1-r0.src.rpm")
+        );
     }
 
     #[test]
     fn rejects_truncated_and_hostile_headers() {
         let b = busybox_blob();
-        assert!(parse_header(&b[..b.len() - 3]).unwrap_err().contains("truncated"));
+        assert!(parse_header(&b[..b.len() - 3])
+            .unwrap_err()
+            .contains("truncated"));
         assert!(parse_header(&[0, 0]).is_err());
         let mut huge = b.clone();
         huge[0..4].copy_from_slice(&0x7fff_ffffu32.to_be_bytes());
@@ -219,14 +229,20 @@ pub(crate) mod tests {
         unterminated.pop();
         let dl = u32::from_be_bytes(unterminated[4..8].try_into().unwrap()) - 1;
         unterminated[4..8].copy_from_slice(&dl.to_be_bytes());
-        assert!(parse_header(&unterminated).unwrap_err().contains("unterminated"));
+        assert!(parse_header(&unterminated)
+            .unwrap_err()
+            .contains("unterminated"));
         let nameless = build_header(&[(TAG_VERSION, "1")], None);
         assert!(parse_header(&nameless).is_err());
     }
 
     #[test]
     fn gpg_pubkey_is_skipped() {
-        let h = parse_header(&build_header(&[(TAG_NAME, "gpg-pubkey"), (TAG_VERSION, "1")], None)).unwrap();
+        let h = parse_header(&build_header(
+            &[(TAG_NAME, "gpg-pubkey"), (TAG_VERSION, "1")],
+            None,
+        ))
+        .unwrap();
         assert!(to_package(h, "x").is_none());
     }
 }
