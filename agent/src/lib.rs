@@ -3,8 +3,10 @@
 #![forbid(unsafe_code)]
 
 pub mod inventory;
+pub mod parse;
 pub mod report;
 pub mod root;
+pub mod rules;
 
 use fieldattest_protocol::report::{Report, ScanMode};
 use root::RootFs;
@@ -25,6 +27,18 @@ pub fn scan(root: &RootFs, opts: &ScanOptions) -> Report {
     let t0 = Instant::now();
     let live = root.is_host_root();
     let collected = inventory::collect(root, live);
+    let today = started
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| (d.as_secs() / 86_400) as i64)
+        .unwrap_or(0);
+    let ctx = rules::Ctx::new(
+        root,
+        live,
+        opts.target_sl,
+        &collected.inventory.packages,
+        today,
+    );
+    let eval = rules::evaluate(&ctx, &rules::catalog());
     let meta = report::ScanMeta {
         root: opts.root_display.clone(),
         mode: if live {
@@ -36,5 +50,5 @@ pub fn scan(root: &RootFs, opts: &ScanOptions) -> Report {
         duration_ms: t0.elapsed().as_millis() as u64,
         target_sl: opts.target_sl,
     };
-    report::build(collected, meta)
+    report::build(collected, eval, meta)
 }

@@ -16,11 +16,14 @@ fieldattest — software inventory and IEC 62443-4-2 checks for embedded Linux d
 Usage:
   fieldattest scan [--root DIR] [--format text|json|cyclonedx] [--output FILE]
                    [--sl 1..4] [--fail-on SEVERITY] [--max-file-size BYTES]
+  fieldattest rules [--format text|json]
   fieldattest --help | --version
 
 Commands:
   scan    Inventory the software of this device (--root /, the default) or of an
-          image / mounted rootfs (--root DIR), and print the report.
+          image / mounted rootfs (--root DIR), evaluate the IEC 62443-4-2 rules,
+          and print the report.
+  rules   Print the rule catalog with its IEC 62443-4-2 mappings.
 
 Options:
   --root DIR            Root of the system to scan; nothing outside it is read
@@ -213,6 +216,71 @@ fn run_scan(a: ScanArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+fn run_rules(mut p: lexopt::Parser) -> ExitCode {
+    use lexopt::prelude::*;
+    let mut json = false;
+    loop {
+        match p.next() {
+            Ok(None) => break,
+            Ok(Some(Long("format") | Short('f'))) => match p.value().map(|v| v.into_string()) {
+                Ok(Ok(v)) if v == "json" => json = true,
+                Ok(Ok(v)) if v == "text" => json = false,
+                _ => return usage_err("--format: text or json"),
+            },
+            Ok(Some(Long("help") | Short('h'))) => {
+                print!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            Ok(Some(other)) => return usage_err(other.unexpected()),
+            Err(e) => return usage_err(e),
+        }
+    }
+    let cat = fieldattest_agent::rules::catalog();
+    let out = if json {
+        let v: Vec<serde_json::Value> = cat
+            .iter()
+            .map(|r| {
+                let m = &r.meta;
+                serde_json::json!({
+                    "id": m.id,
+                    "title": m.title,
+                    "fr": m.fr,
+                    "severity": report::severity_name(m.severity),
+                    "iec62443": m.reqs.iter().map(|(req, sl)| serde_json::json!({"req": req, "sl": sl})).collect::<Vec<_>>(),
+                    "min_sl": m.min_sl(),
+                    "remediation": m.remediation,
+                    "reference": m.reference,
+                })
+            })
+            .collect();
+        let mut s = serde_json::to_string_pretty(&serde_json::json!({"catalog": "fieldattest-ccsc", "version": report::AGENT_VERSION, "rules": v})).unwrap_or_default();
+        s.push('\n');
+        s
+    } else {
+        let mut s = format!("fieldattest rule catalog ({} rules)\n", cat.len());
+        for r in &cat {
+            let m = &r.meta;
+            let reqs: Vec<String> = m
+                .reqs
+                .iter()
+                .map(|(q, sl)| format!("{q} (SL{sl})"))
+                .collect();
+            s.push_str(&format!(
+                "{:<40} {:<8} {}  {}\n    {}\n    ref: {}\n",
+                m.id,
+                report::severity_name(m.severity),
+                m.fr,
+                reqs.join(", "),
+                m.title,
+                m.reference
+            ));
+        }
+        s
+    };
+    print!("{out}");
+    ExitCode::SUCCESS
+}
+
 fn main() -> ExitCode {
     use lexopt::prelude::*;
     let mut p = lexopt::Parser::from_env();
@@ -222,6 +290,7 @@ fn main() -> ExitCode {
                 Ok(a) => run_scan(a),
                 Err(e) => usage_err(e),
             },
+            Some("rules") => run_rules(p),
             _ => usage_err(format!("unknown command {:?}", cmd.to_string_lossy())),
         },
         Ok(Some(Long("help") | Short('h'))) => {

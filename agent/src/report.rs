@@ -4,8 +4,8 @@
 
 use crate::inventory::Collected;
 use fieldattest_protocol::report::{
-    AgentInfo, Finding, FindingStatus, PackageSource, Report, RuleResult, RuleStatus, ScanInfo,
-    ScanMode, Severity, Summary, REPORT_SCHEMA,
+    AgentInfo, Finding, FindingStatus, PackageSource, Report, ScanInfo, ScanMode, Severity,
+    Summary, REPORT_SCHEMA,
 };
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -57,42 +57,36 @@ pub fn severity_name(s: Severity) -> &'static str {
 
 /// Computes the summary of design.md from rule results and findings.
 ///
-/// `sl_ceiling[FR]` is the highest SL none of whose evaluated requirements failed:
-/// a failed finding whose lowest requirement SL is `n` caps its FR at `n - 1`.
-/// FRs without any evaluated rule do not appear; `meets_target` is false when no
-/// rule was evaluated at all.
+/// `sl_ceiling[FR]` is the highest SL none of whose evaluated requirements
+/// failed: a failed finding mapped to a requirement that applies from SL `n`
+/// caps that requirement's FR at `n - 1` (a rule mapped to several CRs counts
+/// for each of their FRs). `evaluated_frs` are the FRs of every requirement of
+/// every rule that passed or failed; FRs without evidence do not appear, and
+/// `meets_target` is false when nothing was evaluated.
 pub fn summarize(
-    rules: &[RuleResult],
     findings: &[Finding],
     target_sl: u8,
     packages: u64,
-    rule_frs: &BTreeMap<String, String>,
+    evaluated_frs: &[String],
 ) -> Summary {
     let mut by_severity = BTreeMap::new();
-    let mut sl_ceiling: BTreeMap<String, u8> = BTreeMap::new();
-    for r in rules {
-        if matches!(
-            r.status,
-            RuleStatus::Pass | RuleStatus::Fail | RuleStatus::Accepted
-        ) {
-            if let Some(fr) = rule_frs.get(&r.id) {
-                sl_ceiling.entry(fr.clone()).or_insert(4);
-            }
-        }
-    }
+    let mut sl_ceiling: BTreeMap<String, u8> =
+        evaluated_frs.iter().map(|f| (f.clone(), 4)).collect();
     for f in findings {
         *by_severity
             .entry(severity_name(f.severity).to_string())
             .or_insert(0) += 1;
-        if f.status == FindingStatus::Fail {
-            let min_sl = f.iec62443.iter().map(|r| r.sl).min().unwrap_or(1);
-            let cap = min_sl.saturating_sub(1);
-            let e = sl_ceiling.entry(f.fr.clone()).or_insert(4);
-            *e = (*e).min(cap);
+        if f.status != FindingStatus::Fail {
+            continue;
+        }
+        for r in &f.iec62443 {
+            if let Some(fr) = crate::rules::fr_of(&r.req) {
+                let e = sl_ceiling.entry(fr).or_insert(4);
+                *e = (*e).min(r.sl.saturating_sub(1));
+            }
         }
     }
-    let evaluated = !sl_ceiling.is_empty();
-    let meets_target = evaluated && sl_ceiling.values().all(|&c| c >= target_sl);
+    let meets_target = !sl_ceiling.is_empty() && sl_ceiling.values().all(|&c| c >= target_sl);
     Summary {
         by_severity,
         sl_ceiling,
@@ -102,16 +96,13 @@ pub fn summarize(
     }
 }
 
-/// Assembles the report. Rules and findings are empty until the rule engine runs.
-pub fn build(collected: Collected, meta: ScanMeta) -> Report {
-    let rules: Vec<RuleResult> = Vec::new();
-    let findings: Vec<Finding> = Vec::new();
+/// Assembles the report from the inventory and the rule evaluation.
+pub fn build(collected: Collected, eval: crate::rules::Evaluation, meta: ScanMeta) -> Report {
     let summary = summarize(
-        &rules,
-        &findings,
+        &eval.findings,
         meta.target_sl,
         collected.inventory.packages.len() as u64,
-        &BTreeMap::new(),
+        &eval.evaluated_frs,
     );
     Report {
         schema: REPORT_SCHEMA.into(),
@@ -128,8 +119,8 @@ pub fn build(collected: Collected, meta: ScanMeta) -> Report {
         },
         device: collected.device,
         inventory: collected.inventory,
-        rules,
-        findings,
+        rules: eval.rules,
+        findings: eval.findings,
         summary,
     }
 }
@@ -508,40 +499,36 @@ mod tests {
 
     #[test]
     fn summary_ceilings_follow_failed_requirements() {
-        let rules = vec![
-            RuleResult {
-                id: "a".into(),
-                status: RuleStatus::Fail,
-                message: None,
-            },
-            RuleResult {
-                id: "b".into(),
-                status: RuleStatus::Pass,
-                message: None,
-            },
-            RuleResult {
-                id: "c".into(),
-                status: RuleStatus::Accepted,
-                message: None,
-            },
-        ];
-        let frs: BTreeMap<String, String> = [("a", "FR1"), ("b", "FR2"), ("c", "FR3")]
+        let frs: Vec<String> = ["FR1", "FR2", "FR3"]
             .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .map(|s| s.to_string())
             .collect();
+        let mut two_frs = finding("FR1", Severity::High, 2, FindingStatus::Fail);
+        two_frs.iec62443.push(RequirementRef {
+            req: "CR 2.1".into(),
+            sl: 1,
+        });
         let f = vec![
-            finding("FR1", Severity::High, 2, FindingStatus::Fail),
+            two_frs,
             finding("FR3", Severity::Low, 1, FindingStatus::Accepted),
         ];
-        let s = summarize(&rules, &f, 2, 0, &frs);
+        let s = summarize(&f, 2, 0, &frs);
         assert_eq!(s.sl_ceiling.get("FR1"), Some(&1));
-        assert_eq!(s.sl_ceiling.get("FR2"), Some(&4));
-        assert_eq!(s.sl_ceiling.get("FR3"), Some(&4));
+        assert_eq!(
+            s.sl_ceiling.get("FR2"),
+            Some(&0),
+            "a rule counts for each mapped FR"
+        );
+        assert_eq!(
+            s.sl_ceiling.get("FR3"),
+            Some(&4),
+            "accepted findings do not cap"
+        );
         assert!(!s.meets_target);
         assert_eq!(s.by_severity.get("high"), Some(&1));
-        let s = summarize(&rules[1..2], &[], 2, 0, &frs);
+        let s = summarize(&[], 2, 0, &frs);
         assert!(s.meets_target);
-        let s = summarize(&[], &[], 1, 0, &frs);
+        let s = summarize(&[], 1, 0, &[]);
         assert!(!s.meets_target, "no evidence is not compliance");
     }
 
