@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod pam;
+pub mod sshd;
 pub mod sysctl;
 
 /// A line that could not be parsed.

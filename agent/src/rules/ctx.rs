@@ -3,7 +3,7 @@
 
 use super::Skip;
 use crate::parse::accounts::{self, GroupEntry, LoginDefs, PasswdEntry, ShadowEntry};
-use crate::parse::{pam, sysctl, LineError};
+use crate::parse::{pam, sshd, sysctl, LineError};
 use crate::root::{display_path, RootFs};
 use fieldattest_protocol::report::Package;
 use std::cell::OnceCell;
@@ -42,6 +42,30 @@ pub struct Ctx<'a> {
     login_defs: OnceCell<Input<LoginDefs>>,
     pam: OnceCell<Result<Vec<PamFile>, Skip>>,
     sysctl: OnceCell<Result<BTreeMap<String, SysctlSetting>, Skip>>,
+    sshd: OnceCell<Input<sshd::SshdConfig>>,
+}
+
+/// `Include` access for the sshd parser, through the root-confined view.
+struct RootFiles<'r>(&'r RootFs);
+
+impl sshd::Files for RootFiles<'_> {
+    fn list(&self, dir: &str) -> Vec<String> {
+        self.0
+            .read_dir(dir)
+            .map(|v| {
+                v.into_iter()
+                    .map(|e| e.name.to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+    fn read(&self, path: &str) -> Option<Result<String, String>> {
+        match self.0.read(path) {
+            Ok(b) => Some(Ok(String::from_utf8_lossy(&b).into_owned())),
+            Err(e) if e.is_not_found() => None,
+            Err(e) => Some(Err(e.to_string())),
+        }
+    }
 }
 
 fn first_error(path: &str, errs: &[LineError]) -> Option<Skip> {
@@ -72,6 +96,7 @@ impl<'a> Ctx<'a> {
             login_defs: OnceCell::new(),
             pam: OnceCell::new(),
             sysctl: OnceCell::new(),
+            sshd: OnceCell::new(),
         }
     }
 
@@ -304,6 +329,38 @@ impl<'a> Ctx<'a> {
             .sysctl_persisted()?
             .get(key)
             .map(|s| (s.value.clone(), s.path.clone(), Some(s.line))))
+    }
+
+    /// The OpenSSH server configuration with includes; not applicable when
+    /// the device has no `/etc/ssh/sshd_config`.
+    pub fn sshd(&self) -> Result<&sshd::SshdConfig, Skip> {
+        const MAIN: &str = "/etc/ssh/sshd_config";
+        Self::required(
+            &self.sshd,
+            || match self.text(MAIN)? {
+                None => Ok(None),
+                Some(t) => {
+                    let (cfg, errs) = sshd::parse(&RootFiles(self.root), MAIN, &t);
+                    match errs.first() {
+                        Some((path, e)) => Err(Skip::Error {
+                            path: path.clone(),
+                            line: Some(e.line),
+                            message: e.message.clone(),
+                        }),
+                        None => Ok(Some(cfg)),
+                    }
+                }
+            },
+            MAIN,
+        )
+    }
+
+    /// OpenSSH version from the inventory (package or binary), as (major, minor).
+    pub fn openssh_version(&self) -> Option<(u32, u32)> {
+        ["openssh-server", "openssh-sshd", "openssh"]
+            .iter()
+            .find_map(|n| self.package_version(n))
+            .and_then(sshd::openssh_version)
     }
 
     /// Version of an installed package by name.

@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod ctx;
 pub mod fileperm;
 pub mod pwhash;
+pub mod ssh;
 pub mod sysctl;
 
 pub use ctx::Ctx;
@@ -98,15 +99,18 @@ pub struct Rule {
     pub check: fn(&Ctx) -> Outcome,
 }
 
+/// The rule families, in report order.
+const FAMILIES: &[&[Rule]] = &[
+    accounts::RULES,
+    pwhash::RULES,
+    ssh::RULES,
+    fileperm::RULES,
+    sysctl::RULES,
+];
+
 /// Every rule, in family order.
 pub fn catalog() -> Vec<&'static Rule> {
-    let families: [&'static [Rule]; 4] = [
-        accounts::RULES,
-        pwhash::RULES,
-        fileperm::RULES,
-        sysctl::RULES,
-    ];
-    families.iter().flat_map(|f| f.iter()).collect()
+    FAMILIES.iter().flat_map(|f| f.iter()).collect()
 }
 
 /// The FR of a requirement id: the first number after the type prefix
