@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod pam;
 pub mod sshd;
+pub mod sudoers;
 pub mod sysctl;
 
 /// A line that could not be parsed.

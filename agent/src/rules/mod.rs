@@ -9,8 +9,10 @@
 pub mod accounts;
 pub mod ctx;
 pub mod fileperm;
+pub mod policy;
 pub mod pwhash;
 pub mod ssh;
+pub mod sudo;
 pub mod sysctl;
 
 pub use ctx::Ctx;
@@ -103,7 +105,9 @@ pub struct Rule {
 const FAMILIES: &[&[Rule]] = &[
     accounts::RULES,
     pwhash::RULES,
+    policy::RULES,
     ssh::RULES,
+    sudo::RULES,
     fileperm::RULES,
     sysctl::RULES,
 ];
