@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod pam;
+pub mod services;
 pub mod sshd;
 pub mod sudoers;
 pub mod sysctl;

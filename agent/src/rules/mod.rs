@@ -9,8 +9,10 @@
 pub mod accounts;
 pub mod ctx;
 pub mod fileperm;
+pub mod logging;
 pub mod policy;
 pub mod pwhash;
+pub mod services;
 pub mod ssh;
 pub mod sudo;
 pub mod sysctl;
@@ -109,6 +111,8 @@ const FAMILIES: &[&[Rule]] = &[
     ssh::RULES,
     sudo::RULES,
     fileperm::RULES,
+    services::RULES,
+    logging::RULES,
     sysctl::RULES,
 ];
 
