@@ -39,6 +39,10 @@ pub fn scan(root: &RootFs, opts: &ScanOptions) -> Report {
         today,
     );
     let eval = rules::evaluate(&ctx, &rules::catalog());
+    let keys = rules::keys::inventory(&ctx);
+    drop(ctx);
+    let mut collected = collected;
+    collected.inventory.keys = keys;
     let meta = report::ScanMeta {
         root: opts.root_display.clone(),
         mode: if live {

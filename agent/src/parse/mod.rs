@@ -2,6 +2,7 @@
 //! typed values plus (line, message) errors; none does I/O.
 
 pub mod accounts;
+pub mod keys;
 pub mod pam;
 pub mod services;
 pub mod sshd;

@@ -57,6 +57,7 @@ pub struct Ctx<'a> {
     sysctl: OnceCell<Result<BTreeMap<String, SysctlSetting>, Skip>>,
     sshd: OnceCell<Input<sshd::SshdConfig>>,
     started: OnceCell<Result<Vec<Started>, Skip>>,
+    keys: OnceCell<(Vec<super::keys::FoundKey>, Vec<super::keys::KeyError>)>,
 }
 
 /// `Include` access for the sshd parser, through the root-confined view.
@@ -112,6 +113,7 @@ impl<'a> Ctx<'a> {
             sysctl: OnceCell::new(),
             sshd: OnceCell::new(),
             started: OnceCell::new(),
+            keys: OnceCell::new(),
         }
     }
 
@@ -522,6 +524,11 @@ impl<'a> Ctx<'a> {
             }
         }
         out
+    }
+
+    /// Every key found on the device (walked once per scan).
+    pub fn keys(&self) -> &(Vec<super::keys::FoundKey>, Vec<super::keys::KeyError>) {
+        self.keys.get_or_init(|| super::keys::collect(self))
     }
 
     /// Version of an installed package by name.

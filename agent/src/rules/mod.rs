@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod ctx;
 pub mod fileperm;
+pub mod keys;
 pub mod logging;
 pub mod policy;
 pub mod pwhash;
@@ -109,6 +110,7 @@ const FAMILIES: &[&[Rule]] = &[
     pwhash::RULES,
     policy::RULES,
     ssh::RULES,
+    keys::RULES,
     sudo::RULES,
     fileperm::RULES,
     services::RULES,
