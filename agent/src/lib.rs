@@ -2,6 +2,7 @@
 //! report contract. The binary (`main.rs`) is a thin CLI over [`scan`].
 #![forbid(unsafe_code)]
 
+pub mod accept;
 pub mod inventory;
 pub mod parse;
 pub mod report;
@@ -18,6 +19,8 @@ pub struct ScanOptions {
     /// The root as the user named it, for the report.
     pub root_display: String,
     pub target_sl: u8,
+    /// Compensating countermeasures from the accept file (CCSC 2).
+    pub accept: Vec<accept::Acceptance>,
 }
 
 /// Runs a scan of `root`. Live mode (reading `/proc`) is used exactly when the
@@ -38,7 +41,8 @@ pub fn scan(root: &RootFs, opts: &ScanOptions) -> Report {
         &collected.inventory.packages,
         today,
     );
-    let eval = rules::evaluate(&ctx, &rules::catalog());
+    let mut eval = rules::evaluate(&ctx, &rules::catalog());
+    accept::apply(&mut eval, &opts.accept, today);
     let keys = rules::keys::inventory(&ctx);
     drop(ctx);
     let mut collected = collected;

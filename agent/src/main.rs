@@ -15,7 +15,8 @@ fieldattest — software inventory and IEC 62443-4-2 checks for embedded Linux d
 
 Usage:
   fieldattest scan [--root DIR] [--format text|json|cyclonedx] [--output FILE]
-                   [--sl 1..4] [--fail-on SEVERITY] [--max-file-size BYTES]
+                   [--sl 1..4] [--accept FILE] [--fail-on SEVERITY]
+                   [--max-file-size BYTES]
   fieldattest rules [--format text|json]
   fieldattest --help | --version
 
@@ -32,6 +33,9 @@ Options:
                         cyclonedx (CycloneDX 1.6 JSON SBOM)
   --output FILE         Write the report to FILE (atomically) instead of stdout
   --sl N                Target security level 1..4 (default 2)
+  --accept FILE         TOML file of accepted findings with their compensating
+                        countermeasure (IEC 62443-4-2 CCSC 2): [[accept]] rule,
+                        subject (glob, optional), reason, expires (optional)
   --fail-on SEVERITY    Exit 1 when a finding at or above SEVERITY is not accepted
                         (critical, high, medium, low, info)
   --max-file-size BYTES Refuse to read files larger than this whole (default 33554432)
@@ -47,6 +51,7 @@ struct ScanArgs {
     sl: u8,
     fail_on: Option<Severity>,
     max_file: u64,
+    accept: Option<PathBuf>,
 }
 
 fn parse_severity(s: &str) -> Option<Severity> {
@@ -74,6 +79,7 @@ fn parse_scan(mut p: lexopt::Parser) -> Result<ScanArgs, String> {
         sl: 2,
         fail_on: None,
         max_file: fieldattest_agent::root::DEFAULT_MAX_FILE,
+        accept: None,
     };
     let val = |p: &mut lexopt::Parser, name: &str| -> Result<String, String> {
         p.value()
@@ -115,6 +121,7 @@ fn parse_scan(mut p: lexopt::Parser) -> Result<ScanArgs, String> {
                         format!("--max-file-size: {v:?} is not a positive number")
                     })?;
             }
+            Long("accept") => a.accept = Some(PathBuf::from(p.value().map_err(|e| e.to_string())?)),
             Long("help") | Short('h') => {
                 print!("{USAGE}");
                 std::process::exit(0);
@@ -156,7 +163,40 @@ fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
     res
 }
 
+/// Reads and validates the accept file; errors are usage errors (exit 2).
+fn load_accept(path: &Path) -> Result<Vec<fieldattest_agent::accept::Acceptance>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let ids: Vec<&str> = fieldattest_agent::rules::catalog()
+        .iter()
+        .map(|r| r.meta.id)
+        .collect();
+    let acc = fieldattest_agent::accept::parse(&text, &path.display().to_string(), &ids)?;
+    let today = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| (d.as_secs() / 86_400) as i64)
+        .unwrap_or(0);
+    for a in acc
+        .iter()
+        .filter(|a| a.expires.map(|d| d < today).unwrap_or(false))
+    {
+        eprintln!(
+            "fieldattest: warning: {}: acceptance of {} expired on {}; it no longer applies",
+            path.display(),
+            a.rule,
+            a.expires_text.as_deref().unwrap_or("?")
+        );
+    }
+    Ok(acc)
+}
+
 fn run_scan(a: ScanArgs) -> ExitCode {
+    let accept = match a.accept.as_deref().map(load_accept).transpose() {
+        Ok(v) => v.unwrap_or_default(),
+        Err(e) => {
+            eprintln!("fieldattest: accept file: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let root = match RootFs::new(&a.root) {
         Ok(r) => r.with_max_file(a.max_file),
         Err(e) => {
@@ -169,6 +209,7 @@ fn run_scan(a: ScanArgs) -> ExitCode {
         &ScanOptions {
             root_display: a.root.display().to_string(),
             target_sl: a.sl,
+            accept,
         },
     );
     for e in &rep.inventory.errors {

@@ -53,13 +53,13 @@ pub fn collect(ctx: &Ctx) -> (Vec<FoundKey>, Vec<KeyError>) {
     let mut found = Vec::new();
     let mut errors = Vec::new();
     let push = |path: &str,
-                    kind: &'static str,
-                    account: Option<String>,
-                    parsed: Result<KeyInfo, String>,
-                    m: crate::root::Meta,
-                    line: Option<u64>,
-                    found: &mut Vec<FoundKey>,
-                    errors: &mut Vec<KeyError>| match parsed {
+                kind: &'static str,
+                account: Option<String>,
+                parsed: Result<KeyInfo, String>,
+                m: crate::root::Meta,
+                line: Option<u64>,
+                found: &mut Vec<FoundKey>,
+                errors: &mut Vec<KeyError>| match parsed {
         Ok(info) => found.push(FoundKey {
             path: path.to_string(),
             kind,
