@@ -133,3 +133,36 @@ fn purls_equal_syft() {
     );
     assert_eq!(ours.len(), theirs.len());
 }
+
+#[test]
+fn debian_minbase_rules_run_without_errors() {
+    let Some(root) = rootfs() else { return };
+    let v = our_packages(root.to_str().unwrap());
+    let rules = v["rules"].as_array().unwrap();
+    assert!(rules.len() >= 60);
+    let errors: Vec<&serde_json::Value> = rules.iter().filter(|r| r["status"] == "error").collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // Debian's own defaults that the catalog flags (see the closing note).
+    let failed: Vec<&str> = rules
+        .iter()
+        .filter(|r| r["status"] == "fail")
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "account.empty-password",
+        "pwpolicy.quality-module",
+        "pam.login-lockout",
+        "env.umask-path-home",
+    ] {
+        assert!(failed.contains(&expected), "{expected} not in {failed:?}");
+    }
+    for clean in [
+        "account.uid0-unique",
+        "account.duplicate-ids",
+        "fileperm.shadow",
+        "pwhash.weak-scheme",
+        "sudo.nopasswd",
+    ] {
+        assert!(!failed.contains(&clean), "{clean} fails on a clean Debian");
+    }
+}
