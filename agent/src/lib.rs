@@ -8,6 +8,7 @@ pub mod parse;
 pub mod report;
 pub mod root;
 pub mod rules;
+pub mod state;
 
 use fieldattest_protocol::report::{Report, ScanMode};
 use root::RootFs;
@@ -21,11 +22,33 @@ pub struct ScanOptions {
     pub target_sl: u8,
     /// Compensating countermeasures from the accept file (CCSC 2).
     pub accept: Vec<accept::Acceptance>,
+    /// CPU time the default-credential check may spend (None: unlimited).
+    pub cred_budget: Option<std::time::Duration>,
+    /// State directory for the default-credential memo (None: no memo).
+    pub state_dir: Option<std::path::PathBuf>,
+}
+
+impl ScanOptions {
+    pub fn new(root_display: impl Into<String>, target_sl: u8) -> Self {
+        ScanOptions {
+            root_display: root_display.into(),
+            target_sl,
+            accept: Vec::new(),
+            cred_budget: Some(std::time::Duration::from_secs(2)),
+            state_dir: None,
+        }
+    }
 }
 
 /// Runs a scan of `root`. Live mode (reading `/proc`) is used exactly when the
 /// root is the host's `/`. The clock is read here, at the edge.
 pub fn scan(root: &RootFs, opts: &ScanOptions) -> Report {
+    scan_with_warnings(root, opts).0
+}
+
+/// Like [`scan`], also returning warnings about the agent's own state.
+pub fn scan_with_warnings(root: &RootFs, opts: &ScanOptions) -> (Report, Vec<String>) {
+    let mut warnings = Vec::new();
     let started = SystemTime::now();
     let t0 = Instant::now();
     let live = root.is_host_root();
@@ -34,16 +57,53 @@ pub fn scan(root: &RootFs, opts: &ScanOptions) -> Report {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| (d.as_secs() / 86_400) as i64)
         .unwrap_or(0);
+    let memo = match &opts.state_dir {
+        Some(d) => match state::CredMemo::load(d) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                warnings.push(format!(
+                    "state directory: {e}; default-credential memo disabled"
+                ));
+                None
+            }
+        },
+        None => None,
+    };
+    let cred = rules::ctx::CredOptions {
+        deadline: opts.cred_budget.map(|b| Instant::now() + b),
+        memo_key: memo.as_ref().map(|m| m.key.clone()),
+        memo: memo.as_ref().map(|m| m.digests.clone()).unwrap_or_default(),
+    };
     let ctx = rules::Ctx::new(
         root,
         live,
         opts.target_sl,
         &collected.inventory.packages,
         today,
-    );
+    )
+    .with_cred(cred);
     let mut eval = rules::evaluate(&ctx, &rules::catalog());
     accept::apply(&mut eval, &opts.accept, today);
     let keys = rules::keys::inventory(&ctx);
+    if let Some(m) = &memo {
+        // Keep digests of hashes still present and unchanged, plus new ones.
+        let mut keep: Vec<[u8; 32]> = ctx.cred_memo_out();
+        if let Ok(pw) = ctx.passwd() {
+            for p in pw {
+                if let Ok((h, _, _)) = ctx.password_field(p) {
+                    let d = rules::cred::memo_key(&m.key, h);
+                    if m.digests.contains(&d) {
+                        keep.push(d);
+                    }
+                }
+            }
+        }
+        keep.sort();
+        keep.dedup();
+        if let Err(e) = m.save(&keep) {
+            warnings.push(format!("state directory: {e}"));
+        }
+    }
     drop(ctx);
     let mut collected = collected;
     collected.inventory.keys = keys;
@@ -58,5 +118,5 @@ pub fn scan(root: &RootFs, opts: &ScanOptions) -> Report {
         duration_ms: t0.elapsed().as_millis() as u64,
         target_sl: opts.target_sl,
     };
-    report::build(collected, eval, meta)
+    (report::build(collected, eval, meta), warnings)
 }

@@ -4,7 +4,7 @@
 
 use fieldattest_agent::report::{self, Format};
 use fieldattest_agent::root::RootFs;
-use fieldattest_agent::{scan, ScanOptions};
+use fieldattest_agent::ScanOptions;
 use fieldattest_protocol::report::{FindingStatus, Severity};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -16,7 +16,7 @@ fieldattest — software inventory and IEC 62443-4-2 checks for embedded Linux d
 Usage:
   fieldattest scan [--root DIR] [--format text|json|cyclonedx] [--output FILE]
                    [--sl 1..4] [--accept FILE] [--fail-on SEVERITY]
-                   [--max-file-size BYTES]
+                   [--cred-budget-ms MS] [--state-dir DIR] [--max-file-size BYTES]
   fieldattest rules [--format text|json]
   fieldattest --help | --version
 
@@ -38,6 +38,10 @@ Options:
                         subject (glob, optional), reason, expires (optional)
   --fail-on SEVERITY    Exit 1 when a finding at or above SEVERITY is not accepted
                         (critical, high, medium, low, info)
+  --cred-budget-ms MS   CPU time for re-hashing candidate default passwords
+                        (default 2000; 0 = unlimited). Coverage is reported.
+  --state-dir DIR       Remember hashes already checked (keyed digests only), so
+                        unchanged accounts cost nothing next time
   --max-file-size BYTES Refuse to read files larger than this whole (default 33554432)
 
 Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage error,
@@ -52,6 +56,8 @@ struct ScanArgs {
     fail_on: Option<Severity>,
     max_file: u64,
     accept: Option<PathBuf>,
+    cred_budget_ms: u64,
+    state_dir: Option<PathBuf>,
 }
 
 fn parse_severity(s: &str) -> Option<Severity> {
@@ -80,6 +86,8 @@ fn parse_scan(mut p: lexopt::Parser) -> Result<ScanArgs, String> {
         fail_on: None,
         max_file: fieldattest_agent::root::DEFAULT_MAX_FILE,
         accept: None,
+        cred_budget_ms: 2000,
+        state_dir: None,
     };
     let val = |p: &mut lexopt::Parser, name: &str| -> Result<String, String> {
         p.value()
@@ -120,6 +128,15 @@ fn parse_scan(mut p: lexopt::Parser) -> Result<ScanArgs, String> {
                     v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
                         format!("--max-file-size: {v:?} is not a positive number")
                     })?;
+            }
+            Long("cred-budget-ms") => {
+                let v = val(&mut p, "--cred-budget-ms")?;
+                a.cred_budget_ms = v
+                    .parse()
+                    .map_err(|_| format!("--cred-budget-ms: {v:?} is not a number"))?;
+            }
+            Long("state-dir") => {
+                a.state_dir = Some(PathBuf::from(p.value().map_err(|e| e.to_string())?))
             }
             Long("accept") => a.accept = Some(PathBuf::from(p.value().map_err(|e| e.to_string())?)),
             Long("help") | Short('h') => {
@@ -204,14 +221,20 @@ fn run_scan(a: ScanArgs) -> ExitCode {
             return ExitCode::from(3);
         }
     };
-    let rep = scan(
+    let (rep, warnings) = fieldattest_agent::scan_with_warnings(
         &root,
         &ScanOptions {
             root_display: a.root.display().to_string(),
             target_sl: a.sl,
             accept,
+            cred_budget: (a.cred_budget_ms > 0)
+                .then(|| std::time::Duration::from_millis(a.cred_budget_ms)),
+            state_dir: a.state_dir.clone(),
         },
     );
+    for w in &warnings {
+        eprintln!("fieldattest: warning: {w}");
+    }
     for e in &rep.inventory.errors {
         let line = e.line.map(|l| format!(":{l}")).unwrap_or_default();
         eprintln!(

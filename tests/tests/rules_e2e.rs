@@ -119,22 +119,31 @@ const SECRET_HASHES: [&str; 3] = [
 
 /// A device as it might leave a factory: one planted problem per rule listed
 /// in `FACTORY_EXPECTED`.
+fn openssl_sha512(password: &str) -> String {
+    let out = Command::new("openssl")
+        .args(["passwd", "-6", password])
+        .output()
+        .expect("openssl CLI");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 fn factory_default() -> Tree {
     let t = Tree::new();
+    let pi_hash = openssl_sha512("raspberry");
     t.file("etc/os-release", "ID=poky\nVERSION_ID=4.0\nNAME=\"Poky\"\n")
         .file(
             "etc/passwd",
             format!(
-                "root:x:0:0:root:/root:/bin/sh\ntoor:x:0:0::/root:/bin/sh\ndaemon:x:1:1:daemon:/usr/sbin:/bin/sh\nadmin:x:1000:1000::/home/admin:/bin/sh\nguest:x:1001:1001::/home/guest:/bin/sh\nsvc:{}:1002:1002::/home/svc:/bin/sh\ndup:x:1001:1001::/home/dup:/bin/sh\n+::::::\n",
+                "root:x:0:0:root:/root:/bin/sh\ntoor:x:0:0::/root:/bin/sh\ndaemon:x:1:1:daemon:/usr/sbin:/bin/sh\nadmin:x:1000:1000::/home/admin:/bin/sh\nguest:x:1001:1001::/home/guest:/bin/sh\nsvc:{}:1002:1002::/home/svc:/bin/sh\ndup:x:1001:1001::/home/dup:/bin/sh\npi:x:1003:1003::/home/pi:/bin/sh\n+::::::\n",
                 SECRET_HASHES[2]
             ),
         )
-        .file("etc/group", "root:x:0:\ndaemon:x:1:\nshadow:x:42:\nadmin:x:1000:\nguest:x:1001:\nsvc:x:1002:\n")
+        .file("etc/group", "root:x:0:\ndaemon:x:1:\nshadow:x:42:\nadmin:x:1000:\nguest:x:1001:\nsvc:x:1002:\npi:x:1003:\n")
         .file(
             "etc/shadow",
             format!(
-                "root:{}:19000:0:99999:7:::\ntoor:*:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\nadmin:{}:19000:0:99999:7:::\nguest::19000:0:99999:7:::\nsvc:x:19000:0:99999:7:::\ndup:!:19000::::::\n",
-                SECRET_HASHES[1], SECRET_HASHES[0]
+                "root:{}:19000:0:99999:7:::\ntoor:*:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\nadmin:{}:19000:0:99999:7:::\nguest::19000:0:99999:7:::\nsvc:x:19000:0:99999:7:::\ndup:!:19000::::::\npi:{}:19000:0:99999:7:::\n",
+                SECRET_HASHES[1], SECRET_HASHES[0], pi_hash
             ),
         )
         .file("etc/login.defs", "UID_MIN 1000\nENCRYPT_METHOD MD5\n")
@@ -162,7 +171,8 @@ fn factory_default() -> Tree {
     t
 }
 
-const FACTORY_EXPECTED: [&str; 32] = [
+const FACTORY_EXPECTED: [&str; 33] = [
+    "cred.known-default-password",
     "account.uid0-unique",
     "account.duplicate-ids",
     "account.empty-password",
@@ -265,6 +275,15 @@ fn no_secret_reaches_any_output() {
             .collect()
     };
     assert!(!key_b64.is_empty() && !host_key.is_empty());
+    let shadow = std::fs::read_to_string(t.root().join("etc/shadow")).unwrap();
+    let pi_hash = shadow
+        .lines()
+        .find(|l| l.starts_with("pi:"))
+        .unwrap()
+        .split(':')
+        .nth(1)
+        .unwrap()
+        .to_string();
     for format in ["json", "text", "cyclonedx"] {
         let out = fieldattest(&["scan", "--root", &t.root_str(), "--format", format]);
         let all = format!(
@@ -281,6 +300,14 @@ fn no_secret_reaches_any_output() {
                 "{format} output contains hash material"
             );
         }
+        assert!(
+            !all.contains(&pi_hash) && !all.contains(pi_hash.rsplit('$').next().unwrap()),
+            "{format}: hash"
+        );
+        assert!(
+            !all.contains("raspberry"),
+            "{format} output contains a recovered password"
+        );
         for l in key_b64.iter().chain(host_key.iter()) {
             assert!(
                 !all.contains(l.as_str()),

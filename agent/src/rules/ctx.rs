@@ -6,9 +6,11 @@ use crate::parse::accounts::{self, GroupEntry, LoginDefs, PasswdEntry, ShadowEnt
 use crate::parse::{pam, services, sshd, sysctl, LineError};
 use crate::root::{display_path, RootFs};
 use fieldattest_protocol::report::Package;
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::BTreeMap;
+use std::collections::HashSet;
 use std::path::Path;
+use std::time::Instant;
 
 /// A parsed input: `Ok(None)` when the file does not exist.
 type Input<T> = Result<Option<T>, Skip>;
@@ -32,6 +34,17 @@ pub struct Started {
     pub via: &'static str,
     pub path: String,
     pub line: Option<u64>,
+}
+
+/// Options of the default-credential check (CCSC 1 budget and memo).
+#[derive(Debug, Clone, Default)]
+pub struct CredOptions {
+    /// Stop verifying candidates at this instant (set by the caller's clock).
+    pub deadline: Option<Instant>,
+    /// Device-local key for the memo digests (from the state directory).
+    pub memo_key: Option<Vec<u8>>,
+    /// Digests of hashes already fully checked against the current list.
+    pub memo: HashSet<[u8; 32]>,
 }
 
 /// A PAM service file and its lines.
@@ -58,6 +71,10 @@ pub struct Ctx<'a> {
     sshd: OnceCell<Input<sshd::SshdConfig>>,
     started: OnceCell<Result<Vec<Started>, Skip>>,
     keys: OnceCell<(Vec<super::keys::FoundKey>, Vec<super::keys::KeyError>)>,
+    cred: CredOptions,
+    cred_new: RefCell<Vec<[u8; 32]>>,
+    cred_skipped: Cell<usize>,
+    notes: RefCell<BTreeMap<String, String>>,
 }
 
 /// `Include` access for the sshd parser, through the root-confined view.
@@ -114,6 +131,10 @@ impl<'a> Ctx<'a> {
             sshd: OnceCell::new(),
             started: OnceCell::new(),
             keys: OnceCell::new(),
+            cred: CredOptions::default(),
+            cred_new: RefCell::new(Vec::new()),
+            cred_skipped: Cell::new(0),
+            notes: RefCell::new(BTreeMap::new()),
         }
     }
 
@@ -524,6 +545,62 @@ impl<'a> Ctx<'a> {
             }
         }
         out
+    }
+
+    /// Sets the default-credential budget and memo.
+    pub fn with_cred(mut self, cred: CredOptions) -> Self {
+        self.cred = cred;
+        self
+    }
+
+    /// True while the default-credential check may spend more CPU.
+    pub fn cred_budget_left(&self) -> bool {
+        self.cred
+            .deadline
+            .map(|d| Instant::now() < d)
+            .unwrap_or(true)
+    }
+
+    /// Whether `hash` was fully checked against the current list before.
+    pub fn cred_memo_contains(&self, hash: &str) -> bool {
+        match &self.cred.memo_key {
+            Some(k) => self.cred.memo.contains(&super::cred::memo_key(k, hash)),
+            None => false,
+        }
+    }
+
+    /// Records that `hash` was fully checked without a match.
+    pub fn cred_memo_record(&self, hash: &str) {
+        if let Some(k) = &self.cred.memo_key {
+            self.cred_new
+                .borrow_mut()
+                .push(super::cred::memo_key(k, hash));
+        }
+    }
+
+    pub fn cred_note_skipped(&self) {
+        self.cred_skipped.set(self.cred_skipped.get() + 1);
+    }
+
+    pub fn cred_skipped(&self) -> usize {
+        self.cred_skipped.get()
+    }
+
+    /// Memo digests to persist after the scan (previous ones still valid plus new).
+    pub fn cred_memo_out(&self) -> Vec<[u8; 32]> {
+        let mut v: Vec<[u8; 32]> = self.cred_new.borrow().clone();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// Attaches a note (coverage, limits) to a rule's result.
+    pub fn note(&self, rule: &str, text: String) {
+        self.notes.borrow_mut().insert(rule.to_string(), text);
+    }
+
+    pub fn note_for(&self, rule: &str) -> Option<String> {
+        self.notes.borrow().get(rule).cloned()
     }
 
     /// Every key found on the device (walked once per scan).

@@ -7,6 +7,7 @@
 //! input exists but cannot be parsed (naming file and line).
 
 pub mod accounts;
+pub mod cred;
 pub mod ctx;
 pub mod fileperm;
 pub mod keys;
@@ -107,6 +108,7 @@ pub struct Rule {
 /// The rule families, in report order.
 const FAMILIES: &[&[Rule]] = &[
     accounts::RULES,
+    cred::RULES,
     pwhash::RULES,
     policy::RULES,
     ssh::RULES,
@@ -179,6 +181,11 @@ pub fn evaluate(ctx: &Ctx, rules: &[&Rule]) -> Evaluation {
                 }
             }
         }
+        let message = match (ctx.note_for(m.id), message) {
+            (Some(n), Some(m)) => Some(format!("{m}; {n}")),
+            (Some(n), None) => Some(n),
+            (None, m) => m,
+        };
         ev.rules.push(RuleResult {
             id: m.id.into(),
             status,
