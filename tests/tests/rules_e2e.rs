@@ -210,6 +210,21 @@ const FACTORY_EXPECTED: [&str; 33] = [
 #[test]
 fn factory_default_device_produces_every_planted_finding() {
     let t = factory_default();
+    if let Some(dir) = std::env::var_os("FIELDATTEST_FIXTURE_OUT") {
+        // For bench/rules_vs_oscap.py: keep a copy of the fixture and the expected list.
+        let st = Command::new("cp")
+            .arg("-a")
+            .arg(t.root())
+            .arg(&dir)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        std::fs::write(
+            std::path::Path::new(&dir).join(".expected"),
+            FACTORY_EXPECTED.join("\n"),
+        )
+        .unwrap();
+    }
     let out = fieldattest(&[
         "scan",
         "--root",
