@@ -71,6 +71,7 @@ pub struct Ctx<'a> {
     sshd: OnceCell<Input<sshd::SshdConfig>>,
     started: OnceCell<Result<Vec<Started>, Skip>>,
     keys: OnceCell<(Vec<super::keys::FoundKey>, Vec<super::keys::KeyError>)>,
+    walk: OnceCell<super::walk::WalkResult>,
     cred: CredOptions,
     cred_new: RefCell<Vec<[u8; 32]>>,
     cred_skipped: Cell<usize>,
@@ -131,6 +132,7 @@ impl<'a> Ctx<'a> {
             sshd: OnceCell::new(),
             started: OnceCell::new(),
             keys: OnceCell::new(),
+            walk: OnceCell::new(),
             cred: CredOptions::default(),
             cred_new: RefCell::new(Vec::new()),
             cred_skipped: Cell::new(0),
@@ -601,6 +603,11 @@ impl<'a> Ctx<'a> {
 
     pub fn note_for(&self, rule: &str) -> Option<String> {
         self.notes.borrow().get(rule).cloned()
+    }
+
+    /// The bounded filesystem walk of the permission rules (once per scan).
+    pub fn walk(&self) -> &super::walk::WalkResult {
+        self.walk.get_or_init(|| super::walk::walk(self))
     }
 
     /// Every key found on the device (walked once per scan).

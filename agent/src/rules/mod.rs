@@ -18,6 +18,7 @@ pub mod services;
 pub mod ssh;
 pub mod sudo;
 pub mod sysctl;
+pub mod walk;
 
 pub use ctx::Ctx;
 use fieldattest_protocol::report::{
@@ -115,6 +116,7 @@ const FAMILIES: &[&[Rule]] = &[
     keys::RULES,
     sudo::RULES,
     fileperm::RULES,
+    walk::RULES,
     services::RULES,
     logging::RULES,
     sysctl::RULES,
