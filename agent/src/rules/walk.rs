@@ -34,44 +34,21 @@ pub struct WalkResult {
 /// Walks the root. Only entries with a special property are kept.
 pub fn walk(ctx: &Ctx) -> WalkResult {
     let mut r = WalkResult::default();
-    let mut stack: Vec<(String, usize)> = vec![(String::new(), 0)];
-    while let Some((dir, depth)) = stack.pop() {
-        let shown = if dir.is_empty() {
-            "/".to_string()
-        } else {
-            dir.clone()
-        };
-        let Ok(ents) = ctx.root.read_dir(&shown) else {
-            continue;
-        };
-        for e in ents {
-            if r.visited >= MAX_ENTRIES {
-                r.truncated = true;
-                return r;
-            }
-            r.visited += 1;
-            let p = format!("{dir}/{}", e.name.to_string_lossy());
-            if SKIP.contains(&p.as_str()) {
-                continue;
-            }
-            if e.kind == EntryKind::Symlink || e.kind == EntryKind::Other {
-                continue;
-            }
-            let Ok(m) = ctx.root.symlink_metadata(&p) else {
-                continue;
-            };
-            if m.mode & 0o002 != 0 {
-                r.world_writable.push((p.clone(), m.mode, e.kind));
-            }
-            if e.kind == EntryKind::File && m.mode & 0o6000 != 0 {
-                r.suid_sgid.push((p.clone(), m.mode, m.uid));
-            }
-            r.entries.push((p.clone(), m.mode, m.uid, m.gid, e.kind));
-            if e.kind == EntryKind::Dir && depth < MAX_DEPTH {
-                stack.push((p, depth + 1));
-            }
+    let truncated = ctx.root.walk("/", &SKIP, MAX_ENTRIES, MAX_DEPTH, |p, m| {
+        r.visited += 1;
+        if m.kind == EntryKind::Symlink || m.kind == EntryKind::Other {
+            return;
         }
-    }
+        if m.mode & 0o002 != 0 {
+            r.world_writable.push((p.to_string(), m.mode, m.kind));
+        }
+        if m.kind == EntryKind::File && m.mode & 0o6000 != 0 {
+            r.suid_sgid.push((p.to_string(), m.mode, m.uid));
+        }
+        r.entries
+            .push((p.to_string(), m.mode, m.uid, m.gid, m.kind));
+    });
+    r.truncated = truncated;
     r
 }
 
