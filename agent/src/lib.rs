@@ -85,6 +85,7 @@ pub fn scan_with_warnings(root: &RootFs, opts: &ScanOptions) -> (Report, Vec<Str
     let mut eval = rules::evaluate(&ctx, &rules::catalog());
     accept::apply(&mut eval, &opts.accept, today);
     let keys = rules::keys::inventory(&ctx);
+    let listening = rules::net::inventory(&ctx);
     if let Some(m) = &memo {
         // Keep digests of hashes still present and unchanged, plus new ones.
         let mut keep: Vec<[u8; 32]> = ctx.cred_memo_out();
@@ -107,6 +108,7 @@ pub fn scan_with_warnings(root: &RootFs, opts: &ScanOptions) -> (Report, Vec<Str
     drop(ctx);
     let mut collected = collected;
     collected.inventory.keys = keys;
+    collected.inventory.listening = listening;
     let meta = report::ScanMeta {
         root: opts.root_display.clone(),
         mode: if live {

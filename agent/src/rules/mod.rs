@@ -12,6 +12,7 @@ pub mod ctx;
 pub mod fileperm;
 pub mod keys;
 pub mod logging;
+pub mod net;
 pub mod policy;
 pub mod pwhash;
 pub mod services;
@@ -118,6 +119,7 @@ const FAMILIES: &[&[Rule]] = &[
     fileperm::RULES,
     walk::RULES,
     services::RULES,
+    net::RULES,
     logging::RULES,
     sysctl::RULES,
 ];

@@ -1,0 +1,190 @@
+//! Listening sockets (catalog 2.I rule 63, CR 7.7 / CR 5.1), live mode only:
+//! every non-loopback listener with its owning process, industrial protocols
+//! named. The operator documents needed listeners in the accept file
+//! (subject `tcp/502`), which is how the "product allowlist" is expressed.
+
+use super::{Ctx, Hit, Meta, Outcome, Rule, Skip};
+use crate::parse::services::{is_loopback, Listener};
+use fieldattest_protocol::report::{Listening, Severity};
+use std::collections::HashMap;
+
+/// Well-known industrial and IoT ports: (port, proto prefix, name, plaintext).
+pub const INDUSTRIAL: &[(u16, &str, &str, bool)] = &[
+    (502, "tcp", "Modbus/TCP", true),
+    (102, "tcp", "Siemens S7 (ISO-TSAP)", true),
+    (44818, "tcp", "EtherNet/IP", true),
+    (44818, "udp", "EtherNet/IP", true),
+    (2222, "udp", "EtherNet/IP I/O", true),
+    (4840, "tcp", "OPC UA", false),
+    (47808, "udp", "BACnet/IP", true),
+    (20000, "tcp", "DNP3", true),
+    (2404, "tcp", "IEC 60870-5-104", true),
+    (1883, "tcp", "MQTT", true),
+    (8883, "tcp", "MQTT over TLS", false),
+    (34964, "udp", "PROFINET CM", true),
+    (9600, "tcp", "OMRON FINS", true),
+    (9600, "udp", "OMRON FINS", true),
+    (5007, "tcp", "MELSEC-Q", true),
+    (18245, "tcp", "GE SRTP", true),
+    (1911, "tcp", "Niagara Fox", true),
+    (789, "tcp", "Red Lion Crimson", true),
+];
+
+pub fn protocol_name(port: u16, proto: &str) -> Option<(&'static str, bool)> {
+    INDUSTRIAL
+        .iter()
+        .find(|(p, pr, _, _)| *p == port && proto.starts_with(pr))
+        .map(|(_, _, n, plain)| (*n, *plain))
+}
+
+/// Maps socket inodes to the owning process name via `/proc/<pid>/fd`.
+fn socket_owners(ctx: &Ctx) -> HashMap<u64, String> {
+    let mut out = HashMap::new();
+    for e in ctx.root.read_dir("/proc").unwrap_or_default() {
+        let pid = e.name.to_string_lossy().into_owned();
+        if !pid.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let comm = ctx
+            .root
+            .read_limited(format!("/proc/{pid}/comm"), 256)
+            .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+            .unwrap_or_default();
+        for fd in ctx
+            .root
+            .read_dir(format!("/proc/{pid}/fd"))
+            .unwrap_or_default()
+        {
+            if let Ok(t) = ctx
+                .root
+                .read_link(format!("/proc/{pid}/fd/{}", fd.name.to_string_lossy()))
+            {
+                let t = t.to_string_lossy();
+                if let Some(inode) = t
+                    .strip_prefix("socket:[")
+                    .and_then(|r| r.strip_suffix(']'))
+                    .and_then(|n| n.parse().ok())
+                {
+                    out.entry(inode)
+                        .or_insert_with(|| format!("{comm} (pid {pid})"));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Listeners with owners, for `inventory.listening` (empty in image mode).
+pub fn inventory(ctx: &Ctx) -> Vec<Listening> {
+    let l = ctx.listeners();
+    if l.is_empty() {
+        return Vec::new();
+    }
+    let owners = socket_owners(ctx);
+    let mut v: Vec<Listening> = l
+        .iter()
+        .map(|x: &Listener| Listening {
+            proto: x.proto.to_string(),
+            addr: x.addr.clone(),
+            port: x.port,
+            process: owners.get(&x.inode).cloned(),
+        })
+        .collect();
+    v.sort_by(|a, b| (a.port, &a.proto, &a.addr).cmp(&(b.port, &b.proto, &b.addr)));
+    v.dedup();
+    v
+}
+
+fn exposure(ctx: &Ctx) -> Outcome {
+    if !ctx.live {
+        return Err(Skip::na(
+            "listening sockets are only known on the running device (live mode)",
+        ));
+    }
+    let mut hits = Vec::new();
+    for l in inventory(ctx) {
+        if is_loopback(&l.addr) {
+            continue;
+        }
+        let proto = l.proto.trim_end_matches('6');
+        let who = l
+            .process
+            .clone()
+            .unwrap_or_else(|| "unknown process".into());
+        let (name, plain) = protocol_name(l.port, &l.proto)
+            .map(|(n, p)| (format!(" {n}"), p))
+            .unwrap_or((String::new(), false));
+        let mut h = Hit::new(format!("{}{name} listening on {}:{} ({who}); document it or bind it to the interface that needs it", l.proto, l.addr, l.port))
+            .subject(format!("{proto}/{}", l.port))
+            .at(format!("/proc/net/{}", l.proto), None);
+        if plain {
+            h = h.severity(Severity::Medium);
+        } else {
+            h = h.severity(Severity::Low);
+        }
+        hits.push(h);
+    }
+    Ok(hits)
+}
+
+pub const RULES: &[Rule] = &[Rule {
+    meta: Meta {
+        id: "net.listening-exposure",
+        title: "Network listener not documented for the product",
+        fr: "FR7",
+        severity: Severity::Medium,
+        reqs: &[("CR 7.7", 1), ("CR 5.1", 1), ("CR 7.6", 1)],
+        remediation: "Disable or bind to the needed interface; document needed listeners (accept file, subject tcp/PORT) and filter industrial protocols at the cell boundary.",
+        reference: "CIS 3.5.2.4; STIG UBTU-20-010407",
+    },
+    check: exposure,
+}];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_industrial_ports() {
+        assert_eq!(protocol_name(502, "tcp"), Some(("Modbus/TCP", true)));
+        assert_eq!(protocol_name(47808, "udp6"), Some(("BACnet/IP", true)));
+        assert_eq!(protocol_name(4840, "tcp6").map(|x| x.1), Some(false));
+        assert_eq!(protocol_name(22, "tcp"), None);
+    }
+
+    #[test]
+    fn image_mode_is_not_applicable() {
+        let t = super::super::testutil::T::new();
+        assert!(matches!(
+            super::super::testutil::run(&t, "net.listening-exposure"),
+            Err(Skip::NotApplicable(_))
+        ));
+    }
+
+    #[test]
+    fn live_listeners_of_this_machine_have_owners() {
+        // A real listener on loopback, owned by this test process.
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let root = crate::root::RootFs::new(std::path::Path::new("/")).unwrap();
+        let ctx = Ctx::new(&root, true, 2, &[], 20_000);
+        let inv = inventory(&ctx);
+        let mine = inv
+            .iter()
+            .find(|x| x.port == port && x.proto == "tcp")
+            .expect("own listener listed");
+        assert_eq!(mine.addr, "127.0.0.1");
+        assert!(
+            mine.process
+                .as_deref()
+                .unwrap_or("")
+                .contains(&format!("pid {}", std::process::id())),
+            "{mine:?}"
+        );
+        // Loopback listeners are not findings.
+        let hits = exposure(&ctx).unwrap();
+        assert!(!hits
+            .iter()
+            .any(|h| h.subject.as_deref() == Some(&format!("tcp/{port}")[..])));
+    }
+}
