@@ -63,14 +63,34 @@ fn check(ctx: &Ctx, wants: &[Want]) -> Outcome {
         known += 1;
         let n: Option<i64> = value.split_whitespace().next().and_then(|v| v.parse().ok());
         let ok = n.map(wt.ok).unwrap_or(false);
+        // Live mode: also compare with what is persisted (it wins at next boot).
+        let persisted = if path
+            .as_deref()
+            .map(|p| p.starts_with("/proc/"))
+            .unwrap_or(false)
+        {
+            ctx.sysctl_persisted()?
+                .get(wt.key)
+                .filter(|s| s.value != value)
+                .cloned()
+        } else {
+            None
+        };
+        let differs = persisted
+            .as_ref()
+            .map(|s| format!("; persisted {} in {}:{} differs", s.value, s.path, s.line))
+            .unwrap_or_default();
         if !ok {
             let src = match &path {
                 Some(p) if p.starts_with("/proc/") => "effective".to_string(),
                 Some(_) => "persisted".to_string(),
                 None => "not set; upstream kernel default".to_string(),
             };
-            let mut h =
-                Hit::new(format!("{} = {value} ({src}); want {}", wt.key, wt.want)).subject(wt.key);
+            let mut h = Hit::new(format!(
+                "{} = {value} ({src}{differs}); want {}",
+                wt.key, wt.want
+            ))
+            .subject(wt.key);
             if let Some(p) = path {
                 h = h.at(p, line);
             }
@@ -78,6 +98,20 @@ fn check(ctx: &Ctx, wants: &[Want]) -> Outcome {
                 h = h.severity(s);
             }
             hits.push(h);
+        } else if let Some(s) = persisted {
+            let pn: Option<i64> = s
+                .value
+                .split_whitespace()
+                .next()
+                .and_then(|v| v.parse().ok());
+            if !pn.map(wt.ok).unwrap_or(false) {
+                hits.push(
+                    Hit::new(format!("{} = {value} (effective) but {} persisted in {}:{}: the weaker value returns at the next boot; want {}", wt.key, s.value, s.path, s.line, wt.want))
+                        .subject(wt.key)
+                        .at(s.path.clone(), Some(s.line))
+                        .severity(Severity::Low),
+                );
+            }
         }
     }
     if known == 0 {
@@ -369,6 +403,28 @@ mod tests {
         assert!(fails(&t, "sysctl.network")
             .iter()
             .any(|h| h.subject.as_deref() == Some("net.ipv4.ip_forward")));
+    }
+
+    #[test]
+    fn live_mode_reports_effective_and_persisted_when_they_differ() {
+        let t = T::new();
+        t.file("proc/sys/kernel/randomize_va_space", "2\n")
+            .file("etc/sysctl.conf", "kernel.randomize_va_space = 0\n");
+        let root = t.root();
+        let ctx = super::super::Ctx::new(&root, true, 2, &[], 20_000);
+        let h = super::aslr(&ctx).unwrap();
+        assert_eq!(h.len(), 1);
+        assert!(h[0].evidence.contains("returns at the next boot"), "{h:?}");
+        assert_eq!(h[0].path.as_deref(), Some("/etc/sysctl.conf"));
+        t.file("proc/sys/kernel/randomize_va_space", "0\n")
+            .file("etc/sysctl.conf", "kernel.randomize_va_space = 2\n");
+        let ctx = super::super::Ctx::new(&root, true, 2, &[], 20_000);
+        let h = super::aslr(&ctx).unwrap();
+        assert!(
+            h[0].evidence
+                .contains("(effective; persisted 2 in /etc/sysctl.conf:1 differs)"),
+            "{h:?}"
+        );
     }
 
     #[test]
