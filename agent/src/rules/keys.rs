@@ -551,6 +551,15 @@ fn dropbear_hardening(ctx: &Ctx) -> Outcome {
             }
         }
     }
+    // BusyBox inittab or other start lines that run dropbear directly.
+    for st in ctx.started()? {
+        let prog = st.command.split_whitespace().next().unwrap_or("");
+        if prog.ends_with("dropbear") || prog.ends_with("dropbearmulti") {
+            args.push(' ');
+            args.push_str(&st.command);
+            source = st.path.clone();
+        }
+    }
     if let Some(t) = ctx.text("/etc/config/dropbear")? {
         source = "/etc/config/dropbear".into();
         let off = |k: &str| {
@@ -602,6 +611,27 @@ fn dropbear_hardening(ctx: &Ctx) -> Outcome {
                 .subject("-s")
                 .at(&source, None)
                 .severity(Severity::Medium),
+        );
+    }
+    // -p [address:]port: without an address Dropbear listens on every interface.
+    let mut it = args.split_whitespace();
+    let mut bound = false;
+    while let Some(a) = it.next() {
+        let v = if a == "-p" {
+            it.next().unwrap_or("")
+        } else {
+            a.strip_prefix("-p").unwrap_or("")
+        };
+        if v.contains(':') || v.contains('.') {
+            bound = true;
+        }
+    }
+    if !bound && ctx.target_sl >= 2 {
+        hits.push(
+            Hit::new("listens on every interface (no -p address:port)")
+                .subject("-p")
+                .at(&source, None)
+                .severity(Severity::Low),
         );
     }
     Ok(hits)
@@ -843,9 +873,32 @@ mod tests {
             "etc/default/dropbear",
             "NO_START=0\nDROPBEAR_EXTRA_ARGS=\"\"\n",
         );
-        assert_eq!(fails(&t, "ssh.dropbear-hardening").len(), 2);
+        assert_eq!(fails(&t, "ssh.dropbear-hardening").len(), 3);
         t.file("etc/default/dropbear", "DROPBEAR_EXTRA_ARGS=\"-w -s\"\n");
+        assert_eq!(
+            fails(&t, "ssh.dropbear-hardening")[0].subject.as_deref(),
+            Some("-p")
+        );
+        t.file(
+            "etc/default/dropbear",
+            "DROPBEAR_EXTRA_ARGS=\"-w -s -p 192.168.10.2:22\"\n",
+        );
         passes(&t, "ssh.dropbear-hardening");
+        // BusyBox inittab start line.
+        let b = T::new();
+        b.file("usr/sbin/dropbear", "").file(
+            "etc/inittab",
+            "::sysinit:/etc/init.d/rcS\n::respawn:/usr/sbin/dropbear -F -R -w -s -p 10.0.0.5:22\n",
+        );
+        passes(&b, "ssh.dropbear-hardening");
+        b.file(
+            "etc/inittab",
+            "::sysinit:/etc/init.d/rcS\n::respawn:/usr/sbin/dropbear -F -R\n",
+        );
+        assert_eq!(
+            fails(&b, "ssh.dropbear-hardening")[0].path.as_deref(),
+            Some("/etc/inittab")
+        );
         if Command::new("dropbearkey").arg("-h").output().is_err() {
             eprintln!("skipped key part: dropbearkey not installed");
             return;

@@ -127,7 +127,83 @@ fn exposure(ctx: &Ctx) -> Outcome {
     Ok(hits)
 }
 
-pub const RULES: &[Rule] = &[Rule {
+/// Full capability set of a root process: every bit the kernel knows.
+fn full_caps(hex: &str) -> bool {
+    u64::from_str_radix(hex.trim(), 16)
+        .map(|c| c.count_ones() >= 38)
+        .unwrap_or(false)
+}
+
+/// Network daemons (owners of non-loopback listeners) running as UID 0 with
+/// the full capability set (CCSC 3).
+fn daemon_least_privilege(ctx: &Ctx) -> Outcome {
+    if !ctx.live {
+        return Err(Skip::na(
+            "running processes are only known on the running device (live mode)",
+        ));
+    }
+    let owners = socket_owners(ctx);
+    let mut seen = Vec::new();
+    let mut hits = Vec::new();
+    for l in ctx.listeners().iter().filter(|l| !is_loopback(&l.addr)) {
+        let Some(who) = owners.get(&l.inode) else {
+            continue;
+        };
+        let Some(pid) = who
+            .rsplit("pid ")
+            .next()
+            .map(|p| p.trim_end_matches(')').to_string())
+        else {
+            continue;
+        };
+        if seen.contains(&pid) {
+            continue;
+        }
+        seen.push(pid.clone());
+        let Ok(b) = ctx
+            .root
+            .read_limited(format!("/proc/{pid}/status"), 64 * 1024)
+        else {
+            continue;
+        };
+        let st = String::from_utf8_lossy(&b);
+        let field = |k: &str| {
+            st.lines()
+                .find_map(|x| x.strip_prefix(k))
+                .map(|v| v.trim().to_string())
+        };
+        let uid0 = field("Uid:")
+            .map(|u| u.split_whitespace().nth(1) == Some("0"))
+            .unwrap_or(false);
+        let caps = field("CapEff:").unwrap_or_default();
+        if uid0 && full_caps(&caps) {
+            hits.push(
+                Hit::new(format!(
+                    "{who} serves {}/{} as root with every capability (CapEff {caps})",
+                    l.proto, l.port
+                ))
+                .subject(who.clone())
+                .at(format!("/proc/{pid}/status"), None),
+            );
+        }
+    }
+    Ok(hits)
+}
+
+pub const RULES: &[Rule] = &[
+    Rule {
+        meta: Meta {
+            id: "svc.daemon-least-privilege",
+            title: "Network daemon runs as root with all capabilities",
+            fr: "FR2",
+            severity: Severity::Medium,
+            reqs: &[("CR 2.1", 1), ("CR 7.7", 1)],
+            remediation: "Run the service as its own user with only the capabilities it needs (systemd User=, CapabilityBoundingSet=, AmbientCapabilities=).",
+            reference: "IEC 62443-4-2 CCSC 3; systemd.exec(5)",
+        },
+        check: daemon_least_privilege,
+    },
+    Rule {
     meta: Meta {
         id: "net.listening-exposure",
         title: "Network listener not documented for the product",
@@ -138,7 +214,8 @@ pub const RULES: &[Rule] = &[Rule {
         reference: "CIS 3.5.2.4; STIG UBTU-20-010407",
     },
     check: exposure,
-}];
+},
+];
 
 #[cfg(test)]
 mod tests {
@@ -150,6 +227,14 @@ mod tests {
         assert_eq!(protocol_name(47808, "udp6"), Some(("BACnet/IP", true)));
         assert_eq!(protocol_name(4840, "tcp6").map(|x| x.1), Some(false));
         assert_eq!(protocol_name(22, "tcp"), None);
+    }
+
+    #[test]
+    fn full_capability_sets() {
+        assert!(full_caps("000001ffffffffff"));
+        assert!(full_caps("000000ffffffffff"));
+        assert!(!full_caps("0000000000000400"));
+        assert!(!full_caps("0000000000000000"));
     }
 
     #[test]
