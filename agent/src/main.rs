@@ -149,37 +149,6 @@ fn parse_scan(mut p: lexopt::Parser) -> Result<ScanArgs, String> {
     Ok(a)
 }
 
-/// Writes `data` to `path` through a temporary file, fsync and rename, so a
-/// crash never leaves a truncated report.
-fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::other("no file name"))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let res = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(data)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if res.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    res
-}
-
 /// Reads and validates the accept file; errors are usage errors (exit 2).
 fn load_accept(path: &Path) -> Result<Vec<fieldattest_agent::accept::Acceptance>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -256,7 +225,8 @@ fn run_scan(a: ScanArgs) -> ExitCode {
         }
     };
     let written = match &a.output {
-        Some(p) => write_atomic(p, out.as_bytes()).map_err(|e| format!("{}: {e}", p.display())),
+        Some(p) => fieldattest_agent::state::write_atomic(p, out.as_bytes(), 0o644)
+            .map_err(|e| format!("{}: {e}", p.display())),
         None => {
             let mut so = std::io::stdout().lock();
             so.write_all(out.as_bytes())
