@@ -237,6 +237,53 @@ mod tests {
         assert!(!full_caps("0000000000000000"));
     }
 
+    /// A live-mode fixture: /proc/net/tcp with one listener owned by pid 4242.
+    fn live_fixture(bind_hex: &str, uid: &str, caps: &str) -> super::super::testutil::T {
+        let t = super::super::testutil::T::new();
+        t.file(
+            "proc/net/tcp",
+            &format!("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: {bind_hex}:01F6 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 777001 1 0000 100 0 0 10 0\n"),
+        )
+        .file("proc/4242/comm", "plc-runtime\n")
+        .file("proc/4242/status", &format!("Name:\tplc-runtime\nUid:\t{uid}\t{uid}\t{uid}\t{uid}\nCapEff:\t{caps}\n"));
+        std::fs::create_dir_all(t.dir.path().join("proc/4242/fd")).unwrap();
+        std::os::unix::fs::symlink("socket:[777001]", t.dir.path().join("proc/4242/fd/5")).unwrap();
+        t
+    }
+
+    fn live_run(
+        t: &super::super::testutil::T,
+        f: fn(&Ctx) -> super::super::Outcome,
+    ) -> Vec<super::super::Hit> {
+        let root = t.root();
+        let ctx = Ctx::new(&root, true, 2, &[], 20_000);
+        f(&ctx).unwrap()
+    }
+
+    #[test]
+    fn modbus_on_all_interfaces_as_full_root_fires_both_rules() {
+        let t = live_fixture("00000000", "0", "000001ffffffffff");
+        let h = live_run(&t, exposure);
+        assert_eq!(h.len(), 1);
+        assert!(
+            h[0].evidence.contains("Modbus/TCP")
+                && h[0].evidence.contains("plc-runtime (pid 4242)"),
+            "{h:?}"
+        );
+        assert_eq!(h[0].subject.as_deref(), Some("tcp/502"));
+        let h = live_run(&t, daemon_least_privilege);
+        assert_eq!(h.len(), 1, "{h:?}");
+    }
+
+    #[test]
+    fn loopback_or_unprivileged_daemon_does_not_fire() {
+        let t = live_fixture("0100007F", "0", "000001ffffffffff");
+        assert!(live_run(&t, exposure).is_empty());
+        assert!(live_run(&t, daemon_least_privilege).is_empty());
+        let t = live_fixture("00000000", "998", "0000000000000400");
+        assert!(live_run(&t, daemon_least_privilege).is_empty());
+    }
+
     #[test]
     fn image_mode_is_not_applicable() {
         let t = super::super::testutil::T::new();
