@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod accept;
+pub mod attest;
 pub mod inventory;
 pub mod parse;
 pub mod report;

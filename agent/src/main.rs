@@ -17,6 +17,9 @@ Usage:
   fieldattest scan [--root DIR] [--format text|json|cyclonedx] [--output FILE]
                    [--sl 1..4] [--accept FILE] [--fail-on SEVERITY]
                    [--cred-budget-ms MS] [--state-dir DIR] [--max-file-size BYTES]
+  fieldattest attest [scan options] [--nonce HEX] [--out FILE] [--sbom-out FILE]
+  fieldattest identity [--state-dir DIR]
+  fieldattest verify --key PUB.pem TOKEN
   fieldattest rules [--format text|json]
   fieldattest --help | --version
 
@@ -24,6 +27,11 @@ Commands:
   scan    Inventory the software of this device (--root /, the default) or of an
           image / mounted rootfs (--root DIR), evaluate the IEC 62443-4-2 rules,
           and print the report.
+  attest  Scan, then write a signed attestation token (EAT in COSE_Sign1, ES256,
+          profile tag:fieldattest.org,2026:eat/v1) for the collector. The device
+          key and UEID live in --state-dir (default /var/lib/fieldattest).
+  identity Print the UEID, kid and public key (PEM) needed to enroll the device.
+  verify  Verify a token offline against a public key and print its claims.
   rules   Print the rule catalog with its IEC 62443-4-2 mappings.
 
 Options:
@@ -58,6 +66,9 @@ struct ScanArgs {
     accept: Option<PathBuf>,
     cred_budget_ms: u64,
     state_dir: Option<PathBuf>,
+    /// attest only: collector nonce and SBOM output.
+    nonce: Option<Vec<u8>>,
+    sbom_out: Option<PathBuf>,
 }
 
 fn parse_severity(s: &str) -> Option<Severity> {
@@ -88,6 +99,8 @@ fn parse_scan(mut p: lexopt::Parser) -> Result<ScanArgs, String> {
         accept: None,
         cred_budget_ms: 2000,
         state_dir: None,
+        nonce: None,
+        sbom_out: None,
     };
     let val = |p: &mut lexopt::Parser, name: &str| -> Result<String, String> {
         p.value()
@@ -97,6 +110,24 @@ fn parse_scan(mut p: lexopt::Parser) -> Result<ScanArgs, String> {
     };
     while let Some(arg) = p.next().map_err(|e| e.to_string())? {
         match arg {
+            Long("nonce") => {
+                let v = val(&mut p, "--nonce")?;
+                let b: Option<Vec<u8>> = (v.len() % 2 == 0)
+                    .then(|| {
+                        (0..v.len() / 2)
+                            .map(|i| u8::from_str_radix(&v[i * 2..i * 2 + 2], 16).ok())
+                            .collect()
+                    })
+                    .flatten();
+                match b {
+                    Some(b) if (8..=64).contains(&b.len()) => a.nonce = Some(b),
+                    _ => return Err(format!("--nonce: want 8..64 bytes as hex, got {v:?}")),
+                }
+            }
+            Long("sbom-out") => {
+                a.sbom_out = Some(PathBuf::from(p.value().map_err(|e| e.to_string())?))
+            }
+            Long("out") => a.output = Some(PathBuf::from(p.value().map_err(|e| e.to_string())?)),
             Long("root") => a.root = PathBuf::from(p.value().map_err(|e| e.to_string())?),
             Long("output") | Short('o') => {
                 a.output = Some(PathBuf::from(p.value().map_err(|e| e.to_string())?))
@@ -315,16 +346,232 @@ fn run_rules(mut p: lexopt::Parser) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+const DEFAULT_STATE_DIR: &str = "/var/lib/fieldattest";
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn run_attest(a: ScanArgs) -> ExitCode {
+    use fieldattest_agent::attest;
+    let state_dir = a
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR));
+    let id = match attest::keystore::Identity::load_or_create(&state_dir) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("fieldattest: device identity: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    let root = match RootFs::new(&a.root) {
+        Ok(r) => r.with_max_file(a.max_file),
+        Err(e) => {
+            eprintln!("fieldattest: cannot scan root {e}");
+            return ExitCode::from(3);
+        }
+    };
+    let accept = match a.accept.as_deref().map(load_accept).transpose() {
+        Ok(v) => v.unwrap_or_default(),
+        Err(e) => {
+            eprintln!("fieldattest: accept file: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let opts = ScanOptions {
+        root_display: a.root.display().to_string(),
+        target_sl: a.sl,
+        accept,
+        cred_budget: (a.cred_budget_ms > 0)
+            .then(|| std::time::Duration::from_millis(a.cred_budget_ms)),
+        state_dir: Some(state_dir.clone()),
+    };
+    let (rep, warnings) = fieldattest_agent::scan_with_warnings(&root, &opts);
+    for w in &warnings {
+        eprintln!("fieldattest: warning: {w}");
+    }
+    let mut serial = [0u8; 16];
+    if let Err(e) = getrandom::getrandom(&mut serial) {
+        eprintln!("fieldattest: no randomness: {e}");
+        return ExitCode::from(3);
+    }
+    let sbom = report::render_cyclonedx(&rep, serial);
+    if let Some(p) = &a.sbom_out {
+        if let Err(e) = fieldattest_agent::state::write_atomic(p, sbom.as_bytes(), 0o644) {
+            eprintln!("fieldattest: {}: {e}", p.display());
+            return ExitCode::from(3);
+        }
+    }
+    let iat = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let dev = attest::live_state(&root, iat);
+    let result = id
+        .next_seq()
+        .and_then(|seq| {
+            attest::claims(
+                &rep,
+                &root,
+                &id,
+                &dev,
+                a.nonce.clone(),
+                Some(attest::digest(sbom.as_bytes())),
+                seq,
+            )
+        })
+        .and_then(|c| attest::sign(&c, &id));
+    let tok = match result {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("fieldattest: attestation: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    let written = match &a.output {
+        Some(p) => fieldattest_agent::state::write_atomic(p, &tok, 0o644)
+            .map_err(|e| format!("{}: {e}", p.display())),
+        None => {
+            let mut so = std::io::stdout().lock();
+            so.write_all(&tok)
+                .and_then(|_| so.flush())
+                .map_err(|e| format!("stdout: {e}"))
+        }
+    };
+    if let Err(e) = written {
+        eprintln!("fieldattest: cannot write token: {e}");
+        return ExitCode::from(3);
+    }
+    eprintln!(
+        "fieldattest: token of {} bytes, kid {}, {} packages, {} rules",
+        tok.len(),
+        hex(&id.kid()),
+        rep.inventory.packages.len(),
+        rep.rules.len()
+    );
+    ExitCode::SUCCESS
+}
+
+fn run_identity(mut p: lexopt::Parser) -> ExitCode {
+    use lexopt::prelude::*;
+    let mut dir = PathBuf::from(DEFAULT_STATE_DIR);
+    loop {
+        match p.next() {
+            Ok(None) => break,
+            Ok(Some(Long("state-dir"))) => match p.value() {
+                Ok(v) => dir = PathBuf::from(v),
+                Err(e) => return usage_err(e),
+            },
+            Ok(Some(other)) => return usage_err(other.unexpected()),
+            Err(e) => return usage_err(e),
+        }
+    }
+    match fieldattest_agent::attest::keystore::Identity::load_or_create(&dir) {
+        Ok(id) => {
+            use fieldattest_agent::attest::keystore::Signer;
+            println!("ueid: {}", hex(&id.ueid));
+            println!("kid: {}", hex(&id.kid()));
+            println!("key-tier: software");
+            print!("{}", id.key.public_key().to_pem());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("fieldattest: device identity: {e}");
+            ExitCode::from(3)
+        }
+    }
+}
+
+fn run_verify(mut p: lexopt::Parser) -> ExitCode {
+    use lexopt::prelude::*;
+    let (mut key, mut tok) = (None, None);
+    loop {
+        match p.next() {
+            Ok(None) => break,
+            Ok(Some(Long("key"))) => match p.value() {
+                Ok(v) => key = Some(PathBuf::from(v)),
+                Err(e) => return usage_err(e),
+            },
+            Ok(Some(Value(v))) if tok.is_none() => tok = Some(PathBuf::from(v)),
+            Ok(Some(other)) => return usage_err(other.unexpected()),
+            Err(e) => return usage_err(e),
+        }
+    }
+    let (Some(key), Some(tok)) = (key, tok) else {
+        return usage_err("verify needs --key PUB.pem and a TOKEN file");
+    };
+    let pk = match std::fs::read_to_string(&key)
+        .map_err(|e| e.to_string())
+        .and_then(|t| fieldattest_protocol::token::PublicKey::from_pem(&t))
+    {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("fieldattest: {}: {e}", key.display());
+            return ExitCode::from(2);
+        }
+    };
+    let bytes = match std::fs::read(&tok) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("fieldattest: {}: {e}", tok.display());
+            return ExitCode::from(2);
+        }
+    };
+    match fieldattest_protocol::token::verify(&bytes, &pk) {
+        Ok(c) => {
+            let failed: Vec<&str> = c
+                .measres
+                .iter()
+                .flat_map(|(_, r)| r.iter())
+                .filter(|(_, code)| *code == 2)
+                .map(|(id, _)| id.as_str())
+                .collect();
+            let v = serde_json::json!({
+                "valid": true,
+                "kid": hex(&pk.kid()),
+                "ueid": hex(&c.ueid),
+                "iat": c.iat,
+                "seq": c.seq,
+                "nonce": c.nonce.as_deref().map(hex),
+                "swname": c.sw.as_ref().map(|s| s.name.clone()),
+                "swversion": c.sw.as_ref().map(|s| s.version.clone()),
+                "key_tier": c.key_tier,
+                "measurements": c.measurements.len(),
+                "rules": c.measres.iter().map(|(_, r)| r.len()).sum::<usize>(),
+                "failed_rules": failed,
+                "sl_ceiling": c.sl_ceiling.iter().map(|(k, v)| (k.clone(), *v)).collect::<std::collections::BTreeMap<_, _>>(),
+                "sbom_sha256": c.sbom_digests.first().map(|(_, d)| hex(d)),
+            });
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("fieldattest: {}: invalid token: {e}", tok.display());
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     use lexopt::prelude::*;
     let mut p = lexopt::Parser::from_env();
     match p.next() {
         Ok(Some(Value(cmd))) => match cmd.to_str() {
             Some("scan") => match parse_scan(p) {
+                Ok(a) if a.nonce.is_some() || a.sbom_out.is_some() => {
+                    usage_err("--nonce and --sbom-out belong to 'fieldattest attest'")
+                }
                 Ok(a) => run_scan(a),
                 Err(e) => usage_err(e),
             },
             Some("rules") => run_rules(p),
+            Some("attest") => match parse_scan(p) {
+                Ok(a) => run_attest(a),
+                Err(e) => usage_err(e),
+            },
+            Some("identity") => run_identity(p),
+            Some("verify") => run_verify(p),
             _ => usage_err(format!("unknown command {:?}", cmd.to_string_lossy())),
         },
         Ok(Some(Long("help") | Short('h'))) => {

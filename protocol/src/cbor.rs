@@ -21,7 +21,10 @@ impl std::fmt::Display for CborError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CborError::Truncated => write!(f, "truncated CBOR"),
-            CborError::IndefiniteLength => write!(f, "indefinite-length item (profile requires definite lengths)"),
+            CborError::IndefiniteLength => write!(
+                f,
+                "indefinite-length item (profile requires definite lengths)"
+            ),
             CborError::TooDeep(d) => write!(f, "nesting deeper than {d}"),
             CborError::Reserved(b) => write!(f, "reserved additional information {b}"),
             CborError::Float => write!(f, "floating-point value (forbidden by the profile)"),
@@ -73,7 +76,11 @@ fn item(data: &[u8], pos: usize, depth: usize, max_depth: usize) -> Result<usize
             Ok(p + n)
         }
         4 | 5 => {
-            let items = if major == 5 { val.checked_mul(2).ok_or(CborError::Truncated)? } else { val };
+            let items = if major == 5 {
+                val.checked_mul(2).ok_or(CborError::Truncated)?
+            } else {
+                val
+            };
             // Every item takes at least one byte: reject impossible counts early.
             if items > (data.len() - p) as u64 {
                 return Err(CborError::Truncated);
@@ -133,15 +140,30 @@ mod tests {
 
     #[test]
     fn rejects_indefinite_deep_float_trailing_truncated() {
-        assert_eq!(check_wellformed(&[0x9f, 0x01, 0xff], 8), Err(CborError::IndefiniteLength));
+        assert_eq!(
+            check_wellformed(&[0x9f, 0x01, 0xff], 8),
+            Err(CborError::IndefiniteLength)
+        );
         let mut deep = vec![0x81; 40];
         deep.push(0x01);
         assert_eq!(check_wellformed(&deep, 16), Err(CborError::TooDeep(16)));
-        assert_eq!(check_wellformed(&[0xfb, 0, 0, 0, 0, 0, 0, 0, 0], 8), Err(CborError::Float));
-        assert_eq!(check_wellformed(&[0x01, 0x02], 8), Err(CborError::TrailingBytes(1)));
-        assert_eq!(check_wellformed(&[0x5a, 0xff, 0xff, 0xff, 0xff], 8), Err(CborError::Truncated));
+        assert_eq!(
+            check_wellformed(&[0xfb, 0, 0, 0, 0, 0, 0, 0, 0], 8),
+            Err(CborError::Float)
+        );
+        assert_eq!(
+            check_wellformed(&[0x01, 0x02], 8),
+            Err(CborError::TrailingBytes(1))
+        );
+        assert_eq!(
+            check_wellformed(&[0x5a, 0xff, 0xff, 0xff, 0xff], 8),
+            Err(CborError::Truncated)
+        );
         // A huge declared array count cannot make us loop or allocate.
-        assert_eq!(check_wellformed(&[0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], 8), Err(CborError::Truncated));
+        assert_eq!(
+            check_wellformed(&[0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], 8),
+            Err(CborError::Truncated)
+        );
         assert!(check_wellformed(&[0xa1, 0x01, 0x82, 0x02, 0x63, b'a', b'b', b'c'], 8).is_ok());
     }
 
@@ -153,8 +175,13 @@ mod tests {
             (Value::Integer(6.into()), Value::Null),
             (Value::Integer((-1).into()), Value::Null),
         ]);
-        let Value::Map(e) = canonicalize(v) else { panic!() };
-        let keys: Vec<i128> = e.iter().map(|(k, _)| k.as_integer().unwrap().into()).collect();
+        let Value::Map(e) = canonicalize(v) else {
+            panic!()
+        };
+        let keys: Vec<i128> = e
+            .iter()
+            .map(|(k, _)| k.as_integer().unwrap().into())
+            .collect();
         assert_eq!(keys, [6, 256, -1, -65537]);
     }
 }

@@ -108,7 +108,11 @@ fn sw_version(sw: &SwId) -> Value {
 }
 
 fn measurements_value(m: &[(i64, Vec<u8>)]) -> Value {
-    Value::Array(m.iter().map(|(cf, b)| Value::Array(vec![int(*cf), bytes(b)])).collect())
+    Value::Array(
+        m.iter()
+            .map(|(cf, b)| Value::Array(vec![int(*cf), bytes(b)]))
+            .collect(),
+    )
 }
 
 impl Claims {
@@ -147,7 +151,14 @@ impl Claims {
                 .measres
                 .iter()
                 .map(|(g, rs)| {
-                    Value::Array(vec![text(g), Value::Array(rs.iter().map(|(id, r)| Value::Array(vec![text(id), int(*r as i64)])).collect())])
+                    Value::Array(vec![
+                        text(g),
+                        Value::Array(
+                            rs.iter()
+                                .map(|(id, r)| Value::Array(vec![text(id), int(*r as i64)]))
+                                .collect(),
+                        ),
+                    ])
                 })
                 .collect();
             m.push((int(MEASRES), Value::Array(groups)));
@@ -177,15 +188,43 @@ impl Claims {
             m.push((int(TIME_SOURCE), int(t as i64)));
         }
         if !self.sbom_digests.is_empty() {
-            m.push((int(SBOM_DIGESTS), Value::Array(self.sbom_digests.iter().map(|(f, d)| Value::Array(vec![text(f), bytes(d)])).collect())));
+            m.push((
+                int(SBOM_DIGESTS),
+                Value::Array(
+                    self.sbom_digests
+                        .iter()
+                        .map(|(f, d)| Value::Array(vec![text(f), bytes(d)]))
+                        .collect(),
+                ),
+            ));
         }
         if !self.sl_ceiling.is_empty() {
-            m.push((int(SL_CEILING), Value::Map(self.sl_ceiling.iter().map(|(fr, sl)| (text(fr), int(*sl as i64))).collect())));
+            m.push((
+                int(SL_CEILING),
+                Value::Map(
+                    self.sl_ceiling
+                        .iter()
+                        .map(|(fr, sl)| (text(fr), int(*sl as i64)))
+                        .collect(),
+                ),
+            ));
         }
         if !self.key_fingerprints.is_empty() {
             m.push((
                 int(KEY_FINGERPRINTS),
-                Value::Array(self.key_fingerprints.iter().map(|k| Value::Array(vec![text(&k.kind), text(&k.path), text(&k.algorithm), text(&k.fingerprint)])).collect()),
+                Value::Array(
+                    self.key_fingerprints
+                        .iter()
+                        .map(|k| {
+                            Value::Array(vec![
+                                text(&k.kind),
+                                text(&k.path),
+                                text(&k.algorithm),
+                                text(&k.fingerprint),
+                            ])
+                        })
+                        .collect(),
+                ),
             ));
         }
         cbor::canonicalize(Value::Map(m))
@@ -221,7 +260,9 @@ impl std::fmt::Display for ClaimError {
             ClaimError::DuplicateKey(k) => write!(f, "claim {k} appears twice"),
             ClaimError::Missing(c) => write!(f, "required claim {c} missing"),
             ClaimError::Type(c) => write!(f, "claim {c} has the wrong type"),
-            ClaimError::Length { claim, len } => write!(f, "claim {claim} has invalid length {len}"),
+            ClaimError::Length { claim, len } => {
+                write!(f, "claim {claim} has invalid length {len}")
+            }
             ClaimError::WrongProfile(p) => write!(f, "eat_profile {p:?} is not {PROFILE}"),
             ClaimError::Dependency(c) => write!(f, "claim dependency violated: {c}"),
             ClaimError::Forbidden(c) => write!(f, "claim {c} is forbidden by the profile"),
@@ -281,10 +322,19 @@ fn parse_measurements(v: &Value) -> Result<Vec<(i64, Vec<u8>)>, ClaimError> {
 /// Decodes and validates a claims set (the COSE payload).
 pub fn decode(payload: &[u8]) -> Result<Claims, ClaimError> {
     let v = cbor::from_slice(payload, 16).map_err(ClaimError::Cbor)?;
-    let Value::Map(entries) = v else { return Err(ClaimError::NotAMap) };
+    let Value::Map(entries) = v else {
+        return Err(ClaimError::NotAMap);
+    };
     let mut seen: Vec<i64> = Vec::new();
     let mut c = Claims::default();
-    let (mut have_iat, mut have_cti, mut have_ueid, mut have_profile, mut have_intuse, mut have_seq) = (false, false, false, false, false, false);
+    let (
+        mut have_iat,
+        mut have_cti,
+        mut have_ueid,
+        mut have_profile,
+        mut have_intuse,
+        mut have_seq,
+    ) = (false, false, false, false, false, false);
     let mut swname: Option<String> = None;
     let mut swversion: Option<(String, i64)> = None;
     for (k, v) in &entries {
@@ -301,25 +351,38 @@ pub fn decode(payload: &[u8]) -> Result<Claims, ClaimError> {
                 c.iat = as_i64(v, "iat")?;
                 have_iat = true;
             }
-            4 => return Err(ClaimError::Forbidden("exp")),
+            // exp/nbf: senders of this profile never write them; tokens from
+            // generic CWT libraries carry them and are tolerated (PROFILE.md).
+            4 | 5 => {
+                as_i64(v, "exp/nbf")?;
+            }
             CTI => {
                 c.cti = as_bytes(v, "cti")?;
                 if c.cti.is_empty() || c.cti.len() > 64 {
-                    return Err(ClaimError::Length { claim: "cti", len: c.cti.len() });
+                    return Err(ClaimError::Length {
+                        claim: "cti",
+                        len: c.cti.len(),
+                    });
                 }
                 have_cti = true;
             }
             NONCE => {
                 let n = as_bytes(v, "eat_nonce")?;
                 if !(8..=64).contains(&n.len()) {
-                    return Err(ClaimError::Length { claim: "eat_nonce", len: n.len() });
+                    return Err(ClaimError::Length {
+                        claim: "eat_nonce",
+                        len: n.len(),
+                    });
                 }
                 c.nonce = Some(n);
             }
             UEID => {
                 c.ueid = as_bytes(v, "ueid")?;
                 if !(7..=33).contains(&c.ueid.len()) || !matches!(c.ueid[0], 1..=3) {
-                    return Err(ClaimError::Length { claim: "ueid", len: c.ueid.len() });
+                    return Err(ClaimError::Length {
+                        claim: "ueid",
+                        len: c.ueid.len(),
+                    });
                 }
                 have_ueid = true;
             }
@@ -334,7 +397,8 @@ pub fn decode(payload: &[u8]) -> Result<Claims, ClaimError> {
                 have_profile = true;
             }
             INTUSE => {
-                c.intuse = u8::try_from(as_u64(v, "intuse")?).map_err(|_| ClaimError::Type("intuse"))?;
+                c.intuse =
+                    u8::try_from(as_u64(v, "intuse")?).map_err(|_| ClaimError::Type("intuse"))?;
                 have_intuse = true;
             }
             SWNAME => swname = Some(as_text(v, "swname")?),
@@ -342,10 +406,14 @@ pub fn decode(payload: &[u8]) -> Result<Claims, ClaimError> {
             MEASUREMENTS => c.measurements = parse_measurements(v)?,
             MEASRES => {
                 for g in as_array(v, "measres")? {
-                    let [name, results] = as_array(g, "measres")? else { return Err(ClaimError::Type("measres")) };
+                    let [name, results] = as_array(g, "measres")? else {
+                        return Err(ClaimError::Type("measres"));
+                    };
                     let mut rs = Vec::new();
                     for r in as_array(results, "measres")? {
-                        let [id, code] = as_array(r, "measres")? else { return Err(ClaimError::Type("measres")) };
+                        let [id, code] = as_array(r, "measres")? else {
+                            return Err(ClaimError::Type("measres"));
+                        };
                         let code = as_u64(code, "measres")?;
                         if !(1..=4).contains(&code) {
                             return Err(ClaimError::Type("measres result"));
@@ -356,10 +424,14 @@ pub fn decode(payload: &[u8]) -> Result<Claims, ClaimError> {
                 }
             }
             SUBMODS => {
-                let Value::Map(sm) = v else { return Err(ClaimError::Type("submods")) };
+                let Value::Map(sm) = v else {
+                    return Err(ClaimError::Type("submods"));
+                };
                 for (name, body) in sm {
                     let name = as_text(name, "submods")?;
-                    let Value::Map(b) = body else { return Err(ClaimError::Type("submods")) };
+                    let Value::Map(b) = body else {
+                        return Err(ClaimError::Type("submods"));
+                    };
                     let mut s = Submod::default();
                     let (mut n, mut ver) = (None, None);
                     for (bk, bv) in b {
@@ -371,9 +443,23 @@ pub fn decode(payload: &[u8]) -> Result<Claims, ClaimError> {
                         }
                     }
                     match (n, ver) {
-                        (Some(name), Some((version, scheme))) => s.sw = Some(SwId { name, version, scheme }),
-                        (None, Some(_)) => return Err(ClaimError::Dependency("submod swversion without swname")),
-                        (Some(name), None) => s.sw = Some(SwId { name, version: String::new(), scheme: 1 }),
+                        (Some(name), Some((version, scheme))) => {
+                            s.sw = Some(SwId {
+                                name,
+                                version,
+                                scheme,
+                            })
+                        }
+                        (None, Some(_)) => {
+                            return Err(ClaimError::Dependency("submod swversion without swname"))
+                        }
+                        (Some(name), None) => {
+                            s.sw = Some(SwId {
+                                name,
+                                version: String::new(),
+                                scheme: 1,
+                            })
+                        }
                         _ => {}
                     }
                     c.submods.push((name, s));
@@ -384,23 +470,42 @@ pub fn decode(payload: &[u8]) -> Result<Claims, ClaimError> {
                 have_seq = true;
             }
             EPOCH => c.epoch = Some(as_bytes(v, "epoch")?),
-            TIME_SOURCE => c.time_source = Some(u8::try_from(as_u64(v, "time-source")?).map_err(|_| ClaimError::Type("time-source"))?),
-            KEY_TIER => c.key_tier = u8::try_from(as_u64(v, "key-tier")?).map_err(|_| ClaimError::Type("key-tier"))?,
+            TIME_SOURCE => {
+                c.time_source = Some(
+                    u8::try_from(as_u64(v, "time-source")?)
+                        .map_err(|_| ClaimError::Type("time-source"))?,
+                )
+            }
+            KEY_TIER => {
+                c.key_tier = u8::try_from(as_u64(v, "key-tier")?)
+                    .map_err(|_| ClaimError::Type("key-tier"))?
+            }
             SBOM_DIGESTS => {
                 for e in as_array(v, "sbom-digests")? {
-                    let [f, d] = as_array(e, "sbom-digests")? else { return Err(ClaimError::Type("sbom-digests")) };
-                    c.sbom_digests.push((as_text(f, "sbom-digests")?, as_bytes(d, "sbom-digests")?));
+                    let [f, d] = as_array(e, "sbom-digests")? else {
+                        return Err(ClaimError::Type("sbom-digests"));
+                    };
+                    c.sbom_digests
+                        .push((as_text(f, "sbom-digests")?, as_bytes(d, "sbom-digests")?));
                 }
             }
             SL_CEILING => {
-                let Value::Map(m) = v else { return Err(ClaimError::Type("sl-ceiling")) };
+                let Value::Map(m) = v else {
+                    return Err(ClaimError::Type("sl-ceiling"));
+                };
                 for (fr, sl) in m {
-                    c.sl_ceiling.push((as_text(fr, "sl-ceiling")?, u8::try_from(as_u64(sl, "sl-ceiling")?).map_err(|_| ClaimError::Type("sl-ceiling"))?));
+                    c.sl_ceiling.push((
+                        as_text(fr, "sl-ceiling")?,
+                        u8::try_from(as_u64(sl, "sl-ceiling")?)
+                            .map_err(|_| ClaimError::Type("sl-ceiling"))?,
+                    ));
                 }
             }
             KEY_FINGERPRINTS => {
                 for e in as_array(v, "key-fingerprints")? {
-                    let [kind, path, alg, fp] = as_array(e, "key-fingerprints")? else { return Err(ClaimError::Type("key-fingerprints")) };
+                    let [kind, path, alg, fp] = as_array(e, "key-fingerprints")? else {
+                        return Err(ClaimError::Type("key-fingerprints"));
+                    };
                     c.key_fingerprints.push(KeyFingerprint {
                         kind: as_text(kind, "key-fingerprints")?,
                         path: as_text(path, "key-fingerprints")?,
@@ -413,12 +518,31 @@ pub fn decode(payload: &[u8]) -> Result<Claims, ClaimError> {
         }
     }
     match (swname, swversion) {
-        (Some(name), Some((version, scheme))) => c.sw = Some(SwId { name, version, scheme }),
+        (Some(name), Some((version, scheme))) => {
+            c.sw = Some(SwId {
+                name,
+                version,
+                scheme,
+            })
+        }
         (None, Some(_)) => return Err(ClaimError::Dependency("swversion without swname")),
-        (Some(name), None) => c.sw = Some(SwId { name, version: String::new(), scheme: 1 }),
+        (Some(name), None) => {
+            c.sw = Some(SwId {
+                name,
+                version: String::new(),
+                scheme: 1,
+            })
+        }
         _ => {}
     }
-    for (have, name) in [(have_iat, "iat"), (have_cti, "cti"), (have_ueid, "ueid"), (have_profile, "eat_profile"), (have_intuse, "intuse"), (have_seq, "seq")] {
+    for (have, name) in [
+        (have_iat, "iat"),
+        (have_cti, "cti"),
+        (have_ueid, "ueid"),
+        (have_profile, "eat_profile"),
+        (have_intuse, "intuse"),
+        (have_seq, "seq"),
+    ] {
         if !have {
             return Err(ClaimError::Missing(name));
         }
@@ -444,17 +568,42 @@ pub(crate) mod tests {
             bootcount: Some(17),
             bootseed: Some(vec![5; 16]),
             intuse: 1,
-            sw: Some(SwId { name: "Poky".into(), version: "5.0.4".into(), scheme: 1 }),
+            sw: Some(SwId {
+                name: "Poky".into(),
+                version: "5.0.4".into(),
+                scheme: 1,
+            }),
             measurements: vec![(CF_COSWID, vec![0xa0])],
-            measres: vec![("tag:fieldattest.org,2026:catalog/ccsc@0.1.0".into(), vec![("ssh.permit-root-login".into(), RESULT_PASS), ("time.sync".into(), RESULT_FAIL)])],
-            submods: vec![("agent".into(), Submod { sw: Some(SwId { name: "fieldattest".into(), version: "0.1.0".into(), scheme: 16384 }), measurements: vec![] })],
+            measres: vec![(
+                "tag:fieldattest.org,2026:catalog/ccsc@0.1.0".into(),
+                vec![
+                    ("ssh.permit-root-login".into(), RESULT_PASS),
+                    ("time.sync".into(), RESULT_FAIL),
+                ],
+            )],
+            submods: vec![(
+                "agent".into(),
+                Submod {
+                    sw: Some(SwId {
+                        name: "fieldattest".into(),
+                        version: "0.1.0".into(),
+                        scheme: 16384,
+                    }),
+                    measurements: vec![],
+                },
+            )],
             seq: 1042,
             epoch: None,
             time_source: Some(1),
             key_tier: 3,
             sbom_digests: vec![("cyclonedx+json".into(), vec![1; 32])],
             sl_ceiling: vec![("FR1".into(), 1), ("FR2".into(), 2)],
-            key_fingerprints: vec![KeyFingerprint { kind: "ssh-host".into(), path: "/etc/ssh/ssh_host_ed25519_key".into(), algorithm: "ed25519".into(), fingerprint: "SHA256:abc".into() }],
+            key_fingerprints: vec![KeyFingerprint {
+                kind: "ssh-host".into(),
+                path: "/etc/ssh/ssh_host_ed25519_key".into(),
+                algorithm: "ed25519".into(),
+                fingerprint: "SHA256:abc".into(),
+            }],
         }
     }
 
@@ -472,17 +621,46 @@ pub(crate) mod tests {
     fn rejects_bad_claims() {
         let mut c = sample();
         c.nonce = Some(vec![1; 4]);
-        assert!(matches!(decode(&c.encode()), Err(ClaimError::Length { claim: "eat_nonce", .. })));
+        assert!(matches!(
+            decode(&c.encode()),
+            Err(ClaimError::Length {
+                claim: "eat_nonce",
+                ..
+            })
+        ));
         let mut c = sample();
         c.ueid = vec![9; 20];
-        assert!(matches!(decode(&c.encode()), Err(ClaimError::Length { claim: "ueid", .. })));
+        assert!(matches!(
+            decode(&c.encode()),
+            Err(ClaimError::Length { claim: "ueid", .. })
+        ));
         // Missing seq.
-        let Value::Map(m) = sample().to_value() else { panic!() };
-        let m: Vec<_> = m.into_iter().filter(|(k, _)| k.as_integer().map(i64::try_from) != Some(Ok(SEQ))).collect();
-        assert_eq!(decode(&cbor::to_vec(&Value::Map(m))), Err(ClaimError::Missing("seq")));
+        let Value::Map(m) = sample().to_value() else {
+            panic!()
+        };
+        let m: Vec<_> = m
+            .into_iter()
+            .filter(|(k, _)| k.as_integer().map(i64::try_from) != Some(Ok(SEQ)))
+            .collect();
+        assert_eq!(
+            decode(&cbor::to_vec(&Value::Map(m))),
+            Err(ClaimError::Missing("seq"))
+        );
         // Text keys, duplicates, exp.
-        assert_eq!(decode(&cbor::to_vec(&Value::Map(vec![(text("iat"), int(1))]))), Err(ClaimError::NonIntegerKey));
-        assert_eq!(decode(&cbor::to_vec(&Value::Map(vec![(int(6), int(1)), (int(6), int(2))]))), Err(ClaimError::DuplicateKey(6)));
-        assert_eq!(decode(&cbor::to_vec(&Value::Map(vec![(int(4), int(1))]))), Err(ClaimError::Forbidden("exp")));
+        assert_eq!(
+            decode(&cbor::to_vec(&Value::Map(vec![(text("iat"), int(1))]))),
+            Err(ClaimError::NonIntegerKey)
+        );
+        assert_eq!(
+            decode(&cbor::to_vec(&Value::Map(vec![
+                (int(6), int(1)),
+                (int(6), int(2))
+            ]))),
+            Err(ClaimError::DuplicateKey(6))
+        );
+        assert_eq!(
+            decode(&cbor::to_vec(&Value::Map(vec![(int(4), text("x"))]))),
+            Err(ClaimError::Type("exp/nbf"))
+        );
     }
 }

@@ -8,7 +8,9 @@
 use crate::cbor::{self, CborError};
 use crate::eat::{self, ClaimError, Claims};
 use ciborium::value::Value;
-use coset::{iana, AsCborValue, CoseSign1, CoseSign1Builder, HeaderBuilder, RegisteredLabelWithPrivate};
+use coset::{
+    iana, AsCborValue, CoseSign1, CoseSign1Builder, HeaderBuilder, RegisteredLabelWithPrivate,
+};
 
 /// Tokens larger than this are rejected before decoding.
 pub const MAX_TOKEN: usize = 256 * 1024;
@@ -24,13 +26,17 @@ pub const MEDIA_TYPE: &str = "application/eat+cwt; eat_profile=\"tag:fieldattest
 pub struct PublicKey(pub Vec<u8>);
 
 const SPKI_P256_PREFIX: [u8; 26] = [
-    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
+    0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
 ];
 
 impl PublicKey {
     pub fn from_sec1(b: &[u8]) -> Result<Self, String> {
         if b.len() != 65 || b[0] != 0x04 {
-            return Err(format!("not an uncompressed P-256 point ({} bytes)", b.len()));
+            return Err(format!(
+                "not an uncompressed P-256 point ({} bytes)",
+                b.len()
+            ));
         }
         Ok(PublicKey(b.to_vec()))
     }
@@ -61,9 +67,18 @@ impl PublicKey {
     }
 
     pub fn from_pem(pem: &str) -> Result<Self, String> {
-        let start = pem.find("-----BEGIN PUBLIC KEY-----").ok_or("no PUBLIC KEY PEM block")? + 26;
-        let end = pem[start..].find("-----END PUBLIC KEY-----").ok_or("unterminated PEM block")? + start;
-        let b64: String = pem[start..end].chars().filter(|c| !c.is_whitespace()).collect();
+        let start = pem
+            .find("-----BEGIN PUBLIC KEY-----")
+            .ok_or("no PUBLIC KEY PEM block")?
+            + 26;
+        let end = pem[start..]
+            .find("-----END PUBLIC KEY-----")
+            .ok_or("unterminated PEM block")?
+            + start;
+        let b64: String = pem[start..end]
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
         Self::from_spki_der(&unbase64(&b64).ok_or("bad base64 in PEM")?)
     }
 
@@ -73,10 +88,18 @@ impl PublicKey {
         let m = Value::Map(vec![
             (Value::Integer(1.into()), Value::Integer(2.into())),
             (Value::Integer((-1).into()), Value::Integer(1.into())),
-            (Value::Integer((-2).into()), Value::Bytes(self.0[1..33].to_vec())),
-            (Value::Integer((-3).into()), Value::Bytes(self.0[33..65].to_vec())),
+            (
+                Value::Integer((-2).into()),
+                Value::Bytes(self.0[1..33].to_vec()),
+            ),
+            (
+                Value::Integer((-3).into()),
+                Value::Bytes(self.0[33..65].to_vec()),
+            ),
         ]);
-        ring::digest::digest(&ring::digest::SHA256, &cbor::to_vec(&m)).as_ref().to_vec()
+        ring::digest::digest(&ring::digest::SHA256, &cbor::to_vec(&m))
+            .as_ref()
+            .to_vec()
     }
 }
 
@@ -85,7 +108,9 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 fn base64(data: &[u8]) -> String {
     let mut s = String::new();
     for c in data.chunks(3) {
-        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
         for i in 0..4 {
             if i <= c.len() {
                 s.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
@@ -115,11 +140,25 @@ fn unbase64(s: &str) -> Option<Vec<u8>> {
 
 /// Signs claims: `sign` receives the COSE to-be-signed bytes and returns the
 /// 64-byte r‖s ES256 signature (software key, TPM or PKCS#11 behind it).
-pub fn sign<E>(claims: &Claims, kid: &[u8], sign: impl FnOnce(&[u8]) -> Result<Vec<u8>, E>) -> Result<Vec<u8>, E> {
-    let protected = HeaderBuilder::new().algorithm(iana::Algorithm::ES256).key_id(kid.to_vec()).build();
-    let sign1 = CoseSign1Builder::new().protected(protected).payload(claims.encode()).try_create_signature(b"", sign)?.build();
+pub fn sign<E>(
+    claims: &Claims,
+    kid: &[u8],
+    sign: impl FnOnce(&[u8]) -> Result<Vec<u8>, E>,
+) -> Result<Vec<u8>, E> {
+    let protected = HeaderBuilder::new()
+        .algorithm(iana::Algorithm::ES256)
+        .key_id(kid.to_vec())
+        .build();
+    let sign1 = CoseSign1Builder::new()
+        .protected(protected)
+        .payload(claims.encode())
+        .try_create_signature(b"", sign)?
+        .build();
     let inner = sign1.to_cbor_value().unwrap_or(Value::Null);
-    Ok(cbor::to_vec(&Value::Tag(TAG_CWT, Box::new(Value::Tag(TAG_SIGN1, Box::new(inner))))))
+    Ok(cbor::to_vec(&Value::Tag(
+        TAG_CWT,
+        Box::new(Value::Tag(TAG_SIGN1, Box::new(inner))),
+    )))
 }
 
 /// Every way a token can be refused, in verification order.
@@ -158,7 +197,10 @@ impl std::fmt::Display for TokenError {
             TokenError::UnknownCritical => write!(f, "unknown critical header parameter"),
             TokenError::KidMissing => write!(f, "no kid in the protected header"),
             TokenError::WrongKid => write!(f, "kid does not match the verification key"),
-            TokenError::SignatureEncoding(n) => write!(f, "signature is {n} bytes, want 64-byte r||s (DER is not allowed)"),
+            TokenError::SignatureEncoding(n) => write!(
+                f,
+                "signature is {n} bytes, want 64-byte r||s (DER is not allowed)"
+            ),
             TokenError::BadSignature => write!(f, "signature does not verify"),
             TokenError::PayloadMissing => write!(f, "detached or missing payload"),
             TokenError::Claims(e) => write!(f, "{e}"),
@@ -184,9 +226,10 @@ pub fn parse(token: &[u8]) -> Result<(CoseSign1, Vec<u8>), TokenError> {
         Value::Tag(t, _) => return Err(TokenError::WrongTag(t)),
         _ => return Err(TokenError::Untagged),
     };
-    let sign1 = CoseSign1::from_cbor_value(inner).map_err(|e| TokenError::NotSign1(e.to_string()))?;
+    let sign1 =
+        CoseSign1::from_cbor_value(inner).map_err(|e| TokenError::NotSign1(e.to_string()))?;
     let p = &sign1.protected.header;
-    if !sign1.unprotected.alg.is_none() {
+    if sign1.unprotected.alg.is_some() {
         return Err(TokenError::AlgInUnprotected);
     }
     match &p.alg {
@@ -195,13 +238,26 @@ pub fn parse(token: &[u8]) -> Result<(CoseSign1, Vec<u8>), TokenError> {
         Some(other) => return Err(TokenError::AlgNotAllowed(format!("{other:?}"))),
     }
     // We understand alg and kid; any other critical label is unknown.
-    if p.crit.iter().any(|c| !matches!(c, RegisteredLabelWithPrivate::Assigned(iana::HeaderParameter::Alg) | RegisteredLabelWithPrivate::Assigned(iana::HeaderParameter::Kid))) {
+    if p.crit.iter().any(|c| {
+        !matches!(
+            c,
+            RegisteredLabelWithPrivate::Assigned(iana::HeaderParameter::Alg)
+                | RegisteredLabelWithPrivate::Assigned(iana::HeaderParameter::Kid)
+        )
+    }) {
         return Err(TokenError::UnknownCritical);
     }
-    if p.key_id.is_empty() {
+    // Our tokens carry kid in the protected header; generic CWT encoders (python
+    // cwt) put it in the unprotected one. The kid only selects the key: the
+    // signature check binds the token to that key either way.
+    let kid = if !p.key_id.is_empty() {
+        p.key_id.clone()
+    } else {
+        sign1.unprotected.key_id.clone()
+    };
+    if kid.is_empty() {
         return Err(TokenError::KidMissing);
     }
-    let kid = p.key_id.clone();
     Ok((sign1, kid))
 }
 
@@ -215,8 +271,11 @@ pub fn verify(token: &[u8], key: &PublicKey) -> Result<Claims, TokenError> {
         return Err(TokenError::SignatureEncoding(sign1.signature.len()));
     }
     let payload = sign1.payload.as_ref().ok_or(TokenError::PayloadMissing)?;
-    let pk = ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_FIXED, &key.0);
-    sign1.verify_signature(b"", |sig, tbs| pk.verify(tbs, sig)).map_err(|_| TokenError::BadSignature)?;
+    let pk =
+        ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_FIXED, &key.0);
+    sign1
+        .verify_signature(b"", |sig, tbs| pk.verify(tbs, sig))
+        .map_err(|_| TokenError::BadSignature)?;
     eat::decode(payload).map_err(TokenError::Claims)
 }
 
@@ -224,19 +283,25 @@ pub fn verify(token: &[u8], key: &PublicKey) -> Result<Claims, TokenError> {
 mod tests {
     use super::*;
     use ring::rand::SystemRandom;
-    use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P256_SHA256_FIXED_SIGNING};
+    use ring::signature::{
+        EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P256_SHA256_FIXED_SIGNING,
+    };
 
     fn keypair() -> (EcdsaKeyPair, PublicKey) {
         let rng = SystemRandom::new();
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
-        let kp = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).unwrap();
+        let kp = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+            .unwrap();
         let pk = PublicKey::from_sec1(kp.public_key().as_ref()).unwrap();
         (kp, pk)
     }
 
     fn token(kp: &EcdsaKeyPair, pk: &PublicKey) -> Vec<u8> {
         let rng = SystemRandom::new();
-        sign(&crate::eat::tests::sample(), &pk.kid(), |tbs| kp.sign(&rng, tbs).map(|s| s.as_ref().to_vec())).unwrap()
+        sign(&crate::eat::tests::sample(), &pk.kid(), |tbs| {
+            kp.sign(&rng, tbs).map(|s| s.as_ref().to_vec())
+        })
+        .unwrap()
     }
 
     #[test]
@@ -271,7 +336,12 @@ mod tests {
         let n = p.len();
         p[n - 1] ^= 1;
         s.payload = Some(p);
-        let rewrap = |s: CoseSign1| cbor::to_vec(&Value::Tag(61, Box::new(Value::Tag(18, Box::new(s.to_cbor_value().unwrap())))));
+        let rewrap = |s: CoseSign1| {
+            cbor::to_vec(&Value::Tag(
+                61,
+                Box::new(Value::Tag(18, Box::new(s.to_cbor_value().unwrap()))),
+            ))
+        };
         assert_eq!(verify(&rewrap(s), &pk), Err(TokenError::BadSignature));
         let mut s = sign1.clone();
         s.signature[10] ^= 0x80;
@@ -280,20 +350,38 @@ mod tests {
         let rng = SystemRandom::new();
         let mut s = sign1.clone();
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
-        let der_kp = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng).unwrap();
-        s.signature = der_kp.sign(&rng, &s.tbs_data(b"")).unwrap().as_ref().to_vec();
-        assert!(matches!(verify(&rewrap(s), &pk), Err(TokenError::SignatureEncoding(70..=72))));
+        let der_kp =
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng)
+                .unwrap();
+        s.signature = der_kp
+            .sign(&rng, &s.tbs_data(b""))
+            .unwrap()
+            .as_ref()
+            .to_vec();
+        assert!(matches!(
+            verify(&rewrap(s), &pk),
+            Err(TokenError::SignatureEncoding(70..=72))
+        ));
         // alg only in the unprotected header.
         let mut s = sign1.clone();
         s.unprotected.alg = s.protected.header.alg.clone();
         assert_eq!(verify(&rewrap(s), &pk), Err(TokenError::AlgInUnprotected));
         // Oversize and nesting bomb.
-        assert!(matches!(verify(&vec![0u8; MAX_TOKEN + 1], &pk), Err(TokenError::TooLarge(_))));
+        assert!(matches!(
+            verify(&vec![0u8; MAX_TOKEN + 1], &pk),
+            Err(TokenError::TooLarge(_))
+        ));
         let mut bomb = vec![0xd8, 0x3d, 0xd2];
         bomb.extend(vec![0x81; 10_000]);
         bomb.push(0x00);
-        assert_eq!(verify(&bomb, &pk), Err(TokenError::Cbor(CborError::TooDeep(MAX_DEPTH))));
+        assert_eq!(
+            verify(&bomb, &pk),
+            Err(TokenError::Cbor(CborError::TooDeep(MAX_DEPTH)))
+        );
         // Another tag.
-        assert_eq!(verify(&cbor::to_vec(&Value::Tag(17, Box::new(Value::Null))), &pk), Err(TokenError::WrongTag(17)));
+        assert_eq!(
+            verify(&cbor::to_vec(&Value::Tag(17, Box::new(Value::Null))), &pk),
+            Err(TokenError::WrongTag(17))
+        );
     }
 }

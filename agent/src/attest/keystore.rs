@@ -1,0 +1,213 @@
+//! Device identity and attestation key (profile §11): a P-256 signing key and
+//! a random UEID created on first use in the state directory (0600, written
+//! atomically), and a persisted monotonic sequence counter per key.
+//!
+//! A corrupt or truncated key file is an error, never silently replaced: the
+//! collector knows the device by this key.
+
+use crate::state::write_atomic;
+use fieldattest_protocol::token::PublicKey;
+use ring::rand::{SecureRandom, SystemRandom};
+use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Where a key lives; the claim value of `key-tier`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyTier {
+    Tpm = 1,
+    Pkcs11 = 2,
+    Software = 3,
+}
+
+/// A signer of ES256 tokens. Software keys implement it today; TPM 2.0
+/// (tss-esapi) and PKCS#11 (cryptoki) backends slot in here.
+pub trait Signer {
+    fn public_key(&self) -> PublicKey;
+    fn tier(&self) -> KeyTier;
+    /// Returns the 64-byte r‖s signature of `tbs`.
+    fn sign(&self, tbs: &[u8]) -> Result<Vec<u8>, String>;
+}
+
+pub struct SoftwareKey {
+    pair: EcdsaKeyPair,
+    rng: SystemRandom,
+}
+
+impl Signer for SoftwareKey {
+    fn public_key(&self) -> PublicKey {
+        PublicKey(self.pair.public_key().as_ref().to_vec())
+    }
+    fn tier(&self) -> KeyTier {
+        KeyTier::Software
+    }
+    fn sign(&self, tbs: &[u8]) -> Result<Vec<u8>, String> {
+        self.pair
+            .sign(&self.rng, tbs)
+            .map(|s| s.as_ref().to_vec())
+            .map_err(|_| "ECDSA signing failed".to_string())
+    }
+}
+
+/// The device identity stored in the state directory.
+pub struct Identity {
+    pub dir: PathBuf,
+    pub key: SoftwareKey,
+    pub ueid: Vec<u8>,
+}
+
+const KEY_FILE: &str = "attest-key.p8";
+const UEID_FILE: &str = "ueid";
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+impl Identity {
+    /// Loads the identity, creating key and UEID on first use.
+    pub fn load_or_create(dir: &Path) -> Result<Self, String> {
+        fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let rng = SystemRandom::new();
+        let kp = dir.join(KEY_FILE);
+        let pkcs8 = match fs::read(&kp) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+                    .map_err(|_| "key generation failed".to_string())?;
+                write_atomic(&kp, doc.as_ref(), 0o600)
+                    .map_err(|e| format!("{}: {e}", kp.display()))?;
+                doc.as_ref().to_vec()
+            }
+            Err(e) => return Err(format!("{}: {e}", kp.display())),
+        };
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &pkcs8, &rng)
+            .map_err(|_| format!("{}: corrupt or truncated attestation key (not replaced; restore it or re-enroll the device)", kp.display()))?;
+        let up = dir.join(UEID_FILE);
+        let ueid = match fs::read(&up) {
+            Ok(b) if b.len() == 33 && b[0] == 0x01 => b,
+            Ok(_) => return Err(format!("{}: corrupt UEID (not replaced)", up.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut u = vec![0x01u8; 33];
+                rng.fill(&mut u[1..])
+                    .map_err(|_| "no randomness".to_string())?;
+                write_atomic(&up, &u, 0o600).map_err(|e| format!("{}: {e}", up.display()))?;
+                u
+            }
+            Err(e) => return Err(format!("{}: {e}", up.display())),
+        };
+        Ok(Identity {
+            dir: dir.to_path_buf(),
+            key: SoftwareKey { pair, rng },
+            ueid,
+        })
+    }
+
+    pub fn kid(&self) -> Vec<u8> {
+        self.key.public_key().kid()
+    }
+
+    /// Reserves the next sequence number: the counter file is advanced and
+    /// fsynced *before* the number is used, so a crash can skip a number but
+    /// never repeat one.
+    pub fn next_seq(&self) -> Result<u64, String> {
+        let p = self.dir.join(format!("seq-{}", &hex(&self.kid())[..16]));
+        let cur = match fs::read_to_string(&p) {
+            Ok(t) => t
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| format!("{}: corrupt sequence counter (not reset)", p.display()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+            Err(e) => return Err(format!("{}: {e}", p.display())),
+        };
+        let next = cur.checked_add(1).ok_or("sequence counter exhausted")?;
+        write_atomic(&p, format!("{next}\n").as_bytes(), 0o600)
+            .map_err(|e| format!("{}: {e}", p.display()))?;
+        Ok(next)
+    }
+
+    pub fn random(&self, n: usize) -> Result<Vec<u8>, String> {
+        let mut v = vec![0u8; n];
+        self.key
+            .rng
+            .fill(&mut v)
+            .map_err(|_| "no randomness".to_string())?;
+        Ok(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn created_once_with_0600_and_stable() {
+        let d = tempfile::tempdir().unwrap();
+        let a = Identity::load_or_create(d.path()).unwrap();
+        let b = Identity::load_or_create(d.path()).unwrap();
+        assert_eq!(a.kid(), b.kid());
+        assert_eq!(a.ueid, b.ueid);
+        assert_eq!(a.ueid.len(), 33);
+        for f in [KEY_FILE, UEID_FILE] {
+            assert_eq!(
+                fs::metadata(d.path().join(f)).unwrap().permissions().mode() & 0o777,
+                0o600,
+                "{f}"
+            );
+        }
+    }
+
+    #[test]
+    fn corrupt_key_is_refused_not_replaced() {
+        let d = tempfile::tempdir().unwrap();
+        let a = Identity::load_or_create(d.path()).unwrap();
+        let good = fs::read(d.path().join(KEY_FILE)).unwrap();
+        fs::write(d.path().join(KEY_FILE), &good[..good.len() / 2]).unwrap();
+        let e = Identity::load_or_create(d.path()).err().unwrap();
+        assert!(e.contains("corrupt or truncated"), "{e}");
+        assert_eq!(
+            fs::read(d.path().join(KEY_FILE)).unwrap(),
+            &good[..good.len() / 2],
+            "not replaced"
+        );
+        fs::write(d.path().join(KEY_FILE), &good).unwrap();
+        assert_eq!(Identity::load_or_create(d.path()).unwrap().kid(), a.kid());
+    }
+
+    #[test]
+    fn interrupted_write_leaves_the_old_key() {
+        // A crash between writing the temporary file and the rename leaves a
+        // stray temp file; the key itself is the old one.
+        let d = tempfile::tempdir().unwrap();
+        let a = Identity::load_or_create(d.path()).unwrap();
+        fs::write(d.path().join(format!(".{KEY_FILE}.tmp999")), b"half a key").unwrap();
+        assert_eq!(Identity::load_or_create(d.path()).unwrap().kid(), a.kid());
+    }
+
+    #[test]
+    fn sequence_never_repeats_across_restarts() {
+        let d = tempfile::tempdir().unwrap();
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            let id = Identity::load_or_create(d.path()).unwrap();
+            for _ in 0..5 {
+                seen.push(id.next_seq().unwrap());
+            }
+        }
+        let mut s = seen.clone();
+        s.dedup();
+        assert_eq!(s.len(), 15);
+        assert!(seen.windows(2).all(|w| w[0] < w[1]));
+        let id = Identity::load_or_create(d.path()).unwrap();
+        let p = fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("seq-"))
+            .unwrap();
+        fs::write(&p, b"garbage").unwrap();
+        assert!(id
+            .next_seq()
+            .unwrap_err()
+            .contains("corrupt sequence counter"));
+    }
+}

@@ -1,0 +1,245 @@
+//! Attestation: assembles the EAT claims of the profile from a scan report and
+//! the device, signs them with the device key (protocol crate envelope).
+//! Clock, randomness and key storage enter here as arguments / the identity.
+
+pub mod keystore;
+
+use crate::report;
+use crate::root::RootFs;
+use ciborium::value::Value;
+use fieldattest_protocol::eat::{self, Claims, KeyFingerprint, Submod, SwId};
+use fieldattest_protocol::report::{Report, RuleStatus};
+use fieldattest_protocol::{cbor, token};
+use keystore::{Identity, Signer};
+
+/// measres group name: our catalog and version.
+pub fn catalog_group() -> String {
+    format!(
+        "tag:fieldattest.org,2026:catalog/ccsc@{}",
+        report::AGENT_VERSION
+    )
+}
+
+/// Configuration files whose SHA-256 goes into `measurements` (when present),
+/// so the collector can re-appraise them against reference values.
+pub const CONFIG_FILES: &[&str] = &[
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/login.defs",
+    "/etc/sudoers",
+    "/etc/ssh/sshd_config",
+    "/etc/pam.d/common-auth",
+    "/etc/pam.d/common-password",
+    "/etc/pam.d/system-auth",
+    "/etc/pam.d/su",
+    "/etc/sysctl.conf",
+    "/etc/inittab",
+    "/etc/inetd.conf",
+    "/etc/default/dropbear",
+    "/etc/config/dropbear",
+    "/etc/snmp/snmpd.conf",
+    "/etc/mosquitto/mosquitto.conf",
+    "/etc/security/pwquality.conf",
+    "/etc/security/faillock.conf",
+    "/etc/systemd/journald.conf",
+    "/etc/rsyslog.conf",
+];
+
+fn sha256(b: &[u8]) -> Vec<u8> {
+    ring::digest::digest(&ring::digest::SHA256, b)
+        .as_ref()
+        .to_vec()
+}
+
+fn int(i: i64) -> Value {
+    Value::Integer(i.into())
+}
+
+/// Evidence CoSWID for an installed package (RFC 9393 integer keys).
+fn coswid(tag_id: &str, name: &str, version: &str) -> Vec<u8> {
+    let v = Value::Map(vec![
+        (int(0), Value::Text(tag_id.to_string())),
+        (int(12), int(0)),
+        (int(1), Value::Text(name.to_string())),
+        (int(13), Value::Text(version.to_string())),
+        (
+            int(2),
+            Value::Map(vec![
+                (int(31), Value::Text("fieldattest".into())),
+                (int(33), int(1)),
+            ]),
+        ),
+    ]);
+    cbor::to_vec(&cbor::canonicalize(v))
+}
+
+/// Measured component of a configuration file: `{1: [path], 2: [-16, sha256]}`.
+fn measured_file(path: &str, digest: Vec<u8>) -> Vec<u8> {
+    let v = Value::Map(vec![
+        (int(1), Value::Array(vec![Value::Text(path.to_string())])),
+        (int(2), Value::Array(vec![int(-16), Value::Bytes(digest)])),
+    ]);
+    cbor::to_vec(&cbor::canonicalize(v))
+}
+
+/// Device facts the token needs that the report does not carry.
+#[derive(Debug, Clone, Default)]
+pub struct DeviceState {
+    pub iat: i64,
+    pub uptime: Option<u64>,
+    pub bootseed: Option<Vec<u8>>,
+    pub bootcount: Option<u64>,
+    pub time_source: Option<u8>,
+}
+
+/// Reads uptime, boot id and time synchronisation of a live device.
+pub fn live_state(root: &RootFs, iat: i64) -> DeviceState {
+    let mut s = DeviceState {
+        iat,
+        ..Default::default()
+    };
+    if !root.is_host_root() {
+        return s;
+    }
+    s.uptime = root.read_limited("/proc/uptime", 256).ok().and_then(|b| {
+        String::from_utf8_lossy(&b)
+            .split('.')
+            .next()
+            .and_then(|x| x.trim().parse().ok())
+    });
+    s.bootseed = root
+        .read_limited("/proc/sys/kernel/random/boot_id", 256)
+        .ok()
+        .map(|b| {
+            let hexs: String = String::from_utf8_lossy(&b)
+                .chars()
+                .filter(|c| c.is_ascii_hexdigit())
+                .collect();
+            (0..hexs.len() / 2)
+                .filter_map(|i| u8::from_str_radix(&hexs[i * 2..i * 2 + 2], 16).ok())
+                .collect()
+        });
+    s.time_source = Some(if root.exists("/run/systemd/timesync/synchronized") {
+        1
+    } else {
+        0
+    });
+    s
+}
+
+/// Builds the claims set for a report.
+pub fn claims(
+    rep: &Report,
+    root: &RootFs,
+    id: &Identity,
+    dev: &DeviceState,
+    nonce: Option<Vec<u8>>,
+    sbom_sha256: Option<Vec<u8>>,
+    seq: u64,
+) -> Result<Claims, String> {
+    let mut measurements: Vec<(i64, Vec<u8>)> = rep
+        .inventory
+        .packages
+        .iter()
+        .map(|p| {
+            let tag = p
+                .purl
+                .clone()
+                .unwrap_or_else(|| format!("{}:{}@{}", p.source.as_str(), p.name, p.version));
+            (eat::CF_COSWID, coswid(&tag, &p.name, &p.version))
+        })
+        .collect();
+    for f in CONFIG_FILES {
+        if let Ok(b) = root.read(f) {
+            measurements.push((eat::CF_MEASURED_COMPONENT, measured_file(f, sha256(&b))));
+        }
+    }
+    let results: Vec<(String, u8)> = rep
+        .rules
+        .iter()
+        .map(|r| {
+            let code = match r.status {
+                RuleStatus::Pass | RuleStatus::Accepted => eat::RESULT_PASS,
+                RuleStatus::Fail => eat::RESULT_FAIL,
+                RuleStatus::Error => eat::RESULT_NOT_RUN,
+                RuleStatus::NotApplicable => eat::RESULT_ABSENT,
+            };
+            (r.id.clone(), code)
+        })
+        .collect();
+    let os = &rep.device.os;
+    let sw = os.name.clone().or(os.id.clone()).map(|name| SwId {
+        name,
+        version: os
+            .version_id
+            .clone()
+            .or(os.build_id.clone())
+            .unwrap_or_default(),
+        scheme: 1,
+    });
+    let key_fingerprints = rep
+        .inventory
+        .keys
+        .iter()
+        .filter(|k| {
+            matches!(
+                k.kind.as_str(),
+                "ssh-host" | "dropbear-host" | "tls" | "tls-cert"
+            )
+        })
+        .map(|k| KeyFingerprint {
+            kind: k.kind.clone(),
+            path: k.path.clone(),
+            algorithm: k.algorithm.clone(),
+            fingerprint: k.fingerprint.clone(),
+        })
+        .collect();
+    Ok(Claims {
+        iat: dev.iat,
+        cti: id.random(16)?,
+        nonce,
+        ueid: id.ueid.clone(),
+        uptime: dev.uptime,
+        bootcount: dev.bootcount,
+        bootseed: dev.bootseed.clone(),
+        intuse: 1,
+        sw,
+        measurements,
+        measres: vec![(catalog_group(), results)],
+        submods: vec![(
+            "agent".into(),
+            Submod {
+                sw: Some(SwId {
+                    name: report::AGENT_NAME.into(),
+                    version: report::AGENT_VERSION.into(),
+                    scheme: 16384,
+                }),
+                measurements: Vec::new(),
+            },
+        )],
+        seq,
+        epoch: None,
+        time_source: dev.time_source,
+        key_tier: id.key.tier() as u8,
+        sbom_digests: sbom_sha256
+            .map(|d| vec![("cyclonedx+json".to_string(), d)])
+            .unwrap_or_default(),
+        sl_ceiling: rep
+            .summary
+            .sl_ceiling
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect(),
+        key_fingerprints,
+    })
+}
+
+/// Signs claims with the identity's key.
+pub fn sign(claims: &Claims, id: &Identity) -> Result<Vec<u8>, String> {
+    token::sign(claims, &id.kid(), |tbs| id.key.sign(tbs))
+}
+
+/// SHA-256 of bytes (for the SBOM digest).
+pub fn digest(b: &[u8]) -> Vec<u8> {
+    sha256(b)
+}
