@@ -407,7 +407,16 @@ fn run_attest(a: ScanArgs) -> ExitCode {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    let dev = attest::live_state(&root, iat);
+    let mut dev = attest::live_state(&root, iat);
+    if let Some(seed) = dev.bootseed.clone() {
+        match id.bootcount(&seed) {
+            Ok(c) => dev.bootcount = Some(c),
+            Err(e) => {
+                eprintln!("fieldattest: attestation: {e}");
+                return ExitCode::from(3);
+            }
+        }
+    }
     let result = id
         .next_seq()
         .and_then(|seq| {

@@ -125,6 +125,32 @@ impl Identity {
         Ok(next)
     }
 
+    /// Boot counter: advanced (and persisted atomically) when the kernel's
+    /// boot id differs from the one recorded at the previous attestation.
+    pub fn bootcount(&self, boot_id: &[u8]) -> Result<u64, String> {
+        let p = self.dir.join("bootcount");
+        let (count, last) = match fs::read_to_string(&p) {
+            Ok(t) => {
+                let mut w = t.split_whitespace();
+                let c = w
+                    .next()
+                    .and_then(|c| c.parse::<u64>().ok())
+                    .ok_or_else(|| format!("{}: corrupt boot counter (not reset)", p.display()))?;
+                (c, w.next().unwrap_or("").to_string())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (0, String::new()),
+            Err(e) => return Err(format!("{}: {e}", p.display())),
+        };
+        let id = hex(boot_id);
+        if id == last {
+            return Ok(count);
+        }
+        let next = count + 1;
+        write_atomic(&p, format!("{next} {id}\n").as_bytes(), 0o600)
+            .map_err(|e| format!("{}: {e}", p.display()))?;
+        Ok(next)
+    }
+
     pub fn random(&self, n: usize) -> Result<Vec<u8>, String> {
         let mut v = vec![0u8; n];
         self.key
@@ -182,6 +208,22 @@ mod tests {
         let a = Identity::load_or_create(d.path()).unwrap();
         fs::write(d.path().join(format!(".{KEY_FILE}.tmp999")), b"half a key").unwrap();
         assert_eq!(Identity::load_or_create(d.path()).unwrap().kid(), a.kid());
+    }
+
+    #[test]
+    fn bootcount_moves_only_with_the_boot_id() {
+        let d = tempfile::tempdir().unwrap();
+        let id = Identity::load_or_create(d.path()).unwrap();
+        assert_eq!(id.bootcount(b"boot-a").unwrap(), 1);
+        assert_eq!(id.bootcount(b"boot-a").unwrap(), 1);
+        assert_eq!(id.bootcount(b"boot-b").unwrap(), 2);
+        assert_eq!(
+            Identity::load_or_create(d.path())
+                .unwrap()
+                .bootcount(b"boot-b")
+                .unwrap(),
+            2
+        );
     }
 
     #[test]
