@@ -6,6 +6,9 @@ COSE/CWT implementation) and `cbor2`.
       verify with cwt; print a JSON summary of the claims; check canonical CBOR
   cwt_interop.py expect-fail TOKEN PUB.pem KID_HEX
       exit 0 only if cwt refuses the token (prints the exception class)
+  cwt_interop.py mutate KIND TOKEN OUT
+      write a defective variant of TOKEN: der (ECDSA signature re-encoded as
+      DER), alg-unprotected (alg moved to the unprotected header)
   cwt_interop.py make OUTDIR
       create an ES256 key and a token with cwt.encode (tagged), write
       OUTDIR/token.cwt, OUTDIR/pub.pem and OUTDIR/claims.json
@@ -67,6 +70,24 @@ def expect_fail(tok_path, pem, kid):
     return 1
 
 
+def mutate(kind, tok_path, out_path):
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    outer = cbor2.loads(open(tok_path, "rb").read())
+    protected, unprotected, payload, sig = outer.value.value
+    if kind == "der":
+        r, s = int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big")
+        sig = encode_dss_signature(r, s)
+    elif kind == "alg-unprotected":
+        hdr = cbor2.loads(protected)
+        unprotected = {1: hdr.pop(1)}
+        protected = cbor2.dumps(hdr, canonical=True)
+    else:
+        sys.exit(f"unknown mutation {kind}")
+    data = cbor2.dumps(cbor2.CBORTag(61, cbor2.CBORTag(18, [protected, unprotected, payload, sig])))
+    open(out_path, "wb").write(data)
+
+
 def thumbprint(pub):
     n = pub.public_numbers()
     m = {1: 2, -1: 1, -2: n.x.to_bytes(32, "big"), -3: n.y.to_bytes(32, "big")}
@@ -105,6 +126,8 @@ if __name__ == "__main__":
         verify(*sys.argv[2:5])
     elif cmd == "expect-fail":
         sys.exit(expect_fail(*sys.argv[2:5]))
+    elif cmd == "mutate":
+        mutate(*sys.argv[2:5])
     elif cmd == "make":
         make(sys.argv[2])
     else:

@@ -208,6 +208,44 @@ fn defective_tokens_are_refused_by_both_verifiers() {
 }
 
 #[test]
+fn der_signature_and_unprotected_alg_are_refused_with_their_own_errors() {
+    let m = attest(NONCE);
+    for (kind, our_error) in [
+        ("der", "DER is not allowed"),
+        ("alg-unprotected", "alg in the unprotected header"),
+    ] {
+        let p = m.dir.join(format!("{kind}.cwt"));
+        let out = py(&[
+            "mutate",
+            kind,
+            m.token.to_str().unwrap(),
+            p.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let ours = fieldattest(&[
+            "verify",
+            "--key",
+            m.pem.to_str().unwrap(),
+            p.to_str().unwrap(),
+        ]);
+        assert_eq!(ours.status.code(), Some(1), "{kind}");
+        let err = String::from_utf8_lossy(&ours.stderr);
+        assert!(err.contains(our_error), "{kind}: {err}");
+        let theirs = py(&[
+            "expect-fail",
+            p.to_str().unwrap(),
+            m.pem.to_str().unwrap(),
+            &m.kid,
+        ]);
+        assert!(theirs.status.success(), "{kind}: python cwt accepted it");
+    }
+}
+
+#[test]
 fn python_cwt_token_verifies_with_our_verifier() {
     let t = Tree::new();
     let dir = t.outside().join("py");
