@@ -13,6 +13,8 @@ pub const CF_COSWID: i64 = 258;
 pub const CF_MEASURED_COMPONENT: i64 = 65001;
 
 // Claim keys (IANA CWT registry, RFC 9711).
+/// `cnf` (RFC 8747): the key being enrolled or rotated to, `{1: COSE_Key}`.
+pub const CNF: i64 = 8;
 pub const IAT: i64 = 6;
 pub const CTI: i64 = 7;
 pub const NONCE: i64 = 10;
@@ -91,6 +93,8 @@ pub struct Claims {
     pub sbom_digests: Vec<(String, Vec<u8>)>,
     pub sl_ceiling: Vec<(String, u8)>,
     pub key_fingerprints: Vec<KeyFingerprint>,
+    /// Enrollment / rotation: the P-256 public key (uncompressed SEC1) in `cnf`.
+    pub cnf: Option<Vec<u8>>,
 }
 
 fn int(i: i64) -> Value {
@@ -129,6 +133,10 @@ impl Claims {
         ];
         if let Some(n) = &self.nonce {
             m.push((int(NONCE), bytes(n)));
+        }
+        if let Some(k) = self.cnf.as_ref().filter(|k| k.len() == 65) {
+            let cose_key = Value::Map(vec![(int(1), int(2)), (int(-1), int(1)), (int(-2), bytes(&k[1..33])), (int(-3), bytes(&k[33..65]))]);
+            m.push((int(CNF), Value::Map(vec![(int(1), cose_key)])));
         }
         if let Some(u) = self.uptime {
             m.push((int(UPTIME), Value::Integer(u.into())));
@@ -386,6 +394,24 @@ pub fn decode(payload: &[u8]) -> Result<Claims, ClaimError> {
                 }
                 have_ueid = true;
             }
+            CNF => {
+                let Value::Map(m) = v else { return Err(ClaimError::Type("cnf")) };
+                let key = m.iter().find(|(k, _)| as_i64(k, "cnf").ok() == Some(1)).map(|(_, v)| v).ok_or(ClaimError::Type("cnf"))?;
+                let Value::Map(ck) = key else { return Err(ClaimError::Type("cnf")) };
+                let get = |label: i64| ck.iter().find(|(k, _)| as_i64(k, "cnf").ok() == Some(label)).map(|(_, v)| v);
+                let (Some(kty), Some(crv), Some(x), Some(y)) = (get(1), get(-1), get(-2), get(-3)) else { return Err(ClaimError::Type("cnf")) };
+                if as_i64(kty, "cnf")? != 2 || as_i64(crv, "cnf")? != 1 {
+                    return Err(ClaimError::Type("cnf key (want EC2 P-256)"));
+                }
+                let (x, y) = (as_bytes(x, "cnf")?, as_bytes(y, "cnf")?);
+                if x.len() != 32 || y.len() != 32 {
+                    return Err(ClaimError::Length { claim: "cnf", len: x.len() + y.len() });
+                }
+                let mut p = vec![0x04];
+                p.extend(x);
+                p.extend(y);
+                c.cnf = Some(p);
+            }
             UPTIME => c.uptime = Some(as_u64(v, "uptime")?),
             BOOTCOUNT => c.bootcount = Some(as_u64(v, "bootcount")?),
             BOOTSEED => c.bootseed = Some(as_bytes(v, "bootseed")?),
@@ -593,6 +619,11 @@ pub(crate) mod tests {
                 },
             )],
             seq: 1042,
+            cnf: Some({
+                let mut k = vec![4u8];
+                k.extend([1u8; 64]);
+                k
+            }),
             epoch: None,
             time_source: Some(1),
             key_tier: 3,

@@ -231,6 +231,7 @@ pub fn claims(
             .map(|(k, v)| (k.clone(), *v))
             .collect(),
         key_fingerprints,
+        cnf: None,
     })
 }
 
@@ -242,4 +243,26 @@ pub fn sign(claims: &Claims, id: &Identity) -> Result<Vec<u8>, String> {
 /// SHA-256 of bytes (for the SBOM digest).
 pub fn digest(b: &[u8]) -> Vec<u8> {
     sha256(b)
+}
+
+/// The enrollment token of the profile (§11.3): `intuse = 2`, the collector's
+/// nonce, the device's public key in `cnf`, signed by that key (proof of
+/// possession). The operator's enrollment secret travels in the HTTP
+/// `Authorization` header, never in the token.
+pub fn enrollment_claims(id: &Identity, iat: i64, nonce: Vec<u8>, seq: u64) -> Result<Claims, String> {
+    Ok(Claims {
+        iat,
+        cti: id.random(16)?,
+        nonce: Some(nonce),
+        ueid: id.ueid.clone(),
+        intuse: 2,
+        submods: vec![(
+            "agent".into(),
+            Submod { sw: Some(SwId { name: report::AGENT_NAME.into(), version: report::AGENT_VERSION.into(), scheme: 16384 }), measurements: Vec::new() },
+        )],
+        seq,
+        key_tier: id.key.tier() as u8,
+        cnf: Some(id.key.public_key().0),
+        ..Default::default()
+    })
 }
