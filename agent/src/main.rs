@@ -18,6 +18,7 @@ Usage:
                    [--sl 1..4] [--accept FILE] [--fail-on SEVERITY]
                    [--cred-budget-ms MS] [--state-dir DIR] [--max-file-size BYTES]
   fieldattest attest [scan options] [--nonce HEX] [--out FILE] [--sbom-out FILE]
+  fieldattest attest --enrollment --nonce HEX [--out FILE] [--state-dir DIR]
   fieldattest identity [--state-dir DIR]
   fieldattest verify --key PUB.pem TOKEN
   fieldattest rules [--format text|json]
@@ -69,6 +70,7 @@ struct ScanArgs {
     /// attest only: collector nonce and SBOM output.
     nonce: Option<Vec<u8>>,
     sbom_out: Option<PathBuf>,
+    enrollment: bool,
 }
 
 fn parse_severity(s: &str) -> Option<Severity> {
@@ -101,6 +103,7 @@ fn parse_scan(mut p: lexopt::Parser) -> Result<ScanArgs, String> {
         state_dir: None,
         nonce: None,
         sbom_out: None,
+        enrollment: false,
     };
     let val = |p: &mut lexopt::Parser, name: &str| -> Result<String, String> {
         p.value()
@@ -124,6 +127,7 @@ fn parse_scan(mut p: lexopt::Parser) -> Result<ScanArgs, String> {
                     _ => return Err(format!("--nonce: want 8..64 bytes as hex, got {v:?}")),
                 }
             }
+            Long("enrollment") => a.enrollment = true,
             Long("sbom-out") => {
                 a.sbom_out = Some(PathBuf::from(p.value().map_err(|e| e.to_string())?))
             }
@@ -365,6 +369,36 @@ fn run_attest(a: ScanArgs) -> ExitCode {
             return ExitCode::from(3);
         }
     };
+    if a.enrollment {
+        // Enrollment token: proof of possession of the device key, no scan.
+        let Some(nonce) = a.nonce.clone() else {
+            return usage_err("--enrollment needs the collector's --nonce");
+        };
+        let iat = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        let tok = id
+            .next_seq()
+            .and_then(|seq| attest::enrollment_claims(&id, iat, nonce, seq))
+            .and_then(|c| attest::sign(&c, &id));
+        let written = tok.and_then(|t| match &a.output {
+            Some(p) => {
+                fieldattest_agent::state::write_atomic(p, &t, 0o644).map_err(|e| e.to_string())
+            }
+            None => std::io::stdout()
+                .lock()
+                .write_all(&t)
+                .map_err(|e| e.to_string()),
+        });
+        return match written {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("fieldattest: enrollment: {e}");
+                ExitCode::from(3)
+            }
+        };
+    }
     let root = match RootFs::new(&a.root) {
         Ok(r) => r.with_max_file(a.max_file),
         Err(e) => {
@@ -568,7 +602,7 @@ fn main() -> ExitCode {
     match p.next() {
         Ok(Some(Value(cmd))) => match cmd.to_str() {
             Some("scan") => match parse_scan(p) {
-                Ok(a) if a.nonce.is_some() || a.sbom_out.is_some() => {
+                Ok(a) if a.nonce.is_some() || a.sbom_out.is_some() || a.enrollment => {
                     usage_err("--nonce and --sbom-out belong to 'fieldattest attest'")
                 }
                 Ok(a) => run_scan(a),

@@ -135,7 +135,12 @@ impl Claims {
             m.push((int(NONCE), bytes(n)));
         }
         if let Some(k) = self.cnf.as_ref().filter(|k| k.len() == 65) {
-            let cose_key = Value::Map(vec![(int(1), int(2)), (int(-1), int(1)), (int(-2), bytes(&k[1..33])), (int(-3), bytes(&k[33..65]))]);
+            let cose_key = Value::Map(vec![
+                (int(1), int(2)),
+                (int(-1), int(1)),
+                (int(-2), bytes(&k[1..33])),
+                (int(-3), bytes(&k[33..65])),
+            ]);
             m.push((int(CNF), Value::Map(vec![(int(1), cose_key)])));
         }
         if let Some(u) = self.uptime {
@@ -395,17 +400,35 @@ pub fn decode(payload: &[u8]) -> Result<Claims, ClaimError> {
                 have_ueid = true;
             }
             CNF => {
-                let Value::Map(m) = v else { return Err(ClaimError::Type("cnf")) };
-                let key = m.iter().find(|(k, _)| as_i64(k, "cnf").ok() == Some(1)).map(|(_, v)| v).ok_or(ClaimError::Type("cnf"))?;
-                let Value::Map(ck) = key else { return Err(ClaimError::Type("cnf")) };
-                let get = |label: i64| ck.iter().find(|(k, _)| as_i64(k, "cnf").ok() == Some(label)).map(|(_, v)| v);
-                let (Some(kty), Some(crv), Some(x), Some(y)) = (get(1), get(-1), get(-2), get(-3)) else { return Err(ClaimError::Type("cnf")) };
+                let Value::Map(m) = v else {
+                    return Err(ClaimError::Type("cnf"));
+                };
+                let key = m
+                    .iter()
+                    .find(|(k, _)| as_i64(k, "cnf").ok() == Some(1))
+                    .map(|(_, v)| v)
+                    .ok_or(ClaimError::Type("cnf"))?;
+                let Value::Map(ck) = key else {
+                    return Err(ClaimError::Type("cnf"));
+                };
+                let get = |label: i64| {
+                    ck.iter()
+                        .find(|(k, _)| as_i64(k, "cnf").ok() == Some(label))
+                        .map(|(_, v)| v)
+                };
+                let (Some(kty), Some(crv), Some(x), Some(y)) = (get(1), get(-1), get(-2), get(-3))
+                else {
+                    return Err(ClaimError::Type("cnf"));
+                };
                 if as_i64(kty, "cnf")? != 2 || as_i64(crv, "cnf")? != 1 {
                     return Err(ClaimError::Type("cnf key (want EC2 P-256)"));
                 }
                 let (x, y) = (as_bytes(x, "cnf")?, as_bytes(y, "cnf")?);
                 if x.len() != 32 || y.len() != 32 {
-                    return Err(ClaimError::Length { claim: "cnf", len: x.len() + y.len() });
+                    return Err(ClaimError::Length {
+                        claim: "cnf",
+                        len: x.len() + y.len(),
+                    });
                 }
                 let mut p = vec![0x04];
                 p.extend(x);

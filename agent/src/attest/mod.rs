@@ -249,7 +249,12 @@ pub fn digest(b: &[u8]) -> Vec<u8> {
 /// nonce, the device's public key in `cnf`, signed by that key (proof of
 /// possession). The operator's enrollment secret travels in the HTTP
 /// `Authorization` header, never in the token.
-pub fn enrollment_claims(id: &Identity, iat: i64, nonce: Vec<u8>, seq: u64) -> Result<Claims, String> {
+pub fn enrollment_claims(
+    id: &Identity,
+    iat: i64,
+    nonce: Vec<u8>,
+    seq: u64,
+) -> Result<Claims, String> {
     Ok(Claims {
         iat,
         cti: id.random(16)?,
@@ -258,7 +263,14 @@ pub fn enrollment_claims(id: &Identity, iat: i64, nonce: Vec<u8>, seq: u64) -> R
         intuse: 2,
         submods: vec![(
             "agent".into(),
-            Submod { sw: Some(SwId { name: report::AGENT_NAME.into(), version: report::AGENT_VERSION.into(), scheme: 16384 }), measurements: Vec::new() },
+            Submod {
+                sw: Some(SwId {
+                    name: report::AGENT_NAME.into(),
+                    version: report::AGENT_VERSION.into(),
+                    scheme: 16384,
+                }),
+                measurements: Vec::new(),
+            },
         )],
         seq,
         key_tier: id.key.tier() as u8,

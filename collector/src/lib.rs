@@ -1,0 +1,33 @@
+//! fieldattest collector: receives, verifies and stores device attestations
+//! and shows the fleet's posture.
+//! - `store`: storage trait and the SQLite backend (WAL, migrations in code).
+//! - `verify`: the profile's verification order, enrollment, audit trail.
+//! - `fleet`: fleet queries (devices, findings, SL ceilings, shared keys, drift).
+//! - `server`: HTTPS API (axum on hyper, rustls TLS 1.3, optional mTLS) and web page.
+#![forbid(unsafe_code)]
+
+pub mod fleet;
+pub mod server;
+pub mod store;
+pub mod verify;
+
+/// Seconds since the epoch (the collector's clock, read at the edges).
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Random bytes from the system RNG.
+pub fn random(n: usize) -> Vec<u8> {
+    use ring::rand::SecureRandom;
+    let mut v = vec![0u8; n];
+    // The system RNG does not fail on Linux; an all-zero value would be refused by the store as duplicate.
+    let _ = ring::rand::SystemRandom::new().fill(&mut v);
+    v
+}

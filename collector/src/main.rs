@@ -1,0 +1,354 @@
+//! `fieldattest-collector` command line. Exit codes: 0 ok, 1 not found /
+//! refused, 2 usage error, 3 runtime error (database, TLS, network).
+#![forbid(unsafe_code)]
+
+use fieldattest_collector::store::{SqliteStore, Store};
+use fieldattest_collector::{fleet, hex, now, random, server};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+const USAGE: &str = "\
+fieldattest-collector — receives, verifies and stores fieldattest attestations
+
+Usage:
+  fieldattest-collector serve --db PATH --listen ADDR:PORT --cert PEM --key PEM
+                              [--client-ca PEM] [--silent-after SECS]
+  fieldattest-collector enroll-token --db PATH --site NAME [--ttl 1h]
+  fieldattest-collector approve DEVICE --db PATH
+  fieldattest-collector revoke DEVICE --db PATH
+  fieldattest-collector devices|fleet|audit --db PATH [--format text|json|csv]
+  fieldattest-collector device DEVICE --db PATH [--format text|json]
+  fieldattest-collector findings --db PATH [--rule ID] [--format text|json|csv]
+
+DEVICE is the numeric id or a prefix of the key id (kid, hex).
+The enrollment secret is printed once; only its SHA-256 is stored.
+";
+
+#[derive(Default)]
+struct Args {
+    cmd: String,
+    pos: Option<String>,
+    db: Option<PathBuf>,
+    listen: Option<String>,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    client_ca: Option<PathBuf>,
+    site: Option<String>,
+    ttl: Option<String>,
+    format: String,
+    rule: Option<String>,
+    silent_after: i64,
+    limit: i64,
+}
+
+fn parse() -> Result<Args, String> {
+    use lexopt::prelude::*;
+    let mut p = lexopt::Parser::from_env();
+    let mut a = Args {
+        format: "text".into(),
+        silent_after: 24 * 3600,
+        limit: 100,
+        ..Default::default()
+    };
+    let s = |v: Result<std::ffi::OsString, lexopt::Error>| -> Result<String, String> {
+        v.map_err(|e| e.to_string())?
+            .into_string()
+            .map_err(|_| "value is not UTF-8".to_string())
+    };
+    while let Some(arg) = p.next().map_err(|e| e.to_string())? {
+        match arg {
+            Value(v) if a.cmd.is_empty() => a.cmd = v.into_string().map_err(|_| "bad command")?,
+            Value(v) if a.pos.is_none() => {
+                a.pos = Some(v.into_string().map_err(|_| "bad argument")?)
+            }
+            Long("db") => a.db = Some(PathBuf::from(s(p.value())?)),
+            Long("listen") => a.listen = Some(s(p.value())?),
+            Long("cert") => a.cert = Some(PathBuf::from(s(p.value())?)),
+            Long("key") => a.key = Some(PathBuf::from(s(p.value())?)),
+            Long("client-ca") => a.client_ca = Some(PathBuf::from(s(p.value())?)),
+            Long("site") => a.site = Some(s(p.value())?),
+            Long("ttl") => a.ttl = Some(s(p.value())?),
+            Long("format") => a.format = s(p.value())?,
+            Long("rule") => a.rule = Some(s(p.value())?),
+            Long("silent-after") => {
+                a.silent_after = s(p.value())?
+                    .parse()
+                    .map_err(|_| "--silent-after: seconds")?
+            }
+            Long("limit") => a.limit = s(p.value())?.parse().map_err(|_| "--limit: number")?,
+            Long("help") | Short('h') => {
+                print!("{USAGE}");
+                std::process::exit(0);
+            }
+            Long("version") | Short('V') => {
+                println!("fieldattest-collector {}", env!("CARGO_PKG_VERSION"));
+                std::process::exit(0);
+            }
+            other => return Err(other.unexpected().to_string()),
+        }
+    }
+    if !matches!(a.format.as_str(), "text" | "json" | "csv") {
+        return Err(format!("--format: {:?} (text, json, csv)", a.format));
+    }
+    Ok(a)
+}
+
+fn open(a: &Args) -> Result<SqliteStore, ExitCode> {
+    let Some(db) = &a.db else {
+        eprintln!("fieldattest-collector: --db PATH is required");
+        return Err(ExitCode::from(2));
+    };
+    SqliteStore::open(db).map_err(|e| {
+        eprintln!("fieldattest-collector: database: {e}");
+        ExitCode::from(3)
+    })
+}
+
+fn find_device(store: &dyn Store, sel: &str) -> Result<Option<i64>, String> {
+    if let Ok(id) = sel.parse::<i64>() {
+        return Ok(store.device(id)?.map(|d| d.id));
+    }
+    let sel = sel.to_ascii_lowercase();
+    let m: Vec<i64> = store
+        .devices()?
+        .into_iter()
+        .filter(|d| hex(&d.kid).starts_with(&sel))
+        .map(|d| d.id)
+        .collect();
+    Ok(if m.len() == 1 { Some(m[0]) } else { None })
+}
+
+fn print(v: &Value, format: &str) {
+    match format {
+        "json" => println!("{}", serde_json::to_string_pretty(v).unwrap_or_default()),
+        "csv" => print!("{}", fleet::to_csv(v)),
+        _ => match v {
+            Value::Array(rows) => {
+                for r in rows {
+                    let line: Vec<String> = r
+                        .as_object()
+                        .map(|o| {
+                            o.iter()
+                                .map(|(k, x)| {
+                                    format!(
+                                        "{k}={}",
+                                        x.as_str()
+                                            .map(str::to_string)
+                                            .unwrap_or_else(|| x.to_string())
+                                    )
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    println!("{}", line.join("  "));
+                }
+            }
+            other => println!(
+                "{}",
+                serde_json::to_string_pretty(other).unwrap_or_default()
+            ),
+        },
+    }
+}
+
+fn run(a: Args) -> Result<(), ExitCode> {
+    let fail = |e: String| {
+        eprintln!("fieldattest-collector: {e}");
+        ExitCode::from(3)
+    };
+    match a.cmd.as_str() {
+        "serve" => {
+            let store = open(&a)?;
+            let (Some(listen), Some(cert), Some(key)) = (&a.listen, &a.cert, &a.key) else {
+                eprintln!("fieldattest-collector: serve needs --listen, --cert and --key");
+                return Err(ExitCode::from(2));
+            };
+            let read = |p: &PathBuf| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+            let ca = a.client_ca.as_ref().map(read).transpose().map_err(fail)?;
+            let tls = server::tls_config(
+                &read(cert).map_err(fail)?,
+                &read(key).map_err(fail)?,
+                ca.as_deref(),
+            )
+            .map_err(fail)?;
+            let app = Arc::new(server::App {
+                store: Box::new(store),
+                silent_after: a.silent_after,
+            });
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .map_err(|e| fail(e.to_string()))?;
+            rt.block_on(async {
+                let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| fail(format!("{listen}: {e}")))?;
+                eprintln!("fieldattest-collector: listening on https://{}", listener.local_addr().map(|a| a.to_string()).unwrap_or_default());
+                let shutdown = async {
+                    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+                    tokio::select! {
+                        _ = tokio::signal::ctrl_c() => {},
+                        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {},
+                    }
+                };
+                server::serve(listener, tls, app, shutdown).await;
+                Ok::<(), ExitCode>(())
+            })
+        }
+        "enroll-token" => {
+            let store = open(&a)?;
+            let Some(site) = &a.site else {
+                eprintln!("fieldattest-collector: enroll-token needs --site NAME");
+                return Err(ExitCode::from(2));
+            };
+            let ttl = humantime::parse_duration(a.ttl.as_deref().unwrap_or("1h")).map_err(|e| {
+                eprintln!("fieldattest-collector: --ttl: {e}");
+                ExitCode::from(2)
+            })?;
+            let secret = hex(&random(32));
+            let hash = ring::digest::digest(&ring::digest::SHA256, secret.as_bytes());
+            store
+                .create_enroll_token(hash.as_ref(), site, now() + ttl.as_secs() as i64)
+                .map_err(fail)?;
+            println!("{secret}");
+            eprintln!(
+                "fieldattest-collector: single-use enrollment secret for site {site}, valid {}",
+                humantime::format_duration(ttl)
+            );
+            Ok(())
+        }
+        "approve" | "revoke" => {
+            let store = open(&a)?;
+            let Some(sel) = &a.pos else {
+                eprintln!("fieldattest-collector: {} needs DEVICE", a.cmd);
+                return Err(ExitCode::from(2));
+            };
+            let Some(id) = find_device(&store, sel).map_err(fail)? else {
+                eprintln!("fieldattest-collector: no single device matches {sel:?}");
+                return Err(ExitCode::from(1));
+            };
+            let status = if a.cmd == "approve" {
+                "active"
+            } else {
+                "revoked"
+            };
+            if a.cmd == "approve"
+                && store
+                    .device(id)
+                    .map_err(fail)?
+                    .map(|d| d.status == "revoked")
+                    .unwrap_or(false)
+            {
+                eprintln!("fieldattest-collector: device {id} is revoked; enroll it again");
+                return Err(ExitCode::from(1));
+            }
+            store.set_status(id, status).map_err(fail)?;
+            store
+                .audit(
+                    now(),
+                    None,
+                    Some(id),
+                    status,
+                    &format!("operator {}", a.cmd),
+                )
+                .map_err(fail)?;
+            let d = store
+                .device(id)
+                .map_err(fail)?
+                .ok_or_else(|| fail("device vanished".into()))?;
+            println!(
+                "device {id} {status}; key fingerprint (kid) {}",
+                hex(&d.kid)
+            );
+            Ok(())
+        }
+        "devices" => {
+            let store = open(&a)?;
+            print(&fleet::devices(&store, now()).map_err(fail)?, &a.format);
+            Ok(())
+        }
+        "device" => {
+            let store = open(&a)?;
+            let Some(id) = a
+                .pos
+                .as_deref()
+                .map(|s| find_device(&store, s))
+                .transpose()
+                .map_err(fail)?
+                .flatten()
+            else {
+                eprintln!("fieldattest-collector: device not found");
+                return Err(ExitCode::from(1));
+            };
+            let all = fleet::devices(&store, now()).map_err(fail)?;
+            let d = all
+                .as_array()
+                .and_then(|v| v.iter().find(|d| d["id"] == id))
+                .cloned()
+                .unwrap_or(Value::Null);
+            let f = fleet::findings(&store, None).map_err(fail)?;
+            let mine: Vec<Value> = f
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|x| x["device"] == id)
+                .cloned()
+                .collect();
+            let drift = fleet::drift(&store, id).map_err(fail)?;
+            print(
+                &serde_json::json!({"device": d, "failing_rules": mine, "drift": drift}),
+                if a.format == "csv" { "json" } else { &a.format },
+            );
+            Ok(())
+        }
+        "findings" => {
+            let store = open(&a)?;
+            print(
+                &fleet::findings(&store, a.rule.as_deref()).map_err(fail)?,
+                &a.format,
+            );
+            Ok(())
+        }
+        "fleet" => {
+            let store = open(&a)?;
+            print(
+                &fleet::fleet(&store, now(), a.silent_after).map_err(fail)?,
+                if a.format == "csv" { "json" } else { &a.format },
+            );
+            Ok(())
+        }
+        "audit" => {
+            let store = open(&a)?;
+            let v: Vec<Value> = store
+                .audit_log(a.limit)
+                .map_err(fail)?
+                .into_iter()
+                .map(|e| serde_json::json!({"at": e.at, "kid": e.kid, "device": e.device_id, "outcome": e.outcome, "reason": e.reason}))
+                .collect();
+            print(&Value::Array(v), &a.format);
+            Ok(())
+        }
+        "" => {
+            eprint!("{USAGE}");
+            Err(ExitCode::from(2))
+        }
+        other => {
+            eprintln!("fieldattest-collector: unknown command {other:?}\nTry 'fieldattest-collector --help'.");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match parse() {
+        Ok(a) => match run(a) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(c) => c,
+        },
+        Err(e) => {
+            eprintln!("fieldattest-collector: {e}\nTry 'fieldattest-collector --help'.");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! HTTPS API (profile §8) on axum/hyper with rustls (TLS 1.3 only, ring
+//! provider), optional client-certificate authentication, and hard limits:
+//! body size before reading, TLS handshake and header read timeouts, a
+//! concurrency limit. Errors are JSON `{"error": ...}` with a 4xx status.
+//!
+//! - `POST /attestation/v1/sessions` → 201 `{id, nonce (hex), expiry}`
+//! - `POST /attestation/v1/sessions/{id}` (application/eat+cwt) → 200 / 4xx
+//! - `POST /attestation/v1/tokens` (spooled token, no session) → 200 / 4xx
+//! - `POST /attestation/v1/enroll/{session}` + `Authorization: Bearer <secret>` → 201
+//! - `GET /healthz`, `GET /` (fleet page), `GET /api/v1/fleet`, `GET /api/v1/devices`
+
+use crate::store::Store;
+use crate::verify::{self, Arrival, Rejection};
+use crate::{fleet, hex, now, random};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Largest accepted request body (a token is at most 256 KiB).
+pub const MAX_BODY: usize = 256 * 1024;
+pub const SESSION_TTL: i64 = 300;
+pub const MAX_CONCURRENT: usize = 256;
+
+pub struct App {
+    pub store: Box<dyn Store>,
+    /// Devices silent longer than this are flagged in the fleet view.
+    pub silent_after: i64,
+}
+
+type Shared = Arc<App>;
+
+fn err(status: u16, reason: &str) -> Response {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    (code, Json(json!({"error": reason}))).into_response()
+}
+
+fn from_rejection(r: Rejection) -> Response {
+    err(r.status, &r.reason)
+}
+
+fn is_eat(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim_start().starts_with("application/eat+cwt"))
+        .unwrap_or(false)
+}
+
+async fn create_session(State(app): State<Shared>) -> Response {
+    let id = hex(&random(16));
+    let nonce = random(32);
+    let expiry = now() + SESSION_TTL;
+    let r = {
+        let (id, nonce) = (id.clone(), nonce.clone());
+        tokio::task::spawn_blocking(move || app.store.create_session(&id, &nonce, expiry)).await
+    };
+    match r {
+        Ok(Ok(())) => (
+            StatusCode::CREATED,
+            Json(json!({"id": id, "nonce": hex(&nonce), "expiry": expiry})),
+        )
+            .into_response(),
+        _ => err(500, "cannot create session"),
+    }
+}
+
+async fn post_token(
+    app: Shared,
+    headers: HeaderMap,
+    body: Bytes,
+    session: Option<String>,
+) -> Response {
+    if !is_eat(&headers) {
+        return err(415, "Content-Type must be application/eat+cwt");
+    }
+    let r = tokio::task::spawn_blocking(move || {
+        let arrival = match &session {
+            Some(s) => Arrival::Online { session: s.as_str() },
+            None => Arrival::Offline,
+        };
+        verify::accept(app.store.as_ref(), &body, arrival, now()).map(|a| json!({"result": "accepted", "device": a.device.id, "seq": a.claims.seq, "missing_seq": a.gap}))
+    })
+    .await;
+    match r {
+        Ok(Ok(v)) => (StatusCode::OK, Json(v)).into_response(),
+        Ok(Err(rj)) => from_rejection(rj),
+        Err(_) => err(500, "verification task failed"),
+    }
+}
+
+async fn post_session_token(
+    State(app): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    post_token(app, headers, body, Some(id)).await
+}
+
+async fn post_offline_token(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    post_token(app, headers, body, None).await
+}
+
+async fn enroll(
+    State(app): State<Shared>,
+    Path(session): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !is_eat(&headers) {
+        return err(415, "Content-Type must be application/eat+cwt");
+    }
+    let Some(secret) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|s| s.trim().as_bytes().to_vec())
+    else {
+        return err(401, "Authorization: Bearer <enrollment secret> required");
+    };
+    let r = tokio::task::spawn_blocking(move || {
+        verify::enroll(app.store.as_ref(), &secret, &body, &session, now())
+    })
+    .await;
+    match r {
+        Ok(Ok(d)) => (
+            StatusCode::CREATED,
+            Json(json!({"device": d.id, "status": d.status, "kid": hex(&d.kid), "site": d.site})),
+        )
+            .into_response(),
+        Ok(Err(rj)) => from_rejection(rj),
+        Err(_) => err(500, "enrollment task failed"),
+    }
+}
+
+async fn health() -> Response {
+    Json(json!({"status": "ok"})).into_response()
+}
+
+async fn api_fleet(State(app): State<Shared>) -> Response {
+    match tokio::task::spawn_blocking(move || {
+        fleet::fleet(app.store.as_ref(), now(), app.silent_after)
+    })
+    .await
+    {
+        Ok(Ok(v)) => Json(v).into_response(),
+        _ => err(500, "fleet query failed"),
+    }
+}
+
+async fn api_devices(State(app): State<Shared>) -> Response {
+    match tokio::task::spawn_blocking(move || fleet::devices(app.store.as_ref(), now())).await {
+        Ok(Ok(v)) => Json(v).into_response(),
+        _ => err(500, "device query failed"),
+    }
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The read-only fleet page: devices with status and last attestation age,
+/// failing rules per device, fleet summary. Server-rendered, no scripts.
+async fn page(State(app): State<Shared>) -> Response {
+    let r = tokio::task::spawn_blocking(move || -> Result<String, String> {
+        let t = now();
+        let devs = fleet::devices(app.store.as_ref(), t)?;
+        let finds = fleet::findings(app.store.as_ref(), None)?;
+        let f = fleet::fleet(app.store.as_ref(), t, app.silent_after)?;
+        let mut h = String::from("<!doctype html><html><head><meta charset=\"utf-8\"><title>fieldattest fleet</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}.fail{color:#b00}</style></head><body><h1>fieldattest fleet</h1>");
+        h.push_str(&format!("<p id=\"summary\">{} devices; shared keys: {}; drifting: {}; silent: {}</p>", f["devices"], f["shared_keys"].as_array().map(|a| a.len()).unwrap_or(0), f["drift"].as_array().map(|a| a.len()).unwrap_or(0), f["silent"].as_array().map(|a| a.len()).unwrap_or(0)));
+        h.push_str("<h2>SL ceilings</h2><table><tr><th>FR</th><th>fleet minimum</th></tr>");
+        if let Some(m) = f["sl_ceiling"].as_object() {
+            for (fr, v) in m {
+                h.push_str(&format!("<tr><td>{}</td><td>{}</td></tr>", esc(fr), v["min"]));
+            }
+        }
+        h.push_str("</table><h2>Devices</h2><table id=\"devices\"><tr><th>id</th><th>site</th><th>status</th><th>kid</th><th>last attestation</th><th>failing rules</th></tr>");
+        for d in devs.as_array().into_iter().flatten() {
+            let id = d["id"].as_i64().unwrap_or(0);
+            let fails: Vec<String> = finds.as_array().into_iter().flatten().filter(|x| x["device"].as_i64() == Some(id)).filter_map(|x| x["rule"].as_str().map(esc)).collect();
+            let age = d["age_s"].as_i64().map(|a| format!("{a} s ago")).unwrap_or_else(|| "never".into());
+            h.push_str(&format!(
+                "<tr class=\"device\"><td>{id}</td><td>{}</td><td>{}</td><td>{}</td><td>{age}</td><td class=\"fail\">{}</td></tr>",
+                esc(d["site"].as_str().unwrap_or("")),
+                esc(d["status"].as_str().unwrap_or("")),
+                esc(&d["kid"].as_str().unwrap_or("").chars().take(16).collect::<String>()),
+                fails.join(", ")
+            ));
+        }
+        h.push_str("</table></body></html>");
+        Ok(h)
+    })
+    .await;
+    match r {
+        Ok(Ok(h)) => Html(h).into_response(),
+        _ => err(500, "page failed"),
+    }
+}
+
+pub fn router(app: Shared) -> Router {
+    Router::new()
+        .route("/", get(page))
+        .route("/healthz", get(health))
+        .route("/api/v1/fleet", get(api_fleet))
+        .route("/api/v1/devices", get(api_devices))
+        .route("/attestation/v1/sessions", post(create_session))
+        .route("/attestation/v1/sessions/{id}", post(post_session_token))
+        .route("/attestation/v1/tokens", post(post_offline_token))
+        .route("/attestation/v1/enroll/{session}", post(enroll))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(tower::limit::ConcurrencyLimitLayer::new(MAX_CONCURRENT))
+        .with_state(app)
+}
+
+/// TLS configuration: TLS 1.3 only; client certificates required when
+/// `client_ca` is given (mTLS).
+pub fn tls_config(
+    cert_pem: &[u8],
+    key_pem: &[u8],
+    client_ca: Option<&[u8]>,
+) -> Result<rustls::ServerConfig, String> {
+    let certs: Vec<_> = rustls_pemfile::certs(&mut &cert_pem[..])
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("certificate: {e}"))?;
+    let key = rustls_pemfile::private_key(&mut &key_pem[..])
+        .map_err(|e| format!("key: {e}"))?
+        .ok_or("no private key in key file")?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(|e| e.to_string())?;
+    let builder = match client_ca {
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for c in rustls_pemfile::certs(&mut &ca[..]) {
+                roots
+                    .add(c.map_err(|e| format!("client CA: {e}"))?)
+                    .map_err(|e| format!("client CA: {e}"))?;
+            }
+            let v = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .map_err(|e| format!("client CA: {e}"))?;
+            builder.with_client_cert_verifier(v)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let mut cfg = builder
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("certificate/key: {e}"))?;
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(cfg)
+}
+
+/// Serves until the future `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    tls: rustls::ServerConfig,
+    app: Shared,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+    let router = router(app);
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, _peer): (tokio::net::TcpStream, SocketAddr) = tokio::select! {
+            r = listener.accept() => match r { Ok(x) => x, Err(_) => continue },
+            _ = &mut shutdown => return,
+        };
+        let acceptor = acceptor.clone();
+        let router = router.clone();
+        tokio::spawn(async move {
+            let Ok(Ok(tls)) =
+                tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await
+            else {
+                return;
+            };
+            let svc = hyper_util::service::TowerToHyperService::new(router);
+            let mut b = hyper::server::conn::http1::Builder::new();
+            b.timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(10))
+                .keep_alive(true);
+            let _ = TokioExecutor::new();
+            let _ = b.serve_connection(TokioIo::new(tls), svc).await;
+        });
+    }
+}

@@ -1,0 +1,525 @@
+//! Storage of the collector. [`Store`] is the seam for other backends
+//! (PostgreSQL later); [`SqliteStore`] is the embedded default: WAL mode,
+//! schema migrations in code, every write in a transaction.
+//!
+//! Secrets never stored in clear: enrollment secrets are kept as SHA-256.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::Path;
+use std::sync::Mutex;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    pub id: i64,
+    pub kid: Vec<u8>,
+    pub ueid: Vec<u8>,
+    pub pubkey: Vec<u8>,
+    pub site: String,
+    /// `pending`, `active`, `revoked`.
+    pub status: String,
+    pub enrolled_at: i64,
+    pub last_seq: Option<i64>,
+    pub last_seen: Option<i64>,
+}
+
+/// A verified attestation ready to store.
+#[derive(Debug, Clone)]
+pub struct Attestation {
+    pub device_id: i64,
+    pub received_at: i64,
+    pub iat: i64,
+    pub seq: i64,
+    pub cti: Vec<u8>,
+    pub raw: Vec<u8>,
+    pub online: bool,
+    /// (rule id, result code 1..4)
+    pub results: Vec<(String, u8)>,
+    /// (tag id / purl) per package
+    pub packages: Vec<String>,
+    /// (kind, path, fingerprint)
+    pub keys: Vec<(String, String, String)>,
+    pub sl_ceiling: Vec<(String, u8)>,
+}
+
+pub type Result<T> = std::result::Result<T, String>;
+
+/// One attestation's package tags and rule results.
+pub type Snapshot = (Vec<String>, Vec<(String, u8)>);
+
+/// Operations the collector needs from storage.
+pub trait Store: Send + Sync {
+    fn create_enroll_token(&self, hash: &[u8], site: &str, expires: i64) -> Result<()>;
+    /// Consumes an enrollment secret (single use): returns its site if valid at `now`.
+    fn take_enroll_token(&self, hash: &[u8], now: i64) -> Result<Option<String>>;
+    fn insert_device(
+        &self,
+        kid: &[u8],
+        ueid: &[u8],
+        pubkey: &[u8],
+        site: &str,
+        now: i64,
+    ) -> Result<i64>;
+    fn device_by_kid(&self, kid: &[u8]) -> Result<Option<Device>>;
+    fn device(&self, id: i64) -> Result<Option<Device>>;
+    fn devices(&self) -> Result<Vec<Device>>;
+    fn set_status(&self, id: i64, status: &str) -> Result<bool>;
+    fn create_session(&self, id: &str, nonce: &[u8], expires: i64) -> Result<()>;
+    /// Burns a session nonce: returns it if the session exists, is unused and
+    /// unexpired at `now`; marks it used in any case.
+    fn take_session(&self, id: &str, now: i64) -> Result<SessionState>;
+    fn cti_seen(&self, device_id: i64, cti: &[u8]) -> Result<bool>;
+    fn store_attestation(&self, a: &Attestation) -> Result<i64>;
+    fn audit(
+        &self,
+        at: i64,
+        kid: Option<&[u8]>,
+        device_id: Option<i64>,
+        outcome: &str,
+        reason: &str,
+    ) -> Result<()>;
+    fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>>;
+    /// Latest rule results per device: (device id, rule id, result).
+    fn latest_results(&self) -> Result<Vec<(i64, String, u8)>>;
+    /// Latest SL ceilings per device.
+    fn latest_ceilings(&self) -> Result<Vec<(i64, String, u8)>>;
+    /// Key fingerprints seen on more than one device: (fingerprint, kind, device ids).
+    fn shared_keys(&self) -> Result<Vec<(String, String, Vec<i64>)>>;
+    /// The two latest attestations of a device: (packages, results) each.
+    fn last_two(&self, device_id: i64) -> Result<Vec<Snapshot>>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionState {
+    Live(Vec<u8>),
+    Unknown,
+    Used,
+    Expired,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub at: i64,
+    pub kid: Option<String>,
+    pub device_id: Option<i64>,
+    pub outcome: String,
+    pub reason: String,
+}
+
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+/// Schema migrations, applied in order; `PRAGMA user_version` records progress.
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE enroll_tokens (hash BLOB PRIMARY KEY, site TEXT NOT NULL, expires INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0);
+     CREATE TABLE devices (id INTEGER PRIMARY KEY, kid BLOB NOT NULL UNIQUE, ueid BLOB NOT NULL, pubkey BLOB NOT NULL, site TEXT NOT NULL,
+        status TEXT NOT NULL, enrolled_at INTEGER NOT NULL, last_seq INTEGER, last_seen INTEGER);
+     CREATE TABLE sessions (id TEXT PRIMARY KEY, nonce BLOB NOT NULL, expires INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0);
+     CREATE TABLE tokens (id INTEGER PRIMARY KEY, device_id INTEGER NOT NULL REFERENCES devices(id), received_at INTEGER NOT NULL,
+        iat INTEGER NOT NULL, seq INTEGER NOT NULL, cti BLOB NOT NULL, raw BLOB NOT NULL, online INTEGER NOT NULL, UNIQUE(device_id, cti));
+     CREATE TABLE rule_results (token_id INTEGER NOT NULL REFERENCES tokens(id), rule TEXT NOT NULL, result INTEGER NOT NULL);
+     CREATE TABLE packages (token_id INTEGER NOT NULL REFERENCES tokens(id), tag TEXT NOT NULL);
+     CREATE TABLE key_prints (token_id INTEGER NOT NULL REFERENCES tokens(id), device_id INTEGER NOT NULL, kind TEXT NOT NULL, path TEXT NOT NULL, fingerprint TEXT NOT NULL);
+     CREATE TABLE ceilings (token_id INTEGER NOT NULL REFERENCES tokens(id), fr TEXT NOT NULL, sl INTEGER NOT NULL);
+     CREATE TABLE audit (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, kid TEXT, device_id INTEGER, outcome TEXT NOT NULL, reason TEXT NOT NULL);
+     CREATE INDEX tokens_device ON tokens(device_id, id);
+     CREATE INDEX results_token ON rule_results(token_id);
+     CREATE INDEX packages_token ON packages(token_id);
+     CREATE INDEX prints_fp ON key_prints(fingerprint);
+     CREATE INDEX ceilings_token ON ceilings(token_id);",
+    "ALTER TABLE devices ADD COLUMN latest_token INTEGER;",
+];
+
+fn e(x: rusqlite::Error) -> String {
+    x.to_string()
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path).map_err(|x| format!("{}: {x}", path.display()))?;
+        Self::init(conn)
+    }
+
+    pub fn memory() -> Result<Self> {
+        Self::init(Connection::open_in_memory().map_err(e)?)
+    }
+
+    fn init(conn: Connection) -> Result<Self> {
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(e)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(e)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(e)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(e)?;
+        let v: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(e)?;
+        for (i, m) in MIGRATIONS.iter().enumerate().skip(v as usize) {
+            conn.execute_batch(&format!(
+                "BEGIN; {m} PRAGMA user_version = {}; COMMIT;",
+                i + 1
+            ))
+            .map_err(|x| format!("migration {}: {x}", i + 1))?;
+        }
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn c(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn row_device(r: &rusqlite::Row) -> rusqlite::Result<Device> {
+    Ok(Device {
+        id: r.get(0)?,
+        kid: r.get(1)?,
+        ueid: r.get(2)?,
+        pubkey: r.get(3)?,
+        site: r.get(4)?,
+        status: r.get(5)?,
+        enrolled_at: r.get(6)?,
+        last_seq: r.get(7)?,
+        last_seen: r.get(8)?,
+    })
+}
+
+const DEVICE_COLS: &str = "id, kid, ueid, pubkey, site, status, enrolled_at, last_seq, last_seen";
+
+impl Store for SqliteStore {
+    fn create_enroll_token(&self, hash: &[u8], site: &str, expires: i64) -> Result<()> {
+        self.c()
+            .execute(
+                "INSERT INTO enroll_tokens (hash, site, expires) VALUES (?1, ?2, ?3)",
+                params![hash, site, expires],
+            )
+            .map_err(e)?;
+        Ok(())
+    }
+
+    fn take_enroll_token(&self, hash: &[u8], now: i64) -> Result<Option<String>> {
+        let mut c = self.c();
+        let tx = c.transaction().map_err(e)?;
+        let row: Option<(String, i64, i64)> = tx
+            .query_row(
+                "SELECT site, expires, used FROM enroll_tokens WHERE hash = ?1",
+                [hash],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(e)?;
+        tx.execute("UPDATE enroll_tokens SET used = 1 WHERE hash = ?1", [hash])
+            .map_err(e)?;
+        tx.commit().map_err(e)?;
+        Ok(match row {
+            Some((site, expires, 0)) if expires >= now => Some(site),
+            _ => None,
+        })
+    }
+
+    fn insert_device(
+        &self,
+        kid: &[u8],
+        ueid: &[u8],
+        pubkey: &[u8],
+        site: &str,
+        now: i64,
+    ) -> Result<i64> {
+        let c = self.c();
+        c.execute("INSERT INTO devices (kid, ueid, pubkey, site, status, enrolled_at) VALUES (?1, ?2, ?3, ?4, 'pending', ?5)", params![kid, ueid, pubkey, site, now]).map_err(e)?;
+        Ok(c.last_insert_rowid())
+    }
+
+    fn device_by_kid(&self, kid: &[u8]) -> Result<Option<Device>> {
+        self.c()
+            .query_row(
+                &format!("SELECT {DEVICE_COLS} FROM devices WHERE kid = ?1"),
+                [kid],
+                row_device,
+            )
+            .optional()
+            .map_err(e)
+    }
+
+    fn device(&self, id: i64) -> Result<Option<Device>> {
+        self.c()
+            .query_row(
+                &format!("SELECT {DEVICE_COLS} FROM devices WHERE id = ?1"),
+                [id],
+                row_device,
+            )
+            .optional()
+            .map_err(e)
+    }
+
+    fn devices(&self) -> Result<Vec<Device>> {
+        let c = self.c();
+        let mut st = c
+            .prepare(&format!("SELECT {DEVICE_COLS} FROM devices ORDER BY id"))
+            .map_err(e)?;
+        let v = st
+            .query_map([], row_device)
+            .map_err(e)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(e)?;
+        Ok(v)
+    }
+
+    fn set_status(&self, id: i64, status: &str) -> Result<bool> {
+        Ok(self
+            .c()
+            .execute(
+                "UPDATE devices SET status = ?1 WHERE id = ?2",
+                params![status, id],
+            )
+            .map_err(e)?
+            == 1)
+    }
+
+    fn create_session(&self, id: &str, nonce: &[u8], expires: i64) -> Result<()> {
+        self.c()
+            .execute(
+                "INSERT INTO sessions (id, nonce, expires) VALUES (?1, ?2, ?3)",
+                params![id, nonce, expires],
+            )
+            .map_err(e)?;
+        Ok(())
+    }
+
+    fn take_session(&self, id: &str, now: i64) -> Result<SessionState> {
+        let mut c = self.c();
+        let tx = c.transaction().map_err(e)?;
+        let row: Option<(Vec<u8>, i64, i64)> = tx
+            .query_row(
+                "SELECT nonce, expires, used FROM sessions WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(e)?;
+        tx.execute("UPDATE sessions SET used = 1 WHERE id = ?1", [id])
+            .map_err(e)?;
+        tx.commit().map_err(e)?;
+        Ok(match row {
+            None => SessionState::Unknown,
+            Some((_, _, 1)) => SessionState::Used,
+            Some((_, exp, _)) if exp < now => SessionState::Expired,
+            Some((n, _, _)) => SessionState::Live(n),
+        })
+    }
+
+    fn cti_seen(&self, device_id: i64, cti: &[u8]) -> Result<bool> {
+        Ok(self
+            .c()
+            .query_row(
+                "SELECT 1 FROM tokens WHERE device_id = ?1 AND cti = ?2",
+                params![device_id, cti],
+                |_| Ok(()),
+            )
+            .optional()
+            .map_err(e)?
+            .is_some())
+    }
+
+    fn store_attestation(&self, a: &Attestation) -> Result<i64> {
+        let mut c = self.c();
+        let tx = c.transaction().map_err(e)?;
+        tx.execute(
+            "INSERT INTO tokens (device_id, received_at, iat, seq, cti, raw, online) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![a.device_id, a.received_at, a.iat, a.seq, a.cti, a.raw, a.online as i64],
+        )
+        .map_err(e)?;
+        let tid = tx.last_insert_rowid();
+        {
+            let mut st = tx
+                .prepare_cached(
+                    "INSERT INTO rule_results (token_id, rule, result) VALUES (?1, ?2, ?3)",
+                )
+                .map_err(e)?;
+            for (r, code) in &a.results {
+                st.execute(params![tid, r, *code as i64]).map_err(e)?;
+            }
+            let mut st = tx
+                .prepare_cached("INSERT INTO packages (token_id, tag) VALUES (?1, ?2)")
+                .map_err(e)?;
+            for p in &a.packages {
+                st.execute(params![tid, p]).map_err(e)?;
+            }
+            let mut st = tx.prepare_cached("INSERT INTO key_prints (token_id, device_id, kind, path, fingerprint) VALUES (?1, ?2, ?3, ?4, ?5)").map_err(e)?;
+            for (k, p, f) in &a.keys {
+                st.execute(params![tid, a.device_id, k, p, f]).map_err(e)?;
+            }
+            let mut st = tx
+                .prepare_cached("INSERT INTO ceilings (token_id, fr, sl) VALUES (?1, ?2, ?3)")
+                .map_err(e)?;
+            for (fr, sl) in &a.sl_ceiling {
+                st.execute(params![tid, fr, *sl as i64]).map_err(e)?;
+            }
+        }
+        tx.execute("UPDATE devices SET last_seq = MAX(COALESCE(last_seq, 0), ?1), last_seen = ?2, latest_token = ?3 WHERE id = ?4", params![a.seq, a.received_at, tid, a.device_id]).map_err(e)?;
+        tx.commit().map_err(e)?;
+        Ok(tid)
+    }
+
+    fn audit(
+        &self,
+        at: i64,
+        kid: Option<&[u8]>,
+        device_id: Option<i64>,
+        outcome: &str,
+        reason: &str,
+    ) -> Result<()> {
+        self.c().execute("INSERT INTO audit (at, kid, device_id, outcome, reason) VALUES (?1, ?2, ?3, ?4, ?5)", params![at, kid.map(hex), device_id, outcome, reason]).map_err(e)?;
+        Ok(())
+    }
+
+    fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>> {
+        let c = self.c();
+        let mut st = c
+            .prepare(
+                "SELECT at, kid, device_id, outcome, reason FROM audit ORDER BY id DESC LIMIT ?1",
+            )
+            .map_err(e)?;
+        let v = st
+            .query_map([limit], |r| {
+                Ok(AuditEntry {
+                    at: r.get(0)?,
+                    kid: r.get(1)?,
+                    device_id: r.get(2)?,
+                    outcome: r.get(3)?,
+                    reason: r.get(4)?,
+                })
+            })
+            .map_err(e)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(e)?;
+        Ok(v)
+    }
+
+    fn latest_results(&self) -> Result<Vec<(i64, String, u8)>> {
+        let c = self.c();
+        let mut st = c.prepare("SELECT d.id, r.rule, r.result FROM devices d JOIN rule_results r ON r.token_id = d.latest_token ORDER BY d.id, r.rule").map_err(e)?;
+        let v = st
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u8))
+            })
+            .map_err(e)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(e)?;
+        Ok(v)
+    }
+
+    fn latest_ceilings(&self) -> Result<Vec<(i64, String, u8)>> {
+        let c = self.c();
+        let mut st = c.prepare("SELECT d.id, x.fr, x.sl FROM devices d JOIN ceilings x ON x.token_id = d.latest_token ORDER BY d.id, x.fr").map_err(e)?;
+        let v = st
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u8))
+            })
+            .map_err(e)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(e)?;
+        Ok(v)
+    }
+
+    fn shared_keys(&self) -> Result<Vec<(String, String, Vec<i64>)>> {
+        let c = self.c();
+        let mut st = c
+            .prepare(
+                "SELECT k.fingerprint, MIN(k.kind), GROUP_CONCAT(DISTINCT k.device_id) FROM key_prints k JOIN devices d ON d.latest_token = k.token_id
+                 WHERE k.fingerprint != 'unavailable' GROUP BY k.fingerprint HAVING COUNT(DISTINCT k.device_id) > 1 ORDER BY k.fingerprint",
+            )
+            .map_err(e)?;
+        let v = st
+            .query_map([], |r| {
+                let ids: String = r.get(2)?;
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    ids.split(',').filter_map(|x| x.parse().ok()).collect(),
+                ))
+            })
+            .map_err(e)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(e)?;
+        Ok(v)
+    }
+
+    fn last_two(&self, device_id: i64) -> Result<Vec<Snapshot>> {
+        let c = self.c();
+        let mut st = c
+            .prepare("SELECT id FROM tokens WHERE device_id = ?1 ORDER BY id DESC LIMIT 2")
+            .map_err(e)?;
+        let ids: Vec<i64> = st
+            .query_map([device_id], |r| r.get(0))
+            .map_err(e)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(e)?;
+        let mut out = Vec::new();
+        for id in ids {
+            let mut p = c
+                .prepare_cached("SELECT tag FROM packages WHERE token_id = ?1 ORDER BY tag")
+                .map_err(e)?;
+            let pk: Vec<String> = p
+                .query_map([id], |r| r.get(0))
+                .map_err(e)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(e)?;
+            let mut r = c
+                .prepare_cached(
+                    "SELECT rule, result FROM rule_results WHERE token_id = ?1 ORDER BY rule",
+                )
+                .map_err(e)?;
+            let rs: Vec<(String, u8)> = r
+                .query_map([id], |x| Ok((x.get(0)?, x.get::<_, i64>(1)? as u8)))
+                .map_err(e)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(e)?;
+            out.push((pk, rs));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enroll_tokens_and_sessions_are_single_use() {
+        let s = SqliteStore::memory().unwrap();
+        s.create_enroll_token(b"h1", "plant-a", 100).unwrap();
+        assert_eq!(
+            s.take_enroll_token(b"h1", 50).unwrap().as_deref(),
+            Some("plant-a")
+        );
+        assert_eq!(s.take_enroll_token(b"h1", 50).unwrap(), None, "second use");
+        s.create_enroll_token(b"h2", "plant-a", 100).unwrap();
+        assert_eq!(s.take_enroll_token(b"h2", 101).unwrap(), None, "expired");
+        s.create_session("s1", b"nonce-nonce", 100).unwrap();
+        assert_eq!(
+            s.take_session("s1", 10).unwrap(),
+            SessionState::Live(b"nonce-nonce".to_vec())
+        );
+        assert_eq!(s.take_session("s1", 10).unwrap(), SessionState::Used);
+        s.create_session("s2", b"n", 5).unwrap();
+        assert_eq!(s.take_session("s2", 10).unwrap(), SessionState::Expired);
+        assert_eq!(s.take_session("nope", 10).unwrap(), SessionState::Unknown);
+    }
+
+    #[test]
+    fn migrations_are_idempotent_on_a_file() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("c.db");
+        let s = SqliteStore::open(&p).unwrap();
+        s.insert_device(b"kid", b"ueid", b"pk", "x", 1).unwrap();
+        drop(s);
+        let s = SqliteStore::open(&p).unwrap();
+        assert_eq!(s.devices().unwrap().len(), 1);
+    }
+}

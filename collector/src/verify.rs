@@ -1,0 +1,255 @@
+//! Verification of posted tokens in the profile's order, failing closed:
+//! envelope and header → key lookup (known, approved, not revoked) → signature
+//! and claims → binding (UEID of the kid's device) → freshness (session nonce
+//! live and single use online; `cti` unseen and `seq` increasing always) →
+//! storage. Every outcome, accepted or rejected, goes to the audit trail.
+
+use crate::store::{Attestation, Device, SessionState, Store};
+use fieldattest_protocol::eat::{self, Claims};
+use fieldattest_protocol::token::{self, PublicKey};
+
+/// How a token arrived.
+#[derive(Debug, Clone)]
+pub enum Arrival<'a> {
+    /// In answer to a session: its nonce must be in the token.
+    Online { session: &'a str },
+    /// Spooled or imported: freshness from `cti` and `seq`.
+    Offline,
+}
+
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    pub device: Device,
+    pub token_id: i64,
+    pub claims: Claims,
+    /// Sequence numbers missing between the last accepted token and this one.
+    pub gap: Option<(i64, i64)>,
+}
+
+/// A refusal: an HTTP status and a reason for the caller and the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub status: u16,
+    pub reason: String,
+}
+
+fn reject(status: u16, reason: impl Into<String>) -> Rejection {
+    Rejection {
+        status,
+        reason: reason.into(),
+    }
+}
+
+fn internal(e: String) -> Rejection {
+    reject(500, format!("storage: {e}"))
+}
+
+/// Verifies and stores an attestation token.
+pub fn accept(
+    store: &dyn Store,
+    body: &[u8],
+    arrival: Arrival,
+    now: i64,
+) -> Result<Accepted, Rejection> {
+    let mut kid_seen: Option<Vec<u8>> = None;
+    let mut dev_seen: Option<i64> = None;
+    let r = accept_inner(store, body, arrival, now, &mut kid_seen, &mut dev_seen);
+    let (outcome, reason) = match &r {
+        Ok(a) => (
+            "accepted",
+            format!(
+                "seq {}{}",
+                a.claims.seq,
+                a.gap
+                    .map(|(f, t)| format!("; missing seq {f}..{t}"))
+                    .unwrap_or_default()
+            ),
+        ),
+        Err(rj) => ("rejected", rj.reason.clone()),
+    };
+    store
+        .audit(now, kid_seen.as_deref(), dev_seen, outcome, &reason)
+        .map_err(internal)?;
+    r
+}
+
+fn accept_inner(
+    store: &dyn Store,
+    body: &[u8],
+    arrival: Arrival,
+    now: i64,
+    kid_seen: &mut Option<Vec<u8>>,
+    dev_seen: &mut Option<i64>,
+) -> Result<Accepted, Rejection> {
+    let (_, kid) = token::parse(body).map_err(|e| {
+        reject(
+            if matches!(e, token::TokenError::TooLarge(_)) {
+                413
+            } else {
+                400
+            },
+            e.to_string(),
+        )
+    })?;
+    *kid_seen = Some(kid.clone());
+    let device = store
+        .device_by_kid(&kid)
+        .map_err(internal)?
+        .ok_or_else(|| reject(403, "unknown kid: device not enrolled"))?;
+    *dev_seen = Some(device.id);
+    match device.status.as_str() {
+        "active" => {}
+        "revoked" => return Err(reject(403, "device revoked")),
+        other => return Err(reject(403, format!("device {other}: not approved yet"))),
+    }
+    let key = PublicKey::from_sec1(&device.pubkey).map_err(internal)?;
+    let claims = token::verify(body, &key).map_err(|e| reject(400, e.to_string()))?;
+    if claims.intuse != 1 {
+        return Err(reject(
+            400,
+            "intended use is not 'generic' (enrollment tokens go to /enroll)",
+        ));
+    }
+    if claims.ueid != device.ueid {
+        return Err(reject(
+            403,
+            "UEID does not match the device enrolled for this kid",
+        ));
+    }
+    if let Arrival::Online { session } = arrival {
+        match store.take_session(session, now).map_err(internal)? {
+            SessionState::Live(n) if Some(&n) == claims.nonce.as_ref() => {}
+            SessionState::Live(_) => return Err(reject(400, "wrong nonce for this session")),
+            SessionState::Used => return Err(reject(409, "nonce replayed: session already used")),
+            SessionState::Expired => return Err(reject(410, "session expired")),
+            SessionState::Unknown => return Err(reject(404, "unknown session")),
+        }
+    }
+    if store.cti_seen(device.id, &claims.cti).map_err(internal)? {
+        return Err(reject(409, "duplicate cti: token already received"));
+    }
+    let seq = i64::try_from(claims.seq).map_err(|_| reject(400, "seq out of range"))?;
+    let gap = match device.last_seq {
+        Some(last) if seq <= last => {
+            return Err(reject(
+                409,
+                format!("sequence replay: seq {seq} <= last accepted {last}"),
+            ))
+        }
+        Some(last) if seq > last + 1 => Some((last + 1, seq - 1)),
+        _ => None,
+    };
+    let a = Attestation {
+        device_id: device.id,
+        received_at: now,
+        iat: claims.iat,
+        seq,
+        cti: claims.cti.clone(),
+        raw: body.to_vec(),
+        online: matches!(arrival, Arrival::Online { .. }),
+        results: claims
+            .measres
+            .iter()
+            .flat_map(|(_, r)| r.iter().cloned())
+            .collect(),
+        packages: claims
+            .measurements
+            .iter()
+            .filter(|(cf, _)| *cf == eat::CF_COSWID)
+            .filter_map(|(_, b)| coswid_tag(b))
+            .collect(),
+        keys: claims
+            .key_fingerprints
+            .iter()
+            .map(|k| (k.kind.clone(), k.path.clone(), k.fingerprint.clone()))
+            .collect(),
+        sl_ceiling: claims.sl_ceiling.clone(),
+    };
+    let token_id = store.store_attestation(&a).map_err(internal)?;
+    Ok(Accepted {
+        device,
+        token_id,
+        claims,
+        gap,
+    })
+}
+
+/// Tag id (purl) and version of an evidence CoSWID.
+fn coswid_tag(b: &[u8]) -> Option<String> {
+    let v = fieldattest_protocol::cbor::from_slice(b, 8).ok()?;
+    let ciborium::value::Value::Map(m) = v else {
+        return None;
+    };
+    m.iter()
+        .find(|(k, _)| k.as_integer() == Some(0.into()))
+        .and_then(|(_, v)| v.as_text().map(str::to_string))
+}
+
+/// Enrollment (profile §11.3): the body is an enrollment token (`intuse` 2)
+/// carrying the device key in `cnf`, signed by that key, answering a session
+/// nonce; the operator's one-time secret comes in the Authorization header.
+/// Software-key devices start `pending`.
+pub fn enroll(
+    store: &dyn Store,
+    secret: &[u8],
+    body: &[u8],
+    session: &str,
+    now: i64,
+) -> Result<Device, Rejection> {
+    let mut kid_seen = None;
+    let r = (|| {
+        let (_, kid) = token::parse(body).map_err(|e| reject(400, e.to_string()))?;
+        kid_seen = Some(kid.clone());
+        // The key comes from the token itself; verify with it (proof of possession).
+        let unverified = {
+            let (sign1, _) = token::parse(body).map_err(|e| reject(400, e.to_string()))?;
+            eat::decode(sign1.payload.as_deref().unwrap_or_default())
+                .map_err(|e| reject(400, e.to_string()))?
+        };
+        let cnf = unverified
+            .cnf
+            .ok_or_else(|| reject(400, "enrollment token without cnf key"))?;
+        let key = PublicKey::from_sec1(&cnf).map_err(|e| reject(400, e))?;
+        if key.kid() != kid {
+            return Err(reject(400, "kid is not the thumbprint of the cnf key"));
+        }
+        let claims = token::verify(body, &key).map_err(|e| reject(400, e.to_string()))?;
+        if claims.intuse != 2 {
+            return Err(reject(400, "not an enrollment token (intuse must be 2)"));
+        }
+        match store.take_session(session, now).map_err(internal)? {
+            SessionState::Live(n) if Some(&n) == claims.nonce.as_ref() => {}
+            SessionState::Live(_) => return Err(reject(400, "wrong nonce for this session")),
+            SessionState::Used => return Err(reject(409, "nonce replayed: session already used")),
+            SessionState::Expired => return Err(reject(410, "session expired")),
+            SessionState::Unknown => return Err(reject(404, "unknown session")),
+        }
+        if store.device_by_kid(&kid).map_err(internal)?.is_some() {
+            return Err(reject(409, "key already enrolled"));
+        }
+        let hash = ring::digest::digest(&ring::digest::SHA256, secret);
+        let site = store
+            .take_enroll_token(hash.as_ref(), now)
+            .map_err(internal)?
+            .ok_or_else(|| reject(401, "enrollment secret invalid, expired or already used"))?;
+        let id = store
+            .insert_device(&kid, &claims.ueid, &key.0, &site, now)
+            .map_err(internal)?;
+        store
+            .device(id)
+            .map_err(internal)?
+            .ok_or_else(|| internal("device vanished".into()))
+    })();
+    let (outcome, reason, dev) = match &r {
+        Ok(d) => (
+            "enrolled",
+            format!("site {}; pending approval", d.site),
+            Some(d.id),
+        ),
+        Err(rj) => ("enroll-rejected", rj.reason.clone(), None),
+    };
+    store
+        .audit(now, kid_seen.as_deref(), dev, outcome, &reason)
+        .map_err(internal)?;
+    r
+}

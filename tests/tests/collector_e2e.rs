@@ -1,0 +1,552 @@
+//! The real collector on a loopback port with a test CA, driven by the real
+//! agent binary and plain curl: enroll → approve → session → attest → stored
+//! and visible in `findings`/`fleet`; a rejection corpus that is refused and
+//! audited while the server keeps serving; duplicate host keys and drift.
+
+use fieldattest_tests::{bin, dpkg_para, fieldattest, Tree};
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+struct Collector {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn sh(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().expect("run");
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        cmd,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// A test CA and a server certificate for 127.0.0.1, made with openssl.
+fn pki(dir: &Path) {
+    let d = |f: &str| dir.join(f);
+    sh(Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=fieldattest test CA",
+            "-keyout",
+        ])
+        .arg(d("ca.key"))
+        .arg("-out")
+        .arg(d("ca.pem")));
+    std::fs::write(d("ext.cnf"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n").unwrap();
+    sh(Command::new("openssl")
+        .args([
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+        ])
+        .arg(d("srv.key"))
+        .arg("-out")
+        .arg(d("srv.csr")));
+    sh(Command::new("openssl")
+        .args(["x509", "-req", "-days", "2", "-in"])
+        .arg(d("srv.csr"))
+        .arg("-CA")
+        .arg(d("ca.pem"))
+        .arg("-CAkey")
+        .arg(d("ca.key"))
+        .arg("-CAcreateserial")
+        .arg("-extfile")
+        .arg(d("ext.cnf"))
+        .arg("-out")
+        .arg(d("srv.pem")));
+}
+
+fn start() -> Collector {
+    let dir = tempfile::tempdir().unwrap();
+    pki(dir.path());
+    let mut child = Command::new(bin("fieldattest-collector"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(dir.path().join("c.db"))
+        .arg("--cert")
+        .arg(dir.path().join("srv.pem"))
+        .arg("--key")
+        .arg(dir.path().join("srv.key"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start collector");
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line
+        .trim()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {line:?}"));
+    Collector { child, port, dir }
+}
+
+impl Collector {
+    fn db(&self) -> PathBuf {
+        self.dir.path().join("c.db")
+    }
+    fn url(&self, p: &str) -> String {
+        format!("https://127.0.0.1:{}{p}", self.port)
+    }
+    /// curl; returns (HTTP status, body as JSON).
+    fn curl(&self, method: &str, path: &str, body: Option<&Path>, extra: &[&str]) -> (u16, Value) {
+        let mut c = Command::new("curl");
+        c.args(["-s", "-o", "-", "-w", "\n%{http_code}", "--cacert"])
+            .arg(self.dir.path().join("ca.pem"))
+            .args(["-X", method]);
+        if let Some(b) = body {
+            c.arg("-H").arg("Content-Type: application/eat+cwt; eat_profile=\"tag:fieldattest.org,2026:eat/v1\"").arg("--data-binary").arg(format!("@{}", b.display()));
+        }
+        c.args(extra).arg(self.url(path));
+        let out = c.output().expect("curl");
+        let s = String::from_utf8_lossy(&out.stdout).to_string();
+        let (b, code) = s.rsplit_once('\n').unwrap_or(("", "0"));
+        (
+            code.trim().parse().unwrap_or(0),
+            serde_json::from_str(b).unwrap_or(Value::String(b.to_string())),
+        )
+    }
+    fn cli(&self, args: &[&str]) -> Value {
+        let out = Command::new(bin("fieldattest-collector"))
+            .args(args)
+            .arg("--db")
+            .arg(self.db())
+            .args(["--format", "json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+    fn session(&self) -> (String, String) {
+        let (code, v) = self.curl("POST", "/attestation/v1/sessions", None, &[]);
+        assert_eq!(code, 201, "{v}");
+        (
+            v["id"].as_str().unwrap().to_string(),
+            v["nonce"].as_str().unwrap().to_string(),
+        )
+    }
+}
+
+/// A simulated device: a rootfs and its own state directory.
+struct Device {
+    tree: Tree,
+    state: PathBuf,
+}
+
+impl Device {
+    fn new(host_key: Option<&Path>, packages: usize) -> Self {
+        let tree = Tree::new();
+        let mut status = String::new();
+        for i in 0..packages {
+            status.push_str(&dpkg_para(&format!("pkg{i}"), "1.0", "arm64"));
+        }
+        tree.file("var/lib/dpkg/status", status)
+            .file(
+                "etc/os-release",
+                "ID=debian\nVERSION_ID=12\nNAME=\"Debian GNU/Linux\"\n",
+            )
+            .file("etc/passwd", "root:x:0:0::/root:/bin/sh\n");
+        let key = tree.root().join("etc/ssh/ssh_host_ed25519_key");
+        std::fs::create_dir_all(key.parent().unwrap()).unwrap();
+        match host_key {
+            Some(k) => {
+                std::fs::create_dir_all(key.parent().unwrap()).unwrap();
+                std::fs::copy(k, &key).unwrap();
+                std::fs::copy(k.with_extension("pub"), key.with_extension("pub")).unwrap();
+            }
+            None => {
+                sh(Command::new("ssh-keygen")
+                    .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                    .arg(&key));
+            }
+        }
+        let state = tree.outside().join("state");
+        Device { tree, state }
+    }
+
+    fn token(&self, nonce: Option<&str>, enrollment: bool) -> PathBuf {
+        let out = self
+            .tree
+            .outside()
+            .join(format!("t{}.cwt", crate::counter()));
+        let mut args = vec![
+            "attest",
+            "--state-dir",
+            self.state.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        let root = self.tree.root_str();
+        if enrollment {
+            args.push("--enrollment");
+        } else {
+            args.extend(["--root", root.as_str()]);
+        }
+        if let Some(n) = nonce {
+            args.extend(["--nonce", n]);
+        }
+        let o = fieldattest(&args);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        out
+    }
+
+    fn enroll(&self, c: &Collector) -> i64 {
+        let secret = String::from_utf8(
+            Command::new(bin("fieldattest-collector"))
+                .args(["enroll-token", "--site", "plant-7", "--ttl", "10m", "--db"])
+                .arg(c.db())
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap();
+        let (sid, nonce) = c.session();
+        let t = self.token(Some(&nonce), true);
+        let (code, v) = c.curl(
+            "POST",
+            &format!("/attestation/v1/enroll/{sid}"),
+            Some(&t),
+            &["-H", &format!("Authorization: Bearer {}", secret.trim())],
+        );
+        assert_eq!(code, 201, "{v}");
+        assert_eq!(v["status"], "pending");
+        let id = v["device"].as_i64().unwrap();
+        let out = Command::new(bin("fieldattest-collector"))
+            .args(["approve", &id.to_string(), "--db"])
+            .arg(c.db())
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        id
+    }
+
+    fn attest_online(&self, c: &Collector) -> (u16, Value) {
+        let (sid, nonce) = c.session();
+        let t = self.token(Some(&nonce), false);
+        c.curl(
+            "POST",
+            &format!("/attestation/v1/sessions/{sid}"),
+            Some(&t),
+            &[],
+        )
+    }
+}
+
+fn counter() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::SeqCst)
+}
+
+#[test]
+fn enroll_approve_attest_and_query() {
+    let c = start();
+    let (code, v) = c.curl("GET", "/healthz", None, &[]);
+    assert_eq!((code, v["status"].as_str()), (200, Some("ok")));
+    let d = Device::new(None, 30);
+    // A pending device cannot attest.
+    let secret = String::from_utf8(
+        Command::new(bin("fieldattest-collector"))
+            .args(["enroll-token", "--site", "plant-7", "--db"])
+            .arg(c.db())
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let (sid, nonce) = c.session();
+    let t = d.token(Some(&nonce), true);
+    let (code, v) = c.curl(
+        "POST",
+        &format!("/attestation/v1/enroll/{sid}"),
+        Some(&t),
+        &["-H", &format!("Authorization: Bearer {}", secret.trim())],
+    );
+    assert_eq!(code, 201, "{v}");
+    let id = v["device"].as_i64().unwrap();
+    let (code, v) = d.attest_online(&c);
+    assert_eq!(code, 403, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("not approved"));
+    Command::new(bin("fieldattest-collector"))
+        .args(["approve", &id.to_string(), "--db"])
+        .arg(c.db())
+        .status()
+        .unwrap();
+    let (code, v) = d.attest_online(&c);
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["result"], "accepted");
+    let devices = c.cli(&["devices"]);
+    assert_eq!(devices[0]["status"], "active");
+    assert_eq!(devices[0]["site"], "plant-7");
+    let findings = c.cli(&["findings"]);
+    assert!(
+        findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["device"] == id),
+        "{findings}"
+    );
+    let fleet = c.cli(&["fleet"]);
+    assert_eq!(fleet["devices"], 1);
+    assert!(fleet["sl_ceiling"]["FR1"]["min"].is_number(), "{fleet}");
+    // The enrollment secret was single use.
+    let (sid, nonce) = c.session();
+    let other = Device::new(None, 1);
+    let t = other.token(Some(&nonce), true);
+    let (code, _) = c.curl(
+        "POST",
+        &format!("/attestation/v1/enroll/{sid}"),
+        Some(&t),
+        &["-H", &format!("Authorization: Bearer {}", secret.trim())],
+    );
+    assert_eq!(code, 401);
+}
+
+#[test]
+fn rejection_corpus_is_refused_audited_and_server_survives() {
+    let c = start();
+    let d = Device::new(None, 5);
+    d.enroll(&c);
+    let mut expect: Vec<(&str, u16, &str)> = Vec::new();
+    // Replayed nonce: the same session twice.
+    let (sid, nonce) = c.session();
+    let t = d.token(Some(&nonce), false);
+    assert_eq!(
+        c.curl(
+            "POST",
+            &format!("/attestation/v1/sessions/{sid}"),
+            Some(&t),
+            &[]
+        )
+        .0,
+        200
+    );
+    let t2 = d.token(Some(&nonce), false);
+    let r = c.curl(
+        "POST",
+        &format!("/attestation/v1/sessions/{sid}"),
+        Some(&t2),
+        &[],
+    );
+    expect.push((
+        "replayed nonce",
+        r.0,
+        r.1["error"].as_str().unwrap_or("").to_string().leak(),
+    ));
+    // Wrong nonce.
+    let (sid, _) = c.session();
+    let t3 = d.token(
+        Some("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"),
+        false,
+    );
+    let r = c.curl(
+        "POST",
+        &format!("/attestation/v1/sessions/{sid}"),
+        Some(&t3),
+        &[],
+    );
+    expect.push((
+        "wrong nonce",
+        r.0,
+        r.1["error"].as_str().unwrap_or("").to_string().leak(),
+    ));
+    // Unknown session.
+    let r = c.curl("POST", "/attestation/v1/sessions/deadbeef", Some(&t3), &[]);
+    expect.push((
+        "unknown session",
+        r.0,
+        r.1["error"].as_str().unwrap_or("").to_string().leak(),
+    ));
+    // Unknown kid: a device that never enrolled.
+    let stranger = Device::new(None, 1);
+    let (sid, nonce) = c.session();
+    let ts = stranger.token(Some(&nonce), false);
+    let r = c.curl(
+        "POST",
+        &format!("/attestation/v1/sessions/{sid}"),
+        Some(&ts),
+        &[],
+    );
+    expect.push((
+        "unknown kid",
+        r.0,
+        r.1["error"].as_str().unwrap_or("").to_string().leak(),
+    ));
+    // Tampered payload and signature.
+    let good = std::fs::read(d.token(None, false)).unwrap();
+    let tp = d.tree.outside().join("tampered-payload.cwt");
+    let mut b = good.clone();
+    let mid = b.len() / 2;
+    b[mid] ^= 1;
+    std::fs::write(&tp, &b).unwrap();
+    let r = c.curl("POST", "/attestation/v1/tokens", Some(&tp), &[]);
+    expect.push((
+        "tampered payload",
+        r.0,
+        r.1["error"].as_str().unwrap_or("").to_string().leak(),
+    ));
+    let tsg = d.tree.outside().join("tampered-sig.cwt");
+    let mut b = good.clone();
+    let last = b.len() - 1;
+    b[last] ^= 1;
+    std::fs::write(&tsg, &b).unwrap();
+    let r = c.curl("POST", "/attestation/v1/tokens", Some(&tsg), &[]);
+    expect.push((
+        "tampered signature",
+        r.0,
+        r.1["error"].as_str().unwrap_or("").to_string().leak(),
+    ));
+    // Offline token accepted once; the same file again is a duplicate cti.
+    let off = d.tree.outside().join("offline.cwt");
+    std::fs::write(&off, &good).unwrap();
+    assert_eq!(
+        c.curl("POST", "/attestation/v1/tokens", Some(&off), &[]).0,
+        200
+    );
+    let r = c.curl("POST", "/attestation/v1/tokens", Some(&off), &[]);
+    expect.push((
+        "duplicate cti",
+        r.0,
+        r.1["error"].as_str().unwrap_or("").to_string().leak(),
+    ));
+    // Garbage and oversize bodies.
+    let g = d.tree.outside().join("garbage.bin");
+    std::fs::write(&g, b"this is not CBOR at all").unwrap();
+    let r = c.curl("POST", "/attestation/v1/tokens", Some(&g), &[]);
+    expect.push((
+        "garbage",
+        r.0,
+        r.1["error"].as_str().unwrap_or("").to_string().leak(),
+    ));
+    let big = d.tree.outside().join("big.bin");
+    std::fs::write(&big, vec![0u8; 300 * 1024]).unwrap();
+    let r = c.curl("POST", "/attestation/v1/tokens", Some(&big), &[]);
+    expect.push(("oversize", r.0, ""));
+    // Revoked device.
+    Command::new(bin("fieldattest-collector"))
+        .args(["revoke", "1", "--db"])
+        .arg(c.db())
+        .status()
+        .unwrap();
+    let r = d.attest_online(&c);
+    expect.push((
+        "revoked",
+        r.0,
+        r.1["error"].as_str().unwrap_or("").to_string().leak(),
+    ));
+
+    let want: [(&str, u16, &str); 11] = [
+        ("replayed nonce", 409, "nonce replayed"),
+        ("wrong nonce", 400, "wrong nonce"),
+        ("unknown session", 404, "unknown session"),
+        ("unknown kid", 403, "unknown kid"),
+        ("tampered payload", 400, ""),
+        ("tampered signature", 400, "signature"),
+        ("duplicate cti", 409, "duplicate cti"),
+        ("garbage", 400, ""),
+        ("oversize", 413, ""),
+        ("revoked", 403, "revoked"),
+        ("", 0, ""),
+    ];
+    for (i, (what, code, reason)) in expect.iter().enumerate() {
+        let (w, wc, wr) = want[i];
+        assert_eq!(*what, w);
+        assert_eq!(*code, wc, "{what}: {reason}");
+        assert!(reason.contains(wr), "{what}: {reason:?} lacks {wr:?}");
+    }
+    // Every refusal is in the audit trail, and the server still answers.
+    let audit = c.cli(&["audit", "--limit", "100"]);
+    let rejected = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["outcome"] == "rejected")
+        .count();
+    assert!(rejected >= 8, "{audit}");
+    assert_eq!(c.curl("GET", "/healthz", None, &[]).0, 200);
+}
+
+#[test]
+fn shared_host_keys_and_drift_are_detected() {
+    let c = start();
+    let a = Device::new(None, 10);
+    let key = a.tree.root().join("etc/ssh/ssh_host_ed25519_key");
+    let b = Device::new(Some(&key), 10);
+    let x = Device::new(None, 10);
+    for d in [&a, &b, &x] {
+        d.enroll(&c);
+        assert_eq!(d.attest_online(&c).0, 200);
+    }
+    // Device a changes: one package more and a rule result changes.
+    a.tree.file("var/lib/dpkg/status", {
+        let mut s = String::new();
+        for i in 0..11 {
+            s.push_str(&dpkg_para(&format!("pkg{i}"), "1.0", "arm64"));
+        }
+        s
+    });
+    a.tree.file("etc/ssh/sshd_config", "PermitRootLogin yes\n");
+    assert_eq!(a.attest_online(&c).0, 200);
+    let fleet = c.cli(&["fleet"]);
+    let shared = fleet["shared_keys"].as_array().unwrap();
+    assert_eq!(shared.len(), 1, "{fleet}");
+    assert_eq!(shared[0]["devices"].as_array().unwrap().len(), 2);
+    let drift = fleet["drift"].as_array().unwrap();
+    assert_eq!(drift.len(), 1, "{fleet}");
+    assert_eq!(drift[0]["packages_added"].as_array().unwrap().len(), 1);
+    assert!(drift[0]["rules_changed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["rule"] == "ssh.permit-root-login"));
+    // The web page lists the devices and a failing device's findings.
+    let out = Command::new("curl")
+        .arg("-s")
+        .arg("--cacert")
+        .arg(c.dir.path().join("ca.pem"))
+        .arg(c.url("/"))
+        .output()
+        .unwrap();
+    let html = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(html.matches("class=\"device\"").count(), 3, "{html}");
+    assert!(html.contains("ssh.permit-root-login"));
+}
