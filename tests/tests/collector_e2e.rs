@@ -550,3 +550,85 @@ fn shared_host_keys_and_drift_are_detected() {
     assert_eq!(html.matches("class=\"device\"").count(), 3, "{html}");
     assert!(html.contains("ssh.permit-root-login"));
 }
+
+#[test]
+fn mutual_tls_requires_a_client_certificate_from_the_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    pki(dir.path());
+    let d = |f: &str| dir.path().join(f);
+    // A device client certificate signed by the same test CA.
+    std::fs::write(
+        d("cli.cnf"),
+        "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
+    )
+    .unwrap();
+    sh(Command::new("openssl")
+        .args([
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-subj",
+            "/CN=device-1",
+            "-keyout",
+        ])
+        .arg(d("cli.key"))
+        .arg("-out")
+        .arg(d("cli.csr")));
+    sh(Command::new("openssl")
+        .args(["x509", "-req", "-days", "2", "-in"])
+        .arg(d("cli.csr"))
+        .arg("-CA")
+        .arg(d("ca.pem"))
+        .arg("-CAkey")
+        .arg(d("ca.key"))
+        .arg("-CAcreateserial")
+        .arg("-extfile")
+        .arg(d("cli.cnf"))
+        .arg("-out")
+        .arg(d("cli.pem")));
+    let mut child = Command::new(bin("fieldattest-collector"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(d("c.db"))
+        .arg("--cert")
+        .arg(d("srv.pem"))
+        .arg("--key")
+        .arg(d("srv.key"))
+        .arg("--client-ca")
+        .arg(d("ca.pem"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port: u16 = line.trim().rsplit(':').next().unwrap().parse().unwrap();
+    let url = format!("https://127.0.0.1:{port}/healthz");
+    let without = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert"])
+        .arg(d("ca.pem"))
+        .arg(&url)
+        .output()
+        .unwrap();
+    let with = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert"])
+        .arg(d("ca.pem"))
+        .arg("--cert")
+        .arg(d("cli.pem"))
+        .arg("--key")
+        .arg(d("cli.key"))
+        .arg(&url)
+        .output()
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_ne!(
+        String::from_utf8_lossy(&without.stdout),
+        "200",
+        "served without a client certificate"
+    );
+    assert_eq!(String::from_utf8_lossy(&with.stdout), "200");
+}
