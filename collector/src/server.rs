@@ -71,15 +71,38 @@ async fn create_session(State(app): State<Shared>) -> Response {
     }
 }
 
+/// Reads a body up to [`MAX_BODY`]; larger bodies are refused (and audited)
+/// without being buffered whole.
+async fn read_limited(app: &Shared, body: axum::body::Body) -> Result<Bytes, Response> {
+    use http_body_util::BodyExt;
+    match http_body_util::Limited::new(body, MAX_BODY).collect().await {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(_) => {
+            let app = app.clone();
+            let reason = format!("body larger than {MAX_BODY} bytes");
+            let r2 = reason.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                app.store.audit(now(), None, None, "rejected", &r2)
+            })
+            .await;
+            Err(err(413, &reason))
+        }
+    }
+}
+
 async fn post_token(
     app: Shared,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
     session: Option<String>,
 ) -> Response {
     if !is_eat(&headers) {
         return err(415, "Content-Type must be application/eat+cwt");
     }
+    let body = match read_limited(&app, body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
     let r = tokio::task::spawn_blocking(move || {
         let arrival = match &session {
             Some(s) => Arrival::Online { session: s.as_str() },
@@ -99,7 +122,7 @@ async fn post_session_token(
     State(app): State<Shared>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Response {
     post_token(app, headers, body, Some(id)).await
 }
@@ -107,7 +130,7 @@ async fn post_session_token(
 async fn post_offline_token(
     State(app): State<Shared>,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Response {
     post_token(app, headers, body, None).await
 }

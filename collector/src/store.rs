@@ -116,15 +116,14 @@ const MIGRATIONS: &[&str] = &[
         status TEXT NOT NULL, enrolled_at INTEGER NOT NULL, last_seq INTEGER, last_seen INTEGER);
      CREATE TABLE sessions (id TEXT PRIMARY KEY, nonce BLOB NOT NULL, expires INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0);
      CREATE TABLE tokens (id INTEGER PRIMARY KEY, device_id INTEGER NOT NULL REFERENCES devices(id), received_at INTEGER NOT NULL,
-        iat INTEGER NOT NULL, seq INTEGER NOT NULL, cti BLOB NOT NULL, raw BLOB NOT NULL, online INTEGER NOT NULL, UNIQUE(device_id, cti));
+        iat INTEGER NOT NULL, seq INTEGER NOT NULL, cti BLOB NOT NULL, raw BLOB NOT NULL, online INTEGER NOT NULL,
+        packages TEXT NOT NULL DEFAULT '', UNIQUE(device_id, cti));
      CREATE TABLE rule_results (token_id INTEGER NOT NULL REFERENCES tokens(id), rule TEXT NOT NULL, result INTEGER NOT NULL);
-     CREATE TABLE packages (token_id INTEGER NOT NULL REFERENCES tokens(id), tag TEXT NOT NULL);
      CREATE TABLE key_prints (token_id INTEGER NOT NULL REFERENCES tokens(id), device_id INTEGER NOT NULL, kind TEXT NOT NULL, path TEXT NOT NULL, fingerprint TEXT NOT NULL);
      CREATE TABLE ceilings (token_id INTEGER NOT NULL REFERENCES tokens(id), fr TEXT NOT NULL, sl INTEGER NOT NULL);
      CREATE TABLE audit (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, kid TEXT, device_id INTEGER, outcome TEXT NOT NULL, reason TEXT NOT NULL);
      CREATE INDEX tokens_device ON tokens(device_id, id);
      CREATE INDEX results_token ON rule_results(token_id);
-     CREATE INDEX packages_token ON packages(token_id);
      CREATE INDEX prints_fp ON key_prints(fingerprint);
      CREATE INDEX ceilings_token ON ceilings(token_id);",
     "ALTER TABLE devices ADD COLUMN latest_token INTEGER;",
@@ -330,8 +329,8 @@ impl Store for SqliteStore {
         let mut c = self.c();
         let tx = c.transaction().map_err(e)?;
         tx.execute(
-            "INSERT INTO tokens (device_id, received_at, iat, seq, cti, raw, online) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![a.device_id, a.received_at, a.iat, a.seq, a.cti, a.raw, a.online as i64],
+            "INSERT INTO tokens (device_id, received_at, iat, seq, cti, raw, online, packages) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![a.device_id, a.received_at, a.iat, a.seq, a.cti, a.raw, a.online as i64, a.packages.join("\n")],
         )
         .map_err(e)?;
         let tid = tx.last_insert_rowid();
@@ -343,12 +342,6 @@ impl Store for SqliteStore {
                 .map_err(e)?;
             for (r, code) in &a.results {
                 st.execute(params![tid, r, *code as i64]).map_err(e)?;
-            }
-            let mut st = tx
-                .prepare_cached("INSERT INTO packages (token_id, tag) VALUES (?1, ?2)")
-                .map_err(e)?;
-            for p in &a.packages {
-                st.execute(params![tid, p]).map_err(e)?;
             }
             let mut st = tx.prepare_cached("INSERT INTO key_prints (token_id, device_id, kind, path, fingerprint) VALUES (?1, ?2, ?3, ?4, ?5)").map_err(e)?;
             for (k, p, f) in &a.keys {
@@ -462,14 +455,17 @@ impl Store for SqliteStore {
             .map_err(e)?;
         let mut out = Vec::new();
         for id in ids {
-            let mut p = c
-                .prepare_cached("SELECT tag FROM packages WHERE token_id = ?1 ORDER BY tag")
+            let joined: String = c
+                .query_row("SELECT packages FROM tokens WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
                 .map_err(e)?;
-            let pk: Vec<String> = p
-                .query_map([id], |r| r.get(0))
-                .map_err(e)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(e)?;
+            let mut pk: Vec<String> = joined
+                .split('\n')
+                .filter(|x| !x.is_empty())
+                .map(str::to_string)
+                .collect();
+            pk.sort();
             let mut r = c
                 .prepare_cached(
                     "SELECT rule, result FROM rule_results WHERE token_id = ?1 ORDER BY rule",

@@ -81,7 +81,7 @@ fn accept_inner(
     kid_seen: &mut Option<Vec<u8>>,
     dev_seen: &mut Option<i64>,
 ) -> Result<Accepted, Rejection> {
-    let (_, kid) = token::parse(body).map_err(|e| {
+    let (sign1, kid) = token::parse(body).map_err(|e| {
         reject(
             if matches!(e, token::TokenError::TooLarge(_)) {
                 413
@@ -103,7 +103,8 @@ fn accept_inner(
         other => return Err(reject(403, format!("device {other}: not approved yet"))),
     }
     let key = PublicKey::from_sec1(&device.pubkey).map_err(internal)?;
-    let claims = token::verify(body, &key).map_err(|e| reject(400, e.to_string()))?;
+    let claims =
+        token::verify_parsed(&sign1, &kid, &key).map_err(|e| reject(400, e.to_string()))?;
     if claims.intuse != 1 {
         return Err(reject(
             400,

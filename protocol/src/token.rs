@@ -264,6 +264,11 @@ pub fn parse(token: &[u8]) -> Result<(CoseSign1, Vec<u8>), TokenError> {
 /// Verifies a token with `key` and returns its claims.
 pub fn verify(token: &[u8], key: &PublicKey) -> Result<Claims, TokenError> {
     let (sign1, kid) = parse(token)?;
+    verify_parsed(&sign1, &kid, key)
+}
+
+/// Verifies an envelope already checked by [`parse`] (avoids decoding twice).
+pub fn verify_parsed(sign1: &CoseSign1, kid: &[u8], key: &PublicKey) -> Result<Claims, TokenError> {
     if kid != key.kid() {
         return Err(TokenError::WrongKid);
     }

@@ -490,6 +490,11 @@ fn rejection_corpus_is_refused_audited_and_server_survives() {
     for (i, (what, code, reason)) in expect.iter().enumerate() {
         let (w, wc, wr) = want[i];
         assert_eq!(*what, w);
+        // An oversize upload may see the connection closed before the 413 arrives.
+        if *what == "oversize" {
+            assert!(*code == 413 || *code == 0, "{what}: {code}");
+            continue;
+        }
         assert_eq!(*code, wc, "{what}: {reason}");
         assert!(reason.contains(wr), "{what}: {reason:?} lacks {wr:?}");
     }
@@ -501,7 +506,14 @@ fn rejection_corpus_is_refused_audited_and_server_survives() {
         .iter()
         .filter(|e| e["outcome"] == "rejected")
         .count();
-    assert!(rejected >= 8, "{audit}");
+    assert!(rejected >= 9, "{audit}");
+    assert!(
+        audit.as_array().unwrap().iter().any(|e| e["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("body larger than")),
+        "oversize not audited: {audit}"
+    );
     assert_eq!(c.curl("GET", "/healthz", None, &[]).0, 200);
 }
 
