@@ -54,23 +54,14 @@ pub fn drift(store: &dyn Store, device: i64) -> Result<Option<Value>, String> {
 }
 
 /// Fleet summary: counts, failing rules, per-FR SL ceilings, shared keys,
-/// drift, silent devices.
+/// drift, silent devices. Aggregation happens in the database, so the cost
+/// does not grow with per-device round trips.
 pub fn fleet(store: &dyn Store, now: i64, silent_after: i64) -> Result<Value, String> {
-    let devices = store.devices()?;
-    let mut by_status: BTreeMap<String, u64> = BTreeMap::new();
-    for d in &devices {
-        *by_status.entry(d.status.clone()).or_default() += 1;
-    }
-    let mut failing: BTreeMap<String, u64> = BTreeMap::new();
-    for (_, r, code) in store.latest_results()? {
-        if code == 2 {
-            *failing.entry(r).or_default() += 1;
-        }
-    }
-    // Per FR: the lowest ceiling in the fleet and how many devices sit at each level.
+    let agg = store.aggregates(now - silent_after)?;
+    let devices: u64 = agg.by_status.iter().map(|(_, n)| n).sum();
     let mut ceilings: BTreeMap<String, BTreeMap<u8, u64>> = BTreeMap::new();
-    for (_, fr, sl) in store.latest_ceilings()? {
-        *ceilings.entry(fr).or_default().entry(sl).or_default() += 1;
+    for (fr, sl, n) in agg.ceilings {
+        *ceilings.entry(fr).or_default().entry(sl).or_default() += n;
     }
     let sl: BTreeMap<String, Value> = ceilings
         .into_iter()
@@ -84,22 +75,25 @@ pub fn fleet(store: &dyn Store, now: i64, silent_after: i64) -> Result<Value, St
         .into_iter()
         .map(|(fp, kind, ids)| json!({"fingerprint": fp, "kind": kind, "devices": ids}))
         .collect();
+    let drifting = store.drifting()?;
     let mut drift_v = Vec::new();
-    for d in devices.iter().filter(|d| d.status == "active") {
-        if let Some(x) = drift(store, d.id)? {
+    // Details for the first 100; the count is complete.
+    for id in drifting.iter().copied().take(100) {
+        if let Some(x) = drift(store, id)? {
             drift_v.push(x);
         }
     }
-    let silent: Vec<i64> = devices
-        .iter()
-        .filter(|d| {
-            d.status == "active" && d.last_seen.map(|t| now - t > silent_after).unwrap_or(true)
-        })
-        .map(|d| d.id)
-        .collect();
     Ok(json!({
-        "devices": devices.len(), "by_status": by_status, "failing_rules": failing, "sl_ceiling": sl,
-        "shared_keys": shared, "drift": drift_v, "silent": silent, "silent_after_s": silent_after,
+        "devices": devices,
+        "by_status": agg.by_status.into_iter().collect::<BTreeMap<_, _>>(),
+        "failing_rules": agg.failing.into_iter().collect::<BTreeMap<_, _>>(),
+        "sl_ceiling": sl,
+        "shared_keys": shared,
+        "drift": drift_v,
+        "drift_count": drifting.len(),
+        "silent": agg.silent_ids,
+        "silent_count": agg.silent,
+        "silent_after_s": silent_after,
     }))
 }
 

@@ -86,6 +86,21 @@ pub trait Store: Send + Sync {
     fn shared_keys(&self) -> Result<Vec<(String, String, Vec<i64>)>>;
     /// The two latest attestations of a device: (packages, results) each.
     fn last_two(&self, device_id: i64) -> Result<Vec<Snapshot>>;
+    /// Devices whose latest attestation differs from the previous one in
+    /// packages or rule results (decided in the database, without loading rows).
+    fn drifting(&self) -> Result<Vec<i64>>;
+    /// Fleet aggregates in a few queries: devices per status, failing rule
+    /// counts, (FR, SL, devices), silent device count and the first ids.
+    fn aggregates(&self, silent_before: i64) -> Result<Aggregates>;
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Aggregates {
+    pub by_status: Vec<(String, u64)>,
+    pub failing: Vec<(String, u64)>,
+    pub ceilings: Vec<(String, u8, u64)>,
+    pub silent: u64,
+    pub silent_ids: Vec<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,6 +142,17 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX prints_fp ON key_prints(fingerprint);
      CREATE INDEX ceilings_token ON ceilings(token_id);",
     "ALTER TABLE devices ADD COLUMN latest_token INTEGER;",
+    "ALTER TABLE devices ADD COLUMN prev_token INTEGER;
+     ALTER TABLE tokens ADD COLUMN results_digest TEXT NOT NULL DEFAULT '';
+     CREATE INDEX devices_status ON devices(status);
+     CREATE INDEX devices_seen ON devices(last_seen);",
+    "CREATE TABLE agg_failing (rule TEXT PRIMARY KEY, n INTEGER NOT NULL);
+     CREATE TABLE agg_ceiling (fr TEXT NOT NULL, sl INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (fr, sl));
+     CREATE TABLE agg_keys (fingerprint TEXT PRIMARY KEY, kind TEXT NOT NULL, n INTEGER NOT NULL);
+     ALTER TABLE devices ADD COLUMN drifting INTEGER NOT NULL DEFAULT 0;
+     CREATE INDEX devices_drifting ON devices(drifting);
+     CREATE INDEX prints_token ON key_prints(token_id);
+     CREATE INDEX agg_keys_n ON agg_keys(n);",
 ];
 
 fn e(x: rusqlite::Error) -> String {
@@ -354,7 +380,51 @@ impl Store for SqliteStore {
                 st.execute(params![tid, fr, *sl as i64]).map_err(e)?;
             }
         }
-        tx.execute("UPDATE devices SET last_seq = MAX(COALESCE(last_seq, 0), ?1), last_seen = ?2, latest_token = ?3 WHERE id = ?4", params![a.seq, a.received_at, tid, a.device_id]).map_err(e)?;
+        let mut sorted: Vec<String> = a.results.iter().map(|(r, c)| format!("{r}={c}")).collect();
+        sorted.sort();
+        let digest = crate::hex(
+            ring::digest::digest(&ring::digest::SHA256, sorted.join("\n").as_bytes()).as_ref(),
+        );
+        tx.execute(
+            "UPDATE tokens SET results_digest = ?1 WHERE id = ?2",
+            params![digest, tid],
+        )
+        .map_err(e)?;
+        // Incremental fleet aggregates: retire the previous latest token's
+        // contribution, add this one's. Drift: compare with that token.
+        let old: Option<i64> = tx
+            .query_row(
+                "SELECT latest_token FROM devices WHERE id = ?1",
+                [a.device_id],
+                |r| r.get(0),
+            )
+            .map_err(e)?;
+        let mut drifting = false;
+        if let Some(old) = old {
+            tx.execute("UPDATE agg_failing SET n = n - 1 WHERE rule IN (SELECT rule FROM rule_results WHERE token_id = ?1 AND result = 2)", [old]).map_err(e)?;
+            tx.execute("UPDATE agg_ceiling SET n = n - 1 WHERE (fr, sl) IN (SELECT fr, sl FROM ceilings WHERE token_id = ?1)", [old]).map_err(e)?;
+            tx.execute("UPDATE agg_keys SET n = n - 1 WHERE fingerprint IN (SELECT DISTINCT fingerprint FROM key_prints WHERE token_id = ?1)", [old]).map_err(e)?;
+            let (op, od): (String, String) = tx
+                .query_row(
+                    "SELECT packages, results_digest FROM tokens WHERE id = ?1",
+                    [old],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .map_err(e)?;
+            drifting = op != a.packages.join("\n") || od != digest;
+        }
+        tx.execute("INSERT INTO agg_failing (rule, n) SELECT rule, 1 FROM rule_results WHERE token_id = ?1 AND result = 2 ON CONFLICT(rule) DO UPDATE SET n = n + 1", [tid]).map_err(e)?;
+        tx.execute("INSERT INTO agg_ceiling (fr, sl, n) SELECT fr, sl, 1 FROM ceilings WHERE token_id = ?1 ON CONFLICT(fr, sl) DO UPDATE SET n = n + 1", [tid]).map_err(e)?;
+        tx.execute(
+            "INSERT INTO agg_keys (fingerprint, kind, n) SELECT fingerprint, MIN(kind), 1 FROM key_prints WHERE token_id = ?1 AND fingerprint != 'unavailable' GROUP BY fingerprint ON CONFLICT(fingerprint) DO UPDATE SET n = n + 1",
+            [tid],
+        )
+        .map_err(e)?;
+        tx.execute(
+            "UPDATE devices SET last_seq = MAX(COALESCE(last_seq, 0), ?1), last_seen = ?2, prev_token = latest_token, latest_token = ?3, drifting = ?4 WHERE id = ?5",
+            params![a.seq, a.received_at, tid, drifting as i64, a.device_id],
+        )
+        .map_err(e)?;
         tx.commit().map_err(e)?;
         Ok(tid)
     }
@@ -423,24 +493,24 @@ impl Store for SqliteStore {
     fn shared_keys(&self) -> Result<Vec<(String, String, Vec<i64>)>> {
         let c = self.c();
         let mut st = c
-            .prepare(
-                "SELECT k.fingerprint, MIN(k.kind), GROUP_CONCAT(DISTINCT k.device_id) FROM key_prints k JOIN devices d ON d.latest_token = k.token_id
-                 WHERE k.fingerprint != 'unavailable' GROUP BY k.fingerprint HAVING COUNT(DISTINCT k.device_id) > 1 ORDER BY k.fingerprint",
-            )
+            .prepare("SELECT fingerprint, kind FROM agg_keys WHERE n > 1 ORDER BY fingerprint")
             .map_err(e)?;
-        let v = st
-            .query_map([], |r| {
-                let ids: String = r.get(2)?;
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    ids.split(',').filter_map(|x| x.parse().ok()).collect(),
-                ))
-            })
+        let fps: Vec<(String, String)> = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(e)?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(e)?;
-        Ok(v)
+        let mut out = Vec::new();
+        let mut ids = c.prepare_cached("SELECT DISTINCT k.device_id FROM key_prints k WHERE k.fingerprint = ?1 AND k.token_id = (SELECT latest_token FROM devices WHERE id = k.device_id) ORDER BY k.device_id").map_err(e)?;
+        for (fp, kind) in fps {
+            let v: Vec<i64> = ids
+                .query_map([&fp], |r| r.get(0))
+                .map_err(e)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(e)?;
+            out.push((fp, kind, v));
+        }
+        Ok(out)
     }
 
     fn last_two(&self, device_id: i64) -> Result<Vec<Snapshot>> {
@@ -479,6 +549,67 @@ impl Store for SqliteStore {
             out.push((pk, rs));
         }
         Ok(out)
+    }
+
+    fn drifting(&self) -> Result<Vec<i64>> {
+        let c = self.c();
+        let mut st = c
+            .prepare("SELECT id FROM devices WHERE drifting = 1 AND status = 'active' ORDER BY id")
+            .map_err(e)?;
+        let v = st
+            .query_map([], |r| r.get(0))
+            .map_err(e)?
+            .collect::<rusqlite::Result<Vec<i64>>>()
+            .map_err(e)?;
+        Ok(v)
+    }
+
+    fn aggregates(&self, silent_before: i64) -> Result<Aggregates> {
+        let c = self.c();
+        let pairs = |sql: &str| -> Result<Vec<(String, u64)>> {
+            let mut st = c.prepare(sql).map_err(e)?;
+            let v = st
+                .query_map([], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+                })
+                .map_err(e)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(e)?;
+            Ok(v)
+        };
+        let by_status =
+            pairs("SELECT status, COUNT(*) FROM devices GROUP BY status ORDER BY status")?;
+        let failing = pairs("SELECT rule, n FROM agg_failing WHERE n > 0 ORDER BY rule")?;
+        let mut st = c
+            .prepare("SELECT fr, sl, n FROM agg_ceiling WHERE n > 0 ORDER BY fr, sl")
+            .map_err(e)?;
+        let ceilings = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)? as u8,
+                    r.get::<_, i64>(2)? as u64,
+                ))
+            })
+            .map_err(e)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(e)?;
+        let silent: i64 = c
+            .query_row("SELECT COUNT(*) FROM devices WHERE status = 'active' AND (last_seen IS NULL OR last_seen < ?1)", [silent_before], |r| r.get(0))
+            .map_err(e)?;
+        let mut st = c.prepare("SELECT id FROM devices WHERE status = 'active' AND COALESCE(last_seen, 0) < ?1 ORDER BY id LIMIT 100").map_err(e)?;
+        let silent_ids = st
+            .query_map([silent_before], |r| r.get(0))
+            .map_err(e)?
+            .collect::<rusqlite::Result<Vec<i64>>>()
+            .map_err(e)?;
+        Ok(Aggregates {
+            by_status,
+            failing,
+            ceilings,
+            silent: silent as u64,
+            silent_ids,
+        })
     }
 }
 
