@@ -352,11 +352,16 @@ impl Store for SqliteStore {
     }
 
     fn store_attestation(&self, a: &Attestation) -> Result<i64> {
+        let mut sorted: Vec<String> = a.results.iter().map(|(r, c)| format!("{r}={c}")).collect();
+        sorted.sort();
+        let digest = crate::hex(
+            ring::digest::digest(&ring::digest::SHA256, sorted.join("\n").as_bytes()).as_ref(),
+        );
         let mut c = self.c();
         let tx = c.transaction().map_err(e)?;
         tx.execute(
-            "INSERT INTO tokens (device_id, received_at, iat, seq, cti, raw, online, packages) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![a.device_id, a.received_at, a.iat, a.seq, a.cti, a.raw, a.online as i64, a.packages.join("\n")],
+            "INSERT INTO tokens (device_id, received_at, iat, seq, cti, raw, online, packages, results_digest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![a.device_id, a.received_at, a.iat, a.seq, a.cti, a.raw, a.online as i64, a.packages.join("\n"), digest],
         )
         .map_err(e)?;
         let tid = tx.last_insert_rowid();
@@ -380,16 +385,6 @@ impl Store for SqliteStore {
                 st.execute(params![tid, fr, *sl as i64]).map_err(e)?;
             }
         }
-        let mut sorted: Vec<String> = a.results.iter().map(|(r, c)| format!("{r}={c}")).collect();
-        sorted.sort();
-        let digest = crate::hex(
-            ring::digest::digest(&ring::digest::SHA256, sorted.join("\n").as_bytes()).as_ref(),
-        );
-        tx.execute(
-            "UPDATE tokens SET results_digest = ?1 WHERE id = ?2",
-            params![digest, tid],
-        )
-        .map_err(e)?;
         // Incremental fleet aggregates: retire the previous latest token's
         // contribution, add this one's. Drift: compare with that token.
         let old: Option<i64> = tx
@@ -401,9 +396,9 @@ impl Store for SqliteStore {
             .map_err(e)?;
         let mut drifting = false;
         if let Some(old) = old {
-            tx.execute("UPDATE agg_failing SET n = n - 1 WHERE rule IN (SELECT rule FROM rule_results WHERE token_id = ?1 AND result = 2)", [old]).map_err(e)?;
-            tx.execute("UPDATE agg_ceiling SET n = n - 1 WHERE (fr, sl) IN (SELECT fr, sl FROM ceilings WHERE token_id = ?1)", [old]).map_err(e)?;
-            tx.execute("UPDATE agg_keys SET n = n - 1 WHERE fingerprint IN (SELECT DISTINCT fingerprint FROM key_prints WHERE token_id = ?1)", [old]).map_err(e)?;
+            tx.prepare_cached("UPDATE agg_failing SET n = n - 1 WHERE rule IN (SELECT rule FROM rule_results WHERE token_id = ?1 AND result = 2)").map_err(e)?.execute([old]).map_err(e)?;
+            tx.prepare_cached("UPDATE agg_ceiling SET n = n - 1 WHERE EXISTS (SELECT 1 FROM ceilings c WHERE c.token_id = ?1 AND c.fr = agg_ceiling.fr AND c.sl = agg_ceiling.sl)").map_err(e)?.execute([old]).map_err(e)?;
+            tx.prepare_cached("UPDATE agg_keys SET n = n - 1 WHERE fingerprint IN (SELECT DISTINCT fingerprint FROM key_prints WHERE token_id = ?1)").map_err(e)?.execute([old]).map_err(e)?;
             let (op, od): (String, String) = tx
                 .query_row(
                     "SELECT packages, results_digest FROM tokens WHERE id = ?1",
@@ -413,12 +408,9 @@ impl Store for SqliteStore {
                 .map_err(e)?;
             drifting = op != a.packages.join("\n") || od != digest;
         }
-        tx.execute("INSERT INTO agg_failing (rule, n) SELECT rule, 1 FROM rule_results WHERE token_id = ?1 AND result = 2 ON CONFLICT(rule) DO UPDATE SET n = n + 1", [tid]).map_err(e)?;
-        tx.execute("INSERT INTO agg_ceiling (fr, sl, n) SELECT fr, sl, 1 FROM ceilings WHERE token_id = ?1 ON CONFLICT(fr, sl) DO UPDATE SET n = n + 1", [tid]).map_err(e)?;
-        tx.execute(
-            "INSERT INTO agg_keys (fingerprint, kind, n) SELECT fingerprint, MIN(kind), 1 FROM key_prints WHERE token_id = ?1 AND fingerprint != 'unavailable' GROUP BY fingerprint ON CONFLICT(fingerprint) DO UPDATE SET n = n + 1",
-            [tid],
-        )
+        tx.prepare_cached("INSERT INTO agg_failing (rule, n) SELECT rule, 1 FROM rule_results WHERE token_id = ?1 AND result = 2 ON CONFLICT(rule) DO UPDATE SET n = n + 1").map_err(e)?.execute([tid]).map_err(e)?;
+        tx.prepare_cached("INSERT INTO agg_ceiling (fr, sl, n) SELECT fr, sl, 1 FROM ceilings WHERE token_id = ?1 ON CONFLICT(fr, sl) DO UPDATE SET n = n + 1").map_err(e)?.execute([tid]).map_err(e)?;
+        tx.prepare_cached("INSERT INTO agg_keys (fingerprint, kind, n) SELECT fingerprint, MIN(kind), 1 FROM key_prints WHERE token_id = ?1 AND fingerprint != 'unavailable' GROUP BY fingerprint ON CONFLICT(fingerprint) DO UPDATE SET n = n + 1").map_err(e)?.execute([tid])
         .map_err(e)?;
         tx.execute(
             "UPDATE devices SET last_seq = MAX(COALESCE(last_seq, 0), ?1), last_seen = ?2, prev_token = latest_token, latest_token = ?3, drifting = ?4 WHERE id = ?5",
