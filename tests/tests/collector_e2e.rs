@@ -644,3 +644,54 @@ fn mutual_tls_requires_a_client_certificate_from_the_ca() {
     );
     assert_eq!(String::from_utf8_lossy(&with.stdout), "200");
 }
+
+#[test]
+fn fleet_page_in_headless_chromium() {
+    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| Path::new(p).exists());
+    let Some(chromium) = chromium else {
+        eprintln!("skipped: Debian chromium not installed (.ci/run installs it)");
+        return;
+    };
+    let c = start();
+    let good = Device::new(None, 3);
+    let bad = Device::new(None, 3);
+    bad.tree.file(
+        "etc/ssh/sshd_config",
+        "PermitRootLogin yes\nPermitEmptyPasswords yes\n",
+    );
+    for d in [&good, &bad] {
+        d.enroll(&c);
+        assert_eq!(d.attest_online(&c).0, 200);
+    }
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--ignore-certificate-errors",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(c.url("/"))
+        .output()
+        .expect("run chromium");
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        dom.contains("fieldattest fleet"),
+        "page did not load: {dom}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(dom.matches("class=\"device\"").count(), 2, "{dom}");
+    assert!(
+        dom.contains("ssh.permit-empty-passwords"),
+        "failing device's findings missing: {dom}"
+    );
+}
