@@ -118,13 +118,7 @@ fn accept_inner(
         ));
     }
     if let Arrival::Online { session } = arrival {
-        match store.take_session(session, now).map_err(internal)? {
-            SessionState::Live(n) if Some(&n) == claims.nonce.as_ref() => {}
-            SessionState::Live(_) => return Err(reject(400, "wrong nonce for this session")),
-            SessionState::Used => return Err(reject(409, "nonce replayed: session already used")),
-            SessionState::Expired => return Err(reject(410, "session expired")),
-            SessionState::Unknown => return Err(reject(404, "unknown session")),
-        }
+        check_session(store, session, claims.nonce.as_ref(), now)?;
     }
     if store.cti_seen(device.id, &claims.cti).map_err(internal)? {
         return Err(reject(409, "duplicate cti: token already received"));
@@ -175,6 +169,22 @@ fn accept_inner(
     })
 }
 
+/// Burns the session and checks that the token carries its nonce.
+fn check_session(
+    store: &dyn Store,
+    session: &str,
+    nonce: Option<&Vec<u8>>,
+    now: i64,
+) -> Result<(), Rejection> {
+    match store.take_session(session, now).map_err(internal)? {
+        SessionState::Live(n) if Some(&n) == nonce => Ok(()),
+        SessionState::Live(_) => Err(reject(400, "wrong nonce for this session")),
+        SessionState::Used => Err(reject(409, "nonce replayed: session already used")),
+        SessionState::Expired => Err(reject(410, "session expired")),
+        SessionState::Unknown => Err(reject(404, "unknown session")),
+    }
+}
+
 /// Tag id (purl) and version of an evidence CoSWID.
 fn coswid_tag(b: &[u8]) -> Option<String> {
     let v = fieldattest_protocol::cbor::from_slice(b, 8).ok()?;
@@ -218,13 +228,7 @@ pub fn enroll(
         if claims.intuse != 2 {
             return Err(reject(400, "not an enrollment token (intuse must be 2)"));
         }
-        match store.take_session(session, now).map_err(internal)? {
-            SessionState::Live(n) if Some(&n) == claims.nonce.as_ref() => {}
-            SessionState::Live(_) => return Err(reject(400, "wrong nonce for this session")),
-            SessionState::Used => return Err(reject(409, "nonce replayed: session already used")),
-            SessionState::Expired => return Err(reject(410, "session expired")),
-            SessionState::Unknown => return Err(reject(404, "unknown session")),
-        }
+        check_session(store, session, claims.nonce.as_ref(), now)?;
         if store.device_by_kid(&kid).map_err(internal)?.is_some() {
             return Err(reject(409, "key already enrolled"));
         }

@@ -87,13 +87,21 @@ fn pki(dir: &Path) {
 fn start() -> Collector {
     let dir = tempfile::tempdir().unwrap();
     pki(dir.path());
+    let (child, port) = spawn_collector(dir.path(), &[]);
+    Collector { child, port, dir }
+}
+
+/// Starts `serve` on an ephemeral loopback port with the PKI in `dir`; returns
+/// the process and the port it printed.
+fn spawn_collector(dir: &Path, extra: &[&str]) -> (Child, u16) {
     let mut child = Command::new(bin("fieldattest-collector"))
         .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-        .arg(dir.path().join("c.db"))
+        .arg(dir.join("c.db"))
         .arg("--cert")
-        .arg(dir.path().join("srv.pem"))
+        .arg(dir.join("srv.pem"))
         .arg("--key")
-        .arg(dir.path().join("srv.key"))
+        .arg(dir.join("srv.key"))
+        .args(extra)
         .stderr(Stdio::piped())
         .spawn()
         .expect("start collector");
@@ -107,7 +115,7 @@ fn start() -> Collector {
         .next()
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("no port in {line:?}"));
-    Collector { child, port, dir }
+    (child, port)
 }
 
 impl Collector {
@@ -601,23 +609,8 @@ fn mutual_tls_requires_a_client_certificate_from_the_ca() {
         .arg(d("cli.cnf"))
         .arg("-out")
         .arg(d("cli.pem")));
-    let mut child = Command::new(bin("fieldattest-collector"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-        .arg(d("c.db"))
-        .arg("--cert")
-        .arg(d("srv.pem"))
-        .arg("--key")
-        .arg(d("srv.key"))
-        .arg("--client-ca")
-        .arg(d("ca.pem"))
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stderr.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port: u16 = line.trim().rsplit(':').next().unwrap().parse().unwrap();
+    let ca = d("ca.pem");
+    let (mut child, port) = spawn_collector(dir.path(), &["--client-ca", ca.to_str().unwrap()]);
     let url = format!("https://127.0.0.1:{port}/healthz");
     let without = Command::new("curl")
         .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert"])

@@ -127,6 +127,22 @@ pub fn live_state(root: &RootFs, iat: i64) -> DeviceState {
     s
 }
 
+/// The `submods["agent"]` entry: fieldattest's own name and version.
+fn agent_submod() -> (String, Submod) {
+    let sw = SwId {
+        name: report::AGENT_NAME.into(),
+        version: report::AGENT_VERSION.into(),
+        scheme: 16384,
+    };
+    (
+        "agent".into(),
+        Submod {
+            sw: Some(sw),
+            measurements: Vec::new(),
+        },
+    )
+}
+
 /// Builds the claims set for a report.
 pub fn claims(
     rep: &Report,
@@ -206,17 +222,7 @@ pub fn claims(
         sw,
         measurements,
         measres: vec![(catalog_group(), results)],
-        submods: vec![(
-            "agent".into(),
-            Submod {
-                sw: Some(SwId {
-                    name: report::AGENT_NAME.into(),
-                    version: report::AGENT_VERSION.into(),
-                    scheme: 16384,
-                }),
-                measurements: Vec::new(),
-            },
-        )],
+        submods: vec![agent_submod()],
         seq,
         epoch: None,
         time_source: dev.time_source,
@@ -261,17 +267,7 @@ pub fn enrollment_claims(
         nonce: Some(nonce),
         ueid: id.ueid.clone(),
         intuse: 2,
-        submods: vec![(
-            "agent".into(),
-            Submod {
-                sw: Some(SwId {
-                    name: report::AGENT_NAME.into(),
-                    version: report::AGENT_VERSION.into(),
-                    scheme: 16384,
-                }),
-                measurements: Vec::new(),
-            },
-        )],
+        submods: vec![agent_submod()],
         seq,
         key_tier: id.key.tier() as u8,
         cnf: Some(id.key.public_key().0),
