@@ -55,6 +55,8 @@ fn main() {
         sl_ceiling: (1..=7)
             .map(|f| (format!("FR{f}"), ((id + f) % 4) as u8))
             .collect(),
+        kid: id.to_be_bytes().to_vec(),
+        audit_reason: format!("seq {seq}"),
     };
     for d in 1..=n {
         let mut ueid = vec![1u8];

@@ -54,22 +54,12 @@ pub fn accept(
     let mut kid_seen: Option<Vec<u8>> = None;
     let mut dev_seen: Option<i64> = None;
     let r = accept_inner(store, body, arrival, now, &mut kid_seen, &mut dev_seen);
-    let (outcome, reason) = match &r {
-        Ok(a) => (
-            "accepted",
-            format!(
-                "seq {}{}",
-                a.claims.seq,
-                a.gap
-                    .map(|(f, t)| format!("; missing seq {f}..{t}"))
-                    .unwrap_or_default()
-            ),
-        ),
-        Err(rj) => ("rejected", rj.reason.clone()),
-    };
-    store
-        .audit(now, kid_seen.as_deref(), dev_seen, outcome, &reason)
-        .map_err(internal)?;
+    // Accepted attestations are audited in the same transaction that stores them.
+    if let Err(rj) = &r {
+        store
+            .audit(now, kid_seen.as_deref(), dev_seen, "rejected", &rj.reason)
+            .map_err(internal)?;
+    }
     r
 }
 
@@ -159,8 +149,21 @@ fn accept_inner(
             .map(|k| (k.kind.clone(), k.path.clone(), k.fingerprint.clone()))
             .collect(),
         sl_ceiling: claims.sl_ceiling.clone(),
+        kid: kid.clone(),
+        audit_reason: format!(
+            "seq {seq}{}",
+            gap.map(|(f, t)| format!("; missing seq {f}..{t}"))
+                .unwrap_or_default()
+        ),
     };
-    let token_id = store.store_attestation(&a).map_err(internal)?;
+    // The store re-checks cti and seq inside its transaction (concurrent
+    // posts of one device) and writes the audit entry with the attestation.
+    let token_id = store
+        .store_attestation(&a)
+        .map_err(|m| match m.strip_prefix("conflict: ") {
+            Some(reason) => reject(409, reason),
+            None => internal(m),
+        })?;
     Ok(Accepted {
         device,
         token_id,
