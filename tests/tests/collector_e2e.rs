@@ -456,6 +456,24 @@ fn rejection_corpus_is_refused_audited_and_server_survives() {
         r.0,
         r.1["error"].as_str().unwrap_or("").to_string().leak(),
     ));
+    // Sequence replay: an older token arriving after a newer one.
+    let older = d.token(None, false);
+    let newer = d.token(None, false);
+    assert_eq!(
+        c.curl("POST", "/attestation/v1/tokens", Some(&newer), &[])
+            .0,
+        200
+    );
+    let r = c.curl("POST", "/attestation/v1/tokens", Some(&older), &[]);
+    assert_eq!(r.0, 409, "{}", r.1);
+    assert!(
+        r.1["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("sequence replay"),
+        "{}",
+        r.1
+    );
     // Garbage and oversize bodies.
     let g = d.tree.outside().join("garbage.bin");
     std::fs::write(&g, b"this is not CBOR at all").unwrap();
@@ -514,7 +532,7 @@ fn rejection_corpus_is_refused_audited_and_server_survives() {
         .iter()
         .filter(|e| e["outcome"] == "rejected")
         .count();
-    assert!(rejected >= 9, "{audit}");
+    assert!(rejected >= 10, "{audit}");
     assert!(
         audit.as_array().unwrap().iter().any(|e| e["reason"]
             .as_str()
