@@ -54,7 +54,13 @@ fn pki(dir: &Path) {
         .arg(d("ca.key"))
         .arg("-out")
         .arg(d("ca.pem")));
-    std::fs::write(d("ext.cnf"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n").unwrap();
+    issue(dir, "srv", "localhost", "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n");
+}
+
+/// A P-256 key `<name>.key` and a certificate `<name>.pem` signed by the test CA in `dir`.
+fn issue(dir: &Path, name: &str, cn: &str, ext: &str) {
+    let d = |f: &str| dir.join(f);
+    std::fs::write(d(&format!("{name}.cnf")), ext).unwrap();
     sh(Command::new("openssl")
         .args([
             "req",
@@ -64,24 +70,24 @@ fn pki(dir: &Path) {
             "ec_paramgen_curve:P-256",
             "-nodes",
             "-subj",
-            "/CN=localhost",
+            &format!("/CN={cn}"),
             "-keyout",
         ])
-        .arg(d("srv.key"))
+        .arg(d(&format!("{name}.key")))
         .arg("-out")
-        .arg(d("srv.csr")));
+        .arg(d(&format!("{name}.csr"))));
     sh(Command::new("openssl")
         .args(["x509", "-req", "-days", "2", "-in"])
-        .arg(d("srv.csr"))
+        .arg(d(&format!("{name}.csr")))
         .arg("-CA")
         .arg(d("ca.pem"))
         .arg("-CAkey")
         .arg(d("ca.key"))
         .arg("-CAcreateserial")
         .arg("-extfile")
-        .arg(d("ext.cnf"))
+        .arg(d(&format!("{name}.cnf")))
         .arg("-out")
-        .arg(d("srv.pem")));
+        .arg(d(&format!("{name}.pem"))));
 }
 
 fn start() -> Collector {
@@ -595,38 +601,12 @@ fn mutual_tls_requires_a_client_certificate_from_the_ca() {
     pki(dir.path());
     let d = |f: &str| dir.path().join(f);
     // A device client certificate signed by the same test CA.
-    std::fs::write(
-        d("cli.cnf"),
+    issue(
+        dir.path(),
+        "cli",
+        "device-1",
         "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
-    )
-    .unwrap();
-    sh(Command::new("openssl")
-        .args([
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-subj",
-            "/CN=device-1",
-            "-keyout",
-        ])
-        .arg(d("cli.key"))
-        .arg("-out")
-        .arg(d("cli.csr")));
-    sh(Command::new("openssl")
-        .args(["x509", "-req", "-days", "2", "-in"])
-        .arg(d("cli.csr"))
-        .arg("-CA")
-        .arg(d("ca.pem"))
-        .arg("-CAkey")
-        .arg(d("ca.key"))
-        .arg("-CAcreateserial")
-        .arg("-extfile")
-        .arg(d("cli.cnf"))
-        .arg("-out")
-        .arg(d("cli.pem")));
+    );
     let ca = d("ca.pem");
     let (mut child, port) = spawn_collector(dir.path(), &["--client-ca", ca.to_str().unwrap()]);
     let url = format!("https://127.0.0.1:{port}/healthz");
