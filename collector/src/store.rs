@@ -83,8 +83,6 @@ pub trait Store: Send + Sync {
     fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>>;
     /// Latest rule results per device: (device id, rule id, result).
     fn latest_results(&self) -> Result<Vec<(i64, String, u8)>>;
-    /// Latest SL ceilings per device.
-    fn latest_ceilings(&self) -> Result<Vec<(i64, String, u8)>>;
     /// Key fingerprints seen on more than one device: (fingerprint, kind, device ids).
     fn shared_keys(&self) -> Result<Vec<(String, String, Vec<i64>)>>;
     /// The two latest attestations of a device: (packages, results) each.
@@ -577,19 +575,6 @@ impl Store for SqliteStore {
     fn latest_results(&self) -> Result<Vec<(i64, String, u8)>> {
         let c = self.c();
         let mut st = c.prepare("SELECT d.id, r.rule, r.result FROM devices d JOIN rule_results r ON r.token_id = d.latest_token ORDER BY d.id, r.rule").map_err(e)?;
-        let v = st
-            .query_map([], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u8))
-            })
-            .map_err(e)?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(e)?;
-        Ok(v)
-    }
-
-    fn latest_ceilings(&self) -> Result<Vec<(i64, String, u8)>> {
-        let c = self.c();
-        let mut st = c.prepare("SELECT d.id, x.fr, x.sl FROM devices d JOIN ceilings x ON x.token_id = d.latest_token ORDER BY d.id, x.fr").map_err(e)?;
         let v = st
             .query_map([], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u8))
