@@ -57,6 +57,7 @@ fn main() {
             .collect(),
         kid: id.to_be_bytes().to_vec(),
         audit_reason: format!("seq {seq}"),
+        sbom_digest: None,
     };
     for d in 1..=n {
         let mut ueid = vec![1u8];

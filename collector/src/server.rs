@@ -7,6 +7,7 @@
 //! - `POST /attestation/v1/sessions/{id}` (application/eat+cwt) → 200 / 4xx
 //! - `POST /attestation/v1/tokens` (spooled token, no session) → 200 / 4xx
 //! - `POST /attestation/v1/enroll/{session}` + `Authorization: Bearer <secret>` → 201
+//! - `PUT|GET /attestation/v1/sbom/{sha256}` — SBOM upload by digest / existence check
 //! - `GET /healthz`, `GET /` (fleet page), `GET /api/v1/fleet`, `GET /api/v1/devices`
 
 use crate::store::Store;
@@ -167,6 +168,62 @@ async fn enroll(
     }
 }
 
+/// Largest SBOM accepted.
+pub const MAX_SBOM: usize = 16 * 1024 * 1024;
+
+/// `PUT /attestation/v1/sbom/{sha256}`: stores an SBOM whose SHA-256 equals the
+/// path and that a stored attestation references (the token carries the digest,
+/// the body travels separately). 201 new, 200 already stored.
+async fn put_sbom(
+    State(app): State<Shared>,
+    Path(digest): Path<String>,
+    body: axum::body::Body,
+) -> Response {
+    use http_body_util::BodyExt;
+    let digest = digest.to_ascii_lowercase();
+    if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return err(400, "path must be the SBOM's SHA-256 in hex");
+    }
+    let body = match http_body_util::Limited::new(body, MAX_SBOM).collect().await {
+        Ok(c) => c.to_bytes(),
+        Err(_) => return err(413, &format!("SBOM larger than {MAX_SBOM} bytes")),
+    };
+    if hex(ring::digest::digest(&ring::digest::SHA256, &body).as_ref()) != digest {
+        return err(400, "body does not match the digest in the path");
+    }
+    let r = tokio::task::spawn_blocking(move || -> Result<u16, String> {
+        if !app.store.sbom_referenced(&digest)? {
+            return Ok(404);
+        }
+        Ok(if app.store.put_sbom(&digest, &body, now())? {
+            201
+        } else {
+            200
+        })
+    })
+    .await;
+    match r {
+        Ok(Ok(404)) => err(404, "no stored attestation references this SBOM digest"),
+        Ok(Ok(code)) => (
+            StatusCode::from_u16(code).unwrap_or(StatusCode::OK),
+            Json(json!({"stored": true})),
+        )
+            .into_response(),
+        _ => err(500, "cannot store SBOM"),
+    }
+}
+
+/// `GET /attestation/v1/sbom/{sha256}`: 200 when stored, 404 otherwise (the agent
+/// uploads only what the collector does not have).
+async fn has_sbom(State(app): State<Shared>, Path(digest): Path<String>) -> Response {
+    let d = digest.to_ascii_lowercase();
+    match tokio::task::spawn_blocking(move || app.store.sbom_exists(&d)).await {
+        Ok(Ok(true)) => Json(json!({"stored": true})).into_response(),
+        Ok(Ok(false)) => err(404, "SBOM not stored"),
+        _ => err(500, "SBOM lookup failed"),
+    }
+}
+
 async fn health() -> Response {
     Json(json!({"status": "ok"})).into_response()
 }
@@ -245,6 +302,10 @@ pub fn router(app: Shared) -> Router {
         .route("/attestation/v1/sessions/{id}", post(post_session_token))
         .route("/attestation/v1/tokens", post(post_offline_token))
         .route("/attestation/v1/enroll/{session}", post(enroll))
+        .route(
+            "/attestation/v1/sbom/{digest}",
+            axum::routing::put(put_sbom).get(has_sbom),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(tower::limit::ConcurrencyLimitLayer::new(MAX_CONCURRENT))
         .with_state(app)

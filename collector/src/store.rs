@@ -42,6 +42,8 @@ pub struct Attestation {
     /// The device's kid and the audit reason written with the attestation.
     pub kid: Vec<u8>,
     pub audit_reason: String,
+    /// Hex SHA-256 of the CycloneDX SBOM the token attests (uploaded separately).
+    pub sbom_digest: Option<String>,
 }
 
 pub type Result<T> = std::result::Result<T, String>;
@@ -93,6 +95,11 @@ pub trait Store: Send + Sync {
     /// Fleet aggregates in a few queries: devices per status, failing rule
     /// counts, (FR, SL, devices), silent device count and the first ids.
     fn aggregates(&self, silent_before: i64) -> Result<Aggregates>;
+    /// Whether a stored attestation references this SBOM digest (hex).
+    fn sbom_referenced(&self, digest: &str) -> Result<bool>;
+    fn sbom_exists(&self, digest: &str) -> Result<bool>;
+    /// Stores an SBOM body; false when it was already there.
+    fn put_sbom(&self, digest: &str, body: &[u8], now: i64) -> Result<bool>;
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -156,6 +163,9 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX devices_drifting ON devices(drifting);
      CREATE INDEX prints_token ON key_prints(token_id);
      CREATE INDEX agg_keys_n ON agg_keys(n);",
+    "ALTER TABLE tokens ADD COLUMN sbom_digest TEXT;
+     CREATE INDEX tokens_sbom ON tokens(sbom_digest);
+     CREATE TABLE sboms (digest TEXT PRIMARY KEY, body BLOB NOT NULL, received_at INTEGER NOT NULL);",
 ];
 
 fn e(x: rusqlite::Error) -> String {
@@ -256,8 +266,8 @@ fn write_attestation(tx: &Connection, a: &Attestation) -> Result<i64> {
         ring::digest::digest(&ring::digest::SHA256, sorted.join("\n").as_bytes()).as_ref(),
     );
     tx.execute(
-        "INSERT INTO tokens (device_id, received_at, iat, seq, cti, raw, online, packages, results_digest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![a.device_id, a.received_at, a.iat, a.seq, a.cti, a.raw, a.online as i64, a.packages.join("\n"), digest],
+        "INSERT INTO tokens (device_id, received_at, iat, seq, cti, raw, online, packages, results_digest, sbom_digest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![a.device_id, a.received_at, a.iat, a.seq, a.cti, a.raw, a.online as i64, a.packages.join("\n"), digest, a.sbom_digest],
     )
     .map_err(e)?;
     let tid = tx.last_insert_rowid();
@@ -644,6 +654,43 @@ impl Store for SqliteStore {
             out.push((pk, rs));
         }
         Ok(out)
+    }
+
+    fn sbom_referenced(&self, digest: &str) -> Result<bool> {
+        Ok(self
+            .c()
+            .query_row(
+                "SELECT 1 FROM tokens WHERE sbom_digest = ?1 LIMIT 1",
+                [digest],
+                |_| Ok(()),
+            )
+            .optional()
+            .map_err(e)?
+            .is_some())
+    }
+
+    fn sbom_exists(&self, digest: &str) -> Result<bool> {
+        Ok(self
+            .c()
+            .query_row(
+                "SELECT 1 FROM sboms WHERE digest = ?1",
+                [digest],
+                |_| Ok(()),
+            )
+            .optional()
+            .map_err(e)?
+            .is_some())
+    }
+
+    fn put_sbom(&self, digest: &str, body: &[u8], now: i64) -> Result<bool> {
+        Ok(self
+            .c()
+            .execute(
+                "INSERT OR IGNORE INTO sboms (digest, body, received_at) VALUES (?1, ?2, ?3)",
+                params![digest, body, now],
+            )
+            .map_err(e)?
+            == 1)
     }
 
     fn drifting(&self) -> Result<Vec<i64>> {

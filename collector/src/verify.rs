@@ -150,6 +150,11 @@ fn accept_inner(
             .collect(),
         sl_ceiling: claims.sl_ceiling.clone(),
         kid: kid.clone(),
+        sbom_digest: claims
+            .sbom_digests
+            .iter()
+            .find(|(f, d)| f.starts_with("cyclonedx") && d.len() == 32)
+            .map(|(_, d)| crate::hex(d)),
         audit_reason: format!(
             "seq {seq}{}",
             gap.map(|(f, t)| format!("; missing seq {f}..{t}"))

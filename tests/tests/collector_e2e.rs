@@ -686,3 +686,63 @@ fn fleet_page_in_headless_chromium() {
         "failing device's findings missing: {dom}"
     );
 }
+
+#[test]
+fn sbom_is_uploaded_by_digest_only_when_attested() {
+    let c = start();
+    let d = Device::new(None, 4);
+    d.enroll(&c);
+    let (sid, nonce) = c.session();
+    let tok = d.tree.outside().join("with-sbom.cwt");
+    let sbom = d.tree.outside().join("sbom.cdx.json");
+    let o = fieldattest(&[
+        "attest",
+        "--root",
+        &d.tree.root_str(),
+        "--state-dir",
+        d.state.to_str().unwrap(),
+        "--nonce",
+        &nonce,
+        "--out",
+        tok.to_str().unwrap(),
+        "--sbom-out",
+        sbom.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = Command::new("sha256sum").arg(&sbom).output().unwrap();
+    let digest = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let path = format!("/attestation/v1/sbom/{digest}");
+    // Before the token arrives, nobody references the SBOM.
+    let put = |file: &Path| {
+        c.curl(
+            "PUT",
+            &path,
+            None,
+            &["--data-binary", &format!("@{}", file.display())],
+        )
+    };
+    assert_eq!(put(&sbom).0, 404);
+    let r = c.curl(
+        "POST",
+        &format!("/attestation/v1/sessions/{sid}"),
+        Some(&tok),
+        &[],
+    );
+    assert_eq!(r.0, 200, "{}", r.1);
+    assert_eq!(c.curl("GET", &path, None, &[]).0, 404, "not stored yet");
+    let wrong = d.tree.outside().join("wrong.json");
+    std::fs::write(&wrong, b"{}").unwrap();
+    assert_eq!(put(&wrong).0, 400, "body must match the digest");
+    assert_eq!(put(&sbom).0, 201);
+    assert_eq!(put(&sbom).0, 200, "idempotent");
+    assert_eq!(c.curl("GET", &path, None, &[]).0, 200);
+}
