@@ -91,11 +91,17 @@ async fn read_limited(app: &Shared, body: axum::body::Body) -> Result<Bytes, Res
     }
 }
 
+/// SHA-256 (hex) of the client certificate of the TLS connection (mTLS), set
+/// per connection by [`serve`].
+#[derive(Debug, Clone, Default)]
+pub struct PeerCert(pub Option<String>);
+
 async fn post_token(
     app: Shared,
     headers: HeaderMap,
     body: axum::body::Body,
     session: Option<String>,
+    peer: PeerCert,
 ) -> Response {
     if !is_eat(&headers) {
         return err(415, "Content-Type must be application/eat+cwt");
@@ -106,7 +112,7 @@ async fn post_token(
     };
     let r = tokio::task::spawn_blocking(move || {
         let arrival = match &session {
-            Some(s) => Arrival::Online { session: s.as_str() },
+            Some(s) => Arrival::Online { session: s.as_str(), peer: peer.0.as_deref() },
             None => Arrival::Offline,
         };
         verify::accept(app.store.as_ref(), &body, arrival, now()).map(|a| json!({"result": "accepted", "device": a.device.id, "seq": a.claims.seq, "missing_seq": a.gap}))
@@ -122,10 +128,18 @@ async fn post_token(
 async fn post_session_token(
     State(app): State<Shared>,
     Path(id): Path<String>,
+    peer: Option<axum::Extension<PeerCert>>,
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
-    post_token(app, headers, body, Some(id)).await
+    post_token(
+        app,
+        headers,
+        body,
+        Some(id),
+        peer.map(|p| p.0).unwrap_or_default(),
+    )
+    .await
 }
 
 async fn post_offline_token(
@@ -133,15 +147,17 @@ async fn post_offline_token(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
-    post_token(app, headers, body, None).await
+    post_token(app, headers, body, None, PeerCert::default()).await
 }
 
 async fn enroll(
     State(app): State<Shared>,
     Path(session): Path<String>,
+    peer: Option<axum::Extension<PeerCert>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let peer = peer.map(|p| p.0 .0).unwrap_or_default();
     if !is_eat(&headers) {
         return err(415, "Content-Type must be application/eat+cwt");
     }
@@ -154,7 +170,14 @@ async fn enroll(
         return err(401, "Authorization: Bearer <enrollment secret> required");
     };
     let r = tokio::task::spawn_blocking(move || {
-        verify::enroll(app.store.as_ref(), &secret, &body, &session, now())
+        verify::enroll(
+            app.store.as_ref(),
+            &secret,
+            &body,
+            &session,
+            peer.as_deref(),
+            now(),
+        )
     })
     .await;
     match r {
@@ -377,7 +400,15 @@ pub async fn serve(
             else {
                 return;
             };
-            let svc = hyper_util::service::TowerToHyperService::new(router);
+            let peer = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|c| c.first())
+                .map(|c| hex(ring::digest::digest(&ring::digest::SHA256, c.as_ref()).as_ref()));
+            let svc = hyper_util::service::TowerToHyperService::new(
+                router.layer(axum::Extension(PeerCert(peer))),
+            );
             let mut b = hyper::server::conn::http1::Builder::new();
             b.timer(TokioTimer::new())
                 .header_read_timeout(Duration::from_secs(10))

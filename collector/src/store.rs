@@ -100,6 +100,9 @@ pub trait Store: Send + Sync {
     fn sbom_exists(&self, digest: &str) -> Result<bool>;
     /// Stores an SBOM body; false when it was already there.
     fn put_sbom(&self, digest: &str, body: &[u8], now: i64) -> Result<bool>;
+    /// mTLS: SHA-256 (hex) of the client certificate bound to a device.
+    fn tls_binding(&self, device_id: i64) -> Result<Option<String>>;
+    fn set_tls_binding(&self, device_id: i64, fp: &str) -> Result<()>;
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -166,6 +169,7 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE tokens ADD COLUMN sbom_digest TEXT;
      CREATE INDEX tokens_sbom ON tokens(sbom_digest);
      CREATE TABLE sboms (digest TEXT PRIMARY KEY, body BLOB NOT NULL, received_at INTEGER NOT NULL);",
+    "ALTER TABLE devices ADD COLUMN tls_fp TEXT;",
 ];
 
 fn e(x: rusqlite::Error) -> String {
@@ -654,6 +658,26 @@ impl Store for SqliteStore {
             out.push((pk, rs));
         }
         Ok(out)
+    }
+
+    fn tls_binding(&self, device_id: i64) -> Result<Option<String>> {
+        self.c()
+            .query_row(
+                "SELECT tls_fp FROM devices WHERE id = ?1",
+                [device_id],
+                |r| r.get(0),
+            )
+            .map_err(e)
+    }
+
+    fn set_tls_binding(&self, device_id: i64, fp: &str) -> Result<()> {
+        self.c()
+            .execute(
+                "UPDATE devices SET tls_fp = ?1 WHERE id = ?2",
+                params![fp, device_id],
+            )
+            .map_err(e)?;
+        Ok(())
     }
 
     fn sbom_referenced(&self, digest: &str) -> Result<bool> {

@@ -12,7 +12,11 @@ use fieldattest_protocol::token::{self, PublicKey};
 #[derive(Debug, Clone)]
 pub enum Arrival<'a> {
     /// In answer to a session: its nonce must be in the token.
-    Online { session: &'a str },
+    Online {
+        session: &'a str,
+        /// SHA-256 (hex) of the mTLS client certificate, when the server uses mTLS.
+        peer: Option<&'a str>,
+    },
     /// Spooled or imported: freshness from `cti` and `seq`.
     Offline,
 }
@@ -107,7 +111,20 @@ fn accept_inner(
             "UEID does not match the device enrolled for this kid",
         ));
     }
-    if let Arrival::Online { session } = arrival {
+    if let Arrival::Online {
+        peer: Some(peer), ..
+    } = arrival
+    {
+        if let Some(bound) = store.tls_binding(device.id).map_err(internal)? {
+            if bound != peer {
+                return Err(reject(
+                    403,
+                    "client certificate does not belong to this device",
+                ));
+            }
+        }
+    }
+    if let Arrival::Online { session, .. } = arrival {
         check_session(store, session, claims.nonce.as_ref(), now)?;
     }
     if store.cti_seen(device.id, &claims.cti).map_err(internal)? {
@@ -213,6 +230,7 @@ pub fn enroll(
     secret: &[u8],
     body: &[u8],
     session: &str,
+    peer: Option<&str>,
     now: i64,
 ) -> Result<Device, Rejection> {
     let mut kid_seen = None;
@@ -248,6 +266,10 @@ pub fn enroll(
         let id = store
             .insert_device(&kid, &claims.ueid, &key.0, &site, now)
             .map_err(internal)?;
+        if let Some(p) = peer {
+            // mTLS: bind the client certificate used at enrollment to the device.
+            store.set_tls_binding(id, p).map_err(internal)?;
+        }
         store
             .device(id)
             .map_err(internal)?

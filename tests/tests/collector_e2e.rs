@@ -596,44 +596,105 @@ fn shared_host_keys_and_drift_are_detected() {
 }
 
 #[test]
-fn mutual_tls_requires_a_client_certificate_from_the_ca() {
+fn mutual_tls_requires_a_client_certificate_and_binds_it_to_the_device() {
     let dir = tempfile::tempdir().unwrap();
     pki(dir.path());
-    let d = |f: &str| dir.path().join(f);
-    // A device client certificate signed by the same test CA.
+    // Two device client certificates signed by the same test CA.
     issue(
         dir.path(),
         "cli",
         "device-1",
         "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
     );
-    let ca = d("ca.pem");
-    let (mut child, port) = spawn_collector(dir.path(), &["--client-ca", ca.to_str().unwrap()]);
-    let url = format!("https://127.0.0.1:{port}/healthz");
-    let without = Command::new("curl")
-        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert"])
-        .arg(d("ca.pem"))
-        .arg(&url)
-        .output()
-        .unwrap();
-    let with = Command::new("curl")
-        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert"])
-        .arg(d("ca.pem"))
-        .arg("--cert")
-        .arg(d("cli.pem"))
-        .arg("--key")
-        .arg(d("cli.key"))
-        .arg(&url)
-        .output()
-        .unwrap();
-    let _ = child.kill();
-    let _ = child.wait();
-    assert_ne!(
-        String::from_utf8_lossy(&without.stdout),
-        "200",
-        "served without a client certificate"
+    issue(
+        dir.path(),
+        "cli2",
+        "device-2",
+        "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
     );
-    assert_eq!(String::from_utf8_lossy(&with.stdout), "200");
+    let ca = dir.path().join("ca.pem");
+    let (child, port) = spawn_collector(dir.path(), &["--client-ca", ca.to_str().unwrap()]);
+    let c = Collector { child, port, dir };
+    let cert = |n: &str| -> Vec<String> {
+        vec![
+            "--cert".into(),
+            c.dir.path().join(format!("{n}.pem")).display().to_string(),
+            "--key".into(),
+            c.dir.path().join(format!("{n}.key")).display().to_string(),
+        ]
+    };
+    let args = |v: &[String]| -> Vec<String> { v.to_vec() };
+    fn as_refs(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+    // No client certificate: no service.
+    let (code, _) = c.curl("GET", "/healthz", None, &[]);
+    assert_ne!(code, 200, "served without a client certificate");
+    let one = args(&cert("cli"));
+    assert_eq!(c.curl("GET", "/healthz", None, &as_refs(&one)).0, 200);
+    // Enroll over mTLS with device-1's certificate; it is bound to the device.
+    let d = Device::new(None, 2);
+    let secret = String::from_utf8(
+        Command::new(bin("fieldattest-collector"))
+            .args(["enroll-token", "--site", "s", "--db"])
+            .arg(c.db())
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let session = |cert: &Vec<String>| -> (String, String) {
+        let (code, v) = c.curl("POST", "/attestation/v1/sessions", None, &as_refs(cert));
+        assert_eq!(code, 201, "{v}");
+        (
+            v["id"].as_str().unwrap().to_string(),
+            v["nonce"].as_str().unwrap().to_string(),
+        )
+    };
+    let (sid, nonce) = session(&one);
+    let t = d.token(Some(&nonce), true);
+    let auth = format!("Authorization: Bearer {}", secret.trim());
+    let mut e = as_refs(&one);
+    e.extend(["-H", &auth]);
+    let (code, v) = c.curl(
+        "POST",
+        &format!("/attestation/v1/enroll/{sid}"),
+        Some(&t),
+        &e,
+    );
+    assert_eq!(code, 201, "{v}");
+    Command::new(bin("fieldattest-collector"))
+        .args(["approve", "1", "--db"])
+        .arg(c.db())
+        .status()
+        .unwrap();
+    // The right certificate attests; another valid certificate of the same CA is refused.
+    let (sid, nonce) = session(&one);
+    let t = d.token(Some(&nonce), false);
+    assert_eq!(
+        c.curl(
+            "POST",
+            &format!("/attestation/v1/sessions/{sid}"),
+            Some(&t),
+            &as_refs(&one)
+        )
+        .0,
+        200
+    );
+    let two = args(&cert("cli2"));
+    let (sid, nonce) = session(&two);
+    let t = d.token(Some(&nonce), false);
+    let (code, v) = c.curl(
+        "POST",
+        &format!("/attestation/v1/sessions/{sid}"),
+        Some(&t),
+        &as_refs(&two),
+    );
+    assert_eq!(code, 403, "{v}");
+    assert!(
+        v["error"].as_str().unwrap().contains("client certificate"),
+        "{v}"
+    );
 }
 
 #[test]
