@@ -235,14 +235,11 @@ pub fn enroll(
 ) -> Result<Device, Rejection> {
     let mut kid_seen = None;
     let r = (|| {
-        let (_, kid) = token::parse(body).map_err(|e| reject(400, e.to_string()))?;
+        let (sign1, kid) = token::parse(body).map_err(|e| reject(400, e.to_string()))?;
         kid_seen = Some(kid.clone());
         // The key comes from the token itself; verify with it (proof of possession).
-        let unverified = {
-            let (sign1, _) = token::parse(body).map_err(|e| reject(400, e.to_string()))?;
-            eat::decode(sign1.payload.as_deref().unwrap_or_default())
-                .map_err(|e| reject(400, e.to_string()))?
-        };
+        let unverified = eat::decode(sign1.payload.as_deref().unwrap_or_default())
+            .map_err(|e| reject(400, e.to_string()))?;
         let cnf = unverified
             .cnf
             .ok_or_else(|| reject(400, "enrollment token without cnf key"))?;
@@ -250,7 +247,8 @@ pub fn enroll(
         if key.kid() != kid {
             return Err(reject(400, "kid is not the thumbprint of the cnf key"));
         }
-        let claims = token::verify(body, &key).map_err(|e| reject(400, e.to_string()))?;
+        let claims =
+            token::verify_parsed(&sign1, &kid, &key).map_err(|e| reject(400, e.to_string()))?;
         if claims.intuse != 2 {
             return Err(reject(400, "not an enrollment token (intuse must be 2)"));
         }
