@@ -210,35 +210,46 @@ fn load_accept(path: &Path) -> Result<Vec<fieldattest_agent::accept::Acceptance>
     Ok(acc)
 }
 
-fn run_scan(a: ScanArgs) -> ExitCode {
+/// The scan shared by `scan` and `attest`: accept file (exit 2 when
+/// malformed), root (exit 3 when unusable), the scan itself, and its warnings.
+fn scan_args(
+    a: &ScanArgs,
+    state_dir: Option<PathBuf>,
+) -> Result<(RootFs, fieldattest_protocol::report::Report), ExitCode> {
     let accept = match a.accept.as_deref().map(load_accept).transpose() {
         Ok(v) => v.unwrap_or_default(),
         Err(e) => {
             eprintln!("fieldattest: accept file: {e}");
-            return ExitCode::from(2);
+            return Err(ExitCode::from(2));
         }
     };
     let root = match RootFs::new(&a.root) {
         Ok(r) => r.with_max_file(a.max_file),
         Err(e) => {
             eprintln!("fieldattest: cannot scan root {e}");
-            return ExitCode::from(3);
+            return Err(ExitCode::from(3));
         }
     };
-    let (rep, warnings) = fieldattest_agent::scan_with_warnings(
-        &root,
-        &ScanOptions {
-            root_display: a.root.display().to_string(),
-            target_sl: a.sl,
-            accept,
-            cred_budget: (a.cred_budget_ms > 0)
-                .then(|| std::time::Duration::from_millis(a.cred_budget_ms)),
-            state_dir: a.state_dir.clone(),
-        },
-    );
+    let opts = ScanOptions {
+        root_display: a.root.display().to_string(),
+        target_sl: a.sl,
+        accept,
+        cred_budget: (a.cred_budget_ms > 0)
+            .then(|| std::time::Duration::from_millis(a.cred_budget_ms)),
+        state_dir,
+    };
+    let (rep, warnings) = fieldattest_agent::scan_with_warnings(&root, &opts);
     for w in &warnings {
         eprintln!("fieldattest: warning: {w}");
     }
+    Ok((root, rep))
+}
+
+fn run_scan(a: ScanArgs) -> ExitCode {
+    let (_, rep) = match scan_args(&a, a.state_dir.clone()) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
     for e in &rep.inventory.errors {
         let line = e.line.map(|l| format!(":{l}")).unwrap_or_default();
         eprintln!(
@@ -399,32 +410,10 @@ fn run_attest(a: ScanArgs) -> ExitCode {
             }
         };
     }
-    let root = match RootFs::new(&a.root) {
-        Ok(r) => r.with_max_file(a.max_file),
-        Err(e) => {
-            eprintln!("fieldattest: cannot scan root {e}");
-            return ExitCode::from(3);
-        }
+    let (root, rep) = match scan_args(&a, Some(state_dir.clone())) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
-    let accept = match a.accept.as_deref().map(load_accept).transpose() {
-        Ok(v) => v.unwrap_or_default(),
-        Err(e) => {
-            eprintln!("fieldattest: accept file: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let opts = ScanOptions {
-        root_display: a.root.display().to_string(),
-        target_sl: a.sl,
-        accept,
-        cred_budget: (a.cred_budget_ms > 0)
-            .then(|| std::time::Duration::from_millis(a.cred_budget_ms)),
-        state_dir: Some(state_dir.clone()),
-    };
-    let (rep, warnings) = fieldattest_agent::scan_with_warnings(&root, &opts);
-    for w in &warnings {
-        eprintln!("fieldattest: warning: {w}");
-    }
     let mut serial = [0u8; 16];
     if let Err(e) = getrandom::getrandom(&mut serial) {
         eprintln!("fieldattest: no randomness: {e}");
