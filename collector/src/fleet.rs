@@ -23,10 +23,9 @@ pub fn devices(store: &dyn Store, now: i64) -> Result<Value, String> {
 /// Failing rules of each device's latest attestation.
 pub fn findings(store: &dyn Store, rule: Option<&str>) -> Result<Value, String> {
     let v: Vec<Value> = store
-        .latest_results()?
+        .latest_failures(rule)?
         .into_iter()
-        .filter(|(_, r, code)| *code == 2 && rule.map(|x| x == r).unwrap_or(true))
-        .map(|(d, r, _)| json!({"device": d, "rule": r, "result": "fail"}))
+        .map(|(d, r)| json!({"device": d, "rule": r, "result": "fail"}))
         .collect();
     Ok(Value::Array(v))
 }

@@ -293,9 +293,16 @@ async fn page(State(app): State<Shared>) -> Response {
             }
         }
         h.push_str("</table><h2>Devices</h2><table id=\"devices\"><tr><th>id</th><th>site</th><th>status</th><th>kid</th><th>last attestation</th><th>failing rules</th></tr>");
+        // Failing rules grouped by device once, not searched per row.
+        let mut by_device: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
+        for x in finds.as_array().into_iter().flatten() {
+            if let (Some(dev), Some(rule)) = (x["device"].as_i64(), x["rule"].as_str()) {
+                by_device.entry(dev).or_default().push(esc(rule));
+            }
+        }
         for d in devs.as_array().into_iter().flatten() {
             let id = d["id"].as_i64().unwrap_or(0);
-            let fails: Vec<String> = finds.as_array().into_iter().flatten().filter(|x| x["device"].as_i64() == Some(id)).filter_map(|x| x["rule"].as_str().map(esc)).collect();
+            let fails = by_device.remove(&id).unwrap_or_default();
             let age = d["age_s"].as_i64().map(|a| format!("{a} s ago")).unwrap_or_else(|| "never".into());
             h.push_str(&format!(
                 "<tr class=\"device\"><td>{id}</td><td>{}</td><td>{}</td><td>{}</td><td>{age}</td><td class=\"fail\">{}</td></tr>",

@@ -83,8 +83,9 @@ pub trait Store: Send + Sync {
         reason: &str,
     ) -> Result<()>;
     fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>>;
-    /// Latest rule results per device: (device id, rule id, result).
-    fn latest_results(&self) -> Result<Vec<(i64, String, u8)>>;
+    /// Failing rules of each device's latest attestation: (device id, rule id),
+    /// optionally only one rule.
+    fn latest_failures(&self, rule: Option<&str>) -> Result<Vec<(i64, String)>>;
     /// Key fingerprints seen on more than one device: (fingerprint, kind, device ids).
     fn shared_keys(&self) -> Result<Vec<(String, String, Vec<i64>)>>;
     /// The two latest attestations of a device: (packages, results) each.
@@ -586,13 +587,16 @@ impl Store for SqliteStore {
         Ok(v)
     }
 
-    fn latest_results(&self) -> Result<Vec<(i64, String, u8)>> {
+    fn latest_failures(&self, rule: Option<&str>) -> Result<Vec<(i64, String)>> {
         let c = self.c();
-        let mut st = c.prepare("SELECT d.id, r.rule, r.result FROM devices d JOIN rule_results r ON r.token_id = d.latest_token ORDER BY d.id, r.rule").map_err(e)?;
+        let mut st = c
+            .prepare(
+                "SELECT d.id, r.rule FROM devices d JOIN rule_results r ON r.token_id = d.latest_token
+                 WHERE r.result = 2 AND (?1 IS NULL OR r.rule = ?1) ORDER BY d.id, r.rule",
+            )
+            .map_err(e)?;
         let v = st
-            .query_map([], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u8))
-            })
+            .query_map([rule], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(e)?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(e)?;
