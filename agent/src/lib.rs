@@ -9,6 +9,7 @@ pub mod parse;
 pub mod report;
 pub mod root;
 pub mod rules;
+pub mod spool;
 pub mod state;
 
 use fieldattest_protocol::report::{Report, ScanMode};

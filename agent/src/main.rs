@@ -19,6 +19,10 @@ Usage:
                    [--cred-budget-ms MS] [--state-dir DIR] [--max-file-size BYTES]
   fieldattest attest [scan options] [--nonce HEX] [--out FILE] [--sbom-out FILE]
   fieldattest attest --enrollment --nonce HEX [--out FILE] [--state-dir DIR]
+  fieldattest attest [scan options] --spool
+  fieldattest export --out DIR [--purge] [--state-dir DIR]
+  fieldattest rotate --nonce HEX [--out FILE] [--state-dir DIR]
+  fieldattest rotate --commit [--state-dir DIR]
   fieldattest identity [--state-dir DIR]
   fieldattest verify --key PUB.pem TOKEN
   fieldattest rules [--format text|json]
@@ -31,6 +35,13 @@ Commands:
   attest  Scan, then write a signed attestation token (EAT in COSE_Sign1, ES256,
           profile tag:fieldattest.org,2026:eat/v1) for the collector. The device
           key and UEID live in --state-dir (default /var/lib/fieldattest).
+  export  Write the spooled tokens as a signed bundle (tokens.cborseq,
+          manifest.cbor, manifest.cose) for an air-gapped transfer; the
+          collector imports it with 'fieldattest-collector import DIR'.
+  rotate  Key rotation: write the rotation request (old key vouches for a
+          new one, the new one proves possession) for the collector's
+          /attestation/v1/rotate/{session}; after it is accepted, --commit
+          makes the new key current (the sequence continues).
   identity Print the UEID, kid and public key (PEM) needed to enroll the device.
   verify  Verify a token offline against a public key and print its claims.
   rules   Print the rule catalog with its IEC 62443-4-2 mappings.
@@ -71,6 +82,8 @@ struct ScanArgs {
     nonce: Option<Vec<u8>>,
     sbom_out: Option<PathBuf>,
     enrollment: bool,
+    /// attest only: put the token into the state directory's spool.
+    spool: bool,
 }
 
 fn parse_severity(s: &str) -> Option<Severity> {
@@ -89,6 +102,24 @@ fn usage_err(msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// A collector nonce given as hex: 8..64 bytes.
+fn parse_nonce(v: &str) -> Result<Vec<u8>, String> {
+    let b: Option<Vec<u8>> = (v.len() % 2 == 0)
+        .then(|| {
+            (0..v.len() / 2)
+                .map(|i| {
+                    v.get(i * 2..i * 2 + 2)
+                        .and_then(|x| u8::from_str_radix(x, 16).ok())
+                })
+                .collect()
+        })
+        .flatten();
+    match b {
+        Some(b) if (8..=64).contains(&b.len()) => Ok(b),
+        _ => Err(format!("--nonce: want 8..64 bytes as hex, got {v:?}")),
+    }
+}
+
 fn parse_scan(mut p: lexopt::Parser) -> Result<ScanArgs, String> {
     use lexopt::prelude::*;
     let mut a = ScanArgs {
@@ -104,6 +135,7 @@ fn parse_scan(mut p: lexopt::Parser) -> Result<ScanArgs, String> {
         nonce: None,
         sbom_out: None,
         enrollment: false,
+        spool: false,
     };
     let val = |p: &mut lexopt::Parser, name: &str| -> Result<String, String> {
         p.value()
@@ -113,21 +145,9 @@ fn parse_scan(mut p: lexopt::Parser) -> Result<ScanArgs, String> {
     };
     while let Some(arg) = p.next().map_err(|e| e.to_string())? {
         match arg {
-            Long("nonce") => {
-                let v = val(&mut p, "--nonce")?;
-                let b: Option<Vec<u8>> = (v.len() % 2 == 0)
-                    .then(|| {
-                        (0..v.len() / 2)
-                            .map(|i| u8::from_str_radix(&v[i * 2..i * 2 + 2], 16).ok())
-                            .collect()
-                    })
-                    .flatten();
-                match b {
-                    Some(b) if (8..=64).contains(&b.len()) => a.nonce = Some(b),
-                    _ => return Err(format!("--nonce: want 8..64 bytes as hex, got {v:?}")),
-                }
-            }
+            Long("nonce") => a.nonce = Some(parse_nonce(&val(&mut p, "--nonce")?)?),
             Long("enrollment") => a.enrollment = true,
+            Long("spool") => a.spool = true,
             Long("sbom-out") => {
                 a.sbom_out = Some(PathBuf::from(p.value().map_err(|e| e.to_string())?))
             }
@@ -453,14 +473,45 @@ fn run_attest(a: ScanArgs) -> ExitCode {
                 seq,
             )
         })
-        .and_then(|c| attest::sign(&c, &id));
-    let tok = match result {
+        .and_then(|c| attest::sign(&c, &id).map(|t| (c, t)));
+    let (claims, tok) = match result {
         Ok(t) => t,
         Err(e) => {
             eprintln!("fieldattest: attestation: {e}");
             return ExitCode::from(3);
         }
     };
+    if a.spool {
+        let spooled = fieldattest_agent::spool::Spool::open(
+            &state_dir.join("spool"),
+            fieldattest_agent::spool::Limits::default(),
+        )
+        .and_then(|sp| {
+            let keep = attest::evidence_changed(&id, &attest::evidence_digest(&claims))?;
+            sp.put(claims.seq, &claims.cti, &tok, keep)
+        });
+        return match spooled {
+            Ok(dropped) => {
+                for d in dropped {
+                    eprintln!(
+                        "fieldattest: spool full: dropped token seq {} ({})",
+                        d.seq,
+                        if d.keep { "kept-class" } else { "routine" }
+                    );
+                }
+                eprintln!(
+                    "fieldattest: token seq {} spooled ({} bytes)",
+                    claims.seq,
+                    tok.len()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("fieldattest: spool: {e}");
+                ExitCode::from(3)
+            }
+        };
+    }
     let written = match &a.output {
         Some(p) => fieldattest_agent::state::write_atomic(p, &tok, 0o644)
             .map_err(|e| format!("{}: {e}", p.display())),
@@ -483,6 +534,149 @@ fn run_attest(a: ScanArgs) -> ExitCode {
         rep.rules.len()
     );
     ExitCode::SUCCESS
+}
+
+/// `export --out DIR`: the spooled tokens as a signed bundle (profile §9.3)
+/// for air-gapped sites; `--purge` removes them from the spool once the
+/// bundle is durably written.
+fn run_export(mut p: lexopt::Parser) -> ExitCode {
+    use fieldattest_agent::{attest, spool, state::write_atomic};
+    use fieldattest_protocol::bundle;
+    use lexopt::prelude::*;
+    let (mut dir, mut out, mut purge) = (PathBuf::from(DEFAULT_STATE_DIR), None, false);
+    loop {
+        match p.next() {
+            Ok(None) => break,
+            Ok(Some(Long("state-dir"))) => match p.value() {
+                Ok(v) => dir = PathBuf::from(v),
+                Err(e) => return usage_err(e),
+            },
+            Ok(Some(Long("out"))) => match p.value() {
+                Ok(v) => out = Some(PathBuf::from(v)),
+                Err(e) => return usage_err(e),
+            },
+            Ok(Some(Long("purge"))) => purge = true,
+            Ok(Some(other)) => return usage_err(other.unexpected()),
+            Err(e) => return usage_err(e),
+        }
+    }
+    let Some(out) = out else {
+        return usage_err("export needs --out DIR");
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let result = (|| {
+        let id = attest::keystore::Identity::load_or_create(&dir)?;
+        let sp = spool::Spool::open(&dir.join("spool"), spool::Limits::default())?;
+        let items = sp.pending()?;
+        let tokens = items
+            .iter()
+            .map(|i| sp.read(i))
+            .collect::<Result<Vec<_>, _>>()?;
+        let b = attest::export_bundle(&tokens, &id, now)?;
+        std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+        // The signed manifest is written last: a bundle cut short by a
+        // crash or a pulled USB stick fails the collector's checks.
+        for (name, bytes) in [
+            (bundle::TOKENS_FILE, &b.tokens),
+            (bundle::MANIFEST_FILE, &b.manifest),
+            (bundle::MANIFEST_SIG_FILE, &b.manifest_cose),
+        ] {
+            let p = out.join(name);
+            write_atomic(&p, bytes, 0o600).map_err(|e| format!("{}: {e}", p.display()))?;
+        }
+        if purge {
+            for i in &items {
+                sp.remove(i)?;
+            }
+        }
+        Ok::<_, String>((
+            b.count,
+            items.first().map(|i| i.seq),
+            items.last().map(|i| i.seq),
+        ))
+    })();
+    match result {
+        Ok((n, first, last)) => {
+            eprintln!(
+                "fieldattest: exported {n} token(s){} to {}",
+                match (first, last) {
+                    (Some(f), Some(l)) => format!(" (seq {f}..{l})"),
+                    _ => String::new(),
+                },
+                out.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("fieldattest: export: {e}");
+            ExitCode::from(3)
+        }
+    }
+}
+
+fn run_rotate(mut p: lexopt::Parser) -> ExitCode {
+    use fieldattest_agent::attest;
+    use lexopt::prelude::*;
+    let (mut dir, mut out, mut nonce, mut commit) =
+        (PathBuf::from(DEFAULT_STATE_DIR), None, None, false);
+    loop {
+        match p.next() {
+            Ok(None) => break,
+            Ok(Some(Long("state-dir"))) => match p.value() {
+                Ok(v) => dir = PathBuf::from(v),
+                Err(e) => return usage_err(e),
+            },
+            Ok(Some(Long("out"))) => match p.value() {
+                Ok(v) => out = Some(PathBuf::from(v)),
+                Err(e) => return usage_err(e),
+            },
+            Ok(Some(Long("nonce"))) => match p.value().map(|v| parse_nonce(&v.to_string_lossy())) {
+                Ok(Ok(n)) => nonce = Some(n),
+                Ok(Err(e)) => return usage_err(e),
+                Err(e) => return usage_err(e),
+            },
+            Ok(Some(Long("commit"))) => commit = true,
+            Ok(Some(other)) => return usage_err(other.unexpected()),
+            Err(e) => return usage_err(e),
+        }
+    }
+    let mut id = match attest::keystore::Identity::load_or_create(&dir) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("fieldattest: device identity: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    let r = match (commit, nonce) {
+        (true, None) => id.commit_rotation().map(|()| {
+            eprintln!("fieldattest: rotation committed; kid {}", hex(&id.kid()));
+        }),
+        (false, Some(n)) => {
+            let iat = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0);
+            attest::rotation_body(&id, iat, n).and_then(|b| match &out {
+                Some(p) => fieldattest_agent::state::write_atomic(p, &b, 0o644)
+                    .map_err(|e| format!("{}: {e}", p.display())),
+                None => std::io::stdout()
+                    .lock()
+                    .write_all(&b)
+                    .map_err(|e| e.to_string()),
+            })
+        }
+        _ => return usage_err("rotate needs either --nonce HEX or --commit"),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fieldattest: rotate: {e}");
+            ExitCode::from(3)
+        }
+    }
 }
 
 fn run_identity(mut p: lexopt::Parser) -> ExitCode {
@@ -591,8 +785,8 @@ fn main() -> ExitCode {
     match p.next() {
         Ok(Some(Value(cmd))) => match cmd.to_str() {
             Some("scan") => match parse_scan(p) {
-                Ok(a) if a.nonce.is_some() || a.sbom_out.is_some() || a.enrollment => {
-                    usage_err("--nonce and --sbom-out belong to 'fieldattest attest'")
+                Ok(a) if a.nonce.is_some() || a.sbom_out.is_some() || a.enrollment || a.spool => {
+                    usage_err("--nonce, --sbom-out, --enrollment and --spool belong to 'fieldattest attest'")
                 }
                 Ok(a) => run_scan(a),
                 Err(e) => usage_err(e),
@@ -603,6 +797,8 @@ fn main() -> ExitCode {
                 Err(e) => usage_err(e),
             },
             Some("identity") => run_identity(p),
+            Some("export") => run_export(p),
+            Some("rotate") => run_rotate(p),
             Some("verify") => run_verify(p),
             _ => usage_err(format!("unknown command {:?}", cmd.to_string_lossy())),
         },

@@ -2,11 +2,13 @@
 //! and shows the fleet's posture.
 //! - `store`: storage trait and the SQLite backend (WAL, migrations in code).
 //! - `verify`: the profile's verification order, enrollment, audit trail.
+//! - `import`: offline export bundles (signed completeness manifest), idempotent.
 //! - `fleet`: fleet queries (devices, findings, SL ceilings, shared keys, drift).
 //! - `server`: HTTPS API (axum on hyper, rustls TLS 1.3, optional mTLS) and web page.
 #![forbid(unsafe_code)]
 
 pub mod fleet;
+pub mod import;
 pub mod server;
 pub mod store;
 pub mod verify;

@@ -21,6 +21,12 @@ Usage:
   fieldattest-collector devices|fleet|audit --db PATH [--format text|json|csv]
   fieldattest-collector device DEVICE --db PATH [--format text|json]
   fieldattest-collector findings --db PATH [--rule ID] [--format text|json|csv]
+  fieldattest-collector import BUNDLE-DIR --db PATH [--format text|json]
+
+import verifies an export bundle of an air-gapped device ('fieldattest export':
+tokens.cborseq, manifest.cbor, manifest.cose) and stores its new tokens;
+importing the same bundle again changes nothing. Exit 1 when the bundle or
+one of its tokens is refused (the reasons are in the audit trail).
 
 DEVICE is the numeric id or a prefix of the key id (kid, hex).
 The enrollment secret is printed once; only its SHA-256 is stored.
@@ -317,6 +323,71 @@ fn run(a: Args) -> Result<(), ExitCode> {
                 if a.format == "csv" { "json" } else { &a.format },
             );
             Ok(())
+        }
+        "import" => {
+            let store = open(&a)?;
+            let Some(dir) = a.pos.as_deref().map(PathBuf::from) else {
+                eprintln!("fieldattest-collector: import needs the BUNDLE directory");
+                return Err(ExitCode::from(2));
+            };
+            const MAX_BUNDLE: u64 = 1 << 30;
+            let read = |name: &str| {
+                let p = dir.join(name);
+                let f = std::fs::File::open(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+                let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+                if len > MAX_BUNDLE {
+                    return Err(format!("{}: {len} bytes exceeds {MAX_BUNDLE}", p.display()));
+                }
+                let mut b = Vec::with_capacity(len as usize);
+                std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_BUNDLE + 1), &mut b)
+                    .map_err(|e| format!("{}: {e}", p.display()))?;
+                Ok(b)
+            };
+            use fieldattest_protocol::bundle::{MANIFEST_FILE, MANIFEST_SIG_FILE, TOKENS_FILE};
+            let files = read(TOKENS_FILE)
+                .and_then(|t| Ok((t, read(MANIFEST_FILE)?, read(MANIFEST_SIG_FILE)?)));
+            let (t, m, c) = files.map_err(|e| {
+                eprintln!("fieldattest-collector: import: {e}");
+                ExitCode::from(1)
+            })?;
+            match fieldattest_collector::import::import(&store, &t, &m, &c, now()) {
+                Ok(o) => {
+                    let v = serde_json::json!({
+                        "device": o.device_id, "listed": o.listed, "new": o.new,
+                        "already_stored": o.already,
+                        "rejected": o.rejected.iter().map(|(s, r)| serde_json::json!({"seq": s, "reason": r})).collect::<Vec<_>>(),
+                        "missing_seq": o.gaps.iter().map(|(f, l)| format!("{f}..{l}")).collect::<Vec<_>>(),
+                    });
+                    if a.format == "json" {
+                        print(&v, "json");
+                    } else {
+                        println!(
+                            "device {}: {} token(s) listed, {} new, {} already stored, {} rejected",
+                            o.device_id,
+                            o.listed,
+                            o.new,
+                            o.already,
+                            o.rejected.len()
+                        );
+                        for (s, r) in &o.rejected {
+                            println!("  seq {s}: rejected: {r}");
+                        }
+                        for (f, l) in &o.gaps {
+                            println!("  missing evidence: seq {f}..{l}");
+                        }
+                    }
+                    if o.rejected.is_empty() {
+                        Ok(())
+                    } else {
+                        Err(ExitCode::from(1))
+                    }
+                }
+                Err(rj) if rj.status >= 500 => Err(fail(rj.reason)),
+                Err(rj) => {
+                    eprintln!("fieldattest-collector: import refused: {}", rj.reason);
+                    Err(ExitCode::from(1))
+                }
+            }
         }
         "audit" => {
             let store = open(&a)?;

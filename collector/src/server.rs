@@ -191,6 +191,39 @@ async fn enroll(
     }
 }
 
+/// `POST /attestation/v1/rotate/{session}` (profile §11.4): a CBOR sequence
+/// (`application/cbor-seq`) of the rotation token signed by the current key
+/// and the new key's proof of possession, both over the session nonce.
+async fn rotate(
+    State(app): State<Shared>,
+    Path(session): Path<String>,
+    peer: Option<axum::Extension<PeerCert>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let peer = peer.map(|p| p.0 .0).unwrap_or_default();
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !ct.trim().eq_ignore_ascii_case("application/cbor-seq") {
+        return err(415, "Content-Type must be application/cbor-seq");
+    }
+    let r = tokio::task::spawn_blocking(move || {
+        verify::rotate(app.store.as_ref(), &body, &session, peer.as_deref(), now())
+    })
+    .await;
+    match r {
+        Ok(Ok((d, kid, seq))) => (
+            StatusCode::OK,
+            Json(json!({"result": "rotated", "device": d.id, "kid": hex(&kid), "old_key_valid_below_seq": seq})),
+        )
+            .into_response(),
+        Ok(Err(rj)) => from_rejection(rj),
+        Err(_) => err(500, "rotation task failed"),
+    }
+}
+
 /// Largest SBOM accepted.
 pub const MAX_SBOM: usize = 16 * 1024 * 1024;
 
@@ -332,6 +365,7 @@ pub fn router(app: Shared) -> Router {
         .route("/attestation/v1/sessions/{id}", post(post_session_token))
         .route("/attestation/v1/tokens", post(post_offline_token))
         .route("/attestation/v1/enroll/{session}", post(enroll))
+        .route("/attestation/v1/rotate/{session}", post(rotate))
         .route(
             "/attestation/v1/sbom/{digest}",
             axum::routing::put(put_sbom).get(has_sbom),

@@ -104,6 +104,20 @@ pub trait Store: Send + Sync {
     /// mTLS: SHA-256 (hex) of the client certificate bound to a device.
     fn tls_binding(&self, device_id: i64) -> Result<Option<String>>;
     fn set_tls_binding(&self, device_id: i64, fp: &str) -> Result<()>;
+    /// A key replaced by rotation: (device id, public key, rotation point —
+    /// the key signs nothing with a sequence number at or above it).
+    fn retired_key(&self, kid: &[u8]) -> Result<Option<(i64, Vec<u8>, i64)>>;
+    /// Key rotation in one transaction: the device's current key is retired
+    /// below `below_seq` and the new key becomes current. Fails when the new
+    /// kid is already known.
+    fn rotate_key(
+        &self,
+        device_id: i64,
+        new_kid: &[u8],
+        new_pubkey: &[u8],
+        below_seq: i64,
+        now: i64,
+    ) -> Result<()>;
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -171,6 +185,8 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX tokens_sbom ON tokens(sbom_digest);
      CREATE TABLE sboms (digest TEXT PRIMARY KEY, body BLOB NOT NULL, received_at INTEGER NOT NULL);",
     "ALTER TABLE devices ADD COLUMN tls_fp TEXT;",
+    "CREATE TABLE retired_keys (kid BLOB PRIMARY KEY, device_id INTEGER NOT NULL REFERENCES devices(id),
+        pubkey BLOB NOT NULL, below_seq INTEGER NOT NULL, rotated_at INTEGER NOT NULL);",
 ];
 
 fn e(x: rusqlite::Error) -> String {
@@ -682,6 +698,55 @@ impl Store for SqliteStore {
             )
             .map_err(e)?;
         Ok(())
+    }
+
+    fn retired_key(&self, kid: &[u8]) -> Result<Option<(i64, Vec<u8>, i64)>> {
+        self.c()
+            .query_row(
+                "SELECT device_id, pubkey, below_seq FROM retired_keys WHERE kid = ?1",
+                [kid],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(e)
+    }
+
+    fn rotate_key(
+        &self,
+        device_id: i64,
+        new_kid: &[u8],
+        new_pubkey: &[u8],
+        below_seq: i64,
+        now: i64,
+    ) -> Result<()> {
+        let mut c = self.c();
+        let tx = c.transaction().map_err(e)?;
+        let known: i64 = tx
+            .query_row(
+                "SELECT (SELECT count(*) FROM devices WHERE kid = ?1) + (SELECT count(*) FROM retired_keys WHERE kid = ?1)",
+                [new_kid],
+                |r| r.get(0),
+            )
+            .map_err(e)?;
+        if known > 0 {
+            return Err("conflict: new key already known".into());
+        }
+        let n = tx
+            .execute(
+                "INSERT INTO retired_keys (kid, device_id, pubkey, below_seq, rotated_at)
+                 SELECT kid, id, pubkey, ?2, ?3 FROM devices WHERE id = ?1",
+                params![device_id, below_seq, now],
+            )
+            .map_err(e)?;
+        if n != 1 {
+            return Err(format!("device {device_id} not found"));
+        }
+        tx.execute(
+            "UPDATE devices SET kid = ?2, pubkey = ?3 WHERE id = ?1",
+            params![device_id, new_kid, new_pubkey],
+        )
+        .map_err(e)?;
+        tx.commit().map_err(e)
     }
 
     fn sbom_referenced(&self, digest: &str) -> Result<bool> {

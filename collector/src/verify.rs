@@ -86,16 +86,9 @@ fn accept_inner(
         )
     })?;
     *kid_seen = Some(kid.clone());
-    let device = store
-        .device_by_kid(&kid)
-        .map_err(internal)?
-        .ok_or_else(|| reject(403, "unknown kid: device not enrolled"))?;
+    let (device, below) = lookup_key(store, &kid)?;
     *dev_seen = Some(device.id);
-    match device.status.as_str() {
-        "active" => {}
-        "revoked" => return Err(reject(403, "device revoked")),
-        other => return Err(reject(403, format!("device {other}: not approved yet"))),
-    }
+    check_active(&device)?;
     let key = PublicKey::from_sec1(&device.pubkey).map_err(internal)?;
     let claims =
         token::verify_parsed(&sign1, &kid, &key).map_err(|e| reject(400, e.to_string()))?;
@@ -131,6 +124,12 @@ fn accept_inner(
         return Err(reject(409, "duplicate cti: token already received"));
     }
     let seq = i64::try_from(claims.seq).map_err(|_| reject(400, "seq out of range"))?;
+    if let Some(below) = below.filter(|b| seq >= *b) {
+        return Err(reject(
+            403,
+            format!("retired key: seq {seq} is at or after the rotation point {below}"),
+        ));
+    }
     let gap = match device.last_seq {
         Some(last) if seq <= last => {
             return Err(reject(
@@ -192,6 +191,35 @@ fn accept_inner(
         claims,
         gap,
     })
+}
+
+/// The device a kid belongs to, with that key's public key in `pubkey`:
+/// the current key, or a key retired by rotation together with its rotation
+/// point (it only vouches for sequence numbers below it).
+pub fn lookup_key(store: &dyn Store, kid: &[u8]) -> Result<(Device, Option<i64>), Rejection> {
+    if let Some(d) = store.device_by_kid(kid).map_err(internal)? {
+        return Ok((d, None));
+    }
+    let (dev, pubkey, below) = store
+        .retired_key(kid)
+        .map_err(internal)?
+        .ok_or_else(|| reject(403, "unknown kid: device not enrolled"))?;
+    let mut d = store
+        .device(dev)
+        .map_err(internal)?
+        .ok_or_else(|| internal("device of a retired key vanished".into()))?;
+    d.kid = kid.to_vec();
+    d.pubkey = pubkey;
+    Ok((d, Some(below)))
+}
+
+/// Only approved, unrevoked devices may attest, rotate or import.
+pub fn check_active(d: &Device) -> Result<(), Rejection> {
+    match d.status.as_str() {
+        "active" => Ok(()),
+        "revoked" => Err(reject(403, "device revoked")),
+        other => Err(reject(403, format!("device {other}: not approved yet"))),
+    }
 }
 
 /// Burns the session and checks that the token carries its nonce.
@@ -283,6 +311,117 @@ pub fn enroll(
     };
     store
         .audit(now, kid_seen.as_deref(), dev, outcome, &reason)
+        .map_err(internal)?;
+    r
+}
+
+/// `intuse` of the rotation token signed by the old key (EAT "provisioning").
+pub const INTUSE_ROTATION: u8 = 3;
+/// `intuse` of the new key's proof of possession (EAT "proof of possession").
+pub const INTUSE_POP: u8 = 5;
+
+/// Key rotation (profile §11.4). The body is a CBOR sequence of two tokens
+/// answering one session nonce: the first signed by the device's current key
+/// (`intuse` 3) carrying the new key in `cnf`, the second signed by the new
+/// key (`intuse` 5, same `cnf`, nonce and UEID) proving possession. The old
+/// key is then retired: it still verifies spooled tokens whose `seq` is below
+/// the rotation token's, and nothing newer.
+pub fn rotate(
+    store: &dyn Store,
+    body: &[u8],
+    session: &str,
+    peer: Option<&str>,
+    now: i64,
+) -> Result<(Device, Vec<u8>, i64), Rejection> {
+    let mut kid_seen = None;
+    let mut dev_seen = None;
+    let r = (|| {
+        let items = fieldattest_protocol::cbor::split_sequence(body, token::MAX_DEPTH, 2)
+            .map_err(|e| reject(400, format!("rotation body: {e}")))?;
+        let [old_tok, new_tok] = items[..] else {
+            return Err(reject(400, "rotation body must hold exactly two tokens"));
+        };
+        let (sign1, kid) = token::parse(old_tok).map_err(|e| reject(400, e.to_string()))?;
+        kid_seen = Some(kid.clone());
+        let device = store
+            .device_by_kid(&kid)
+            .map_err(internal)?
+            .ok_or_else(|| reject(403, "unknown kid: not a device's current key"))?;
+        dev_seen = Some(device.id);
+        check_active(&device)?;
+        let key = PublicKey::from_sec1(&device.pubkey).map_err(internal)?;
+        let c1 =
+            token::verify_parsed(&sign1, &kid, &key).map_err(|e| reject(400, e.to_string()))?;
+        if c1.intuse != INTUSE_ROTATION {
+            return Err(reject(
+                400,
+                "first token is not a rotation token (intuse 3)",
+            ));
+        }
+        if c1.ueid != device.ueid {
+            return Err(reject(
+                403,
+                "UEID does not match the device enrolled for this kid",
+            ));
+        }
+        if let (Some(p), Some(bound)) = (peer, store.tls_binding(device.id).map_err(internal)?) {
+            if bound != p {
+                return Err(reject(
+                    403,
+                    "client certificate does not belong to this device",
+                ));
+            }
+        }
+        let new_key = c1
+            .cnf
+            .as_deref()
+            .ok_or_else(|| reject(400, "rotation token without the new key in cnf"))
+            .and_then(|k| PublicKey::from_sec1(k).map_err(|e| reject(400, e)))?;
+        if new_key == key {
+            return Err(reject(400, "rotation to the same key"));
+        }
+        let (sign2, kid2) = token::parse(new_tok).map_err(|e| reject(400, e.to_string()))?;
+        if kid2 != new_key.kid() {
+            return Err(reject(400, "second token is not signed by the new key"));
+        }
+        let c2 = token::verify_parsed(&sign2, &kid2, &new_key)
+            .map_err(|e| reject(400, format!("proof of possession: {e}")))?;
+        if c2.intuse != INTUSE_POP || c2.cnf != c1.cnf || c2.nonce != c1.nonce || c2.ueid != c1.ueid
+        {
+            return Err(reject(
+                400,
+                "proof of possession does not match the rotation token (intuse 5, same cnf, nonce and UEID)",
+            ));
+        }
+        let seq = i64::try_from(c1.seq).map_err(|_| reject(400, "seq out of range"))?;
+        if let Some(last) = device.last_seq.filter(|l| seq <= *l) {
+            return Err(reject(
+                409,
+                format!("sequence replay: seq {seq} <= last accepted {last}"),
+            ));
+        }
+        check_session(store, session, c1.nonce.as_ref(), now)?;
+        store
+            .rotate_key(device.id, &kid2, &new_key.0, seq, now)
+            .map_err(|m| match m.strip_prefix("conflict: ") {
+                Some(reason) => reject(409, reason),
+                None => internal(m),
+            })?;
+        Ok((device, kid2, seq))
+    })();
+    let (outcome, reason) = match &r {
+        Ok((d, new, seq)) => (
+            "rotated",
+            format!(
+                "key {} -> {}; the old key verifies seq below {seq} only",
+                &crate::hex(&d.kid)[..16],
+                &crate::hex(new)[..16],
+            ),
+        ),
+        Err(rj) => ("rotate-rejected", rj.reason.clone()),
+    };
+    store
+        .audit(now, kid_seen.as_deref(), dev_seen, outcome, &reason)
         .map_err(internal)?;
     r
 }

@@ -100,6 +100,26 @@ fn item(data: &[u8], pos: usize, depth: usize, max_depth: usize) -> Result<usize
     }
 }
 
+/// Splits a CBOR sequence (RFC 8742) into its items, each checked for
+/// well-formedness; at most `max_items` items.
+pub fn split_sequence(
+    data: &[u8],
+    max_depth: usize,
+    max_items: usize,
+) -> Result<Vec<&[u8]>, CborError> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < data.len() {
+        if out.len() == max_items {
+            return Err(CborError::TrailingBytes(data.len() - pos));
+        }
+        let end = item(data, pos, 0, max_depth)?;
+        out.push(&data[pos..end]);
+        pos = end;
+    }
+    Ok(out)
+}
+
 /// Encodes a value (preferred serialization, as ciborium writes it).
 pub fn to_vec(v: &Value) -> Vec<u8> {
     let mut out = Vec::new();
@@ -165,6 +185,19 @@ mod tests {
             Err(CborError::Truncated)
         );
         assert!(check_wellformed(&[0xa1, 0x01, 0x82, 0x02, 0x63, b'a', b'b', b'c'], 8).is_ok());
+    }
+
+    #[test]
+    fn sequences_split_into_checked_items() {
+        let seq = [0x01, 0x82, 0x02, 0x03, 0x41, 0xaa];
+        let items = split_sequence(&seq, 8, 10).unwrap();
+        assert_eq!(items, vec![&seq[..1], &seq[1..4], &seq[4..]]);
+        assert!(split_sequence(&[], 8, 10).unwrap().is_empty());
+        assert_eq!(split_sequence(&seq, 8, 2), Err(CborError::TrailingBytes(2)));
+        assert_eq!(
+            split_sequence(&[0x01, 0x82, 0x02], 8, 10),
+            Err(CborError::Truncated)
+        );
     }
 
     #[test]

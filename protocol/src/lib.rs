@@ -5,9 +5,11 @@
 //! - `report`: the scan report contract (`fieldattest/report/v1`).
 //! - `eat`: the EAT claims set of the attestation profile (PROFILE.md).
 //! - `token`: the COSE_Sign1 / CWT envelope, ES256 signing hook and verification.
+//! - `bundle`: the signed export bundle for air-gapped sites (tokens + completeness manifest).
 //! - `cbor`: strict CBOR well-formedness checks and deterministic ordering.
 #![forbid(unsafe_code)]
 
+pub mod bundle;
 pub mod cbor;
 pub mod eat;
 pub mod report;

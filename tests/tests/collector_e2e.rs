@@ -138,7 +138,10 @@ impl Collector {
             .arg(self.dir.path().join("ca.pem"))
             .args(["-X", method]);
         if let Some(b) = body {
-            c.arg("-H").arg("Content-Type: application/eat+cwt; eat_profile=\"tag:fieldattest.org,2026:eat/v1\"").arg("--data-binary").arg(format!("@{}", b.display()));
+            if !extra.iter().any(|x| x.starts_with("Content-Type:")) {
+                c.arg("-H").arg("Content-Type: application/eat+cwt; eat_profile=\"tag:fieldattest.org,2026:eat/v1\"");
+            }
+            c.arg("--data-binary").arg(format!("@{}", b.display()));
         }
         c.args(extra).arg(self.url(path));
         let out = c.output().expect("curl");
@@ -270,6 +273,61 @@ impl Device {
             .unwrap();
         assert!(out.status.success());
         id
+    }
+
+    /// `fieldattest attest --spool`: a token into the device's spool.
+    fn spool(&self) {
+        let root = self.tree.root_str();
+        let o = fieldattest(&[
+            "attest",
+            "--spool",
+            "--root",
+            &root,
+            "--state-dir",
+            self.state.to_str().unwrap(),
+        ]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+
+    fn spooled(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(self.state.join("spool"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "cwt"))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// `fieldattest export --out DIR`.
+    fn export(&self, purge: bool) -> PathBuf {
+        let out = self
+            .tree
+            .outside()
+            .join(format!("bundle{}", crate::counter()));
+        let mut args = vec![
+            "export",
+            "--state-dir",
+            self.state.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        if purge {
+            args.push("--purge");
+        }
+        let o = fieldattest(&args);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        out
     }
 
     fn attest_online(&self, c: &Collector) -> (u16, Value) {
@@ -806,4 +864,234 @@ fn sbom_is_uploaded_by_digest_only_when_attested() {
     assert_eq!(put(&sbom).0, 201);
     assert_eq!(put(&sbom).0, 200, "idempotent");
     assert_eq!(c.curl("GET", &path, None, &[]).0, 200);
+}
+
+/// `fieldattest-collector import DIR --format json`: (exit code, output).
+fn import(c: &Collector, bundle: &Path) -> (i32, Value, String) {
+    let out = Command::new(bin("fieldattest-collector"))
+        .arg("import")
+        .arg(bundle)
+        .arg("--db")
+        .arg(c.db())
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+fn audit_len(c: &Collector) -> usize {
+    c.cli(&["audit", "--limit", "100000"])
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+#[test]
+fn air_gapped_bundle_is_verified_complete_and_imported_once() {
+    let c = start();
+    let d = Device::new(None, 5);
+    let id = d.enroll(&c);
+    for _ in 0..3 {
+        d.spool();
+    }
+    let b1 = d.export(false);
+    let (code, v, err) = import(&c, &b1);
+    assert_eq!(code, 0, "{v} {err}");
+    assert_eq!(
+        (
+            v["device"].as_i64(),
+            v["new"].as_i64(),
+            v["already_stored"].as_i64()
+        ),
+        (Some(id), Some(3), Some(0)),
+        "{v}"
+    );
+    // Importing the same bundle again changes nothing, not even the audit trail.
+    let before = audit_len(&c);
+    let (code, v, _) = import(&c, &b1);
+    assert_eq!(
+        (code, v["new"].as_i64(), v["already_stored"].as_i64()),
+        (0, Some(0), Some(3)),
+        "{v}"
+    );
+    assert_eq!(audit_len(&c), before);
+
+    // A token removed from the bundle: the signed manifest names it.
+    d.spool();
+    d.spool();
+    let b2 = d.export(false);
+    let spooled = d.spooled();
+    assert_eq!(spooled.len(), 5);
+    let cut: Vec<u8> = spooled
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 3)
+        .flat_map(|(_, p)| std::fs::read(p).unwrap())
+        .collect();
+    std::fs::write(b2.join("tokens.cborseq"), cut).unwrap();
+    let (code, _, err) = import(&c, &b2);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("incomplete bundle") && err.contains("missing"),
+        "{err}"
+    );
+    // A tampered manifest fails its signature.
+    let b3 = d.export(false);
+    let mut m = std::fs::read(b3.join("manifest.cbor")).unwrap();
+    let n = m.len();
+    m[n - 45] ^= 1;
+    std::fs::write(b3.join("manifest.cbor"), m).unwrap();
+    let (code, _, err) = import(&c, &b3);
+    assert_eq!(code, 1);
+    assert!(err.contains("manifest"), "{err}");
+    let audit = c.cli(&["audit", "--limit", "5"]);
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["outcome"] == "import-rejected")
+            .count()
+            >= 2,
+        "{audit}"
+    );
+
+    // A token lost before export shows up as a gap (missing evidence), and
+    // --purge empties the spool once the bundle is written.
+    std::fs::remove_file(&spooled[3]).unwrap();
+    d.spool();
+    let b4 = d.export(true);
+    assert!(d.spooled().is_empty());
+    let (code, v, err) = import(&c, &b4);
+    assert_eq!(code, 0, "{v} {err}");
+    assert_eq!(
+        (v["new"].as_i64(), v["already_stored"].as_i64()),
+        (Some(2), Some(3)),
+        "{v}"
+    );
+    assert_eq!(v["missing_seq"][0].as_str(), Some("5..5"), "{v}");
+
+    // Revocation takes effect for imported bundles too.
+    sh(Command::new(bin("fieldattest-collector"))
+        .args(["revoke", &id.to_string(), "--db"])
+        .arg(c.db()));
+    d.spool();
+    let b5 = d.export(false);
+    let (code, _, err) = import(&c, &b5);
+    assert_eq!(code, 1);
+    assert!(err.contains("device revoked"), "{err}");
+}
+
+#[test]
+fn key_rotation_old_key_vouches_for_the_new_one() {
+    let c = start();
+    let d = Device::new(None, 3);
+    let id = d.enroll(&c);
+    let (code, v) = d.attest_online(&c);
+    assert_eq!(code, 200, "{v}");
+    let old_kid = c.cli(&["devices"])[0]["kid"].as_str().unwrap().to_string();
+    // A token spooled before the rotation, delivered after it.
+    let spooled_before = d.token(None, false);
+    let st = d.state.to_str().unwrap();
+    let (sid, nonce) = c.session();
+    let body = d.tree.outside().join("rotate.cbor");
+    let o = fieldattest(&[
+        "rotate",
+        "--nonce",
+        &nonce,
+        "--out",
+        body.to_str().unwrap(),
+        "--state-dir",
+        st,
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // A proof of possession that does not verify is refused.
+    let mut bad = std::fs::read(&body).unwrap();
+    let n = bad.len();
+    bad[n - 1] ^= 1;
+    let badp = d.tree.outside().join("rotate-bad.cbor");
+    std::fs::write(&badp, bad).unwrap();
+    let ct = ["-H", "Content-Type: application/cbor-seq"];
+    let (code, v) = c.curl(
+        "POST",
+        &format!("/attestation/v1/rotate/{sid}"),
+        Some(&badp),
+        &ct,
+    );
+    assert_eq!(code, 400, "{v}");
+    assert!(
+        v["error"].as_str().unwrap().contains("proof of possession"),
+        "{v}"
+    );
+    let (sid, _) = c.session();
+    let (code, v) = c.curl(
+        "POST",
+        &format!("/attestation/v1/rotate/{sid}"),
+        Some(&body),
+        &ct,
+    );
+    assert_eq!(code, 400, "wrong nonce for this session: {v}");
+    let (sid, nonce) = c.session();
+    let o = fieldattest(&[
+        "rotate",
+        "--nonce",
+        &nonce,
+        "--out",
+        body.to_str().unwrap(),
+        "--state-dir",
+        st,
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let (code, v) = c.curl(
+        "POST",
+        &format!("/attestation/v1/rotate/{sid}"),
+        Some(&body),
+        &ct,
+    );
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["device"].as_i64(), Some(id));
+    let new_kid = v["kid"].as_str().unwrap().to_string();
+    assert_ne!(new_kid, old_kid);
+    // Replaying the rotation is refused: the old key is no longer current.
+    let (code, v) = c.curl(
+        "POST",
+        &format!("/attestation/v1/rotate/{sid}"),
+        Some(&body),
+        &ct,
+    );
+    assert_eq!(code, 403, "{v}");
+    // Signed by the old key after the rotation point: refused later.
+    let after_point = d.token(None, false);
+    let o = fieldattest(&["rotate", "--commit", "--state-dir", st]);
+    assert_eq!(o.status.code(), Some(0));
+    // The spooled token of the old key still verifies; the later one does not.
+    let (code, v) = c.curl("POST", "/attestation/v1/tokens", Some(&spooled_before), &[]);
+    assert_eq!(code, 200, "{v}");
+    let (code, v) = c.curl("POST", "/attestation/v1/tokens", Some(&after_point), &[]);
+    assert_eq!(code, 403, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("retired key"), "{v}");
+    // The new key attests; the device keeps its id and history.
+    let (code, v) = d.attest_online(&c);
+    assert_eq!(code, 200, "{v}");
+    let devs = c.cli(&["devices"]);
+    assert_eq!(devs.as_array().unwrap().len(), 1);
+    assert_eq!(devs[0]["kid"].as_str(), Some(new_kid.as_str()));
+    let audit = c.cli(&["audit", "--limit", "20"]);
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["outcome"] == "rotated"),
+        "{audit}"
+    );
 }

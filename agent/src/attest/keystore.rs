@@ -57,10 +57,28 @@ pub struct Identity {
 }
 
 const KEY_FILE: &str = "attest-key.p8";
+/// The key being rotated to (profile §11.4), until the collector confirms.
+const NEXT_KEY_FILE: &str = "attest-key.next.p8";
 const UEID_FILE: &str = "ueid";
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Loads a PKCS#8 P-256 key, creating it (0600, atomically) when absent.
+fn load_or_create_key(kp: &Path, rng: &SystemRandom) -> Result<EcdsaKeyPair, String> {
+    let pkcs8 = match fs::read(kp) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, rng)
+                .map_err(|_| "key generation failed".to_string())?;
+            write_atomic(kp, doc.as_ref(), 0o600).map_err(|e| format!("{}: {e}", kp.display()))?;
+            doc.as_ref().to_vec()
+        }
+        Err(e) => return Err(format!("{}: {e}", kp.display())),
+    };
+    EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &pkcs8, rng)
+        .map_err(|_| format!("{}: corrupt or truncated attestation key (not replaced; restore it or re-enroll the device)", kp.display()))
 }
 
 impl Identity {
@@ -68,20 +86,7 @@ impl Identity {
     pub fn load_or_create(dir: &Path) -> Result<Self, String> {
         fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let rng = SystemRandom::new();
-        let kp = dir.join(KEY_FILE);
-        let pkcs8 = match fs::read(&kp) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
-                    .map_err(|_| "key generation failed".to_string())?;
-                write_atomic(&kp, doc.as_ref(), 0o600)
-                    .map_err(|e| format!("{}: {e}", kp.display()))?;
-                doc.as_ref().to_vec()
-            }
-            Err(e) => return Err(format!("{}: {e}", kp.display())),
-        };
-        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &pkcs8, &rng)
-            .map_err(|_| format!("{}: corrupt or truncated attestation key (not replaced; restore it or re-enroll the device)", kp.display()))?;
+        let pair = load_or_create_key(&dir.join(KEY_FILE), &rng)?;
         let up = dir.join(UEID_FILE);
         let ueid = match fs::read(&up) {
             Ok(b) if b.len() == 33 && b[0] == 0x01 => b,
@@ -106,19 +111,58 @@ impl Identity {
         self.key.public_key().kid()
     }
 
+    fn seq_path(&self, kid: &[u8]) -> PathBuf {
+        self.dir.join(format!("seq-{}", &hex(kid)[..16]))
+    }
+
+    fn read_seq(p: &Path) -> Result<u64, String> {
+        match fs::read_to_string(p) {
+            Ok(t) => t
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| format!("{}: corrupt sequence counter (not reset)", p.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+            Err(e) => Err(format!("{}: {e}", p.display())),
+        }
+    }
+
+    /// The key being rotated to, created on first call and kept (0600) until
+    /// [`Identity::commit_rotation`], so a retried rotation offers the same key.
+    pub fn next_key(&self) -> Result<SoftwareKey, String> {
+        let rng = SystemRandom::new();
+        let pair = load_or_create_key(&self.dir.join(NEXT_KEY_FILE), &rng)?;
+        Ok(SoftwareKey { pair, rng })
+    }
+
+    /// Makes the rotated-to key current once the collector has accepted the
+    /// rotation: the new key's sequence counter continues from the old one
+    /// (written first), then the key file is atomically renamed over the old
+    /// key. A crash in between leaves the old key current and the rotation
+    /// repeatable; the old private key is gone afterwards.
+    pub fn commit_rotation(&mut self) -> Result<(), String> {
+        let next = self.dir.join(NEXT_KEY_FILE);
+        let new = self.next_key()?;
+        let cur = Self::read_seq(&self.seq_path(&self.kid()))?;
+        let np = self.seq_path(&new.public_key().kid());
+        if Self::read_seq(&np)? < cur {
+            write_atomic(&np, format!("{cur}\n").as_bytes(), 0o600)
+                .map_err(|e| format!("{}: {e}", np.display()))?;
+        }
+        let kp = self.dir.join(KEY_FILE);
+        fs::rename(&next, &kp).map_err(|e| format!("{}: {e}", kp.display()))?;
+        if let Ok(d) = fs::File::open(&self.dir) {
+            let _ = d.sync_all();
+        }
+        self.key = new;
+        Ok(())
+    }
+
     /// Reserves the next sequence number: the counter file is advanced and
     /// fsynced *before* the number is used, so a crash can skip a number but
     /// never repeat one.
     pub fn next_seq(&self) -> Result<u64, String> {
-        let p = self.dir.join(format!("seq-{}", &hex(&self.kid())[..16]));
-        let cur = match fs::read_to_string(&p) {
-            Ok(t) => t
-                .trim()
-                .parse::<u64>()
-                .map_err(|_| format!("{}: corrupt sequence counter (not reset)", p.display()))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
-            Err(e) => return Err(format!("{}: {e}", p.display())),
-        };
+        let p = self.seq_path(&self.kid());
+        let cur = Self::read_seq(&p)?;
         let next = cur.checked_add(1).ok_or("sequence counter exhausted")?;
         write_atomic(&p, format!("{next}\n").as_bytes(), 0o600)
             .map_err(|e| format!("{}: {e}", p.display()))?;
@@ -208,6 +252,31 @@ mod tests {
         let a = Identity::load_or_create(d.path()).unwrap();
         fs::write(d.path().join(format!(".{KEY_FILE}.tmp999")), b"half a key").unwrap();
         assert_eq!(Identity::load_or_create(d.path()).unwrap().kid(), a.kid());
+    }
+
+    #[test]
+    fn rotation_keeps_the_sequence_and_replaces_the_key() {
+        let d = tempfile::tempdir().unwrap();
+        let mut id = Identity::load_or_create(d.path()).unwrap();
+        let old = id.kid();
+        for _ in 0..4 {
+            id.next_seq().unwrap();
+        }
+        let next = id.next_key().unwrap().public_key().kid();
+        assert_eq!(
+            id.next_key().unwrap().public_key().kid(),
+            next,
+            "stable until committed"
+        );
+        assert_ne!(next, old);
+        // Not committed yet: a reload still has the old key.
+        assert_eq!(Identity::load_or_create(d.path()).unwrap().kid(), old);
+        id.commit_rotation().unwrap();
+        assert_eq!(id.kid(), next);
+        assert_eq!(id.next_seq().unwrap(), 5, "sequence continues across keys");
+        let again = Identity::load_or_create(d.path()).unwrap();
+        assert_eq!(again.kid(), next);
+        assert!(!d.path().join(NEXT_KEY_FILE).exists());
     }
 
     #[test]

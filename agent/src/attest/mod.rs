@@ -274,3 +274,100 @@ pub fn enrollment_claims(
         ..Default::default()
     })
 }
+
+/// An export bundle (profile §9.3) ready to write: the three files' bytes.
+pub struct Bundle {
+    pub tokens: Vec<u8>,
+    pub manifest: Vec<u8>,
+    pub manifest_cose: Vec<u8>,
+    pub count: usize,
+}
+
+/// Builds the signed export bundle of spooled tokens (in any order): the
+/// manifest lists `[seq, cti, sha256]` of each and is signed by the device
+/// key as a detached COSE_Sign1.
+pub fn export_bundle(tokens: &[Vec<u8>], id: &Identity, now: i64) -> Result<Bundle, String> {
+    use fieldattest_protocol::bundle;
+    let mut list = Vec::with_capacity(tokens.len());
+    for (i, t) in tokens.iter().enumerate() {
+        let (sign1, _) = token::parse(t).map_err(|e| format!("spooled token {i}: {e}"))?;
+        let c = eat::decode(sign1.payload.as_deref().unwrap_or_default())
+            .map_err(|e| format!("spooled token {i}: {e}"))?;
+        list.push((c.seq, c.cti, t.as_slice()));
+    }
+    list.sort_by_key(|(seq, _, _)| *seq);
+    let m = bundle::Manifest::of(&id.ueid, &id.kid(), now, &list).encode();
+    let cose = bundle::sign_manifest(&m, &id.kid(), |tbs| id.key.sign(tbs))?;
+    Ok(Bundle {
+        tokens: list
+            .iter()
+            .flat_map(|(_, _, t)| t.iter().copied())
+            .collect(),
+        manifest: m,
+        manifest_cose: cose,
+        count: list.len(),
+    })
+}
+
+/// SHA-256 over what the collector appraises (packages, configuration
+/// digests, rule results, key fingerprints): equal digests mean a routine
+/// token, a new digest a token the spool keeps when full.
+pub fn evidence_digest(c: &Claims) -> Vec<u8> {
+    let mut v = c.to_value();
+    if let Value::Map(m) = &mut v {
+        m.retain(|(k, _)| {
+            k.as_integer().is_some_and(|k| {
+                [eat::MEASUREMENTS, eat::MEASRES, eat::KEY_FINGERPRINTS]
+                    .iter()
+                    .any(|x| i128::from(*x) == i128::from(k))
+            })
+        });
+    }
+    sha256(&cbor::to_vec(&v))
+}
+
+/// Whether `digest` differs from the one recorded at the previous token
+/// (recorded atomically in the state directory).
+pub fn evidence_changed(id: &Identity, digest: &[u8]) -> Result<bool, String> {
+    let p = id.dir.join("last-evidence");
+    let changed = std::fs::read(&p).map(|b| b != digest).unwrap_or(true);
+    if changed {
+        crate::state::write_atomic(&p, digest, 0o600)
+            .map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    Ok(changed)
+}
+
+/// The rotation request of the profile (§11.4), a CBOR sequence of two
+/// tokens over the collector's nonce: the current key signs the new key's
+/// `cnf` (`intuse` 3, its `seq` is the rotation point), and the new key signs
+/// the same `cnf`, nonce and UEID (`intuse` 5) as proof of possession.
+pub fn rotation_body(id: &Identity, iat: i64, nonce: Vec<u8>) -> Result<Vec<u8>, String> {
+    let next = id.next_key()?;
+    let seq = id.next_seq()?;
+    let base = Claims {
+        iat,
+        nonce: Some(nonce),
+        ueid: id.ueid.clone(),
+        submods: vec![agent_submod()],
+        seq,
+        key_tier: next.tier() as u8,
+        cnf: Some(next.public_key().0),
+        ..Default::default()
+    };
+    let old = Claims {
+        cti: id.random(16)?,
+        intuse: 3,
+        ..base.clone()
+    };
+    let pop = Claims {
+        cti: id.random(16)?,
+        intuse: 5,
+        ..base
+    };
+    let mut body = sign(&old, id)?;
+    body.extend(token::sign(&pop, &next.public_key().kid(), |tbs| {
+        next.sign(tbs)
+    })?);
+    Ok(body)
+}
