@@ -1,16 +1,21 @@
 //! fieldattest agent library: root-confined filesystem view, inventory,
 //! report contract. The binary (`main.rs`) is a thin CLI over [`scan`].
-#![forbid(unsafe_code)]
+// unsafe only in `sys` (two syscalls without a safe wrapper), documented there.
+#![deny(unsafe_code)]
 
 pub mod accept;
 pub mod attest;
+pub mod config;
+pub mod daemon;
 pub mod inventory;
+pub mod net;
 pub mod parse;
 pub mod report;
 pub mod root;
 pub mod rules;
 pub mod spool;
 pub mod state;
+pub mod sys;
 
 use fieldattest_protocol::report::{Report, ScanMode};
 use root::RootFs;
@@ -123,4 +128,20 @@ pub fn scan_with_warnings(root: &RootFs, opts: &ScanOptions) -> (Report, Vec<Str
         target_sl: opts.target_sl,
     };
     (report::build(collected, eval, meta), warnings)
+}
+
+/// Lower-case hex.
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Hex (either case, `:` separators allowed) to bytes.
+pub fn unhex(s: &str) -> Option<Vec<u8>> {
+    let s: Vec<u8> = s.bytes().filter(|c| *c != b':').collect();
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    s.chunks(2)
+        .map(|c| u8::from_str_radix(std::str::from_utf8(c).ok()?, 16).ok())
+        .collect()
 }

@@ -24,6 +24,8 @@ Usage:
   fieldattest rotate --nonce HEX [--out FILE] [--state-dir DIR]
   fieldattest rotate --commit [--state-dir DIR]
   fieldattest identity [--state-dir DIR]
+  fieldattest run [--config FILE] [--check-config]
+  fieldattest enroll --collector URL --token SECRET [--config FILE] [--ca PEM]
   fieldattest verify --key PUB.pem TOKEN
   fieldattest rules [--format text|json]
   fieldattest --help | --version
@@ -43,6 +45,14 @@ Commands:
           /attestation/v1/rotate/{session}; after it is accepted, --commit
           makes the new key current (the sequence continues).
   identity Print the UEID, kid and public key (PEM) needed to enroll the device.
+  run     The device daemon: scan + attest at start and every interval (with
+          jitter) at the lowest CPU and I/O priority, spool each token durably,
+          deliver it to the collector (session nonce, retries with backoff),
+          upload the SBOM when the collector lacks it. Configuration:
+          /etc/fieldattest/agent.toml (see agent/dist/agent.toml). SIGHUP
+          reloads it; SIGTERM stops.
+  enroll  Enroll this device with the collector once, using the operator's
+          one-time secret; the result is kept in the state directory.
   verify  Verify a token offline against a public key and print its claims.
   rules   Print the rule catalog with its IEC 62443-4-2 mappings.
 
@@ -434,62 +444,30 @@ fn run_attest(a: ScanArgs) -> ExitCode {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let mut serial = [0u8; 16];
-    if let Err(e) = getrandom::getrandom(&mut serial) {
-        eprintln!("fieldattest: no randomness: {e}");
-        return ExitCode::from(3);
-    }
-    let sbom = report::render_cyclonedx(&rep, serial);
-    if let Some(p) = &a.sbom_out {
-        if let Err(e) = fieldattest_agent::state::write_atomic(p, sbom.as_bytes(), 0o644) {
-            eprintln!("fieldattest: {}: {e}", p.display());
-            return ExitCode::from(3);
-        }
-    }
     let iat = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    let mut dev = attest::live_state(&root, iat);
-    if let Some(seed) = dev.bootseed.clone() {
-        match id.bootcount(&seed) {
-            Ok(c) => dev.bootcount = Some(c),
-            Err(e) => {
-                eprintln!("fieldattest: attestation: {e}");
-                return ExitCode::from(3);
-            }
-        }
-    }
-    let result = id
-        .next_seq()
-        .and_then(|seq| {
-            attest::claims(
-                &rep,
-                &root,
-                &id,
-                &dev,
-                a.nonce.clone(),
-                Some(attest::digest(sbom.as_bytes())),
-                seq,
-            )
-        })
-        .and_then(|c| attest::sign(&c, &id).map(|t| (c, t)));
-    let (claims, tok) = match result {
-        Ok(t) => t,
+    let made = match attest::make(&rep, &root, &id, a.nonce.clone(), iat, None) {
+        Ok(m) => m,
         Err(e) => {
             eprintln!("fieldattest: attestation: {e}");
             return ExitCode::from(3);
         }
     };
+    if let Some(p) = &a.sbom_out {
+        if let Err(e) = fieldattest_agent::state::write_atomic(p, made.sbom.as_bytes(), 0o644) {
+            eprintln!("fieldattest: {}: {e}", p.display());
+            return ExitCode::from(3);
+        }
+    }
+    let (claims, tok) = (&made.claims, &made.token);
     if a.spool {
         let spooled = fieldattest_agent::spool::Spool::open(
             &state_dir.join("spool"),
             fieldattest_agent::spool::Limits::default(),
         )
-        .and_then(|sp| {
-            let keep = attest::evidence_changed(&id, &attest::evidence_digest(&claims))?;
-            sp.put(claims.seq, &claims.cti, &tok, keep)
-        });
+        .and_then(|sp| attest::spool(&made, &id, &sp));
         return match spooled {
             Ok(dropped) => {
                 for d in dropped {
@@ -679,6 +657,191 @@ fn run_rotate(mut p: lexopt::Parser) -> ExitCode {
     }
 }
 
+fn run_daemon(mut p: lexopt::Parser) -> ExitCode {
+    use fieldattest_agent::{config, daemon};
+    use lexopt::prelude::*;
+    let (mut path, mut check) = (PathBuf::from(config::DEFAULT_PATH), false);
+    loop {
+        match p.next() {
+            Ok(None) => break,
+            Ok(Some(Long("config"))) => match p.value() {
+                Ok(v) => path = PathBuf::from(v),
+                Err(e) => return usage_err(e),
+            },
+            Ok(Some(Long("check-config"))) => check = true,
+            Ok(Some(other)) => return usage_err(other.unexpected()),
+            Err(e) => return usage_err(e),
+        }
+    }
+    let cfg = match config::load(&path).and_then(|c| {
+        // TLS material and the accept file must be readable now, not at 3 am.
+        if let Some(col) = &c.collector {
+            fieldattest_agent::net::Client::new(col)?;
+        }
+        if let Some(a) = &c.accept {
+            load_accept(a)?;
+        }
+        Ok(c)
+    }) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("fieldattest: configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if check {
+        println!("{}: configuration OK", path.display());
+        return ExitCode::SUCCESS;
+    }
+    let level = match cfg.log_level.as_str() {
+        "error" => tracing::Level::ERROR,
+        "warn" => tracing::Level::WARN,
+        "debug" => tracing::Level::DEBUG,
+        "trace" => tracing::Level::TRACE,
+        _ => tracing::Level::INFO,
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .with_target(false)
+        .init();
+    if let Err(e) = fieldattest_agent::sys::settle_in(&cfg) {
+        tracing::error!("{e}");
+        return ExitCode::from(3);
+    }
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .max_blocking_threads(2)
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!("runtime: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    let r = rt.block_on(daemon::run(cfg, || config::load(&path)));
+    // A scan abandoned by SIGTERM is not waited for: nothing of it is spooled.
+    rt.shutdown_timeout(std::time::Duration::from_millis(100));
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::from(3)
+        }
+    }
+}
+
+fn run_enroll(mut p: lexopt::Parser) -> ExitCode {
+    use fieldattest_agent::{config, daemon};
+    use lexopt::prelude::*;
+    let mut path = PathBuf::from(config::DEFAULT_PATH);
+    let (mut url, mut secret, mut ca, mut state) = (None, None, None, None);
+    loop {
+        let v = |p: &mut lexopt::Parser| p.value().map(|v| v.to_string_lossy().into_owned());
+        match p.next() {
+            Ok(None) => break,
+            Ok(Some(Long("config"))) => match v(&mut p) {
+                Ok(x) => path = PathBuf::from(x),
+                Err(e) => return usage_err(e),
+            },
+            Ok(Some(Long("collector"))) => match v(&mut p) {
+                Ok(x) => url = Some(x),
+                Err(e) => return usage_err(e),
+            },
+            Ok(Some(Long("token"))) => match v(&mut p) {
+                Ok(x) => secret = Some(x),
+                Err(e) => return usage_err(e),
+            },
+            Ok(Some(Long("ca"))) => match v(&mut p) {
+                Ok(x) => ca = Some(x),
+                Err(e) => return usage_err(e),
+            },
+            Ok(Some(Long("state-dir"))) => match v(&mut p) {
+                Ok(x) => state = Some(PathBuf::from(x)),
+                Err(e) => return usage_err(e),
+            },
+            Ok(Some(other)) => return usage_err(other.unexpected()),
+            Err(e) => return usage_err(e),
+        }
+    }
+    let Some(secret) = secret else {
+        return usage_err(
+            "enroll needs --token SECRET (from 'fieldattest-collector enroll-token')",
+        );
+    };
+    // The configuration file gives TLS settings and the state directory;
+    // --collector / --ca override or stand in for it.
+    let mut cfg = if path.exists() {
+        match config::load(&path) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("fieldattest: configuration: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        config::parse("", "defaults").unwrap_or_else(|_| unreachable!())
+    };
+    if url.is_some() || ca.is_some() {
+        let base = cfg.collector.clone();
+        let u = url.or(base.as_ref().map(|c| c.url.clone()));
+        let Some(u) = u else {
+            return usage_err("enroll needs --collector URL");
+        };
+        let mut t = format!("[collector]\nurl = {u:?}\n");
+        match (&ca, base.as_ref().and_then(|c| c.ca_file.clone())) {
+            (Some(c), _) => t.push_str(&format!("ca_file = {c:?}\n")),
+            (None, Some(c)) => t.push_str(&format!("ca_file = {:?}\n", c.display().to_string())),
+            _ => {}
+        }
+        if let Some(pin) = base.as_ref().and_then(|c| c.pin_sha256.clone()) {
+            t.push_str(&format!(
+                "pin_sha256 = {:?}\n",
+                fieldattest_agent::hex(&pin)
+            ));
+        }
+        match config::parse(&t, "--collector/--ca") {
+            Ok(c) => {
+                let mut col = c.collector.unwrap_or_else(|| unreachable!());
+                if let Some(b) = base {
+                    col.client_cert = b.client_cert;
+                    col.client_key = b.client_key;
+                    col.timeout = b.timeout;
+                }
+                cfg.collector = Some(col);
+            }
+            Err(e) => return usage_err(e),
+        }
+    }
+    if let Some(s) = state {
+        cfg.state_dir = s;
+    }
+    let Some(col) = cfg.collector.clone() else {
+        return usage_err(
+            "enroll needs --collector URL (or a [collector] section in the configuration)",
+        );
+    };
+    let r = fieldattest_agent::net::Client::new(&col).and_then(|client| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?
+            .block_on(daemon::enroll(&client, &cfg.state_dir, &col.url, &secret))
+    });
+    match r {
+        Ok(v) => {
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            eprintln!("fieldattest: enrolled; an operator approves the device after comparing its kid: {}", v["kid"].as_str().unwrap_or(""));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("fieldattest: enroll: {e}");
+            ExitCode::from(3)
+        }
+    }
+}
+
 fn run_identity(mut p: lexopt::Parser) -> ExitCode {
     use lexopt::prelude::*;
     let mut dir = PathBuf::from(DEFAULT_STATE_DIR);
@@ -799,6 +962,8 @@ fn main() -> ExitCode {
             Some("identity") => run_identity(p),
             Some("export") => run_export(p),
             Some("rotate") => run_rotate(p),
+            Some("run") => run_daemon(p),
+            Some("enroll") => run_enroll(p),
             Some("verify") => run_verify(p),
             _ => usage_err(format!("unknown command {:?}", cmd.to_string_lossy())),
         },

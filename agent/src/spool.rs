@@ -42,10 +42,6 @@ pub struct Spool {
     limits: Limits,
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 fn io(p: &Path, e: std::io::Error) -> String {
     format!("{}: {e}", p.display())
 }
@@ -125,7 +121,7 @@ impl Spool {
     pub fn put(&self, seq: u64, cti: &[u8], token: &[u8], keep: bool) -> Result<Vec<Item>, String> {
         let name = format!(
             "{seq:020}-{}-{}.cwt",
-            hex(cti),
+            crate::hex(cti),
             if keep { "k" } else { "r" }
         );
         let p = self.dir.join(name);

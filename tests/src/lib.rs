@@ -2,6 +2,8 @@
 //! fixture root trees, running the independent checkers (Python venv).
 #![forbid(unsafe_code)]
 
+pub mod collector;
+
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};

@@ -371,3 +371,63 @@ pub fn rotation_body(id: &Identity, iat: i64, nonce: Vec<u8>) -> Result<Vec<u8>,
     })?);
     Ok(body)
 }
+
+/// A signed token made from a scan report, with the SBOM it attests.
+pub struct Made {
+    pub claims: Claims,
+    pub token: Vec<u8>,
+    /// CycloneDX 1.6 JSON whose SHA-256 is in the token.
+    pub sbom: String,
+}
+
+/// Renders the SBOM (or takes `sbom`, an earlier rendering of the same
+/// inventory, so its digest stays the same), reads the live device state (boot counter advanced on a
+/// new boot id), reserves the next sequence number and signs the claims.
+pub fn make(
+    rep: &Report,
+    root: &RootFs,
+    id: &Identity,
+    nonce: Option<Vec<u8>>,
+    iat: i64,
+    sbom: Option<String>,
+) -> Result<Made, String> {
+    let sbom = match sbom {
+        Some(s) => s,
+        None => {
+            let mut serial = [0u8; 16];
+            getrandom::getrandom(&mut serial).map_err(|e| format!("no randomness: {e}"))?;
+            report::render_cyclonedx(rep, serial)
+        }
+    };
+    let mut dev = live_state(root, iat);
+    if let Some(seed) = dev.bootseed.clone() {
+        dev.bootcount = Some(id.bootcount(&seed)?);
+    }
+    let seq = id.next_seq()?;
+    let claims = claims(
+        rep,
+        root,
+        id,
+        &dev,
+        nonce,
+        Some(digest(sbom.as_bytes())),
+        seq,
+    )?;
+    let token = sign(&claims, id)?;
+    Ok(Made {
+        claims,
+        token,
+        sbom,
+    })
+}
+
+/// Spools a made token, classed as changed (kept when the spool is full) or
+/// routine; returns the tokens dropped to make room.
+pub fn spool(
+    made: &Made,
+    id: &Identity,
+    sp: &crate::spool::Spool,
+) -> Result<Vec<crate::spool::Item>, String> {
+    let keep = evidence_changed(id, &evidence_digest(&made.claims))?;
+    sp.put(made.claims.seq, &made.claims.cti, &made.token, keep)
+}

@@ -1,0 +1,408 @@
+//! The daemon's configuration, `/etc/fieldattest/agent.toml` (every key is
+//! documented in `agent/dist/agent.toml` and the README). Unknown keys and bad
+//! values are errors naming the file, the key and its line; nothing is
+//! silently defaulted from a typo.
+
+use serde::Deserialize;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub const DEFAULT_PATH: &str = "/etc/fieldattest/agent.toml";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub collector: Option<Collector>,
+    pub interval: Duration,
+    pub jitter: Duration,
+    pub retry_min: Duration,
+    pub retry_max: Duration,
+    pub root: PathBuf,
+    pub sl: u8,
+    pub accept: Option<PathBuf>,
+    pub cred_budget_ms: u64,
+    pub max_file_size: u64,
+    pub state_dir: PathBuf,
+    pub spool: crate::spool::Limits,
+    pub nice: i32,
+    pub io_idle: bool,
+    pub log_level: String,
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Collector {
+    pub url: String,
+    pub host: String,
+    pub port: u16,
+    pub ca_file: Option<PathBuf>,
+    /// SHA-256 of the collector's certificate (DER).
+    pub pin_sha256: Option<Vec<u8>>,
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+    pub timeout: Duration,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct File {
+    collector: Option<CollectorFile>,
+    #[serde(default)]
+    schedule: ScheduleFile,
+    #[serde(default)]
+    scan: ScanFile,
+    #[serde(default)]
+    state: StateFile,
+    #[serde(default)]
+    spool: SpoolFile,
+    #[serde(default)]
+    politeness: PolitenessFile,
+    #[serde(default)]
+    log: LogFile,
+    #[serde(default)]
+    privileges: PrivilegesFile,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CollectorFile {
+    url: String,
+    ca_file: Option<PathBuf>,
+    pin_sha256: Option<String>,
+    client_cert: Option<PathBuf>,
+    client_key: Option<PathBuf>,
+    timeout: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ScheduleFile {
+    interval: Option<String>,
+    jitter: Option<String>,
+    retry_min: Option<String>,
+    retry_max: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ScanFile {
+    root: Option<PathBuf>,
+    sl: Option<u8>,
+    accept: Option<PathBuf>,
+    cred_budget_ms: Option<u64>,
+    max_file_size: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct StateFile {
+    dir: Option<PathBuf>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SpoolFile {
+    max_bytes: Option<u64>,
+    max_count: Option<usize>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PolitenessFile {
+    nice: Option<i32>,
+    io_idle: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct LogFile {
+    level: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PrivilegesFile {
+    user: Option<String>,
+}
+
+fn duration(key: &str, v: Option<&str>, default: Duration) -> Result<Duration, String> {
+    match v {
+        None => Ok(default),
+        Some(s) => humantime::parse_duration(s).map_err(|e| format!("{key}: {s:?}: {e}")),
+    }
+}
+
+/// `https://host[:port][/]` → (host, port). IPv6 literals in brackets.
+fn parse_url(url: &str) -> Result<(String, u16), String> {
+    let rest = url
+        .strip_prefix("https://")
+        .ok_or_else(|| format!("collector.url: {url:?} must start with https://"))?;
+    let authority = rest.trim_end_matches('/');
+    if authority.contains('/') || authority.contains('@') || authority.is_empty() {
+        return Err(format!(
+            "collector.url: {url:?}: want https://host[:port] without a path"
+        ));
+    }
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let (h, p) = v6
+            .split_once(']')
+            .ok_or_else(|| format!("collector.url: {url:?}: unclosed ["))?;
+        (h.to_string(), p.strip_prefix(':'))
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h.to_string(), Some(p)),
+            None => (authority.to_string(), None),
+        }
+    };
+    let port = match port {
+        None | Some("") => 443,
+        Some(p) => p
+            .parse()
+            .map_err(|_| format!("collector.url: {url:?}: bad port {p:?}"))?,
+    };
+    Ok((host, port))
+}
+
+/// Parses and validates a configuration text; `path` names it in errors.
+pub fn parse(text: &str, path: &str) -> Result<Config, String> {
+    let f: File = toml::from_str(text).map_err(|e| format!("{path}: {e}"))?;
+    let err = |m: String| format!("{path}: {m}");
+    let collector = match f.collector {
+        None => None,
+        Some(c) => {
+            let (host, port) = parse_url(&c.url).map_err(err)?;
+            let pin = c
+                .pin_sha256
+                .as_deref()
+                .map(|p| {
+                    crate::unhex(p).filter(|d| d.len() == 32).ok_or_else(|| {
+                        err(format!(
+                            "collector.pin_sha256: want 64 hex digits (SHA-256 of the certificate), got {p:?}"
+                        ))
+                    })
+                })
+                .transpose()?;
+            if c.ca_file.is_none() && pin.is_none() {
+                return Err(err(
+                    "collector: set ca_file or pin_sha256 (the collector's certificate must be verified)".into(),
+                ));
+            }
+            if c.client_cert.is_some() != c.client_key.is_some() {
+                return Err(err(
+                    "collector: client_cert and client_key go together".into()
+                ));
+            }
+            Some(Collector {
+                url: c.url.clone(),
+                host,
+                port,
+                ca_file: c.ca_file,
+                pin_sha256: pin,
+                client_cert: c.client_cert,
+                client_key: c.client_key,
+                timeout: duration(
+                    "collector.timeout",
+                    c.timeout.as_deref(),
+                    Duration::from_secs(30),
+                )
+                .map_err(err)?,
+            })
+        }
+    };
+    let s = &f.schedule;
+    let interval = duration(
+        "schedule.interval",
+        s.interval.as_deref(),
+        Duration::from_secs(6 * 3600),
+    )
+    .map_err(err)?;
+    if interval < Duration::from_secs(1) {
+        return Err(err("schedule.interval: must be at least 1s".into()));
+    }
+    let jitter = duration(
+        "schedule.jitter",
+        s.jitter.as_deref(),
+        (interval / 10).min(Duration::from_secs(900)),
+    )
+    .map_err(err)?;
+    if jitter > interval {
+        return Err(err("schedule.jitter: larger than schedule.interval".into()));
+    }
+    let retry_min = duration(
+        "schedule.retry_min",
+        s.retry_min.as_deref(),
+        Duration::from_secs(30),
+    )
+    .map_err(err)?;
+    let retry_max =
+        duration("schedule.retry_max", s.retry_max.as_deref(), interval).map_err(err)?;
+    if retry_min.is_zero() || retry_min > retry_max {
+        return Err(err(
+            "schedule.retry_min: must be positive and not above retry_max".into(),
+        ));
+    }
+    let sl = f.scan.sl.unwrap_or(2);
+    if !(1..=4).contains(&sl) {
+        return Err(err(format!("scan.sl: {sl} is not 1, 2, 3 or 4")));
+    }
+    let max_file_size = f
+        .scan
+        .max_file_size
+        .unwrap_or(crate::root::DEFAULT_MAX_FILE);
+    if max_file_size == 0 {
+        return Err(err("scan.max_file_size: must be positive".into()));
+    }
+    let d = crate::spool::Limits::default();
+    let spool = crate::spool::Limits {
+        max_bytes: f.spool.max_bytes.unwrap_or(d.max_bytes),
+        max_count: f.spool.max_count.unwrap_or(d.max_count),
+    };
+    if spool.max_count == 0 || spool.max_bytes < 64 * 1024 {
+        return Err(err(
+            "spool: max_count must be positive and max_bytes at least 65536".into(),
+        ));
+    }
+    let nice = f.politeness.nice.unwrap_or(19);
+    if !(-20..=19).contains(&nice) {
+        return Err(err(format!("politeness.nice: {nice} is not in -20..19")));
+    }
+    let log_level = f.log.level.unwrap_or_else(|| "info".into());
+    if !matches!(
+        log_level.as_str(),
+        "error" | "warn" | "info" | "debug" | "trace"
+    ) {
+        return Err(err(format!(
+            "log.level: {log_level:?} (error, warn, info, debug, trace)"
+        )));
+    }
+    Ok(Config {
+        collector,
+        interval,
+        jitter,
+        retry_min,
+        retry_max,
+        root: f.scan.root.unwrap_or_else(|| PathBuf::from("/")),
+        sl,
+        accept: f.scan.accept,
+        cred_budget_ms: f.scan.cred_budget_ms.unwrap_or(2000),
+        max_file_size,
+        state_dir: f
+            .state
+            .dir
+            .unwrap_or_else(|| PathBuf::from("/var/lib/fieldattest")),
+        spool,
+        nice,
+        io_idle: f.politeness.io_idle.unwrap_or(true),
+        log_level,
+        user: f.privileges.user,
+    })
+}
+
+/// Reads and parses a configuration file.
+pub fn load(path: &std::path::Path) -> Result<Config, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    parse(&text, &path.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_file_parses() {
+        let c = parse(
+            r#"
+[collector]
+url = "https://collector.plant.example:8443/"
+ca_file = "/etc/fieldattest/ca.pem"
+client_cert = "/etc/fieldattest/client.pem"
+client_key = "/etc/fieldattest/client.key"
+timeout = "10s"
+[schedule]
+interval = "1h"
+jitter = "5m"
+[scan]
+sl = 3
+accept = "/etc/fieldattest/accept.toml"
+[spool]
+max_bytes = 1048576
+max_count = 50
+[politeness]
+nice = 10
+io_idle = false
+[log]
+level = "debug"
+[privileges]
+user = "fieldattest"
+"#,
+            "agent.toml",
+        )
+        .unwrap();
+        let col = c.collector.unwrap();
+        assert_eq!(
+            (col.host.as_str(), col.port),
+            ("collector.plant.example", 8443)
+        );
+        assert_eq!(c.interval, Duration::from_secs(3600));
+        assert_eq!(c.jitter, Duration::from_secs(300));
+        assert_eq!((c.sl, c.nice, c.io_idle), (3, 10, false));
+        assert_eq!(c.spool.max_count, 50);
+        assert_eq!(c.user.as_deref(), Some("fieldattest"));
+    }
+
+    #[test]
+    fn empty_file_is_an_offline_agent_with_defaults() {
+        let c = parse("", "agent.toml").unwrap();
+        assert!(c.collector.is_none());
+        assert_eq!(c.interval, Duration::from_secs(6 * 3600));
+        assert_eq!((c.sl, c.nice, c.io_idle), (2, 19, true));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_key() {
+        let e = parse(
+            "[schedule]\ninterval = \"1h\"\nintervall = \"2h\"\n",
+            "a.toml",
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("a.toml") && e.contains("intervall") && e.contains("line 3"),
+            "{e}"
+        );
+        let e = parse("[schedule]\ninterval = \"soon\"\n", "a.toml").unwrap_err();
+        assert!(e.contains("schedule.interval"), "{e}");
+        let e = parse("[scan]\nsl = 5\n", "a.toml").unwrap_err();
+        assert!(e.contains("scan.sl"), "{e}");
+        let e = parse(
+            "[collector]\nurl = \"http://x\"\nca_file = \"/c\"\n",
+            "a.toml",
+        )
+        .unwrap_err();
+        assert!(e.contains("https://"), "{e}");
+        let e = parse("[collector]\nurl = \"https://x\"\n", "a.toml").unwrap_err();
+        assert!(e.contains("ca_file or pin_sha256"), "{e}");
+        let e = parse(
+            "[collector]\nurl = \"https://x\"\npin_sha256 = \"ab\"\n",
+            "a.toml",
+        )
+        .unwrap_err();
+        assert!(e.contains("collector.pin_sha256"), "{e}");
+        let e = parse("[log]\nlevel = \"loud\"\n", "a.toml").unwrap_err();
+        assert!(e.contains("log.level"), "{e}");
+        let e = parse("[spool]\nmax_count = 0\n", "a.toml").unwrap_err();
+        assert!(e.contains("spool"), "{e}");
+    }
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            parse_url("https://[::1]:9443").unwrap(),
+            ("::1".into(), 9443)
+        );
+        assert_eq!(
+            parse_url("https://c.example").unwrap(),
+            ("c.example".into(), 443)
+        );
+        assert!(parse_url("https://c.example/path").is_err());
+        assert!(parse_url("https://user@c.example").is_err());
+    }
+}
