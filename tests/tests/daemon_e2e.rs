@@ -109,7 +109,7 @@ fn accepted(c: &Collector) -> Vec<i64> {
     v.into_iter().map(|(_, s)| s).collect()
 }
 
-fn enroll_with_daemon_cli(c: &Collector, d: &Device, cfg: &Path) -> i64 {
+fn enroll_with_daemon_cli(c: &Collector, cfg: &Path) -> i64 {
     let secret = String::from_utf8(
         Command::new(bin("fieldattest-collector"))
             .args(["enroll-token", "--site", "plant-9", "--db"])
@@ -202,7 +202,7 @@ fn steady_delivery_with_sbom_and_quick_clean_stop() {
     let c = start();
     let d = Device::new(None, 4);
     let cfg = config(&d, Some(c.port), &c.dir.path().join("ca.pem"), "");
-    let id = enroll_with_daemon_cli(&c, &d, &cfg);
+    let id = enroll_with_daemon_cli(&c, &cfg);
     let daemon = Daemon::start(&cfg);
     wait_for("three delivered tokens", 30, || accepted(&c).len() >= 3);
     let sbom = std::fs::read(d.state.join("sbom.cdx.json")).unwrap();
@@ -251,4 +251,203 @@ fn steady_delivery_with_sbom_and_quick_clean_stop() {
     let seqs = accepted(&c);
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
     assert!(c.cli(&["devices"])[0]["id"] == id);
+}
+
+fn audit_outcomes(c: &Collector, outcome: &str) -> Vec<String> {
+    c.cli(&["audit", "--limit", "100000"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["outcome"] == outcome)
+        .map(|e| e["reason"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+fn contiguous(seqs: &[i64]) -> bool {
+    seqs.windows(2).all(|w| w[1] == w[0] + 1)
+}
+
+#[test]
+fn collector_outage_then_every_spooled_token_once_in_order() {
+    let mut c = start();
+    let d = Device::new(None, 4);
+    let cfg = config(&d, Some(c.port), &c.dir.path().join("ca.pem"), "");
+    enroll_with_daemon_cli(&c, &cfg);
+    c.child.kill().unwrap();
+    c.child.wait().unwrap();
+    let daemon = Daemon::start(&cfg);
+    wait_for(
+        "four spooled tokens while the collector is down",
+        30,
+        || spool_files(&d).len() >= 4,
+    );
+    assert!(
+        daemon.log().contains("delivery postponed"),
+        "{}",
+        daemon.log()
+    );
+    let (child, _) = spawn_collector_on(c.dir.path(), &format!("127.0.0.1:{}", c.port), &[]);
+    c.child = child;
+    wait_for("the spool drained", 30, || {
+        spool_files(&d).is_empty() && accepted(&c).len() >= 4
+    });
+    let (code, _) = daemon.stop();
+    assert_eq!(code, Some(0));
+    let seqs = accepted(&c);
+    assert_eq!(seqs[0], 2, "the first token after enrollment: {seqs:?}");
+    assert!(contiguous(&seqs), "every token once, in order: {seqs:?}");
+    assert!(audit_outcomes(&c, "rejected").is_empty());
+}
+
+#[test]
+fn refused_token_goes_to_the_dead_letter_area_once() {
+    let c = start();
+    let d = Device::new(None, 2);
+    let cfg = config(&d, Some(c.port), &c.dir.path().join("ca.pem"), "");
+    let id = enroll_with_daemon_cli(&c, &cfg);
+    let daemon = Daemon::start(&cfg);
+    wait_for("a delivered token", 20, || !accepted(&c).is_empty());
+    let out = Command::new(bin("fieldattest-collector"))
+        .args(["revoke", &id.to_string(), "--db"])
+        .arg(c.db())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let dead = d.state.join("spool/dead");
+    let dead_tokens = || {
+        std::fs::read_dir(&dead)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".cwt"))
+            .count()
+    };
+    wait_for("two dead letters", 20, || dead_tokens() >= 2);
+    let (code, _) = daemon.stop();
+    assert_eq!(code, Some(0));
+    let reasons: Vec<String> = std::fs::read_dir(&dead)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".reason"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    assert!(
+        reasons.iter().all(|r| r.starts_with("403 device revoked")),
+        "{reasons:?}"
+    );
+    // Each refused token was posted once, not retried.
+    let refused = audit_outcomes(&c, "rejected");
+    assert_eq!(refused.len(), dead_tokens(), "{refused:?}");
+    assert!(spool_files(&d).is_empty());
+}
+
+#[test]
+fn full_spool_drops_the_oldest_routine_tokens_and_says_so() {
+    let d = Device::new(None, 2);
+    let cfg = config(&d, None, Path::new("/unused"), "[spool]\nmax_count = 3\n");
+    let daemon = Daemon::start(&cfg);
+    wait_for("a dropped token", 30, || {
+        daemon.log().contains("spool full")
+    });
+    wait_for("two drops", 30, || {
+        daemon.log().matches("spool full").count() >= 2
+    });
+    let (code, _) = daemon.stop();
+    assert_eq!(code, Some(0));
+    let files = spool_files(&d);
+    assert_eq!(files.len(), 3, "{files:?}");
+    // The first token's evidence was new ("k"), later ones routine ("r"):
+    // the kept one survives, the oldest routine ones went.
+    assert!(
+        files[0].starts_with("00000000000000000001-") && files[0].ends_with("-k.cwt"),
+        "{files:?}"
+    );
+    assert!(
+        files[1..].iter().all(|f| f.ends_with("-r.cwt")),
+        "{files:?}"
+    );
+}
+
+#[test]
+fn kill_9_at_random_points_loses_and_duplicates_nothing() {
+    use fieldattest_protocol::token::{self, PublicKey};
+    let mut c = start();
+    let d = Device::new(None, 3);
+    let cfg = config(&d, Some(c.port), &c.dir.path().join("ca.pem"), "");
+    enroll_with_daemon_cli(&c, &cfg);
+    let mut up = true;
+    let id = fieldattest(&["identity", "--state-dir", d.state.to_str().unwrap()]);
+    let pem = String::from_utf8_lossy(&id.stdout);
+    let key = PublicKey::from_pem(&pem[pem.find("-----BEGIN").unwrap()..]).unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut rng = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let started = Instant::now();
+    let mut kills = 0;
+    while kills < 25 && started.elapsed() < Duration::from_secs(60) {
+        rng = rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        // The collector comes and goes, so kills also hit a spool with a
+        // backlog and a backlog being drained.
+        if (rng >> 20) % 3 == 0 {
+            if up {
+                c.child.kill().unwrap();
+                c.child.wait().unwrap();
+            } else {
+                c.child = spawn_collector_on(c.dir.path(), &format!("127.0.0.1:{}", c.port), &[]).0;
+            }
+            up = !up;
+        }
+        let mut daemon = Daemon::start(&cfg);
+        std::thread::sleep(Duration::from_millis(20 + (rng >> 33) % 1500));
+        daemon.child.kill().unwrap();
+        daemon.child.wait().unwrap();
+        kills += 1;
+        for f in spool_files(&d) {
+            let b = std::fs::read(d.state.join("spool").join(&f)).unwrap();
+            let claims =
+                token::verify(&b, &key).unwrap_or_else(|e| panic!("corrupt spool file {f}: {e}"));
+            assert!(f.starts_with(&format!("{:020}-", claims.seq)), "{f}");
+            seen.insert(claims.seq as i64);
+        }
+    }
+    if !up {
+        c.child = spawn_collector_on(c.dir.path(), &format!("127.0.0.1:{}", c.port), &[]).0;
+    }
+    // One clean run drains whatever is left.
+    let daemon = Daemon::start(&cfg);
+    wait_for("a delivery", 30, || daemon.log().contains("delivered"));
+    wait_for("the spool drained", 30, || spool_files(&d).is_empty());
+    let (code, _) = daemon.stop();
+    assert_eq!(code, Some(0));
+    let seqs = accepted(&c);
+    let unique: std::collections::BTreeSet<i64> = seqs.iter().copied().collect();
+    assert_eq!(
+        unique.len(),
+        seqs.len(),
+        "the collector accepted a duplicate: {seqs:?}"
+    );
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "out of order or reused seq: {seqs:?}"
+    );
+    let lost: Vec<&i64> = seen.iter().filter(|s| !unique.contains(s)).collect();
+    assert!(lost.is_empty(), "spooled tokens never delivered: {lost:?}");
+    for r in audit_outcomes(&c, "rejected") {
+        assert!(r.contains("duplicate cti"), "unexpected refusal: {r}");
+    }
+    assert_eq!(
+        std::fs::read_dir(d.state.join("spool/dead"))
+            .unwrap()
+            .count(),
+        0,
+        "nothing dead-lettered"
+    );
+    println!(
+        "{kills} kills, {} tokens accepted, {} seen in the spool after a kill",
+        seqs.len(),
+        seen.len()
+    );
 }
