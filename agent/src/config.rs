@@ -406,3 +406,61 @@ user = "fieldattest"
         assert!(parse_url("https://user@c.example").is_err());
     }
 }
+
+#[cfg(test)]
+mod shipped {
+    /// The documented configuration shipped in `agent/dist` is valid and
+    /// mentions every key the parser knows.
+    #[test]
+    fn shipped_agent_toml_parses_and_documents_every_key() {
+        let text = include_str!("../dist/agent.toml");
+        let c = super::parse(text, "agent/dist/agent.toml").unwrap();
+        assert_eq!(c.user.as_deref(), Some("fieldattest"));
+        let uncommented: String = text
+            .lines()
+            .map(|l| match l.strip_prefix('#') {
+                Some(r)
+                    if r.starts_with('[')
+                        || r.split(" = ").next().is_some_and(|k| {
+                            !k.is_empty() && k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                        }) && r.contains(" = ") =>
+                {
+                    r
+                }
+                _ => l,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let all = super::parse(
+            &uncommented.replace("3b0c...64 hex digits", &"ab".repeat(32)),
+            "x",
+        );
+        assert!(all.is_ok(), "{all:?}");
+        for key in [
+            "url",
+            "ca_file",
+            "pin_sha256",
+            "client_cert",
+            "client_key",
+            "timeout",
+            "interval",
+            "jitter",
+            "retry_min",
+            "retry_max",
+            "root",
+            "sl",
+            "accept",
+            "cred_budget_ms",
+            "max_file_size",
+            "dir",
+            "max_bytes",
+            "max_count",
+            "nice",
+            "io_idle",
+            "level",
+            "user",
+        ] {
+            assert!(text.contains(&format!("{key} = ")), "{key} undocumented");
+        }
+    }
+}

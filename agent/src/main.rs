@@ -491,11 +491,11 @@ fn run_attest(a: ScanArgs) -> ExitCode {
         };
     }
     let written = match &a.output {
-        Some(p) => fieldattest_agent::state::write_atomic(p, &tok, 0o644)
+        Some(p) => fieldattest_agent::state::write_atomic(p, tok, 0o644)
             .map_err(|e| format!("{}: {e}", p.display())),
         None => {
             let mut so = std::io::stdout().lock();
-            so.write_all(&tok)
+            so.write_all(tok)
                 .and_then(|_| so.flush())
                 .map_err(|e| format!("stdout: {e}"))
         }

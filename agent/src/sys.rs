@@ -97,11 +97,16 @@ pub fn drop_privileges(user: &str) -> Result<(), String> {
 /// Politeness and, as root, the privilege drop; then checks that the agent
 /// can still read `/etc/shadow` (the default-credential rules need it).
 pub fn settle_in(cfg: &Config) -> Result<(), String> {
-    set_nice(cfg.nice)?;
+    // The service manager may have lowered the priority already (the unit's
+    // Nice=, whose syscall filter then refuses setpriority): never raise it.
+    if nice() < cfg.nice {
+        set_nice(cfg.nice)?;
+    }
     if cfg.io_idle {
-        // Kernels without CFQ/BFQ ignore the class; failure is not fatal.
+        // Refused under the unit's filter (IOSchedulingClass=idle is set
+        // there) and ignored by I/O schedulers without classes: not fatal.
         if let Err(e) = set_io_idle() {
-            tracing::warn!("{e}");
+            tracing::debug!("{e}");
         }
     }
     let root = nix::unistd::geteuid().is_root();

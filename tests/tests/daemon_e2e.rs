@@ -451,3 +451,101 @@ fn kill_9_at_random_points_loses_and_duplicates_nothing() {
         seen.len()
     );
 }
+
+/// The SysV script starts the daemon as an unprivileged user holding only
+/// CAP_DAC_READ_SEARCH — through setpriv, and through the daemon's own
+/// privilege drop — and it still reads a root-only /etc/shadow.
+#[test]
+fn sysv_script_runs_the_daemon_unprivileged_with_one_capability() {
+    if !std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+    {
+        eprintln!("skipped: needs root (CI runs as root)");
+        return;
+    }
+    for setpriv in ["auto", "no"] {
+        let d = Device::new(None, 2);
+        std::fs::write(
+            d.tree.root().join("etc/shadow"),
+            "root:!:19000:0:99999:7:::\n",
+        )
+        .unwrap();
+        let mut perm = std::fs::metadata(d.tree.root().join("etc/shadow"))
+            .unwrap()
+            .permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o600);
+        std::fs::set_permissions(d.tree.root().join("etc/shadow"), perm).unwrap();
+        let cfg = config(
+            &d,
+            None,
+            Path::new("/unused"),
+            "[privileges]\nuser = \"nobody\"\n",
+        );
+        let out = d.tree.outside();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../agent/dist/fieldattest.init");
+        let run = |action: &str| {
+            Command::new("sh")
+                .arg(&script)
+                .arg(action)
+                .env("DAEMON", bin("fieldattest"))
+                .env("CONFIG", &cfg)
+                .env("PIDFILE", out.join("fa.pid"))
+                .env("RUNAS", "nobody")
+                .env("RUNGROUP", "nogroup")
+                .env("STATEDIR", &d.state)
+                .env("LOGFILE", out.join("fa.log"))
+                .env("SETPRIV", setpriv)
+                .output()
+                .unwrap()
+        };
+        let o = run("start");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let log = || std::fs::read_to_string(out.join("fa.log")).unwrap_or_default();
+        wait_for("a spooled token", 20, || log().contains("token spooled"));
+        let pid = std::fs::read_to_string(out.join("fa.pid"))
+            .unwrap()
+            .trim()
+            .to_string();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let field = |k: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(k))
+                .map(|l| l[k.len()..].trim().to_string())
+                .unwrap_or_default()
+        };
+        assert!(field("Uid:").starts_with("65534"), "{setpriv}: {status}");
+        // CAP_DAC_READ_SEARCH is bit 2.
+        assert_eq!(field("CapEff:"), "0000000000000004", "{setpriv}: {status}");
+        assert_eq!(field("CapBnd:"), "0000000000000004", "{setpriv}: {status}");
+        assert_eq!(field("NoNewPrivs:"), "1", "{setpriv}");
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let nice: i32 = stat
+            .rsplit_once(')')
+            .unwrap()
+            .1
+            .split_whitespace()
+            .nth(16)
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(nice, 19, "{setpriv}");
+        assert!(!log().contains("unreadable"), "{}", log());
+        if setpriv == "no" {
+            assert!(
+                log().contains("running unprivileged with CAP_DAC_READ_SEARCH only"),
+                "{}",
+                log()
+            );
+        }
+        let o = run("stop");
+        assert!(o.status.success());
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "{setpriv}: still running"
+        );
+        assert!(log().contains("daemon stopped"), "{}", log());
+    }
+}
