@@ -296,6 +296,37 @@ async fn cycle(cfg: &Config, client: Option<&Client>) -> Result<Option<(u64, Str
     Ok(session.map(|(sid, _)| (seq, sid)))
 }
 
+/// One full cycle without the schedule (`fieldattest run --once`, cron-style
+/// deployments, and the footprint benchmark): session, scan, sign, spool,
+/// deliver the whole spool, upload the SBOM. Returns the tokens delivered;
+/// an unreachable collector leaves them spooled (not an error).
+pub async fn once(cfg: &Config) -> Result<usize, String> {
+    let client = cfg.collector.as_ref().map(Client::new).transpose()?;
+    let span = info_span!(
+        "cycle",
+        n = 1u64,
+        seq = tracing::field::Empty,
+        cti = tracing::field::Empty
+    );
+    let fresh = cycle(cfg, client.as_ref()).instrument(span.clone()).await?;
+    let Some(c) = &client else {
+        return Ok(0);
+    };
+    let sp = Spool::open(&cfg.state_dir.join("spool"), cfg.spool)?;
+    match deliver(c, &sp, fresh).instrument(span.clone()).await {
+        Ok(n) => {
+            if let Err(e) = upload_sbom(c, &cfg.state_dir).instrument(span).await {
+                warn!("{e}");
+            }
+            Ok(n)
+        }
+        Err(Transient(e)) => {
+            warn!("delivery postponed to the next run: {e}");
+            Ok(0)
+        }
+    }
+}
+
 /// Runs the daemon until SIGTERM/SIGINT. `reload` re-reads the configuration.
 pub async fn run(
     mut cfg: Config,

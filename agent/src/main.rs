@@ -24,7 +24,7 @@ Usage:
   fieldattest rotate --nonce HEX [--out FILE] [--state-dir DIR]
   fieldattest rotate --commit [--state-dir DIR]
   fieldattest identity [--state-dir DIR]
-  fieldattest run [--config FILE] [--check-config]
+  fieldattest run [--config FILE] [--check-config | --once]
   fieldattest enroll --collector URL --token SECRET [--config FILE] [--ca PEM]
   fieldattest verify --key PUB.pem TOKEN
   fieldattest rules [--format text|json]
@@ -660,7 +660,7 @@ fn run_rotate(mut p: lexopt::Parser) -> ExitCode {
 fn run_daemon(mut p: lexopt::Parser) -> ExitCode {
     use fieldattest_agent::{config, daemon};
     use lexopt::prelude::*;
-    let (mut path, mut check) = (PathBuf::from(config::DEFAULT_PATH), false);
+    let (mut path, mut check, mut once) = (PathBuf::from(config::DEFAULT_PATH), false, false);
     loop {
         match p.next() {
             Ok(None) => break,
@@ -669,6 +669,7 @@ fn run_daemon(mut p: lexopt::Parser) -> ExitCode {
                 Err(e) => return usage_err(e),
             },
             Ok(Some(Long("check-config"))) => check = true,
+            Ok(Some(Long("once"))) => once = true,
             Ok(Some(other)) => return usage_err(other.unexpected()),
             Err(e) => return usage_err(e),
         }
@@ -720,7 +721,12 @@ fn run_daemon(mut p: lexopt::Parser) -> ExitCode {
             return ExitCode::from(3);
         }
     };
-    let r = rt.block_on(daemon::run(cfg, || config::load(&path)));
+    let r = if once {
+        rt.block_on(daemon::once(&cfg))
+            .map(|n| tracing::info!(delivered = n, "one cycle done"))
+    } else {
+        rt.block_on(daemon::run(cfg, || config::load(&path)))
+    };
     // A scan abandoned by SIGTERM is not waited for: nothing of it is spooled.
     rt.shutdown_timeout(std::time::Duration::from_millis(100));
     match r {

@@ -3,7 +3,7 @@
 //! (1% of them drifting, two devices sharing a host key); then the time of the
 //! `fleet` summary query, median of 5.
 //!
-//! `cargo run --release -p fieldattest-collector --example fleet_query -- [devices]`
+//! `cargo run --profile server -p fieldattest-collector --example fleet_query -- [devices]`
 
 use fieldattest_collector::fleet;
 use fieldattest_collector::store::{Attestation, SqliteStore, Store};

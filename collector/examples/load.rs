@@ -3,7 +3,7 @@
 //! Prints verified attestations per second, latency percentiles and the
 //! collector's peak RSS.
 //!
-//! `cargo build --release -p fieldattest-collector && cargo run --release -p fieldattest-collector --example load -- [devices] [tokens-per-device] [connections]`
+//! `cargo build --profile server -p fieldattest-collector && cargo run --profile server -p fieldattest-collector --example load -- [devices] [tokens-per-device] [connections]`
 
 use fieldattest_collector::store::{SqliteStore, Store};
 use fieldattest_protocol::eat::{self, Claims, SwId};
@@ -124,7 +124,7 @@ fn main() {
         .arg(dir.path().join("srv.key"))
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .expect("run target/release/fieldattest-collector (build it first)");
+        .expect("build fieldattest-collector with the same profile first");
     let mut line = String::new();
     std::io::BufReader::new(child.stderr.take().unwrap())
         .read_line(&mut line)
