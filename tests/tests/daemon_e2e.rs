@@ -549,3 +549,119 @@ fn sysv_script_runs_the_daemon_unprivileged_with_one_capability() {
         assert!(log().contains("daemon stopped"), "{}", log());
     }
 }
+
+/// SHA-256 (hex) of the DER of a PEM certificate, via openssl.
+fn cert_sha256(pem: &Path) -> String {
+    let der = Command::new("openssl")
+        .args(["x509", "-outform", "DER", "-in"])
+        .arg(pem)
+        .output()
+        .unwrap()
+        .stdout;
+    let o = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(&der)?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// The collector pinned by certificate digest (no CA bundle), and over mTLS
+/// with a client certificate: enrollment and delivery work; a wrong pin
+/// fails closed and keeps the token spooled.
+#[test]
+fn pinned_collector_and_client_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    pki(dir.path());
+    issue(
+        dir.path(),
+        "cli",
+        "device-1",
+        "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
+    );
+    let ca = dir.path().join("ca.pem");
+    let (child, port) = spawn_collector(dir.path(), &["--client-ca", ca.to_str().unwrap()]);
+    let c = Collector { child, port, dir };
+    let d = Device::new(None, 2);
+    let pin = cert_sha256(&c.dir.path().join("srv.pem"));
+    let mtls = format!(
+        "[collector]\nurl = \"https://127.0.0.1:{port}\"\npin_sha256 = \"{pin}\"\nclient_cert = {:?}\nclient_key = {:?}\n",
+        c.dir.path().join("cli.pem").display().to_string(),
+        c.dir.path().join("cli.key").display().to_string()
+    );
+    let write = |collector: &str| {
+        let p = config(&d, None, Path::new("/unused"), "");
+        let rest = std::fs::read_to_string(&p).unwrap();
+        std::fs::write(&p, format!("{collector}{rest}")).unwrap();
+        p
+    };
+    let cfg = write(&mtls);
+    enroll_with_daemon_cli(&c, &cfg);
+    let daemon = Daemon::start(&cfg);
+    wait_for("a delivery over mTLS with a pinned server", 20, || {
+        !accepted(&c).is_empty()
+    });
+    daemon.stop();
+    // The wrong pin: nothing is sent, the token stays in the spool.
+    let cfg = write(&mtls.replace(&pin, &"00".repeat(32)));
+    let daemon = Daemon::start(&cfg);
+    wait_for("a refused handshake", 20, || {
+        daemon.log().contains("delivery postponed")
+    });
+    assert!(daemon.log().contains("pin_sha256"), "{}", daemon.log());
+    daemon.stop();
+    assert!(!spool_files(&d).is_empty());
+}
+
+/// Under systemd: READY=1 after start-up, WATCHDOG=1 at half WATCHDOG_USEC,
+/// STOPPING=1 on SIGTERM, all over $NOTIFY_SOCKET.
+#[test]
+fn sd_notify_ready_watchdog_stopping() {
+    let d = Device::new(None, 1);
+    let cfg = config(&d, None, Path::new("/unused"), "");
+    let sock_path = d.tree.outside().join("notify.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let log = d.tree.outside().join("notify.log");
+    let mut child = Command::new(bin("fieldattest"))
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .env("NOTIFY_SOCKET", &sock_path)
+        .env("WATCHDOG_USEC", "400000")
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 256];
+    while got
+        .iter()
+        .filter(|m: &&String| m.as_str() == "WATCHDOG=1")
+        .count()
+        < 2
+    {
+        let n = sock.recv(&mut buf).expect("a notification");
+        got.push(String::from_utf8_lossy(&buf[..n]).to_string());
+    }
+    assert_eq!(got[0], "READY=1", "{got:?}");
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    loop {
+        let n = sock.recv(&mut buf).expect("STOPPING=1");
+        if &buf[..n] == b"STOPPING=1" {
+            break;
+        }
+    }
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
