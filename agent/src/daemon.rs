@@ -498,3 +498,44 @@ pub async fn enroll(
     .map_err(|e| format!("{}: {e}", rec.display()))?;
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_is_capped_and_jittered() {
+        let mut cfg = crate::config::parse("", "t").unwrap();
+        cfg.retry_min = Duration::from_secs(30);
+        cfg.retry_max = Duration::from_secs(600);
+        for (n, base) in [
+            (0u32, 30u64),
+            (1, 60),
+            (2, 120),
+            (4, 480),
+            (5, 600),
+            (40, 600),
+        ] {
+            for _ in 0..50 {
+                let b = backoff(&cfg, n);
+                assert!(
+                    b >= Duration::from_secs(base) && b <= Duration::from_secs(base * 3 / 2),
+                    "{n}: {b:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn schedule_stays_within_interval_plus_minus_jitter() {
+        let mut cfg = crate::config::parse("", "t").unwrap();
+        cfg.interval = Duration::from_secs(3600);
+        cfg.jitter = Duration::from_secs(600);
+        let v: Vec<Duration> = (0..200).map(|_| next_interval(&cfg)).collect();
+        assert!(v
+            .iter()
+            .all(|d| *d >= Duration::from_secs(3000) && *d <= Duration::from_secs(4200)));
+        // Not in lockstep: the draws differ.
+        assert!(v.iter().collect::<std::collections::BTreeSet<_>>().len() > 100);
+    }
+}
