@@ -1,0 +1,55 @@
+# Sourced by the cross/ scripts: makes sure the Debian cross compilers, qemu
+# and the rustup targets are there (installing what is missing when root),
+# and points cargo at them through the environment (no .cargo/config.toml, so
+# nothing leaks into Yocto or cross-rs builds).
+
+cross_require() {
+    local missing=()
+    command -v aarch64-linux-gnu-gcc >/dev/null || missing+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+    command -v arm-linux-gnueabihf-gcc >/dev/null || missing+=(gcc-arm-linux-gnueabihf libc6-dev-armhf-cross)
+    command -v qemu-aarch64 >/dev/null || missing+=(qemu-user)
+    command -v aarch64-linux-gnu-strip >/dev/null || missing+=(binutils-aarch64-linux-gnu)
+    if [ ${#missing[@]} -gt 0 ]; then
+        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+            echo "cross: installing ${missing[*]}"
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        else
+            echo "cross: missing ${missing[*]} (apt-get install them)" >&2
+            return 1
+        fi
+    fi
+    local have
+    have=$(rustup target list --installed)
+    for t in "$@"; do
+        grep -qx "$t" <<<"$have" || rustup target add "$t"
+    done
+}
+
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu"
+export CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=aarch64-linux-gnu-gcc
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUNNER=qemu-aarch64
+export CC_aarch64_unknown_linux_musl=aarch64-linux-gnu-gcc
+export CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_LINKER=arm-linux-gnueabihf-gcc
+export CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_RUNNER="qemu-arm -L /usr/arm-linux-gnueabihf"
+export CC_armv7_unknown_linux_gnueabihf=arm-linux-gnueabihf-gcc
+
+# strip(1) for a target triple.
+cross_strip() {
+    case "$1" in
+        aarch64-*) echo aarch64-linux-gnu-strip ;;
+        armv7-*) echo arm-linux-gnueabihf-strip ;;
+        *) echo strip ;;
+    esac
+}
+
+# The emulator command for a target triple.
+cross_runner() {
+    case "$1" in
+        aarch64-unknown-linux-gnu) echo "qemu-aarch64 -L /usr/aarch64-linux-gnu" ;;
+        aarch64-unknown-linux-musl) echo qemu-aarch64 ;;
+        armv7-unknown-linux-gnueabihf) echo "qemu-arm -L /usr/arm-linux-gnueabihf" ;;
+        *) echo "" ;;
+    esac
+}
