@@ -13,11 +13,8 @@ ROOTFS=${1:-target/rootfs/bookworm-arm64-minbase}
 T=aarch64-unknown-linux-musl
 cross_require $T
 command -v debootstrap >/dev/null || apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
-[ -e /usr/libexec/qemu-binfmt/aarch64-binfmt-P ] || [ -x /usr/bin/qemu-aarch64-static ] \
-    || apt-get install -y -qq --no-install-recommends qemu-user-static binfmt-support >/dev/null
 # binfmt_misc lets the kernel run arm64 executables through qemu (also in the chroot).
-[ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
-update-binfmts --enable qemu-aarch64 2>/dev/null || true
+cross_binfmt
 grep -q enabled /proc/sys/fs/binfmt_misc/qemu-aarch64
 
 if [ ! -f "$ROOTFS/var/lib/dpkg/status" ]; then

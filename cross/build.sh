@@ -18,6 +18,12 @@ for t in $TARGETS; do
     # Stripped here for the release folder; the Yocto recipe keeps symbols
     # (its packaging splits them off).
     "$(cross_strip "$t")" -o "$OUT/fieldattest-$t" "target/$t/release/fieldattest"
+    case "$t" in
+        *-gnu*)
+            floor=$(objdump -T "$OUT/fieldattest-$t" 2>/dev/null | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1)
+            echo "$t: needs ${floor:-an unknown} glibc or newer (built against this host's cross libc)" ;;
+        *) echo "$t: static, no libc needed on the device" ;;
+    esac
 done
 (cd "$OUT" && sha256sum fieldattest-* >SHA256SUMS && cat SHA256SUMS)
 ls -l "$OUT"

@@ -35,6 +35,27 @@ export CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_LINKER=arm-linux-gnueabihf-gcc
 export CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_RUNNER="qemu-arm -L /usr/arm-linux-gnueabihf"
 export CC_armv7_unknown_linux_gnueabihf=arm-linux-gnueabihf-gcc
 
+# binfmt_misc: lets the kernel run ARM executables through qemu, so a test
+# that spawns the ARM `fieldattest` binary (and a chroot) works. Needs root.
+cross_binfmt() {
+    [ "$(id -u)" = 0 ] || return 0
+    if [ ! -e /usr/libexec/qemu-binfmt/aarch64-binfmt-P ] && [ ! -x /usr/bin/qemu-aarch64-static ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-user-static binfmt-support >/dev/null
+    fi
+    [ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+    update-binfmts --enable qemu-aarch64 2>/dev/null || true
+    update-binfmts --enable qemu-arm 2>/dev/null || true
+}
+
+# Library prefix for dynamically linked ARM programs started through binfmt.
+cross_ld_prefix() {
+    case "$1" in
+        aarch64-unknown-linux-gnu) echo /usr/aarch64-linux-gnu ;;
+        armv7-unknown-linux-gnueabihf) echo /usr/arm-linux-gnueabihf ;;
+        *) echo "" ;;
+    esac
+}
+
 # strip(1) for a target triple.
 cross_strip() {
     case "$1" in

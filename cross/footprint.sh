@@ -17,6 +17,12 @@ BUDGET_BYTES=${BUDGET_BYTES:-2500000}     # 2.5 MB of flash
 HEAP_BUDGET=${HEAP_BUDGET:-4000000}       # 4 MB peak heap (aarch64)
 # shellcheck disable=SC2086
 cross_require $TARGETS
+# rustls with ring only: no aws-lc (C + cmake cross builds) and no OpenSSL in the agent.
+if cargo tree --locked -p fieldattest-agent -e normal,build --target all | grep -E 'aws-lc|openssl-sys'; then
+    echo "cross/footprint.sh: aws-lc or OpenSSL in the agent's dependency tree" >&2
+    exit 1
+fi
+echo "dependency tree: ring only (no aws-lc, no OpenSSL)"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0

@@ -11,9 +11,14 @@ cd "$(dirname "$0")/.."
 TARGETS=${TARGETS:-"aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf"}
 # shellcheck disable=SC2086
 cross_require $TARGETS
+cross_binfmt
 for t in $TARGETS; do
     echo "== $t: agent + protocol tests under $(cross_runner "$t")"
-    cargo test --locked -p fieldattest-agent -p fieldattest-protocol --target "$t"
+    # Tests that spawn the ARM binary run it through binfmt + qemu. One test
+    # thread: qemu-user can deadlock a child forked while other guest threads
+    # hold its locks (several tests spawn ssh-keygen, python3, mkfifo).
+    QEMU_LD_PREFIX=$(cross_ld_prefix "$t") \
+        cargo test --locked -p fieldattest-agent -p fieldattest-protocol --target "$t" -- --test-threads=1
 done
 
 ROOTFS=${1:-}
