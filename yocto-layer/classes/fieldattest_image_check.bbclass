@@ -1,0 +1,77 @@
+# fieldattest_image_check.bbclass: runs fieldattest's IEC 62443-4-2 rules on
+# the image's rootfs right after it is created, with the native scanner built
+# from the same recipe as the agent. Writes the JSON report, the CycloneDX
+# SBOM and a text summary next to the image, and fails the build when a
+# finding reaches FIELDATTEST_FAIL_ON — unless an accept file documents a
+# compensating countermeasure for it (IEC 62443-4-2 CCSC 2).
+#
+# Use in an image recipe (or IMAGE_CLASSES in local.conf):
+#   inherit fieldattest_image_check
+#   FIELDATTEST_FAIL_ON = "high"                 # critical|high|medium|low|info|none
+#   FIELDATTEST_ACCEPT = "${THISDIR}/files/fieldattest-accept.toml"
+#   FIELDATTEST_SL = "2"                          # target security level 1..4
+
+FIELDATTEST_FAIL_ON ??= "high"
+FIELDATTEST_ACCEPT ??= ""
+FIELDATTEST_SL ??= "2"
+FIELDATTEST_REPORT_DIR ??= "${IMGDEPLOYDIR}"
+FIELDATTEST_REPORT_NAME ??= "${IMAGE_NAME}.fieldattest"
+FIELDATTEST_REPORT_LINK ??= "${IMAGE_LINK_NAME}.fieldattest"
+
+do_rootfs[depends] += "fieldattest-native:do_populate_sysroot"
+do_rootfs[vardeps] += "FIELDATTEST_FAIL_ON FIELDATTEST_ACCEPT FIELDATTEST_SL"
+do_rootfs[file-checksums] += "${@'%s:True' % d.getVar('FIELDATTEST_ACCEPT') if d.getVar('FIELDATTEST_ACCEPT') else ''}"
+
+ROOTFS_POSTPROCESS_COMMAND += "fieldattest_image_check"
+
+fieldattest_image_check () {
+    root="${IMAGE_ROOTFS}"
+    out="${FIELDATTEST_REPORT_DIR}"
+    name="${FIELDATTEST_REPORT_NAME}"
+    link="${FIELDATTEST_REPORT_LINK}"
+    fail_on="${FIELDATTEST_FAIL_ON}"
+    accept="${FIELDATTEST_ACCEPT}"
+    mkdir -p "$out"
+    set -- --root "$root" --sl "${FIELDATTEST_SL}"
+    if [ -n "$accept" ]; then
+        [ -f "$accept" ] || bbfatal "fieldattest: FIELDATTEST_ACCEPT file $accept does not exist"
+        set -- "$@" --accept "$accept"
+    fi
+    rc=0
+    fieldattest scan "$@" --format json --output "$out/$name.json" 2>"$out/$name.log" || rc=$?
+    if [ $rc -ne 0 ]; then
+        bbfatal "fieldattest: the scan of $root failed (exit $rc): $(cat "$out/$name.log")"
+    fi
+    fieldattest scan "$@" --format cyclonedx --output "$out/$name.cdx.json" 2>>"$out/$name.log" \
+        || bbfatal "fieldattest: writing the SBOM failed: $(cat "$out/$name.log")"
+    if [ -n "$link" ] && [ "$link" != "$name" ]; then
+        ln -sf "$name.json" "$out/$link.json"
+        ln -sf "$name.cdx.json" "$out/$link.cdx.json"
+    fi
+    case "$fail_on" in
+    critical) levels="CRITICAL" ;;
+    high) levels="CRITICAL|HIGH" ;;
+    medium) levels="CRITICAL|HIGH|MEDIUM" ;;
+    low) levels="CRITICAL|HIGH|MEDIUM|LOW" ;;
+    info) levels="CRITICAL|HIGH|MEDIUM|LOW|INFO" ;;
+    none | "")
+        bbnote "fieldattest: report in $out/$name.json (FIELDATTEST_FAIL_ON = none)"
+        return 0
+        ;;
+    *) bbfatal "fieldattest: FIELDATTEST_FAIL_ON = $fail_on (critical, high, medium, low, info, none)" ;;
+    esac
+    rc=0
+    NO_COLOR=1 fieldattest scan "$@" --format text --fail-on "$fail_on" --output "$out/$name.txt" \
+        2>>"$out/$name.log" || rc=$?
+    case $rc in
+    0) bbnote "fieldattest: no finding at or above $fail_on; report in $out/$name.json" ;;
+    1)
+        found=$(grep -E "^ +($levels) " "$out/$name.txt" | grep -v -F "[accepted]" | sed -e 's/^ *//')
+        bbfatal "fieldattest: the image has findings at or above '$fail_on':
+$found
+Report: $out/$name.json (SBOM: $out/$name.cdx.json). Fix the image, or document a
+compensating countermeasure in an accept file (FIELDATTEST_ACCEPT)."
+        ;;
+    *) bbfatal "fieldattest: the check of $root failed (exit $rc): $(cat "$out/$name.log")" ;;
+    esac
+}
