@@ -22,7 +22,9 @@ do_rootfs[depends] += "fieldattest-native:do_populate_sysroot"
 do_rootfs[vardeps] += "FIELDATTEST_FAIL_ON FIELDATTEST_ACCEPT FIELDATTEST_SL"
 do_rootfs[file-checksums] += "${@'%s:True' % d.getVar('FIELDATTEST_ACCEPT') if d.getVar('FIELDATTEST_ACCEPT') else ''}"
 
-ROOTFS_POSTPROCESS_COMMAND += "fieldattest_image_check"
+# Last, after oe-core's own post-processing (empty-password removal, users,
+# systemd targets...): the check sees the rootfs the image is made of.
+ROOTFS_POSTPROCESS_COMMAND:append = " fieldattest_image_check"
 
 fieldattest_image_check () {
     root="${IMAGE_ROOTFS}"
