@@ -21,6 +21,8 @@ pub struct Config {
     pub accept: Option<PathBuf>,
     pub cred_budget_ms: u64,
     pub max_file_size: u64,
+    /// Report MAC addresses and hardware serials in clear (default: hashed).
+    pub hardware_ids: bool,
     pub state_dir: PathBuf,
     pub spool: crate::spool::Limits,
     pub nice: i32,
@@ -90,6 +92,7 @@ struct ScanFile {
     accept: Option<PathBuf>,
     cred_budget_ms: Option<u64>,
     max_file_size: Option<u64>,
+    hardware_ids: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -285,6 +288,7 @@ pub fn parse(text: &str, path: &str) -> Result<Config, String> {
         accept: f.scan.accept,
         cred_budget_ms: f.scan.cred_budget_ms.unwrap_or(2000),
         max_file_size,
+        hardware_ids: f.scan.hardware_ids.unwrap_or(false),
         state_dir: f
             .state
             .dir
@@ -452,6 +456,7 @@ mod shipped {
             "accept",
             "cred_budget_ms",
             "max_file_size",
+            "hardware_ids",
             "dir",
             "max_bytes",
             "max_count",

@@ -109,6 +109,7 @@ fn produce(cfg: &Config, nonce: Option<Vec<u8>>) -> Result<(u64, String), String
         accept,
         cred_budget: (cfg.cred_budget_ms > 0).then(|| Duration::from_millis(cfg.cred_budget_ms)),
         state_dir: Some(cfg.state_dir.clone()),
+        reveal_hardware_ids: cfg.hardware_ids,
     };
     let (rep, warnings) = crate::scan_with_warnings(&root, &opts);
     for w in warnings {

@@ -33,6 +33,9 @@ pub struct ScanOptions {
     pub cred_budget: Option<std::time::Duration>,
     /// State directory for the default-credential memo (None: no memo).
     pub state_dir: Option<std::path::PathBuf>,
+    /// Report MAC addresses and hardware serial numbers in clear instead of
+    /// as salted hashes.
+    pub reveal_hardware_ids: bool,
 }
 
 impl ScanOptions {
@@ -43,6 +46,7 @@ impl ScanOptions {
             accept: Vec::new(),
             cred_budget: Some(std::time::Duration::from_secs(2)),
             state_dir: None,
+            reveal_hardware_ids: false,
         }
     }
 }
@@ -59,7 +63,6 @@ pub fn scan_with_warnings(root: &RootFs, opts: &ScanOptions) -> (Report, Vec<Str
     let started = SystemTime::now();
     let t0 = Instant::now();
     let live = root.is_host_root();
-    let collected = inventory::collect(root, live);
     let today = started
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| (d.as_secs() / 86_400) as i64)
@@ -76,6 +79,30 @@ pub fn scan_with_warnings(root: &RootFs, opts: &ScanOptions) -> (Report, Vec<Str
         },
         None => None,
     };
+    // Hardware identifiers are hashed with a device-local secret (derived
+    // from the state directory's memo key) so they stay comparable between
+    // this device's reports; without a state directory, per scan.
+    let salt = match &memo {
+        Some(m) => {
+            use hmac::Mac;
+            let mut h = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&m.key)
+                .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+            h.update(b"fieldattest hardware identifiers");
+            h.finalize().into_bytes().to_vec()
+        }
+        None => {
+            let mut r = vec![0u8; 32];
+            if getrandom::getrandom(&mut r).is_err() {
+                warnings.push("no randomness for the hardware identifier salt".into());
+            }
+            r
+        }
+    };
+    let hw = inventory::hardware::Options {
+        reveal_ids: opts.reveal_hardware_ids,
+        salt,
+    };
+    let collected = inventory::collect_with(root, live, &hw);
     let cred = rules::ctx::CredOptions {
         deadline: opts.cred_budget.map(|b| Instant::now() + b),
         memo_key: memo.as_ref().map(|m| m.key.clone()),

@@ -17,6 +17,7 @@ Usage:
   fieldattest scan [--root DIR] [--format text|json|cyclonedx] [--output FILE]
                    [--sl 1..4] [--accept FILE] [--fail-on SEVERITY]
                    [--cred-budget-ms MS] [--state-dir DIR] [--max-file-size BYTES]
+                   [--hardware-ids]
   fieldattest attest [scan options] [--nonce HEX] [--out FILE] [--sbom-out FILE]
   fieldattest attest --enrollment --nonce HEX [--out FILE] [--state-dir DIR]
   fieldattest attest [scan options] --spool
@@ -73,6 +74,8 @@ Options:
   --state-dir DIR       Remember hashes already checked (keyed digests only), so
                         unchanged accounts cost nothing next time
   --max-file-size BYTES Refuse to read files larger than this whole (default 33554432)
+  --hardware-ids        Report MAC addresses and hardware serial numbers in
+                        clear (default: salted hashes, since they identify the device)
 
 Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage error,
 3 the scan could not run.
@@ -94,6 +97,7 @@ struct ScanArgs {
     enrollment: bool,
     /// attest only: put the token into the state directory's spool.
     spool: bool,
+    hardware_ids: bool,
 }
 
 fn parse_severity(s: &str) -> Option<Severity> {
@@ -146,6 +150,7 @@ fn parse_scan(mut p: lexopt::Parser) -> Result<ScanArgs, String> {
         sbom_out: None,
         enrollment: false,
         spool: false,
+        hardware_ids: false,
     };
     let val = |p: &mut lexopt::Parser, name: &str| -> Result<String, String> {
         p.value()
@@ -158,6 +163,7 @@ fn parse_scan(mut p: lexopt::Parser) -> Result<ScanArgs, String> {
             Long("nonce") => a.nonce = Some(parse_nonce(&val(&mut p, "--nonce")?)?),
             Long("enrollment") => a.enrollment = true,
             Long("spool") => a.spool = true,
+            Long("hardware-ids") => a.hardware_ids = true,
             Long("sbom-out") => {
                 a.sbom_out = Some(PathBuf::from(p.value().map_err(|e| e.to_string())?))
             }
@@ -267,6 +273,7 @@ fn scan_args(
         cred_budget: (a.cred_budget_ms > 0)
             .then(|| std::time::Duration::from_millis(a.cred_budget_ms)),
         state_dir,
+        reveal_hardware_ids: a.hardware_ids,
     };
     let (rep, warnings) = fieldattest_agent::scan_with_warnings(&root, &opts);
     for w in &warnings {

@@ -281,6 +281,33 @@ pub fn render_text(r: &Report, color: bool) -> String {
     if !inv.kernel_modules.is_empty() {
         let _ = writeln!(o, "  kernel modules loaded: {}", inv.kernel_modules.len());
     }
+    if !inv.hardware.is_empty() {
+        let _ = writeln!(
+            o,
+            "\n{} ({} components)",
+            p.bold("Hardware"),
+            inv.hardware.len()
+        );
+        for h in &inv.hardware {
+            let detail: Vec<String> = h
+                .vendor
+                .iter()
+                .chain(h.model.iter().filter(|m| **m != h.name))
+                .cloned()
+                .collect();
+            let _ = writeln!(
+                o,
+                "  {:<9} {}{}",
+                h.kind,
+                h.name,
+                if detail.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", detail.join(", "))
+                }
+            );
+        }
+    }
     if !inv.errors.is_empty() {
         let _ = writeln!(o, "\n{} ({})", p.bold("Could not read"), inv.errors.len());
         for e in &inv.errors {
@@ -410,7 +437,9 @@ pub fn render_cyclonedx(r: &Report, serial: [u8; 16]) -> String {
         if let Some(pu) = &pk.purl {
             c["purl"] = json!(pu);
         }
-        if let Some(l) = &pk.license {
+        if let Some(e) = &pk.license_expression {
+            c["licenses"] = json!([{"expression": e}]);
+        } else if let Some(l) = &pk.license {
             c["licenses"] = json!([{"license": {"name": l}}]);
         }
         let mut props = vec![
@@ -428,6 +457,32 @@ pub fn render_cyclonedx(r: &Report, serial: [u8; 16]) -> String {
         }
         if let Some(b) = &pk.binary_name {
             props.push(prop("fieldattest:package:binary_name", b));
+        }
+        c["properties"] = Value::Array(props);
+        components.push(c);
+    }
+    // HBOM: one `device` component per hardware component.
+    let mut kinds: BTreeMap<&str, u32> = BTreeMap::new();
+    for h in &r.inventory.hardware {
+        let n = kinds.entry(h.kind.as_str()).or_insert(0);
+        *n += 1;
+        let mut c = json!({
+            "type": "device",
+            "bom-ref": format!("hw:{}:{n}", h.kind),
+            "name": h.name,
+        });
+        if let Some(v) = &h.vendor {
+            c["manufacturer"] = json!({"name": v});
+        }
+        if let Some(m) = &h.model {
+            c["description"] = json!(m);
+        }
+        let mut props = vec![
+            prop("fieldattest:hardware:kind", &h.kind),
+            prop("fieldattest:hardware:path", &h.path),
+        ];
+        for (k, v) in &h.properties {
+            props.push(prop(&format!("fieldattest:hardware:{k}"), v));
         }
         c["properties"] = Value::Array(props);
         components.push(c);

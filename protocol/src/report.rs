@@ -139,6 +139,10 @@ pub struct Package {
     pub source_version: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub license: Option<String>,
+    /// `license` as a valid SPDX expression, when it is one or maps onto one
+    /// (Yocto `&`/`|`, Debian short names); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license_expression: Option<String>,
     /// The database or binary the entry was read from (path inside the root).
     pub path: String,
 }
@@ -162,6 +166,7 @@ impl Package {
             source_package: None,
             source_version: None,
             license: None,
+            license_expression: None,
             path: path.into(),
         }
     }
@@ -198,6 +203,26 @@ pub struct InventoryError {
     pub message: String,
 }
 
+/// A hardware component of the device (HBOM): board, SoC/CPU, memory,
+/// storage, network interface, USB device, TPM, serial port, watchdog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HardwareComponent {
+    /// `board`, `cpu`, `memory`, `storage`, `network`, `usb`, `tpm`, `serial`, `watchdog`.
+    pub kind: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Further facts (`compatible`, `size_bytes`, `driver`, `bus`, ...).
+    /// Identifying values (MAC addresses, serial numbers) are salted hashes
+    /// (`hmac-sha256:...`) unless the operator asked for them in clear.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub properties: std::collections::BTreeMap<String, String>,
+    /// Where it was read (path inside the root).
+    pub path: String,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Inventory {
     pub packages: Vec<Package>,
@@ -209,6 +234,9 @@ pub struct Inventory {
     pub databases: Vec<String>,
     #[serde(default)]
     pub errors: Vec<InventoryError>,
+    /// Hardware components (HBOM); additive to report v1.
+    #[serde(default)]
+    pub hardware: Vec<HardwareComponent>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -170,6 +170,14 @@ pub fn claims(
             measurements.push((eat::CF_MEASURED_COMPONENT, measured_file(f, sha256(&b))));
         }
     }
+    // The hardware list (HBOM) as one digest; the detail travels in the SBOM.
+    if !rep.inventory.hardware.is_empty() {
+        let hw = serde_json::to_vec(&rep.inventory.hardware).unwrap_or_default();
+        measurements.push((
+            eat::CF_MEASURED_COMPONENT,
+            measured_file("hardware", sha256(&hw)),
+        ));
+    }
     let results: Vec<(String, u8)> = rep
         .rules
         .iter()

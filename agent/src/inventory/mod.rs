@@ -7,6 +7,8 @@ pub mod apk;
 pub mod binaries;
 pub mod control;
 pub mod dpkg;
+pub mod hardware;
+pub mod license;
 pub mod opkg;
 pub mod os;
 pub mod purl;
@@ -208,6 +210,12 @@ pub struct Collected {
 
 /// Collects device identity and software inventory. `live` enables `/proc`.
 pub fn collect(root: &RootFs, live: bool) -> Collected {
+    collect_with(root, live, &hardware::Options::default())
+}
+
+/// [`collect`] with the hardware options (identifier salt, opt-in to clear
+/// MAC addresses and serial numbers).
+pub fn collect_with(root: &RootFs, live: bool, hw: &hardware::Options) -> Collected {
     let mut errors = Vec::new();
     let os = os::read_os(root, &mut errors);
     let kernel = os::read_kernel(root, live);
@@ -233,6 +241,18 @@ pub fn collect(root: &RootFs, live: bool) -> Collected {
     }
     for p in &mut all.packages {
         p.purl = Some(purl::for_package(p, &os));
+        if p.source == PackageSource::Dpkg && p.license.is_none() {
+            // Machine-readable copyright file of the binary package.
+            let path = format!("/usr/share/doc/{}/copyright", p.name);
+            if let Ok(b) = root.read_limited(&path, 1 << 20) {
+                if let Some(l) = license::from_dep5(&String::from_utf8_lossy(&b)) {
+                    p.license = Some(l.name);
+                    p.license_expression = l.expression;
+                }
+            }
+        } else if let Some(l) = p.license.as_deref().and_then(license::from_text) {
+            p.license_expression = l.expression;
+        }
     }
     all.packages.sort_by(|a, b| {
         (a.name.as_str(), a.arch.as_deref(), a.source).cmp(&(
@@ -242,6 +262,8 @@ pub fn collect(root: &RootFs, live: bool) -> Collected {
         ))
     });
     errors.extend(all.errors);
+    let (hardware, hw_errors) = hardware::collect(root, hw);
+    errors.extend(hw_errors);
     let kernel_modules = if live {
         root.read("/proc/modules")
             .map(|b| os::parse_proc_modules(&String::from_utf8_lossy(&b)))
@@ -262,6 +284,7 @@ pub fn collect(root: &RootFs, live: bool) -> Collected {
             listening: Vec::new(),
             databases: dbs,
             errors,
+            hardware,
         },
     }
 }

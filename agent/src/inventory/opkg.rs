@@ -64,6 +64,11 @@ pub fn parse_status(text: &str, path: &str) -> Found {
             .get("Architecture")
             .filter(|a| !a.is_empty())
             .map(str::to_string);
+        // Usually only in the package's control file (see apply_control).
+        pkg.license = p
+            .get("License")
+            .filter(|l| !l.is_empty())
+            .map(str::to_string);
         found.packages.push(pkg);
     }
     found
