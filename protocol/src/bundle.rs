@@ -12,7 +12,7 @@
 use crate::cbor;
 use crate::token::{self, PublicKey, TokenError};
 use ciborium::value::Value;
-use coset::{iana, AsCborValue, CoseSign1Builder, HeaderBuilder};
+use coset::CoseSign1Builder;
 
 pub const TOKENS_FILE: &str = "tokens.cborseq";
 pub const MANIFEST_FILE: &str = "manifest.cbor";
@@ -201,16 +201,11 @@ pub fn sign_manifest<E>(
     kid: &[u8],
     sign: impl FnOnce(&[u8]) -> Result<Vec<u8>, E>,
 ) -> Result<Vec<u8>, E> {
-    let protected = HeaderBuilder::new()
-        .algorithm(iana::Algorithm::ES256)
-        .key_id(kid.to_vec())
-        .build();
     let sign1 = CoseSign1Builder::new()
-        .protected(protected)
+        .protected(token::protected_header(kid))
         .try_create_detached_signature(manifest, b"", sign)?
         .build();
-    let inner = sign1.to_cbor_value().unwrap_or(Value::Null);
-    Ok(cbor::to_vec(&Value::Tag(token::TAG_SIGN1, Box::new(inner))))
+    Ok(token::encode_tagged(sign1, false))
 }
 
 /// The kid that signed a manifest (header checks of the token envelope; the

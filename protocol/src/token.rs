@@ -145,20 +145,33 @@ pub fn sign<E>(
     kid: &[u8],
     sign: impl FnOnce(&[u8]) -> Result<Vec<u8>, E>,
 ) -> Result<Vec<u8>, E> {
-    let protected = HeaderBuilder::new()
-        .algorithm(iana::Algorithm::ES256)
-        .key_id(kid.to_vec())
-        .build();
     let sign1 = CoseSign1Builder::new()
-        .protected(protected)
+        .protected(protected_header(kid))
         .payload(claims.encode())
         .try_create_signature(b"", sign)?
         .build();
-    let inner = sign1.to_cbor_value().unwrap_or(Value::Null);
-    Ok(cbor::to_vec(&Value::Tag(
-        TAG_CWT,
-        Box::new(Value::Tag(TAG_SIGN1, Box::new(inner))),
-    )))
+    Ok(encode_tagged(sign1, true))
+}
+
+/// The profile's protected header: `{1: -7, 4: kid}`.
+pub(crate) fn protected_header(kid: &[u8]) -> coset::Header {
+    HeaderBuilder::new()
+        .algorithm(iana::Algorithm::ES256)
+        .key_id(kid.to_vec())
+        .build()
+}
+
+/// `18(COSE_Sign1)`, inside `61(...)` when `cwt`.
+pub(crate) fn encode_tagged(sign1: CoseSign1, cwt: bool) -> Vec<u8> {
+    let inner = Value::Tag(
+        TAG_SIGN1,
+        Box::new(sign1.to_cbor_value().unwrap_or(Value::Null)),
+    );
+    cbor::to_vec(&if cwt {
+        Value::Tag(TAG_CWT, Box::new(inner))
+    } else {
+        inner
+    })
 }
 
 /// Every way a token can be refused, in verification order.

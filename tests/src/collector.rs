@@ -177,6 +177,35 @@ impl Collector {
         );
         serde_json::from_slice(&out.stdout).unwrap()
     }
+    /// A one-time enrollment secret from `enroll-token`.
+    pub fn enroll_secret(&self, site: &str) -> String {
+        let out = Command::new(bin("fieldattest-collector"))
+            .args(["enroll-token", "--site", site, "--ttl", "10m", "--db"])
+            .arg(self.db())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    /// `approve DEVICE`.
+    pub fn approve(&self, id: i64) {
+        let out = Command::new(bin("fieldattest-collector"))
+            .args(["approve", &id.to_string(), "--db"])
+            .arg(self.db())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     pub fn session(&self) -> (String, String) {
         let (code, v) = self.curl("POST", "/attestation/v1/sessions", None, &[]);
         assert_eq!(code, 201, "{v}");
@@ -253,15 +282,7 @@ impl Device {
     }
 
     pub fn enroll(&self, c: &Collector) -> i64 {
-        let secret = String::from_utf8(
-            Command::new(bin("fieldattest-collector"))
-                .args(["enroll-token", "--site", "plant-7", "--ttl", "10m", "--db"])
-                .arg(c.db())
-                .output()
-                .unwrap()
-                .stdout,
-        )
-        .unwrap();
+        let secret = c.enroll_secret("plant-7");
         let (sid, nonce) = c.session();
         let t = self.token(Some(&nonce), true);
         let (code, v) = c.curl(
@@ -273,12 +294,7 @@ impl Device {
         assert_eq!(code, 201, "{v}");
         assert_eq!(v["status"], "pending");
         let id = v["device"].as_i64().unwrap();
-        let out = Command::new(bin("fieldattest-collector"))
-            .args(["approve", &id.to_string(), "--db"])
-            .arg(c.db())
-            .output()
-            .unwrap();
-        assert!(out.status.success());
+        c.approve(id);
         id
     }
 

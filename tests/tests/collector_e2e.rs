@@ -16,15 +16,7 @@ fn enroll_approve_attest_and_query() {
     assert_eq!((code, v["status"].as_str()), (200, Some("ok")));
     let d = Device::new(None, 30);
     // A pending device cannot attest.
-    let secret = String::from_utf8(
-        Command::new(bin("fieldattest-collector"))
-            .args(["enroll-token", "--site", "plant-7", "--db"])
-            .arg(c.db())
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let secret = c.enroll_secret("plant-7");
     let (sid, nonce) = c.session();
     let t = d.token(Some(&nonce), true);
     let (code, v) = c.curl(
@@ -353,15 +345,7 @@ fn mutual_tls_requires_a_client_certificate_and_binds_it_to_the_device() {
     assert_eq!(c.curl("GET", "/healthz", None, &as_refs(&one)).0, 200);
     // Enroll over mTLS with device-1's certificate; it is bound to the device.
     let d = Device::new(None, 2);
-    let secret = String::from_utf8(
-        Command::new(bin("fieldattest-collector"))
-            .args(["enroll-token", "--site", "s", "--db"])
-            .arg(c.db())
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let secret = c.enroll_secret("s");
     let session = |cert: &Vec<String>| -> (String, String) {
         let (code, v) = c.curl("POST", "/attestation/v1/sessions", None, &as_refs(cert));
         assert_eq!(code, 201, "{v}");

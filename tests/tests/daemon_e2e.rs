@@ -110,15 +110,7 @@ fn accepted(c: &Collector) -> Vec<i64> {
 }
 
 fn enroll_with_daemon_cli(c: &Collector, cfg: &Path) -> i64 {
-    let secret = String::from_utf8(
-        Command::new(bin("fieldattest-collector"))
-            .args(["enroll-token", "--site", "plant-9", "--db"])
-            .arg(c.db())
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let secret = c.enroll_secret("plant-9");
     let o = fieldattest(&[
         "enroll",
         "--config",
@@ -148,12 +140,7 @@ fn enroll_with_daemon_cli(c: &Collector, cfg: &Path) -> i64 {
     assert_eq!(again.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&again.stderr).contains("already enrolled"));
     let id = v["device"].as_i64().unwrap();
-    let out = Command::new(bin("fieldattest-collector"))
-        .args(["approve", &id.to_string(), "--db"])
-        .arg(c.db())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    c.approve(id);
     id
 }
 
