@@ -4,6 +4,7 @@
 //! - `verify`: the profile's verification order, enrollment, audit trail.
 //! - `import`: offline export bundles (signed completeness manifest), idempotent.
 //! - `fleet`: fleet queries (devices, findings, SL ceilings, shared keys, drift).
+//! - `vuln`: OSV advisories, ecosystem version orderings, matching on inventories.
 //! - `server`: HTTPS API (axum on hyper, rustls TLS 1.3, optional mTLS) and web page.
 #![forbid(unsafe_code)]
 
@@ -12,6 +13,7 @@ pub mod import;
 pub mod server;
 pub mod store;
 pub mod verify;
+pub mod vuln;
 
 /// Seconds since the epoch (the collector's clock, read at the edges).
 pub fn now() -> i64 {
