@@ -22,6 +22,21 @@ Usage:
   fieldattest-collector device DEVICE --db PATH [--format text|json]
   fieldattest-collector findings --db PATH [--rule ID] [--format text|json|csv]
   fieldattest-collector import BUNDLE-DIR --db PATH [--format text|json]
+  fieldattest-collector vulndb import FILE... --db PATH
+  fieldattest-collector vulns --db PATH [--device DEVICE] [--all] [--format text|json|csv]
+  fieldattest-collector vex set VULN --status STATUS [--device DEVICE]
+                        [--justification J] [--detail TEXT] --db PATH
+  fieldattest-collector vex export [--device DEVICE] --db PATH
+
+vulndb import loads OSV advisories (JSON files, JSON arrays, or the zip files
+osv.dev publishes per ecosystem) idempotently; malformed ones are reported and
+skipped. vulns lists the open vulnerabilities of each device's latest attested
+inventory (--all: also those with a not_affected/fixed VEX statement). STATUS:
+not_affected (needs --justification: code_not_present, code_not_reachable,
+requires_configuration, requires_dependency, requires_environment,
+protected_by_compiler, protected_at_runtime, protected_at_perimeter,
+protected_by_mitigating_control), affected, fixed, under_investigation.
+vex export writes CycloneDX 1.6 VEX for a device or the fleet.
 
 import verifies an export bundle of an air-gapped device ('fieldattest export':
 tokens.cborseq, manifest.cbor, manifest.cose) and stores its new tokens;
@@ -47,6 +62,12 @@ struct Args {
     rule: Option<String>,
     silent_after: i64,
     limit: i64,
+    rest: Vec<String>,
+    status: Option<String>,
+    justification: Option<String>,
+    detail: Option<String>,
+    device: Option<String>,
+    all: bool,
 }
 
 fn parse() -> Result<Args, String> {
@@ -69,6 +90,12 @@ fn parse() -> Result<Args, String> {
             Value(v) if a.pos.is_none() => {
                 a.pos = Some(v.into_string().map_err(|_| "bad argument")?)
             }
+            Value(v) => a.rest.push(v.into_string().map_err(|_| "bad argument")?),
+            Long("status") => a.status = Some(s(p.value())?),
+            Long("justification") => a.justification = Some(s(p.value())?),
+            Long("detail") => a.detail = Some(s(p.value())?),
+            Long("device") => a.device = Some(s(p.value())?),
+            Long("all") => a.all = true,
             Long("db") => a.db = Some(PathBuf::from(s(p.value())?)),
             Long("listen") => a.listen = Some(s(p.value())?),
             Long("cert") => a.cert = Some(PathBuf::from(s(p.value())?)),
@@ -386,6 +413,155 @@ fn run(a: Args) -> Result<(), ExitCode> {
                 Err(rj) => {
                     eprintln!("fieldattest-collector: import refused: {}", rj.reason);
                     Err(ExitCode::from(1))
+                }
+            }
+        }
+        "vulndb" => {
+            let store = open(&a)?;
+            if a.pos.as_deref() != Some("import") || a.rest.is_empty() {
+                eprintln!("fieldattest-collector: usage: vulndb import FILE... --db PATH");
+                return Err(ExitCode::from(2));
+            }
+            let mut rep = fieldattest_collector::vuln::ImportReport::default();
+            let t = now();
+            for f in &a.rest {
+                match std::fs::read(f) {
+                    Ok(b) => fieldattest_collector::vuln::import_bytes(&store, f, &b, t, &mut rep),
+                    Err(e) => rep.errors.push((f.clone(), e.to_string())),
+                }
+            }
+            for (f, e) in &rep.errors {
+                eprintln!("fieldattest-collector: vulndb: {f}: {e} (skipped)");
+            }
+            let (total, _) = store.advisory_stats().map_err(fail)?;
+            println!(
+                "advisories: {} new, {} updated, {} unchanged, {} skipped; {total} in the database",
+                rep.new,
+                rep.updated,
+                rep.unchanged,
+                rep.errors.len()
+            );
+            if rep.errors.is_empty() {
+                Ok(())
+            } else {
+                Err(ExitCode::from(1))
+            }
+        }
+        "vulns" => {
+            let store = open(&a)?;
+            let dev = match a.device.as_deref() {
+                None => None,
+                Some(sel) => match find_device(&store, sel).map_err(fail)? {
+                    Some(id) => Some(id),
+                    None => {
+                        eprintln!("fieldattest-collector: no single device matches {sel:?}");
+                        return Err(ExitCode::from(1));
+                    }
+                },
+            };
+            let ms = fieldattest_collector::vuln::matches(&store).map_err(fail)?;
+            let rows: Vec<Value> = ms
+                .iter()
+                .filter(|m| dev.is_none_or(|d| d == m.device_id))
+                .filter(|m| a.all || m.is_open())
+                .map(|m| {
+                    serde_json::json!({
+                        "device": m.device_id, "vulnerability": m.vuln,
+                        "aliases": m.aliases.join(" "), "package": m.package, "version": m.version,
+                        "fixed": m.fixed, "severity": m.severity.as_ref().map(|(_, s)| s.clone()),
+                        "vex": m.vex.as_ref().map(|v| v.status.clone()),
+                    })
+                })
+                .collect();
+            print(&Value::Array(rows), &a.format);
+            Ok(())
+        }
+        "vex" => {
+            let store = open(&a)?;
+            let dev = match a.device.as_deref() {
+                None => None,
+                Some(sel) => match find_device(&store, sel).map_err(fail)? {
+                    Some(id) => Some(id),
+                    None => {
+                        eprintln!("fieldattest-collector: no single device matches {sel:?}");
+                        return Err(ExitCode::from(1));
+                    }
+                },
+            };
+            match a.pos.as_deref() {
+                Some("set") => {
+                    let (Some(vuln), Some(status)) = (a.rest.first(), a.status.as_deref()) else {
+                        eprintln!("fieldattest-collector: usage: vex set VULN --status STATUS [--device D] [--justification J] [--detail T]");
+                        return Err(ExitCode::from(2));
+                    };
+                    if fieldattest_collector::vuln::cdx_state(status).is_none() {
+                        eprintln!("fieldattest-collector: --status: {status:?} (not_affected, affected, fixed, under_investigation)");
+                        return Err(ExitCode::from(2));
+                    }
+                    if let Some(j) = &a.justification {
+                        if !fieldattest_collector::vuln::JUSTIFICATIONS.contains(&j.as_str()) {
+                            eprintln!("fieldattest-collector: --justification: {j:?} is not a CycloneDX justification");
+                            return Err(ExitCode::from(2));
+                        }
+                    } else if status == "not_affected" {
+                        eprintln!("fieldattest-collector: not_affected needs --justification");
+                        return Err(ExitCode::from(2));
+                    }
+                    let e = fieldattest_collector::store::VexEntry {
+                        vuln: vuln.clone(),
+                        device_id: dev,
+                        status: status.into(),
+                        justification: a.justification.clone(),
+                        detail: a.detail.clone(),
+                        at: now(),
+                    };
+                    store.set_vex(&e).map_err(fail)?;
+                    store
+                        .audit(
+                            now(),
+                            None,
+                            dev,
+                            "vex",
+                            &format!(
+                                "{vuln}: {status}{}",
+                                a.justification
+                                    .as_deref()
+                                    .map(|j| format!(" ({j})"))
+                                    .unwrap_or_default()
+                            ),
+                        )
+                        .map_err(fail)?;
+                    println!(
+                        "{vuln}: {status} for {}",
+                        dev.map(|d| format!("device {d}"))
+                            .unwrap_or_else(|| "the fleet".into())
+                    );
+                    Ok(())
+                }
+                Some("export") => {
+                    let ms: Vec<_> = fieldattest_collector::vuln::matches(&store)
+                        .map_err(fail)?
+                        .into_iter()
+                        .filter(|m| dev.is_none_or(|d| d == m.device_id))
+                        .collect();
+                    let r = random(16);
+                    let uuid = format!(
+                        "urn:uuid:{}-{}-4{}-{}-{}",
+                        hex(&r[0..4]),
+                        hex(&r[4..6]),
+                        &hex(&r[6..8])[1..],
+                        hex(&[(r[8] & 0x3f) | 0x80, r[9]]),
+                        hex(&r[10..16])
+                    );
+                    let ts =
+                        humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+                    let doc = fieldattest_collector::vuln::vex_document(&ms, &uuid, &ts);
+                    println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+                    Ok(())
+                }
+                _ => {
+                    eprintln!("fieldattest-collector: usage: vex set|export ...");
+                    Err(ExitCode::from(2))
                 }
             }
         }

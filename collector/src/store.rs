@@ -118,6 +118,47 @@ pub trait Store: Send + Sync {
         below_seq: i64,
         now: i64,
     ) -> Result<()>;
+    /// Stores an OSV advisory (raw JSON) with the (ecosystem, package) keys it
+    /// affects. Idempotent: an advisory with the same `modified` is left as is.
+    fn put_advisory(
+        &self,
+        id: &str,
+        modified: &str,
+        keys: &[(String, String)],
+        raw: &str,
+        source: &str,
+        now: i64,
+    ) -> Result<PutAdvisory>;
+    /// Raw JSON of the advisories affecting (ecosystem, package): (id, raw).
+    fn advisories_for(&self, ecosystem: &str, name: &str) -> Result<Vec<(String, String)>>;
+    /// Number of advisories and the latest import time.
+    fn advisory_stats(&self) -> Result<(u64, Option<i64>)>;
+    /// Package tags (purls) of every device's latest attestation, active devices only.
+    fn latest_packages(&self) -> Result<Vec<(i64, Vec<String>)>>;
+    /// Records a VEX status for a vulnerability on a device (`None`: the fleet).
+    fn set_vex(&self, v: &VexEntry) -> Result<()>;
+    fn vex_entries(&self) -> Result<Vec<VexEntry>>;
+}
+
+/// Result of storing an advisory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutAdvisory {
+    New,
+    Updated,
+    Unchanged,
+}
+
+/// An operator's VEX statement (CycloneDX analysis states).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VexEntry {
+    pub vuln: String,
+    /// `None`: applies to every device of the fleet.
+    pub device_id: Option<i64>,
+    /// `not_affected`, `affected`, `fixed`, `under_investigation`.
+    pub status: String,
+    pub justification: Option<String>,
+    pub detail: Option<String>,
+    pub at: i64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -187,6 +228,14 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE devices ADD COLUMN tls_fp TEXT;",
     "CREATE TABLE retired_keys (kid BLOB PRIMARY KEY, device_id INTEGER NOT NULL REFERENCES devices(id),
         pubkey BLOB NOT NULL, below_seq INTEGER NOT NULL, rotated_at INTEGER NOT NULL);",
+    "CREATE TABLE advisories (id TEXT PRIMARY KEY, modified TEXT NOT NULL, imported_at INTEGER NOT NULL,
+        source TEXT NOT NULL, raw TEXT NOT NULL);
+     CREATE TABLE advisory_packages (advisory_id TEXT NOT NULL REFERENCES advisories(id) ON DELETE CASCADE,
+        ecosystem TEXT NOT NULL, name TEXT NOT NULL);
+     CREATE INDEX advisory_packages_key ON advisory_packages(ecosystem, name);
+     CREATE INDEX advisory_packages_id ON advisory_packages(advisory_id);
+     CREATE TABLE vex (vuln TEXT NOT NULL, device_id INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL,
+        justification TEXT, detail TEXT, at INTEGER NOT NULL, PRIMARY KEY (vuln, device_id));",
 ];
 
 fn e(x: rusqlite::Error) -> String {
@@ -747,6 +796,126 @@ impl Store for SqliteStore {
         )
         .map_err(e)?;
         tx.commit().map_err(e)
+    }
+
+    fn put_advisory(
+        &self,
+        id: &str,
+        modified: &str,
+        keys: &[(String, String)],
+        raw: &str,
+        source: &str,
+        now: i64,
+    ) -> Result<PutAdvisory> {
+        let mut c = self.c();
+        let tx = c.transaction().map_err(e)?;
+        let old: Option<String> = tx
+            .query_row("SELECT modified FROM advisories WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(e)?;
+        if old.as_deref() == Some(modified) {
+            return Ok(PutAdvisory::Unchanged);
+        }
+        tx.execute("DELETE FROM advisory_packages WHERE advisory_id = ?1", [id])
+            .map_err(e)?;
+        tx.execute(
+            "INSERT OR REPLACE INTO advisories (id, modified, imported_at, source, raw) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id, modified, now, source, raw],
+        )
+        .map_err(e)?;
+        for (eco, name) in keys {
+            tx.execute(
+                "INSERT INTO advisory_packages (advisory_id, ecosystem, name) VALUES (?1, ?2, ?3)",
+                params![id, eco, name],
+            )
+            .map_err(e)?;
+        }
+        tx.commit().map_err(e)?;
+        Ok(if old.is_some() {
+            PutAdvisory::Updated
+        } else {
+            PutAdvisory::New
+        })
+    }
+
+    fn advisories_for(&self, ecosystem: &str, name: &str) -> Result<Vec<(String, String)>> {
+        let c = self.c();
+        let mut st = c
+            .prepare_cached(
+                "SELECT DISTINCT a.id, a.raw FROM advisory_packages p JOIN advisories a ON a.id = p.advisory_id
+                 WHERE p.ecosystem = ?1 AND p.name = ?2 ORDER BY a.id",
+            )
+            .map_err(e)?;
+        let rows = st
+            .query_map(params![ecosystem, name], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(e)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(e)
+    }
+
+    fn advisory_stats(&self) -> Result<(u64, Option<i64>)> {
+        self.c()
+            .query_row(
+                "SELECT count(*), max(imported_at) FROM advisories",
+                [],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
+            )
+            .map_err(e)
+    }
+
+    fn latest_packages(&self) -> Result<Vec<(i64, Vec<String>)>> {
+        let c = self.c();
+        let mut st = c
+            .prepare(
+                "SELECT d.id, t.packages FROM devices d JOIN tokens t ON t.id = d.latest_token
+                 WHERE d.status = 'active' ORDER BY d.id",
+            )
+            .map_err(e)?;
+        let rows = st
+            .query_map([], |r| {
+                let p: String = r.get(1)?;
+                Ok((
+                    r.get(0)?,
+                    p.lines()
+                        .filter(|l| !l.is_empty())
+                        .map(str::to_string)
+                        .collect(),
+                ))
+            })
+            .map_err(e)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(e)
+    }
+
+    fn set_vex(&self, v: &VexEntry) -> Result<()> {
+        self.c()
+            .execute(
+                "INSERT OR REPLACE INTO vex (vuln, device_id, status, justification, detail, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![v.vuln, v.device_id.unwrap_or(0), v.status, v.justification, v.detail, v.at],
+            )
+            .map(|_| ())
+            .map_err(e)
+    }
+
+    fn vex_entries(&self) -> Result<Vec<VexEntry>> {
+        let c = self.c();
+        let mut st = c
+            .prepare("SELECT vuln, device_id, status, justification, detail, at FROM vex ORDER BY vuln, device_id")
+            .map_err(e)?;
+        let rows = st
+            .query_map([], |r| {
+                let d: i64 = r.get(1)?;
+                Ok(VexEntry {
+                    vuln: r.get(0)?,
+                    device_id: (d != 0).then_some(d),
+                    status: r.get(2)?,
+                    justification: r.get(3)?,
+                    detail: r.get(4)?,
+                    at: r.get(5)?,
+                })
+            })
+            .map_err(e)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(e)
     }
 
     fn sbom_referenced(&self, digest: &str) -> Result<bool> {

@@ -5,6 +5,7 @@
 
 pub mod version;
 
+use crate::store::{PutAdvisory, Store, VexEntry};
 use serde_json::Value;
 use std::cmp::Ordering;
 
@@ -57,16 +58,27 @@ pub fn parse(text: &str) -> Result<Advisory, String> {
     for (i, a) in v["affected"].as_array().into_iter().flatten().enumerate() {
         let pkg = &a["package"];
         let (Some(ecosystem), Some(name)) = (s(&pkg["ecosystem"]), s(&pkg["name"])) else {
-            return Err(format!("{id}: affected[{i}] without package ecosystem and name"));
+            return Err(format!(
+                "{id}: affected[{i}] without package ecosystem and name"
+            ));
         };
         let mut ranges = Vec::new();
         for (j, r) in a["ranges"].as_array().into_iter().flatten().enumerate() {
-            let kind = s(&r["type"]).ok_or_else(|| format!("{id}: affected[{i}].ranges[{j}] without type"))?;
+            let kind = s(&r["type"])
+                .ok_or_else(|| format!("{id}: affected[{i}].ranges[{j}] without type"))?;
             let mut events = Vec::new();
             for e in r["events"].as_array().into_iter().flatten() {
-                let o = e.as_object().ok_or_else(|| format!("{id}: event is not an object"))?;
-                let (k, val) = o.iter().next().ok_or_else(|| format!("{id}: empty event"))?;
-                let val = val.as_str().ok_or_else(|| format!("{id}: event {k} is not a string"))?.to_string();
+                let o = e
+                    .as_object()
+                    .ok_or_else(|| format!("{id}: event is not an object"))?;
+                let (k, val) = o
+                    .iter()
+                    .next()
+                    .ok_or_else(|| format!("{id}: empty event"))?;
+                let val = val
+                    .as_str()
+                    .ok_or_else(|| format!("{id}: event {k} is not a string"))?
+                    .to_string();
                 events.push(match k.as_str() {
                     "introduced" => Event::Introduced(val),
                     "fixed" => Event::Fixed(val),
@@ -98,7 +110,12 @@ pub fn parse(text: &str) -> Result<Advisory, String> {
         .and_then(|a| a.first())
         .and_then(|x| Some((s(&x["type"])?, s(&x["score"])?)));
     Ok(Advisory {
-        aliases: v["aliases"].as_array().into_iter().flatten().filter_map(s).collect(),
+        aliases: v["aliases"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(s)
+            .collect(),
         summary: s(&v["summary"]),
         id,
         modified,
@@ -120,12 +137,17 @@ pub fn ordering(ecosystem: &str) -> fn(&str, &str) -> Ordering {
 /// version above it (if the advisory names one).
 pub fn evaluate(a: &Affected, version: &str) -> Option<Option<String>> {
     let cmp = ordering(&a.ecosystem);
-    if a.versions.iter().any(|v| cmp(v, version) == Ordering::Equal) {
+    if a.versions
+        .iter()
+        .any(|v| cmp(v, version) == Ordering::Equal)
+    {
         return Some(None);
     }
     for r in a.ranges.iter().filter(|r| r.kind != "GIT") {
         let key = |e: &Event| match e {
-            Event::Introduced(v) | Event::Fixed(v) | Event::LastAffected(v) | Event::Limit(v) => v.clone(),
+            Event::Introduced(v) | Event::Fixed(v) | Event::LastAffected(v) | Event::Limit(v) => {
+                v.clone()
+            }
         };
         let mut evs = r.events.clone();
         // "0" (introduced at the beginning) sorts first.
@@ -139,9 +161,13 @@ pub fn evaluate(a: &Affected, version: &str) -> Option<Option<String>> {
         let mut fixed_above = None;
         for e in &evs {
             match e {
-                Event::Introduced(v) if v == "0" || cmp(version, v) != Ordering::Less => affected = true,
+                Event::Introduced(v) if v == "0" || cmp(version, v) != Ordering::Less => {
+                    affected = true
+                }
                 Event::Fixed(v) if cmp(version, v) != Ordering::Less => affected = false,
-                Event::Fixed(v) if affected && fixed_above.is_none() => fixed_above = Some(v.clone()),
+                Event::Fixed(v) if affected && fixed_above.is_none() => {
+                    fixed_above = Some(v.clone())
+                }
                 Event::LastAffected(v) if cmp(version, v) == Ordering::Greater => affected = false,
                 Event::Limit(v) if cmp(version, v) != Ordering::Less => affected = false,
                 _ => {}
@@ -173,7 +199,10 @@ pub fn package_key(purl: &str) -> Option<(String, String, String)> {
         }
     }
     let version = pct_decode(version);
-    let (src, src_version) = match upstream.as_deref().map(|u| u.split_once('@').unwrap_or((u, ""))) {
+    let (src, src_version) = match upstream
+        .as_deref()
+        .map(|u| u.split_once('@').unwrap_or((u, "")))
+    {
         Some((n, v)) => (n.to_string(), (!v.is_empty()).then(|| v.to_string())),
         None => (pct_decode(name), None),
     };
@@ -245,17 +274,34 @@ mod tests {
 
     #[test]
     fn range_shapes() {
-        let a = aff("Debian:12", &[("introduced", "0"), ("fixed", "1:1.2.13.dfsg-1+deb12u1")]);
-        assert_eq!(evaluate(&a, "1:1.2.13.dfsg-1"), Some(Some("1:1.2.13.dfsg-1+deb12u1".into())));
+        let a = aff(
+            "Debian:12",
+            &[("introduced", "0"), ("fixed", "1:1.2.13.dfsg-1+deb12u1")],
+        );
+        assert_eq!(
+            evaluate(&a, "1:1.2.13.dfsg-1"),
+            Some(Some("1:1.2.13.dfsg-1+deb12u1".into()))
+        );
         assert_eq!(evaluate(&a, "1:1.2.13.dfsg-1+deb12u1"), None);
-        assert_eq!(evaluate(&a, "1.3"), Some(Some("1:1.2.13.dfsg-1+deb12u1".into())), "epoch 0 < 1");
-        let la = aff("Alpine:v3.19", &[("introduced", "3.1.0-r0"), ("last_affected", "3.1.4-r3")]);
+        assert_eq!(
+            evaluate(&a, "1.3"),
+            Some(Some("1:1.2.13.dfsg-1+deb12u1".into())),
+            "epoch 0 < 1"
+        );
+        let la = aff(
+            "Alpine:v3.19",
+            &[("introduced", "3.1.0-r0"), ("last_affected", "3.1.4-r3")],
+        );
         assert_eq!(evaluate(&la, "3.1.4-r3"), Some(None));
         assert_eq!(evaluate(&la, "3.1.4-r4"), None);
         assert_eq!(evaluate(&la, "3.0.9-r0"), None);
         // Two ranges: 1.x fixed in 1.4, 2.x fixed in 2.1.
         let mut two = aff("Debian:12", &[("introduced", "1.0"), ("fixed", "1.4")]);
-        two.ranges.push(aff("Debian:12", &[("introduced", "2.0"), ("fixed", "2.1")]).ranges.remove(0));
+        two.ranges.push(
+            aff("Debian:12", &[("introduced", "2.0"), ("fixed", "2.1")])
+                .ranges
+                .remove(0),
+        );
         assert!(evaluate(&two, "1.3").is_some());
         assert!(evaluate(&two, "1.5").is_none());
         assert_eq!(evaluate(&two, "2.0~rc1"), None, "~ sorts before 2.0");
@@ -269,7 +315,9 @@ mod tests {
             Some(("Debian:12".into(), "openssl".into(), "3.0.11-1~deb12u2".into()))
         );
         assert_eq!(
-            package_key("pkg:deb/debian/zlib1g@1%3A1.2.13.dfsg-1?arch=amd64&distro=debian-12&upstream=zlib"),
+            package_key(
+                "pkg:deb/debian/zlib1g@1%3A1.2.13.dfsg-1?arch=amd64&distro=debian-12&upstream=zlib"
+            ),
             Some(("Debian:12".into(), "zlib".into(), "1:1.2.13.dfsg-1".into()))
         );
         assert_eq!(
@@ -282,4 +330,278 @@ mod tests {
         );
         assert_eq!(package_key("pkg:yocto/busybox@1.36.1?arch=cortexa53"), None);
     }
+}
+
+/// Counts of one `vulndb import`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    pub new: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// (file or `zip!entry`, reason) of advisories that were skipped.
+    pub errors: Vec<(String, String)>,
+}
+
+/// Imports a file's bytes: a zip of OSV JSON files (as osv.dev publishes
+/// per ecosystem), a JSON array of advisories, or one advisory.
+pub fn import_bytes(store: &dyn Store, name: &str, bytes: &[u8], now: i64, rep: &mut ImportReport) {
+    if bytes.starts_with(b"PK\x03\x04") {
+        let mut z = match zip::ZipArchive::new(std::io::Cursor::new(bytes)) {
+            Ok(z) => z,
+            Err(e) => return rep.errors.push((name.into(), format!("zip: {e}"))),
+        };
+        for i in 0..z.len() {
+            let mut f = match z.by_index(i) {
+                Ok(f) => f,
+                Err(e) => {
+                    rep.errors
+                        .push((format!("{name}!#{i}"), format!("zip: {e}")));
+                    continue;
+                }
+            };
+            let entry = format!("{name}!{}", f.name());
+            if !f.name().ends_with(".json") {
+                continue;
+            }
+            if f.size() > 16 * 1024 * 1024 {
+                rep.errors.push((entry, "larger than 16 MiB".into()));
+                continue;
+            }
+            let mut text = String::new();
+            if let Err(e) = std::io::Read::read_to_string(&mut f, &mut text) {
+                rep.errors.push((entry, e.to_string()));
+                continue;
+            }
+            import_text(store, &entry, &text, now, rep);
+        }
+        return;
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(t) => import_text(store, name, t, now, rep),
+        Err(_) => rep.errors.push((name.into(), "not UTF-8 JSON".into())),
+    }
+}
+
+fn import_text(store: &dyn Store, origin: &str, text: &str, now: i64, rep: &mut ImportReport) {
+    let docs: Vec<String> = match serde_json::from_str::<Value>(text) {
+        Ok(Value::Array(a)) => a.iter().map(|v| v.to_string()).collect(),
+        Ok(_) => vec![text.to_string()],
+        Err(e) => return rep.errors.push((origin.into(), format!("JSON: {e}"))),
+    };
+    for d in docs {
+        let adv = match parse(&d) {
+            Ok(a) => a,
+            Err(e) => {
+                rep.errors.push((origin.into(), e));
+                continue;
+            }
+        };
+        let keys: Vec<(String, String)> = adv
+            .affected
+            .iter()
+            .map(|a| (a.ecosystem.clone(), a.name.clone()))
+            .collect();
+        match store.put_advisory(&adv.id, &adv.modified, &keys, &d, origin, now) {
+            Ok(PutAdvisory::New) => rep.new += 1,
+            Ok(PutAdvisory::Updated) => rep.updated += 1,
+            Ok(PutAdvisory::Unchanged) => rep.unchanged += 1,
+            Err(e) => rep.errors.push((origin.into(), format!("storage: {e}"))),
+        }
+    }
+}
+
+/// One affected package on one device.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Match {
+    pub device_id: i64,
+    pub vuln: String,
+    pub aliases: Vec<String>,
+    pub summary: Option<String>,
+    pub severity: Option<(String, String)>,
+    pub purl: String,
+    pub ecosystem: String,
+    pub package: String,
+    pub version: String,
+    pub fixed: Option<String>,
+    /// The operator's statement: device-specific, else fleet-wide.
+    pub vex: Option<VexEntry>,
+}
+
+impl Match {
+    /// Open: no VEX statement, or one saying affected / under investigation.
+    pub fn is_open(&self) -> bool {
+        self.vex
+            .as_ref()
+            .is_none_or(|v| matches!(v.status.as_str(), "affected" | "under_investigation"))
+    }
+}
+
+/// Matches every active device's latest attested inventory against the
+/// imported advisories.
+pub fn matches(store: &dyn Store) -> Result<Vec<Match>, String> {
+    use std::collections::HashMap;
+    let vex = store.vex_entries()?;
+    let mut cache: HashMap<(String, String), Vec<Advisory>> = HashMap::new();
+    let mut out = Vec::new();
+    for (device, purls) in store.latest_packages()? {
+        for purl in purls {
+            let Some((eco, name, ver)) = package_key(&purl) else {
+                continue;
+            };
+            let key = (eco.clone(), name.clone());
+            if !cache.contains_key(&key) {
+                let advs = store
+                    .advisories_for(&eco, &name)?
+                    .into_iter()
+                    .filter_map(|(_, raw)| parse(&raw).ok())
+                    .collect();
+                cache.insert(key.clone(), advs);
+            }
+            for adv in &cache[&key] {
+                let hit = adv
+                    .affected
+                    .iter()
+                    .filter(|a| a.ecosystem == eco && a.name == name)
+                    .find_map(|a| evaluate(a, &ver));
+                let Some(fixed) = hit else {
+                    continue;
+                };
+                let v = vex
+                    .iter()
+                    .find(|v| v.vuln == adv.id && v.device_id == Some(device))
+                    .or_else(|| {
+                        vex.iter()
+                            .find(|v| v.vuln == adv.id && v.device_id.is_none())
+                    })
+                    .cloned();
+                out.push(Match {
+                    device_id: device,
+                    vuln: adv.id.clone(),
+                    aliases: adv.aliases.clone(),
+                    summary: adv.summary.clone(),
+                    severity: adv.severity.clone(),
+                    purl: purl.clone(),
+                    ecosystem: eco.clone(),
+                    package: name.clone(),
+                    version: ver.clone(),
+                    fixed,
+                    vex: v,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// CycloneDX `analysis.justification` values (1.6).
+pub const JUSTIFICATIONS: &[&str] = &[
+    "code_not_present",
+    "code_not_reachable",
+    "requires_configuration",
+    "requires_dependency",
+    "requires_environment",
+    "protected_by_compiler",
+    "protected_at_runtime",
+    "protected_at_perimeter",
+    "protected_by_mitigating_control",
+];
+
+/// Our VEX statuses (OpenVEX / CSAF names) → CycloneDX `analysis.state`.
+pub fn cdx_state(status: &str) -> Option<&'static str> {
+    Some(match status {
+        "not_affected" => "not_affected",
+        "affected" => "exploitable",
+        "fixed" => "resolved",
+        "under_investigation" => "in_triage",
+        _ => return None,
+    })
+}
+
+fn cvss_method(kind: &str, score: &str) -> &'static str {
+    match kind {
+        "CVSS_V2" => "CVSSv2",
+        "CVSS_V4" => "CVSSv4",
+        "CVSS_V3" if score.starts_with("CVSS:3.1") => "CVSSv31",
+        "CVSS_V3" => "CVSSv3",
+        _ => "other",
+    }
+}
+
+/// A CycloneDX 1.6 VEX document for the matches of one device (or the
+/// fleet): each affected package as a component, each vulnerability with
+/// its rating, the operator's analysis (state, justification, detail) and
+/// the components it affects.
+pub fn vex_document(matches: &[Match], serial: &str, timestamp: &str) -> Value {
+    use serde_json::json;
+    use std::collections::BTreeMap;
+    let mut components: BTreeMap<String, Value> = BTreeMap::new();
+    let mut vulns: BTreeMap<String, (Value, Vec<Value>)> = BTreeMap::new();
+    for m in matches {
+        let cref = format!("device-{}:{}", m.device_id, m.purl);
+        components.entry(cref.clone()).or_insert_with(|| {
+            json!({"type": "library", "bom-ref": cref, "name": m.package, "version": m.version, "purl": m.purl,
+                   "properties": [{"name": "fieldattest:device", "value": m.device_id.to_string()}]})
+        });
+        let entry = vulns.entry(m.vuln.clone()).or_insert_with(|| {
+            let mut v = json!({
+                "bom-ref": format!("vuln:{}", m.vuln),
+                "id": m.vuln,
+                "source": {"name": "OSV", "url": format!("https://osv.dev/vulnerability/{}", m.vuln)},
+            });
+            if let Some(sm) = &m.summary {
+                v["description"] = json!(sm);
+            }
+            if !m.aliases.is_empty() {
+                v["references"] = Value::Array(
+                    m.aliases
+                        .iter()
+                        .map(|a| json!({"id": a, "source": {"name": if a.starts_with("CVE-") {"NVD"} else {"OSV"}}}))
+                        .collect(),
+                );
+            }
+            if let Some((kind, score)) = &m.severity {
+                v["ratings"] = json!([{"method": cvss_method(kind, score), "vector": score}]);
+            }
+            let mut analysis = json!({"state": "in_triage"});
+            if let Some(x) = &m.vex {
+                analysis["state"] = json!(cdx_state(&x.status).unwrap_or("in_triage"));
+                if let Some(j) = &x.justification {
+                    analysis["justification"] = json!(j);
+                }
+                if let Some(d) = &x.detail {
+                    analysis["detail"] = json!(d);
+                }
+            }
+            v["analysis"] = analysis;
+            (v, Vec::new())
+        });
+        let status = match m.vex.as_ref().map(|v| v.status.as_str()) {
+            Some("not_affected") | Some("fixed") => "unaffected",
+            Some("under_investigation") => "unknown",
+            _ => "affected",
+        };
+        entry
+            .1
+            .push(json!({"ref": cref, "versions": [{"version": m.version, "status": status}]}));
+    }
+    let vulnerabilities: Vec<Value> = vulns
+        .into_values()
+        .map(|(mut v, affects)| {
+            v["affects"] = Value::Array(affects);
+            v
+        })
+        .collect();
+    json!({
+        "$schema": "http://cyclonedx.org/schema/bom-1.6.schema.json",
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "serialNumber": serial,
+        "version": 1,
+        "metadata": {
+            "timestamp": timestamp,
+            "tools": {"components": [{"type": "application", "name": "fieldattest-collector", "version": env!("CARGO_PKG_VERSION")}]},
+        },
+        "components": components.into_values().collect::<Vec<_>>(),
+        "vulnerabilities": vulnerabilities,
+    })
 }

@@ -161,12 +161,18 @@ pub fn semver_cmp(a: &str, b: &str) -> Ordering {
             Some((c, p)) => (c, Some(p.split('.').map(str::to_string).collect())),
             None => (v, None),
         };
-        (core.split('.').map(|n| n.parse().unwrap_or(0)).collect(), pre)
+        (
+            core.split('.').map(|n| n.parse().unwrap_or(0)).collect(),
+            pre,
+        )
     }
     let (ca, pa) = parse(a);
     let (cb, pb) = parse(b);
     for k in 0..3 {
-        let (x, y) = (ca.get(k).copied().unwrap_or(0), cb.get(k).copied().unwrap_or(0));
+        let (x, y) = (
+            ca.get(k).copied().unwrap_or(0),
+            cb.get(k).copied().unwrap_or(0),
+        );
         if x != y {
             return x.cmp(&y);
         }
