@@ -317,6 +317,10 @@ async fn page(State(app): State<Shared>) -> Response {
         let devs = fleet::devices(app.store.as_ref(), t)?;
         let finds = fleet::findings(app.store.as_ref(), None)?;
         let f = fleet::fleet(app.store.as_ref(), t, app.silent_after)?;
+        let vulns: Vec<crate::vuln::Match> = crate::vuln::matches(app.store.as_ref())?
+            .into_iter()
+            .filter(|m| m.is_open())
+            .collect();
         let mut h = String::from("<!doctype html><html><head><meta charset=\"utf-8\"><title>fieldattest fleet</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}.fail{color:#b00}</style></head><body><h1>fieldattest fleet</h1>");
         h.push_str(&format!("<p id=\"summary\">{} devices; shared keys: {}; drifting: {}; silent: {}</p>", f["devices"], f["shared_keys"].as_array().map(|a| a.len()).unwrap_or(0), f["drift"].as_array().map(|a| a.len()).unwrap_or(0), f["silent"].as_array().map(|a| a.len()).unwrap_or(0)));
         h.push_str("<h2>SL ceilings</h2><table><tr><th>FR</th><th>fleet minimum</th></tr>");
@@ -325,7 +329,13 @@ async fn page(State(app): State<Shared>) -> Response {
                 h.push_str(&format!("<tr><td>{}</td><td>{}</td></tr>", esc(fr), v["min"]));
             }
         }
-        h.push_str("</table><h2>Devices</h2><table id=\"devices\"><tr><th>id</th><th>site</th><th>status</th><th>kid</th><th>last attestation</th><th>failing rules</th></tr>");
+        h.push_str("</table><h2>Devices</h2><table id=\"devices\"><tr><th>id</th><th>site</th><th>status</th><th>kid</th><th>last attestation</th><th>failing rules</th><th>open vulnerabilities</th></tr>");
+        let mut vulns_by_device: std::collections::BTreeMap<i64, Vec<String>> = Default::default();
+        let mut devices_by_vuln: std::collections::BTreeMap<&str, (&crate::vuln::Match, Vec<i64>)> = Default::default();
+        for m in &vulns {
+            vulns_by_device.entry(m.device_id).or_default().push(esc(&m.vuln));
+            devices_by_vuln.entry(m.vuln.as_str()).or_insert((m, Vec::new())).1.push(m.device_id);
+        }
         // Failing rules grouped by device once, not searched per row.
         let mut by_device: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
         for x in finds.as_array().into_iter().flatten() {
@@ -338,11 +348,24 @@ async fn page(State(app): State<Shared>) -> Response {
             let fails = by_device.remove(&id).unwrap_or_default();
             let age = d["age_s"].as_i64().map(|a| format!("{a} s ago")).unwrap_or_else(|| "never".into());
             h.push_str(&format!(
-                "<tr class=\"device\"><td>{id}</td><td>{}</td><td>{}</td><td>{}</td><td>{age}</td><td class=\"fail\">{}</td></tr>",
+                "<tr class=\"device\"><td>{id}</td><td>{}</td><td>{}</td><td>{}</td><td>{age}</td><td class=\"fail\">{}</td><td class=\"fail\">{}</td></tr>",
                 esc(d["site"].as_str().unwrap_or("")),
                 esc(d["status"].as_str().unwrap_or("")),
                 esc(&d["kid"].as_str().unwrap_or("").chars().take(16).collect::<String>()),
-                fails.join(", ")
+                fails.join(", "),
+                vulns_by_device.remove(&id).unwrap_or_default().join(", ")
+            ));
+        }
+        h.push_str("</table><h2>Vulnerabilities</h2><table id=\"vulnerabilities\"><tr><th>vulnerability</th><th>aliases</th><th>package</th><th>fixed in</th><th>severity</th><th>affected devices</th></tr>");
+        for (id, (m, devs)) in &devices_by_vuln {
+            h.push_str(&format!(
+                "<tr class=\"vuln\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(id),
+                esc(&m.aliases.join(" ")),
+                esc(&m.package),
+                esc(m.fixed.as_deref().unwrap_or("-")),
+                esc(m.severity.as_ref().map(|(_, s)| s.as_str()).unwrap_or("-")),
+                devs.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
             ));
         }
         h.push_str("</table></body></html>");

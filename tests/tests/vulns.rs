@@ -288,4 +288,20 @@ fn osv_advisories_match_exactly_the_affected_devices_and_vex_closes_them() {
     let (_, fleet, _) = cli(&c, &["vex", "export"]);
     let doc: Value = serde_json::from_str(&fleet).unwrap();
     assert_eq!(doc["vulnerabilities"].as_array().unwrap().len(), 5);
+    // The fleet page: open vulnerabilities by CVE (with devices) and by device.
+    let (code, page) = c.curl("GET", "/", None, &[]);
+    assert_eq!(code, 200);
+    let html = page.as_str().unwrap();
+    let table = &html[html.find("id=\"vulnerabilities\"").unwrap()..];
+    assert!(
+        table.contains(
+            "<td>DEBIAN-CVE-2024-0001</td><td>CVE-2024-0001</td><td>foo</td><td>1.4-1</td>"
+        ),
+        "{table}"
+    );
+    assert!(
+        !table.contains("DEBIAN-CVE-2023-5678"),
+        "closed by VEX: {table}"
+    );
+    assert!(table.contains("ALPINE-CVE-2023-42363"));
 }
