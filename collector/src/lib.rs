@@ -8,6 +8,7 @@
 //! - `server`: HTTPS API (axum on hyper, rustls TLS 1.3, optional mTLS) and web page.
 #![forbid(unsafe_code)]
 
+pub mod evidence;
 pub mod fleet;
 pub mod import;
 pub mod server;

@@ -27,6 +27,8 @@ Usage:
   fieldattest-collector vex set VULN --status STATUS [--device DEVICE]
                         [--justification J] [--detail TEXT] --db PATH
   fieldattest-collector vex export [--device DEVICE] --db PATH
+  fieldattest-collector report DEVICE|--fleet --db PATH [--format json|html|pdf]
+                        [--sl N] [--output FILE]
 
 vulndb import loads OSV advisories (JSON files, JSON arrays, or the zip files
 osv.dev publishes per ecosystem) idempotently; malformed ones are reported and
@@ -68,6 +70,9 @@ struct Args {
     detail: Option<String>,
     device: Option<String>,
     all: bool,
+    fleet: bool,
+    output: Option<PathBuf>,
+    sl: u8,
 }
 
 fn parse() -> Result<Args, String> {
@@ -77,6 +82,7 @@ fn parse() -> Result<Args, String> {
         format: "text".into(),
         silent_after: 24 * 3600,
         limit: 100,
+        sl: 2,
         ..Default::default()
     };
     let s = |v: Result<std::ffi::OsString, lexopt::Error>| -> Result<String, String> {
@@ -96,6 +102,15 @@ fn parse() -> Result<Args, String> {
             Long("detail") => a.detail = Some(s(p.value())?),
             Long("device") => a.device = Some(s(p.value())?),
             Long("all") => a.all = true,
+            Long("fleet") => a.fleet = true,
+            Long("output") => a.output = Some(PathBuf::from(s(p.value())?)),
+            Long("sl") => {
+                a.sl = s(p.value())?
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=4).contains(n))
+                    .ok_or("--sl: 1..4")?
+            }
             Long("db") => a.db = Some(PathBuf::from(s(p.value())?)),
             Long("listen") => a.listen = Some(s(p.value())?),
             Long("cert") => a.cert = Some(PathBuf::from(s(p.value())?)),
@@ -122,8 +137,11 @@ fn parse() -> Result<Args, String> {
             other => return Err(other.unexpected().to_string()),
         }
     }
-    if !matches!(a.format.as_str(), "text" | "json" | "csv") {
-        return Err(format!("--format: {:?} (text, json, csv)", a.format));
+    if !matches!(a.format.as_str(), "text" | "json" | "csv" | "html" | "pdf") {
+        return Err(format!(
+            "--format: {:?} (text, json, csv; report: html, pdf)",
+            a.format
+        ));
     }
     Ok(a)
 }
@@ -562,6 +580,105 @@ fn run(a: Args) -> Result<(), ExitCode> {
                 _ => {
                     eprintln!("fieldattest-collector: usage: vex set|export ...");
                     Err(ExitCode::from(2))
+                }
+            }
+        }
+        "report" => {
+            let store = open(&a)?;
+            let ids: Vec<i64> = if a.fleet {
+                store
+                    .devices()
+                    .map_err(fail)?
+                    .into_iter()
+                    .filter(|d| d.status == "active")
+                    .map(|d| d.id)
+                    .collect()
+            } else {
+                match a
+                    .pos
+                    .as_deref()
+                    .map(|s| find_device(&store, s))
+                    .transpose()
+                    .map_err(fail)?
+                    .flatten()
+                {
+                    Some(id) => vec![id],
+                    None => {
+                        eprintln!("fieldattest-collector: report needs DEVICE or --fleet");
+                        return Err(ExitCode::from(2));
+                    }
+                }
+            };
+            let ms = fieldattest_collector::vuln::matches(&store).map_err(fail)?;
+            let reports = ids
+                .iter()
+                .map(|id| fieldattest_collector::evidence::device(&store, *id, a.sl, &ms))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(fail)?;
+            let ts = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+            let body = match a.format.as_str() {
+                "html" | "pdf" => fieldattest_collector::evidence::html(&reports, &ts).into_bytes(),
+                _ => serde_json::to_vec_pretty(
+                    &serde_json::json!({"generated": ts, "devices": reports}),
+                )
+                .unwrap_or_default(),
+            };
+            if a.format == "pdf" {
+                let Some(out) = &a.output else {
+                    eprintln!("fieldattest-collector: --format pdf needs --output FILE");
+                    return Err(ExitCode::from(2));
+                };
+                let dir =
+                    std::env::temp_dir().join(format!("fieldattest-report-{}", std::process::id()));
+                std::fs::create_dir_all(&dir).map_err(|e| fail(e.to_string()))?;
+                let html = dir.join("report.html");
+                std::fs::write(&html, &body).map_err(|e| fail(e.to_string()))?;
+                let out_abs = std::path::absolute(out).map_err(|e| fail(e.to_string()))?;
+                let st = ["chromium", "chromium-browser", "google-chrome"]
+                    .iter()
+                    .find_map(|b| {
+                        std::process::Command::new(b)
+                            .args([
+                                "--headless",
+                                "--no-sandbox",
+                                "--disable-gpu",
+                                "--no-pdf-header-footer",
+                            ])
+                            .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+                            .arg(format!("--print-to-pdf={}", out_abs.display()))
+                            .arg(format!("file://{}", html.display()))
+                            .output()
+                            .ok()
+                    });
+                let _ = std::fs::remove_dir_all(&dir);
+                match st {
+                    Some(o) if o.status.success() && out_abs.exists() => {
+                        eprintln!("fieldattest-collector: wrote {}", out.display());
+                        Ok(())
+                    }
+                    Some(o) => Err(fail(format!(
+                        "chromium --print-to-pdf failed: {}",
+                        String::from_utf8_lossy(&o.stderr)
+                            .lines()
+                            .last()
+                            .unwrap_or("")
+                    ))),
+                    None => Err(fail(
+                        "PDF needs headless Chromium (chromium); use --format html and print it"
+                            .into(),
+                    )),
+                }
+            } else {
+                match &a.output {
+                    Some(p) => {
+                        std::fs::write(p, &body).map_err(|e| fail(format!("{}: {e}", p.display())))
+                    }
+                    None => {
+                        use std::io::Write;
+                        std::io::stdout()
+                            .write_all(&body)
+                            .map_err(|e| fail(e.to_string()))
+                    }
                 }
             }
         }

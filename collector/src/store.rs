@@ -138,6 +138,20 @@ pub trait Store: Send + Sync {
     /// Records a VEX status for a vulnerability on a device (`None`: the fleet).
     fn set_vex(&self, v: &VexEntry) -> Result<()>;
     fn vex_entries(&self) -> Result<Vec<VexEntry>>;
+    /// The device's latest stored attestation.
+    fn latest_token(&self, device_id: i64) -> Result<Option<TokenRow>>;
+}
+
+/// A stored attestation as kept: the raw token re-verifies any verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRow {
+    pub id: i64,
+    pub received_at: i64,
+    pub iat: i64,
+    pub seq: i64,
+    pub online: bool,
+    pub raw: Vec<u8>,
+    pub sbom_digest: Option<String>,
 }
 
 /// Result of storing an advisory.
@@ -916,6 +930,28 @@ impl Store for SqliteStore {
             })
             .map_err(e)?;
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(e)
+    }
+
+    fn latest_token(&self, device_id: i64) -> Result<Option<TokenRow>> {
+        self.c()
+            .query_row(
+                "SELECT t.id, t.received_at, t.iat, t.seq, t.online, t.raw, t.sbom_digest
+                 FROM devices d JOIN tokens t ON t.id = d.latest_token WHERE d.id = ?1",
+                [device_id],
+                |r| {
+                    Ok(TokenRow {
+                        id: r.get(0)?,
+                        received_at: r.get(1)?,
+                        iat: r.get(2)?,
+                        seq: r.get(3)?,
+                        online: r.get::<_, i64>(4)? != 0,
+                        raw: r.get(5)?,
+                        sbom_digest: r.get(6)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(e)
     }
 
     fn sbom_referenced(&self, digest: &str) -> Result<bool> {

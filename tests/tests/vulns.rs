@@ -304,4 +304,51 @@ fn osv_advisories_match_exactly_the_affected_devices_and_vex_closes_them() {
         "closed by VEX: {table}"
     );
     assert!(table.contains("ALPINE-CVE-2023-42363"));
+
+    // Evidence report: per FR, results of the re-verified latest token, the
+    // SBOM/HBOM digests, vulnerabilities with their VEX status.
+    let (code, out, err) = cli(
+        &c,
+        &["report", &a.to_string(), "--format", "json", "--sl", "2"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let r: Value = serde_json::from_str(&out).unwrap();
+    let dev = &r["devices"][0];
+    assert_eq!(dev["attestation"]["signature"], "verified");
+    assert_eq!(
+        dev["attestation"]["sbom_sha256"].as_str().map(str::len),
+        Some(64)
+    );
+    let frs = dev["requirements"].as_array().unwrap();
+    assert!(
+        frs.iter().any(|f| f["fr"] == "FR1"
+            && f["rules"].as_array().unwrap().iter().any(|x| x["rule"]
+                == "cred.known-default-password"
+                && x["requirements"][0]["id"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("CR"))),
+        "{frs:?}"
+    );
+    let v = dev["vulnerabilities"].as_array().unwrap();
+    assert!(v.iter().any(|x| x["id"] == "DEBIAN-CVE-2023-5678"
+        && x["vex"]["justification"] == "code_not_reachable"
+        && x["open"] == false));
+    let (code, html, _) = cli(&c, &["report", "--fleet", "--format", "html"]);
+    assert_eq!(code, 0);
+    assert_eq!(html.matches("class=\"device\"").count(), 3, "three devices");
+    let pdf = dir.path().join("evidence.pdf");
+    let (code, _, err) = cli(
+        &c,
+        &[
+            "report",
+            "--fleet",
+            "--format",
+            "pdf",
+            "--output",
+            pdf.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF"));
 }
