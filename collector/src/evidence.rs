@@ -87,6 +87,12 @@ pub fn device(
         let Some(code) = results.get(m.id) else {
             continue;
         };
+        let found: Vec<Value> = claims
+            .iter()
+            .flat_map(|c| c.findings.iter())
+            .filter(|f| f.rule == m.id && f.accepted.is_none())
+            .map(|f| json!({"subject": f.subject, "path": f.path}))
+            .collect();
         by_fr.entry(m.fr).or_default().push(json!({
             "rule": m.id,
             "title": m.title,
@@ -95,6 +101,7 @@ pub fn device(
             "applies_at_target": m.min_sl() <= target_sl,
             "result": result_name(*code),
             "evidence": format!("token {} (seq {}), measres", t.id, t.seq),
+            "findings": found,
         }));
     }
     out["requirements"] = Value::Array(
@@ -126,8 +133,16 @@ pub fn device(
             })
             .collect(),
     );
-    // Accepted findings (CCSC 2) are reported by the device as passes today:
-    // the token carries no acceptance detail yet.
+    out["accepted"] = Value::Array(
+        claims
+            .iter()
+            .flat_map(|c| c.findings.iter())
+            .filter_map(|f| {
+                let reason = f.accepted.as_ref()?;
+                Some(json!({"rule": f.rule, "subject": f.subject, "path": f.path, "countermeasure": reason}))
+            })
+            .collect(),
+    );
     Ok(out)
 }
 
@@ -208,11 +223,34 @@ pub fn html(reports: &[Value], generated: &str) -> String {
                     esc(rule["rule"].as_str().unwrap_or("")), esc(rule["title"].as_str().unwrap_or("")),
                     esc(&reqs.join(", ")), esc(rule["severity"].as_str().unwrap_or("")),
                     if res == "fail" { "fail" } else if res == "pass" { "pass" } else { "" }, esc(res),
-                    esc(rule["evidence"].as_str().unwrap_or(""))
+                    esc(&{
+                        let fs: Vec<String> = rule["findings"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|f| format!("{} {}", f["subject"].as_str().unwrap_or(""), f["path"].as_str().unwrap_or("")).trim().to_string())
+                            .collect();
+                        if fs.is_empty() {
+                            rule["evidence"].as_str().unwrap_or("").to_string()
+                        } else {
+                            format!("{}; {}", rule["evidence"].as_str().unwrap_or(""), fs.join("; "))
+                        }
+                    })
                 ));
             }
             h.push_str("</table>");
         }
+        h.push_str("<h3>Accepted findings (compensating countermeasures, CCSC 2)</h3><table><tr><th>rule</th><th>subject</th><th>countermeasure</th></tr>");
+        for f in r["accepted"].as_array().into_iter().flatten() {
+            h.push_str(&format!(
+                "<tr><td>{}</td><td>{} {}</td><td>{}</td></tr>",
+                esc(f["rule"].as_str().unwrap_or("")),
+                esc(f["subject"].as_str().unwrap_or("")),
+                esc(f["path"].as_str().unwrap_or("")),
+                esc(f["countermeasure"].as_str().unwrap_or(""))
+            ));
+        }
+        h.push_str("</table>");
         h.push_str("<h3>Vulnerabilities</h3><table><tr><th>vulnerability</th><th>package</th><th>fixed in</th><th>VEX</th></tr>");
         for v in r["vulnerabilities"].as_array().into_iter().flatten() {
             let vex = v["vex"]

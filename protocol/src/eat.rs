@@ -37,6 +37,7 @@ pub const KEY_TIER: i64 = -65540;
 pub const SBOM_DIGESTS: i64 = -65541;
 pub const SL_CEILING: i64 = -65542;
 pub const KEY_FINGERPRINTS: i64 = -65543;
+pub const FINDINGS: i64 = -65544;
 
 /// `measres` result codes (RFC 9711 §4.2.17).
 pub const RESULT_PASS: u8 = 1;
@@ -57,6 +58,17 @@ pub struct SwId {
 pub struct Submod {
     pub sw: Option<SwId>,
     pub measurements: Vec<(i64, Vec<u8>)>,
+}
+
+/// A finding behind a failed or accepted rule: which account, key, file...
+/// (`subject`, `path` inside the root) and, when accepted (IEC 62443-4-2
+/// CCSC 2), the documented compensating countermeasure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindingRef {
+    pub rule: String,
+    pub subject: String,
+    pub path: String,
+    pub accepted: Option<String>,
 }
 
 /// A public key fingerprint reported in the token (no key material).
@@ -93,6 +105,8 @@ pub struct Claims {
     pub sbom_digests: Vec<(String, Vec<u8>)>,
     pub sl_ceiling: Vec<(String, u8)>,
     pub key_fingerprints: Vec<KeyFingerprint>,
+    /// Failed and accepted findings (subjects, paths, acceptance reasons).
+    pub findings: Vec<FindingRef>,
     /// Enrollment / rotation: the P-256 public key (uncompressed SEC1) in `cnf`.
     pub cnf: Option<Vec<u8>>,
 }
@@ -235,6 +249,23 @@ impl Claims {
                                 text(&k.algorithm),
                                 text(&k.fingerprint),
                             ])
+                        })
+                        .collect(),
+                ),
+            ));
+        }
+        if !self.findings.is_empty() {
+            m.push((
+                int(FINDINGS),
+                Value::Array(
+                    self.findings
+                        .iter()
+                        .map(|f| {
+                            let mut a = vec![text(&f.rule), text(&f.subject), text(&f.path)];
+                            if let Some(r) = &f.accepted {
+                                a.push(text(r));
+                            }
+                            Value::Array(a)
                         })
                         .collect(),
                 ),
@@ -563,6 +594,22 @@ pub fn decode(payload: &[u8]) -> Result<Claims, ClaimError> {
                     });
                 }
             }
+            FINDINGS => {
+                for e in as_array(v, "findings")? {
+                    let a = as_array(e, "findings")?;
+                    let (rule, subject, path, accepted) = match a {
+                        [r, s, p] => (r, s, p, None),
+                        [r, s, p, why] => (r, s, p, Some(as_text(why, "findings")?)),
+                        _ => return Err(ClaimError::Type("findings")),
+                    };
+                    c.findings.push(FindingRef {
+                        rule: as_text(rule, "findings")?,
+                        subject: as_text(subject, "findings")?,
+                        path: as_text(path, "findings")?,
+                        accepted,
+                    });
+                }
+            }
             _ => {} // RFC 9711: unknown claims are ignored.
         }
     }
@@ -658,6 +705,20 @@ pub(crate) mod tests {
                 algorithm: "ed25519".into(),
                 fingerprint: "SHA256:abc".into(),
             }],
+            findings: vec![
+                FindingRef {
+                    rule: "cred.known-default-password".into(),
+                    subject: "plc".into(),
+                    path: "/etc/shadow".into(),
+                    accepted: None,
+                },
+                FindingRef {
+                    rule: "ssh.root-login".into(),
+                    subject: "".into(),
+                    path: "/etc/ssh/sshd_config".into(),
+                    accepted: Some("jump host enforces MFA (SEC-42)".into()),
+                },
+            ],
         }
     }
 

@@ -8,7 +8,7 @@ use crate::report;
 use crate::root::RootFs;
 use ciborium::value::Value;
 use fieldattest_protocol::eat::{self, Claims, KeyFingerprint, Submod, SwId};
-use fieldattest_protocol::report::{Report, RuleStatus};
+use fieldattest_protocol::report::{FindingStatus, Report, RuleStatus};
 use fieldattest_protocol::{cbor, token};
 use keystore::{Identity, Signer};
 
@@ -81,6 +81,9 @@ fn measured_file(path: &str, digest: Vec<u8>) -> Vec<u8> {
     ]);
     cbor::to_vec(&cbor::canonicalize(v))
 }
+
+/// Most findings a token lists (the rule results themselves are all there).
+pub const MAX_FINDINGS: usize = 500;
 
 /// Device facts the token needs that the report does not carry.
 #[derive(Debug, Clone, Default)]
@@ -245,6 +248,21 @@ pub fn claims(
             .map(|(k, v)| (k.clone(), *v))
             .collect(),
         key_fingerprints,
+        // Which account, key or file failed (or was accepted, with the
+        // documented countermeasure): bounded, no evidence text.
+        findings: rep
+            .findings
+            .iter()
+            .filter(|f| matches!(f.status, FindingStatus::Fail | FindingStatus::Accepted))
+            .take(MAX_FINDINGS)
+            .map(|f| eat::FindingRef {
+                rule: f.rule.clone(),
+                subject: f.subject.clone().unwrap_or_default(),
+                path: f.path.clone().unwrap_or_default(),
+                accepted: (f.status == FindingStatus::Accepted)
+                    .then(|| f.accepted_reason.clone().unwrap_or_default()),
+            })
+            .collect(),
         cnf: None,
     })
 }

@@ -309,6 +309,82 @@ mod tests {
     }
 
     #[test]
+    fn accepted_findings_carry_into_the_vex_justification() {
+        use crate::store::SqliteStore;
+        use ciborium::value::Value as C;
+        use fieldattest_protocol::eat::{Claims, FindingRef, CF_COSWID};
+        use fieldattest_protocol::token::{self, PublicKey};
+        use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+        let store = SqliteStore::memory().unwrap();
+        let rng = ring::rand::SystemRandom::new();
+        let p8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+        let kp =
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, p8.as_ref(), &rng).unwrap();
+        let pk = PublicKey::from_sec1(kp.public_key().as_ref()).unwrap();
+        let ueid = vec![1u8; 33];
+        let id = store
+            .insert_device(&pk.kid(), &ueid, &pk.0, "plant", 0)
+            .unwrap();
+        store.set_status(id, "active").unwrap();
+        let purl =
+            "pkg:deb/debian/telnetd@0.17+2.4-2?arch=arm64&distro=debian-12&upstream=inetutils";
+        let coswid = fieldattest_protocol::cbor::to_vec(&C::Map(vec![(
+            C::Integer(0.into()),
+            C::Text(purl.into()),
+        )]));
+        let claims = Claims {
+            iat: 1,
+            cti: vec![7; 16],
+            ueid,
+            intuse: 1,
+            seq: 1,
+            key_tier: 3,
+            measurements: vec![(CF_COSWID, coswid)],
+            findings: vec![FindingRef {
+                rule: "services.telnet".into(),
+                subject: "telnetd".into(),
+                path: "/etc/inetd.conf".into(),
+                accepted: Some("only on the isolated maintenance VLAN (SEC-9)".into()),
+            }],
+            ..Default::default()
+        };
+        let tok = token::sign(&claims, &pk.kid(), |tbs| {
+            kp.sign(&rng, tbs)
+                .map(|s| s.as_ref().to_vec())
+                .map_err(|_| "sign")
+        })
+        .unwrap();
+        crate::verify::accept(&store, &tok, crate::verify::Arrival::Offline, 10).unwrap();
+        let adv = r#"{"id":"DEBIAN-CVE-2020-10188","modified":"2024-01-01T00:00:00Z","aliases":["CVE-2020-10188"],
+            "affected":[{"package":{"ecosystem":"Debian:12","name":"inetutils"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"2:2.4-3"}]}]}]}"#;
+        let mut rep = ImportReport::default();
+        import_bytes(&store, "adv.json", adv.as_bytes(), 20, &mut rep);
+        assert_eq!(rep.new, 1, "{rep:?}");
+        let ms = matches(&store).unwrap();
+        assert_eq!(ms.len(), 1);
+        let v = ms[0].vex.as_ref().unwrap();
+        assert_eq!(v.status, "not_affected");
+        assert_eq!(
+            v.justification.as_deref(),
+            Some("protected_by_mitigating_control")
+        );
+        assert!(v.detail.as_deref().unwrap().contains("maintenance VLAN"));
+        assert!(!ms[0].is_open());
+        // An operator statement takes precedence over the device's acceptance.
+        store
+            .set_vex(&VexEntry {
+                vuln: "DEBIAN-CVE-2020-10188".into(),
+                device_id: Some(id),
+                status: "affected".into(),
+                justification: None,
+                detail: None,
+                at: 30,
+            })
+            .unwrap();
+        assert!(matches(&store).unwrap()[0].is_open());
+    }
+
+    #[test]
     fn purl_keys() {
         assert_eq!(
             package_key("pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=arm64&distro=debian-12&upstream=openssl"),
@@ -444,7 +520,28 @@ pub fn matches(store: &dyn Store) -> Result<Vec<Match>, String> {
     let mut cache: HashMap<(String, String), Vec<Advisory>> = HashMap::new();
     let mut out = Vec::new();
     for (device, purls) in store.latest_packages()? {
+        // Compensating countermeasures the device reported as accepted findings.
+        let accepted: Vec<fieldattest_protocol::eat::FindingRef> = store
+            .latest_token(device)?
+            .and_then(|t| {
+                let (sign1, _) = fieldattest_protocol::token::parse(&t.raw).ok()?;
+                fieldattest_protocol::eat::decode(sign1.payload.as_deref()?).ok()
+            })
+            .map(|c| {
+                c.findings
+                    .into_iter()
+                    .filter(|f| f.accepted.is_some())
+                    .collect()
+            })
+            .unwrap_or_default();
         for purl in purls {
+            let binary = purl
+                .strip_prefix("pkg:")
+                .and_then(|r| r.split('?').next())
+                .and_then(|r| r.rsplit_once('@'))
+                .and_then(|(p, _)| p.rsplit('/').next())
+                .map(pct_decode)
+                .unwrap_or_default();
             let Some((eco, name, ver)) = package_key(&purl) else {
                 continue;
             };
@@ -473,7 +570,29 @@ pub fn matches(store: &dyn Store) -> Result<Vec<Match>, String> {
                         vex.iter()
                             .find(|v| v.vuln == adv.id && v.device_id.is_none())
                     })
-                    .cloned();
+                    .cloned()
+                    .or_else(|| {
+                        // An accepted finding about this package or vulnerability
+                        // carries its countermeasure into the VEX justification.
+                        let f = accepted.iter().find(|f| {
+                            [name.as_str(), binary.as_str(), adv.id.as_str()]
+                                .contains(&f.subject.as_str())
+                                || adv.aliases.contains(&f.subject)
+                        })?;
+                        Some(VexEntry {
+                            vuln: adv.id.clone(),
+                            device_id: Some(device),
+                            status: "not_affected".into(),
+                            justification: Some("protected_by_mitigating_control".into()),
+                            detail: Some(format!(
+                                "accepted finding {} ({}): {}",
+                                f.rule,
+                                f.subject,
+                                f.accepted.as_deref().unwrap_or("")
+                            )),
+                            at: 0,
+                        })
+                    });
                 out.push(Match {
                     device_id: device,
                     vuln: adv.id.clone(),
