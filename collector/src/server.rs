@@ -348,7 +348,7 @@ async fn page(State(app): State<Shared>) -> Response {
             let fails = by_device.remove(&id).unwrap_or_default();
             let age = d["age_s"].as_i64().map(|a| format!("{a} s ago")).unwrap_or_else(|| "never".into());
             h.push_str(&format!(
-                "<tr class=\"device\"><td>{id}</td><td>{}</td><td>{}</td><td>{}</td><td>{age}</td><td class=\"fail\">{}</td><td class=\"fail\">{}</td></tr>",
+                "<tr class=\"device\"><td><a href=\"/report/{id}\">{id}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{age}</td><td class=\"fail\">{}</td><td class=\"fail\">{}</td></tr>",
                 esc(d["site"].as_str().unwrap_or("")),
                 esc(d["status"].as_str().unwrap_or("")),
                 esc(&d["kid"].as_str().unwrap_or("").chars().take(16).collect::<String>()),
@@ -378,9 +378,27 @@ async fn page(State(app): State<Shared>) -> Response {
     }
 }
 
+/// `GET /report/{device}`: the printable IEC 62443-4-2 evidence report of a
+/// device (the same HTML as `fieldattest-collector report --format html`).
+async fn report_page(State(app): State<Shared>, Path(id): Path<i64>) -> Response {
+    let r = tokio::task::spawn_blocking(move || -> Result<String, String> {
+        let ms = crate::vuln::matches(app.store.as_ref())?;
+        let r = crate::evidence::device(app.store.as_ref(), id, 2, &ms)?;
+        let ts = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+        Ok(crate::evidence::html(&[r], &ts))
+    })
+    .await;
+    match r {
+        Ok(Ok(h)) => Html(h).into_response(),
+        Ok(Err(e)) if e.contains("not found") => err(404, &e),
+        _ => err(500, "report failed"),
+    }
+}
+
 pub fn router(app: Shared) -> Router {
     Router::new()
         .route("/", get(page))
+        .route("/report/{device}", get(report_page))
         .route("/healthz", get(health))
         .route("/api/v1/fleet", get(api_fleet))
         .route("/api/v1/devices", get(api_devices))

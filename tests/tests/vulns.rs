@@ -351,4 +351,12 @@ fn osv_advisories_match_exactly_the_affected_devices_and_vex_closes_them() {
     );
     assert_eq!(code, 0, "{err}");
     assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF"));
+    // The web page's printable view of a device.
+    let (code, page) = c.curl("GET", &format!("/report/{a}"), None, &[]);
+    assert_eq!(code, 200);
+    let page = page.as_str().unwrap();
+    assert!(
+        page.contains("IEC 62443-4-2 evidence report") && page.contains("DEBIAN-CVE-2023-5678")
+    );
+    assert_eq!(c.curl("GET", "/report/999", None, &[]).0, 404);
 }
