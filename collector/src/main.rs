@@ -171,6 +171,24 @@ fn find_device(store: &dyn Store, sel: &str) -> Result<Option<i64>, String> {
     Ok(if m.len() == 1 { Some(m[0]) } else { None })
 }
 
+/// `--device DEVICE` resolved to an id (exit 1 when nothing or several match).
+fn device_option(store: &dyn Store, sel: Option<&str>) -> Result<Option<i64>, ExitCode> {
+    let Some(sel) = sel else {
+        return Ok(None);
+    };
+    match find_device(store, sel) {
+        Ok(Some(id)) => Ok(Some(id)),
+        Ok(None) => {
+            eprintln!("fieldattest-collector: no single device matches {sel:?}");
+            Err(ExitCode::from(1))
+        }
+        Err(e) => {
+            eprintln!("fieldattest-collector: {e}");
+            Err(ExitCode::from(3))
+        }
+    }
+}
+
 fn print(v: &Value, format: &str) {
     match format {
         "json" => println!("{}", serde_json::to_string_pretty(v).unwrap_or_default()),
@@ -467,16 +485,7 @@ fn run(a: Args) -> Result<(), ExitCode> {
         }
         "vulns" => {
             let store = open(&a)?;
-            let dev = match a.device.as_deref() {
-                None => None,
-                Some(sel) => match find_device(&store, sel).map_err(fail)? {
-                    Some(id) => Some(id),
-                    None => {
-                        eprintln!("fieldattest-collector: no single device matches {sel:?}");
-                        return Err(ExitCode::from(1));
-                    }
-                },
-            };
+            let dev = device_option(&store, a.device.as_deref())?;
             let ms = fieldattest_collector::vuln::matches(&store).map_err(fail)?;
             let rows: Vec<Value> = ms
                 .iter()
@@ -496,16 +505,7 @@ fn run(a: Args) -> Result<(), ExitCode> {
         }
         "vex" => {
             let store = open(&a)?;
-            let dev = match a.device.as_deref() {
-                None => None,
-                Some(sel) => match find_device(&store, sel).map_err(fail)? {
-                    Some(id) => Some(id),
-                    None => {
-                        eprintln!("fieldattest-collector: no single device matches {sel:?}");
-                        return Err(ExitCode::from(1));
-                    }
-                },
-            };
+            let dev = device_option(&store, a.device.as_deref())?;
             match a.pos.as_deref() {
                 Some("set") => {
                     let (Some(vuln), Some(status)) = (a.rest.first(), a.status.as_deref()) else {
