@@ -7,8 +7,10 @@
 //! - `POST /attestation/v1/sessions/{id}` (application/eat+cwt) → 200 / 4xx
 //! - `POST /attestation/v1/tokens` (spooled token, no session) → 200 / 4xx
 //! - `POST /attestation/v1/enroll/{session}` + `Authorization: Bearer <secret>` → 201
+//! - `POST /attestation/v1/rotate/{session}` (application/cbor-seq) — key rotation
 //! - `PUT|GET /attestation/v1/sbom/{sha256}` — SBOM upload by digest / existence check
-//! - `GET /healthz`, `GET /` (fleet page), `GET /api/v1/fleet`, `GET /api/v1/devices`
+//! - `GET /healthz`, `GET /` (fleet page), `GET /report/{device}` (evidence report),
+//!   `GET /api/v1/fleet`, `GET /api/v1/devices`
 
 use crate::store::Store;
 use crate::verify::{self, Arrival, Rejection};
