@@ -104,18 +104,8 @@ fn accept_inner(
             "UEID does not match the device enrolled for this kid",
         ));
     }
-    if let Arrival::Online {
-        peer: Some(peer), ..
-    } = arrival
-    {
-        if let Some(bound) = store.tls_binding(device.id).map_err(internal)? {
-            if bound != peer {
-                return Err(reject(
-                    403,
-                    "client certificate does not belong to this device",
-                ));
-            }
-        }
+    if let Arrival::Online { peer, .. } = arrival {
+        check_peer(store, device.id, peer)?;
     }
     if let Arrival::Online { session, .. } = arrival {
         check_session(store, session, claims.nonce.as_ref(), now)?;
@@ -211,6 +201,21 @@ pub fn lookup_key(store: &dyn Store, kid: &[u8]) -> Result<(Device, Option<i64>)
     d.kid = kid.to_vec();
     d.pubkey = pubkey;
     Ok((d, Some(below)))
+}
+
+/// mTLS binding: when the connection has a client certificate and the
+/// device has one bound (at enrollment), they must be the same.
+fn check_peer(store: &dyn Store, device_id: i64, peer: Option<&str>) -> Result<(), Rejection> {
+    let Some(peer) = peer else {
+        return Ok(());
+    };
+    match store.tls_binding(device_id).map_err(internal)? {
+        Some(bound) if bound != peer => Err(reject(
+            403,
+            "client certificate does not belong to this device",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Only approved, unrevoked devices may attest, rotate or import.
@@ -364,14 +369,7 @@ pub fn rotate(
                 "UEID does not match the device enrolled for this kid",
             ));
         }
-        if let (Some(p), Some(bound)) = (peer, store.tls_binding(device.id).map_err(internal)?) {
-            if bound != p {
-                return Err(reject(
-                    403,
-                    "client certificate does not belong to this device",
-                ));
-            }
-        }
+        check_peer(store, device.id, peer)?;
         let new_key = c1
             .cnf
             .as_deref()

@@ -47,7 +47,6 @@ const ALIASES: &[(&str, &str)] = &[
     ("GPL-2.0+", "GPL-2.0-or-later"),
     ("GPL-3.0", "GPL-3.0-only"),
     ("GPL-3.0+", "GPL-3.0-or-later"),
-    ("LGPL-2.1+", "LGPL-2.1-or-later"),
     ("Expat", "MIT"),
     ("BSD-2-clause", "BSD-2-Clause"),
     ("BSD-3-clause", "BSD-3-Clause"),
