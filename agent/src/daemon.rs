@@ -169,6 +169,9 @@ fn produce(cfg: &Config, nonce: Option<Vec<u8>>) -> Result<(u64, String), String
 #[derive(Debug)]
 pub struct Transient(pub String);
 
+/// Where spooled tokens without a live session go.
+const OFFLINE_PATH: &str = "/attestation/v1/tokens";
+
 const EAT: &str = "application/eat+cwt; eat_profile=\"tag:fieldattest.org,2026:eat/v1\"";
 
 /// Delivers the spool in sequence order. The token `fresh` (its seq and
@@ -185,7 +188,7 @@ pub async fn deliver(
             Ok(t) => t,
             Err(e) => return Err(Transient(e)),
         };
-        let mut path = "/attestation/v1/tokens".to_string();
+        let mut path = OFFLINE_PATH.to_string();
         if let Some((seq, sid)) = &fresh {
             if *seq == item.seq {
                 path = format!("/attestation/v1/sessions/{sid}");
@@ -197,32 +200,27 @@ pub async fn deliver(
             .map_err(Transient)?;
         // The session expired or was used up meanwhile: the token is still
         // good evidence, delivered as an offline one.
-        if path != "/attestation/v1/tokens" && matches!(r.status, 404 | 410) {
+        if path != OFFLINE_PATH && matches!(r.status, 404 | 410) {
             r = client
-                .request(
-                    "POST",
-                    "/attestation/v1/tokens",
-                    &[("content-type", EAT)],
-                    tok,
-                )
+                .request("POST", OFFLINE_PATH, &[("content-type", EAT)], tok)
                 .await
                 .map_err(Transient)?;
         }
-        settle(sp, &item, r.status, &r.reason()).map_err(Transient)?;
-        if r.status == 200 || (r.status == 409 && r.reason().contains("duplicate cti")) {
+        if settle(sp, &item, r.status, &r.reason()).map_err(Transient)? {
             n += 1;
         }
     }
     Ok(n)
 }
 
-/// Acts on the collector's answer for one spooled token.
-fn settle(sp: &Spool, item: &Item, status: u16, reason: &str) -> Result<(), String> {
+/// Acts on the collector's answer for one spooled token; true when the
+/// collector has it (delivered now or before a restart).
+fn settle(sp: &Spool, item: &Item, status: u16, reason: &str) -> Result<bool, String> {
     match status {
         200 => {
             sp.remove(item)?;
             info!(seq = item.seq, cti = %item.cti_hex, "delivered");
-            Ok(())
+            Ok(true)
         }
         409 if reason.contains("duplicate cti") => {
             sp.remove(item)?;
@@ -230,7 +228,7 @@ fn settle(sp: &Spool, item: &Item, status: u16, reason: &str) -> Result<(), Stri
                 seq = item.seq,
                 "already at the collector (delivered before a restart)"
             );
-            Ok(())
+            Ok(true)
         }
         429 | 500..=599 => Err(format!("collector answered {status}: {reason}")),
         _ => {
@@ -239,7 +237,7 @@ fn settle(sp: &Spool, item: &Item, status: u16, reason: &str) -> Result<(), Stri
                 seq = item.seq,
                 status, reason, "collector refused the token; moved to the dead-letter area"
             );
-            Ok(())
+            Ok(false)
         }
     }
 }
