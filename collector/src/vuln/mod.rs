@@ -184,11 +184,7 @@ pub fn evaluate(a: &Affected, version: &str) -> Option<Option<String>> {
 /// purl: Debian and Alpine advisories are keyed by *source* package, which
 /// the purl carries in `upstream` (Syft's convention) when it differs.
 pub fn package_key(purl: &str) -> Option<(String, String, String)> {
-    let rest = purl.strip_prefix("pkg:")?;
-    let (ty, rest) = rest.split_once('/')?;
-    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let (ns_name, version) = path.rsplit_once('@')?;
-    let name = ns_name.rsplit('/').next()?;
+    let (ty, name, version, query) = purl_parts(purl)?;
     let mut distro = None;
     let mut upstream = None;
     for kv in query.split('&') {
@@ -204,7 +200,7 @@ pub fn package_key(purl: &str) -> Option<(String, String, String)> {
         .map(|u| u.split_once('@').unwrap_or((u, "")))
     {
         Some((n, v)) => (n.to_string(), (!v.is_empty()).then(|| v.to_string())),
-        None => (pct_decode(name), None),
+        None => (name, None),
     };
     let version = src_version.unwrap_or(version);
     match ty {
@@ -228,6 +224,15 @@ pub fn package_key(purl: &str) -> Option<(String, String, String)> {
         }
         _ => None,
     }
+}
+
+/// (type, decoded name, raw version, raw qualifiers) of a purl.
+fn purl_parts(purl: &str) -> Option<(&str, String, &str, &str)> {
+    let rest = purl.strip_prefix("pkg:")?;
+    let (ty, rest) = rest.split_once('/')?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let (ns_name, version) = path.rsplit_once('@')?;
+    Some((ty, pct_decode(ns_name.rsplit('/').next()?), version, query))
 }
 
 fn pct_decode(s: &str) -> String {
@@ -535,16 +540,11 @@ pub fn matches(store: &dyn Store) -> Result<Vec<Match>, String> {
             })
             .unwrap_or_default();
         for purl in purls {
-            let binary = purl
-                .strip_prefix("pkg:")
-                .and_then(|r| r.split('?').next())
-                .and_then(|r| r.rsplit_once('@'))
-                .and_then(|(p, _)| p.rsplit('/').next())
-                .map(pct_decode)
-                .unwrap_or_default();
             let Some((eco, name, ver)) = package_key(&purl) else {
                 continue;
             };
+            // The binary package name, which accepted findings may name.
+            let binary = purl_parts(&purl).map(|p| p.1).unwrap_or_default();
             let key = (eco.clone(), name.clone());
             if !cache.contains_key(&key) {
                 let advs = store
