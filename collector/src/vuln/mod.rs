@@ -128,7 +128,7 @@ pub fn parse(text: &str) -> Result<Advisory, String> {
 pub fn ordering(ecosystem: &str) -> fn(&str, &str) -> Ordering {
     match ecosystem.split(':').next().unwrap_or("") {
         "Debian" | "Ubuntu" => version::dpkg_cmp,
-        "Alpine" => version::apk_cmp,
+        "Alpine" => version::apk_ordering(ecosystem),
         _ => version::semver_cmp,
     }
 }
