@@ -1,14 +1,42 @@
 //! `fieldattest` command line. Exit codes (design.md): 0 clean, 1 findings at or
-//! above `--fail-on`, 2 usage or configuration error, 3 the scan could not run.
+//! above `--fail-on`, 2 usage or configuration error, 3 the scan could not run
+//! (or stdout / an output file could not be written), 141 stdout is a closed
+//! pipe (quietly). Nothing here prints with `println!`/`eprintln!`, which
+//! panic on a closed or full stream: stdout through `emit`, stderr `say!`.
 #![forbid(unsafe_code)]
 
 use fieldattest_agent::report::{self, Format};
 use fieldattest_agent::root::RootFs;
 use fieldattest_agent::ScanOptions;
 use fieldattest_protocol::report::{FindingStatus, Severity};
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use fieldattest_protocol::fsio;
+
+/// `eprintln!` that never panics (a closed or full stderr is ignored).
+macro_rules! say {
+    ($($t:tt)*) => {
+        fsio::stderr(&format!("{}\n", format_args!($($t)*)))
+    };
+}
+
+/// Writes `data` to stdout and flushes it. Err: the exit status — 141
+/// quietly for a closed pipe, 3 with "cannot write to stdout: REASON" for
+/// anything else (`/dev/full`).
+fn emit(data: impl AsRef<[u8]>) -> Result<(), u8> {
+    fsio::stdout(data.as_ref()).map_err(|e| fsio::stdout_failed("fieldattest", &e))
+}
+
+/// Writes a user-named output file (`--output`, `--out`, `--sbom-out`):
+/// atomic for a regular or new file (owner and mode kept), in place for a
+/// device node or FIFO, through a symlink (see `fsio::write_output`).
+fn write_out(p: &Path, data: &[u8], mode: u32) -> Result<(), String> {
+    fsio::write_output(p, data, mode)
+        .map(|_| ())
+        .map_err(|e| format!("{}: {}", p.display(), fsio::describe(&e)))
+}
 
 const USAGE: &str = "\
 fieldattest — software inventory and IEC 62443-4-2 checks for embedded Linux devices
@@ -62,7 +90,9 @@ Options:
                         (symlinks are resolved inside it). Default: /
   --format FORMAT       text (default), json (fieldattest/report/v1) or
                         cyclonedx (CycloneDX 1.6 JSON SBOM)
-  --output FILE         Write the report to FILE (atomically) instead of stdout
+  --output FILE         Write the report to FILE instead of stdout (a regular
+                        file atomically, keeping its owner and mode; a device
+                        or FIFO in place; a symlink through to its target)
   --sl N                Target security level 1..4 (default 2)
   --accept FILE         TOML file of accepted findings with their compensating
                         countermeasure (IEC 62443-4-2 CCSC 2): [[accept]] rule,
@@ -78,7 +108,8 @@ Options:
                         clear (default: salted hashes, since they identify the device)
 
 Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage error,
-3 the scan could not run.
+3 the scan could not run (or stdout/an output file could not be written),
+141 stdout is a closed pipe (quietly, as if killed by SIGPIPE).
 ";
 
 struct ScanArgs {
@@ -112,7 +143,7 @@ fn parse_severity(s: &str) -> Option<Severity> {
 }
 
 fn usage_err(msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("fieldattest: {msg}\nTry 'fieldattest --help'.");
+    say!("fieldattest: {msg}\nTry 'fieldattest --help'.");
     ExitCode::from(2)
 }
 
@@ -211,8 +242,7 @@ fn parse_scan(mut p: lexopt::Parser) -> Result<ScanArgs, String> {
             }
             Long("accept") => a.accept = Some(PathBuf::from(p.value().map_err(|e| e.to_string())?)),
             Long("help") | Short('h') => {
-                print!("{USAGE}");
-                std::process::exit(0);
+                std::process::exit(emit(USAGE).err().unwrap_or(0).into());
             }
             other => return Err(other.unexpected().to_string()),
         }
@@ -236,7 +266,7 @@ fn load_accept(path: &Path) -> Result<Vec<fieldattest_agent::accept::Acceptance>
         .iter()
         .filter(|a| a.expires.map(|d| d < today).unwrap_or(false))
     {
-        eprintln!(
+        say!(
             "fieldattest: warning: {}: acceptance of {} expired on {}; it no longer applies",
             path.display(),
             a.rule,
@@ -255,14 +285,14 @@ fn scan_args(
     let accept = match a.accept.as_deref().map(load_accept).transpose() {
         Ok(v) => v.unwrap_or_default(),
         Err(e) => {
-            eprintln!("fieldattest: accept file: {e}");
+            say!("fieldattest: accept file: {e}");
             return Err(ExitCode::from(2));
         }
     };
     let root = match RootFs::new(&a.root) {
         Ok(r) => r.with_max_file(a.max_file),
         Err(e) => {
-            eprintln!("fieldattest: cannot scan root {e}");
+            say!("fieldattest: cannot scan root {e}");
             return Err(ExitCode::from(3));
         }
     };
@@ -277,7 +307,7 @@ fn scan_args(
     };
     let (rep, warnings) = fieldattest_agent::scan_with_warnings(&root, &opts);
     for w in &warnings {
-        eprintln!("fieldattest: warning: {w}");
+        say!("fieldattest: warning: {w}");
     }
     Ok((root, rep))
 }
@@ -289,9 +319,12 @@ fn run_scan(a: ScanArgs) -> ExitCode {
     };
     for e in &rep.inventory.errors {
         let line = e.line.map(|l| format!(":{l}")).unwrap_or_default();
-        eprintln!(
+        say!(
             "fieldattest: warning: [{}] {}{}: {}",
-            e.source, e.path, line, e.message
+            e.source,
+            e.path,
+            line,
+            e.message
         );
     }
     let to_tty = a.output.is_none() && std::io::stdout().is_terminal();
@@ -301,25 +334,24 @@ fn run_scan(a: ScanArgs) -> ExitCode {
         Format::CycloneDx => {
             let mut serial = [0u8; 16];
             if let Err(e) = getrandom::getrandom(&mut serial) {
-                eprintln!("fieldattest: no randomness for the BOM serial number: {e}");
+                say!("fieldattest: no randomness for the BOM serial number: {e}");
                 return ExitCode::from(3);
             }
             report::render_cyclonedx(&rep, serial)
         }
     };
-    let written = match &a.output {
-        Some(p) => fieldattest_agent::state::write_atomic(p, out.as_bytes(), 0o644)
-            .map_err(|e| format!("{}: {e}", p.display())),
-        None => {
-            let mut so = std::io::stdout().lock();
-            so.write_all(out.as_bytes())
-                .and_then(|_| so.flush())
-                .map_err(|e| format!("stdout: {e}"))
+    match &a.output {
+        Some(p) => {
+            if let Err(e) = write_out(p, out.as_bytes(), 0o644) {
+                say!("fieldattest: cannot write report: {e}");
+                return ExitCode::from(3);
+            }
         }
-    };
-    if let Err(e) = written {
-        eprintln!("fieldattest: cannot write report: {e}");
-        return ExitCode::from(3);
+        None => {
+            if let Err(c) = emit(&out) {
+                return ExitCode::from(c);
+            }
+        }
     }
     if let Some(th) = a.fail_on {
         if rep
@@ -345,8 +377,7 @@ fn run_rules(mut p: lexopt::Parser) -> ExitCode {
                 _ => return usage_err("--format: text or json"),
             },
             Ok(Some(Long("help") | Short('h'))) => {
-                print!("{USAGE}");
-                return ExitCode::SUCCESS;
+                return ExitCode::from(emit(USAGE).err().unwrap_or(0));
             }
             Ok(Some(other)) => return usage_err(other.unexpected()),
             Err(e) => return usage_err(e),
@@ -394,8 +425,7 @@ fn run_rules(mut p: lexopt::Parser) -> ExitCode {
         }
         s
     };
-    print!("{out}");
-    ExitCode::SUCCESS
+    ExitCode::from(emit(out).err().unwrap_or(0))
 }
 
 const DEFAULT_STATE_DIR: &str = "/var/lib/fieldattest";
@@ -413,7 +443,7 @@ fn run_attest(a: ScanArgs) -> ExitCode {
     let id = match attest::keystore::Identity::load_or_create(&state_dir) {
         Ok(i) => i,
         Err(e) => {
-            eprintln!("fieldattest: device identity: {e}");
+            say!("fieldattest: device identity: {e}");
             return ExitCode::from(3);
         }
     };
@@ -430,21 +460,22 @@ fn run_attest(a: ScanArgs) -> ExitCode {
             .next_seq()
             .and_then(|seq| attest::enrollment_claims(&id, iat, nonce, seq))
             .and_then(|c| attest::sign(&c, &id));
-        let written = tok.and_then(|t| match &a.output {
-            Some(p) => {
-                fieldattest_agent::state::write_atomic(p, &t, 0o644).map_err(|e| e.to_string())
-            }
-            None => std::io::stdout()
-                .lock()
-                .write_all(&t)
-                .map_err(|e| e.to_string()),
-        });
-        return match written {
-            Ok(()) => ExitCode::SUCCESS,
+        let t = match tok {
+            Ok(t) => t,
             Err(e) => {
-                eprintln!("fieldattest: enrollment: {e}");
-                ExitCode::from(3)
+                say!("fieldattest: enrollment: {e}");
+                return ExitCode::from(3);
             }
+        };
+        return match &a.output {
+            Some(p) => match write_out(p, &t, 0o644) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    say!("fieldattest: enrollment: {e}");
+                    ExitCode::from(3)
+                }
+            },
+            None => ExitCode::from(emit(&t).err().unwrap_or(0)),
         };
     }
     let (root, rep) = match scan_args(&a, Some(state_dir.clone())) {
@@ -458,13 +489,13 @@ fn run_attest(a: ScanArgs) -> ExitCode {
     let made = match attest::make(&rep, &root, &id, a.nonce.clone(), iat, None) {
         Ok(m) => m,
         Err(e) => {
-            eprintln!("fieldattest: attestation: {e}");
+            say!("fieldattest: attestation: {e}");
             return ExitCode::from(3);
         }
     };
     if let Some(p) = &a.sbom_out {
-        if let Err(e) = fieldattest_agent::state::write_atomic(p, made.sbom.as_bytes(), 0o644) {
-            eprintln!("fieldattest: {}: {e}", p.display());
+        if let Err(e) = write_out(p, made.sbom.as_bytes(), 0o644) {
+            say!("fieldattest: cannot write SBOM: {e}");
             return ExitCode::from(3);
         }
     }
@@ -478,13 +509,13 @@ fn run_attest(a: ScanArgs) -> ExitCode {
         return match spooled {
             Ok(dropped) => {
                 for d in dropped {
-                    eprintln!(
+                    say!(
                         "fieldattest: spool full: dropped token seq {} ({})",
                         d.seq,
                         if d.keep { "kept-class" } else { "routine" }
                     );
                 }
-                eprintln!(
+                say!(
                     "fieldattest: token seq {} spooled ({} bytes)",
                     claims.seq,
                     tok.len()
@@ -492,26 +523,25 @@ fn run_attest(a: ScanArgs) -> ExitCode {
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("fieldattest: spool: {e}");
+                say!("fieldattest: spool: {e}");
                 ExitCode::from(3)
             }
         };
     }
-    let written = match &a.output {
-        Some(p) => fieldattest_agent::state::write_atomic(p, tok, 0o644)
-            .map_err(|e| format!("{}: {e}", p.display())),
-        None => {
-            let mut so = std::io::stdout().lock();
-            so.write_all(tok)
-                .and_then(|_| so.flush())
-                .map_err(|e| format!("stdout: {e}"))
+    match &a.output {
+        Some(p) => {
+            if let Err(e) = write_out(p, tok, 0o644) {
+                say!("fieldattest: cannot write token: {e}");
+                return ExitCode::from(3);
+            }
         }
-    };
-    if let Err(e) = written {
-        eprintln!("fieldattest: cannot write token: {e}");
-        return ExitCode::from(3);
+        None => {
+            if let Err(c) = emit(tok) {
+                return ExitCode::from(c);
+            }
+        }
     }
-    eprintln!(
+    say!(
         "fieldattest: token of {} bytes, kid {}, {} packages, {} rules",
         tok.len(),
         hex(&id.kid()),
@@ -525,7 +555,7 @@ fn run_attest(a: ScanArgs) -> ExitCode {
 /// for air-gapped sites; `--purge` removes them from the spool once the
 /// bundle is durably written.
 fn run_export(mut p: lexopt::Parser) -> ExitCode {
-    use fieldattest_agent::{attest, spool, state::write_atomic};
+    use fieldattest_agent::{attest, spool};
     use fieldattest_protocol::bundle;
     use lexopt::prelude::*;
     let (mut dir, mut out, mut purge) = (PathBuf::from(DEFAULT_STATE_DIR), None, false);
@@ -570,7 +600,7 @@ fn run_export(mut p: lexopt::Parser) -> ExitCode {
             (bundle::MANIFEST_SIG_FILE, &b.manifest_cose),
         ] {
             let p = out.join(name);
-            write_atomic(&p, bytes, 0o600).map_err(|e| format!("{}: {e}", p.display()))?;
+            write_out(&p, bytes, 0o600)?;
         }
         if purge {
             for i in &items {
@@ -585,7 +615,7 @@ fn run_export(mut p: lexopt::Parser) -> ExitCode {
     })();
     match result {
         Ok((n, first, last)) => {
-            eprintln!(
+            say!(
                 "fieldattest: exported {n} token(s){} to {}",
                 match (first, last) {
                     (Some(f), Some(l)) => format!(" (seq {f}..{l})"),
@@ -596,7 +626,7 @@ fn run_export(mut p: lexopt::Parser) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("fieldattest: export: {e}");
+            say!("fieldattest: export: {e}");
             ExitCode::from(3)
         }
     }
@@ -631,34 +661,33 @@ fn run_rotate(mut p: lexopt::Parser) -> ExitCode {
     let mut id = match attest::keystore::Identity::load_or_create(&dir) {
         Ok(i) => i,
         Err(e) => {
-            eprintln!("fieldattest: device identity: {e}");
+            say!("fieldattest: device identity: {e}");
             return ExitCode::from(3);
         }
     };
     let r = match (commit, nonce) {
         (true, None) => id.commit_rotation().map(|()| {
-            eprintln!("fieldattest: rotation committed; kid {}", hex(&id.kid()));
+            say!("fieldattest: rotation committed; kid {}", hex(&id.kid()));
         }),
         (false, Some(n)) => {
             let iat = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs() as i64)
                 .unwrap_or(0);
-            attest::rotation_body(&id, iat, n).and_then(|b| match &out {
-                Some(p) => fieldattest_agent::state::write_atomic(p, &b, 0o644)
-                    .map_err(|e| format!("{}: {e}", p.display())),
-                None => std::io::stdout()
-                    .lock()
-                    .write_all(&b)
-                    .map_err(|e| e.to_string()),
-            })
+            match attest::rotation_body(&id, iat, n) {
+                Ok(b) => match &out {
+                    Some(p) => write_out(p, &b, 0o644),
+                    None => return ExitCode::from(emit(&b).err().unwrap_or(0)),
+                },
+                Err(e) => Err(e),
+            }
         }
         _ => return usage_err("rotate needs either --nonce HEX or --commit"),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("fieldattest: rotate: {e}");
+            say!("fieldattest: rotate: {e}");
             ExitCode::from(3)
         }
     }
@@ -693,13 +722,16 @@ fn run_daemon(mut p: lexopt::Parser) -> ExitCode {
     }) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("fieldattest: configuration: {e}");
+            say!("fieldattest: configuration: {e}");
             return ExitCode::from(2);
         }
     };
     if check {
-        println!("{}: configuration OK", path.display());
-        return ExitCode::SUCCESS;
+        return ExitCode::from(
+            emit(format!("{}: configuration OK\n", path.display()))
+                .err()
+                .unwrap_or(0),
+        );
     }
     let level = match cfg.log_level.as_str() {
         "error" => tracing::Level::ERROR,
@@ -789,7 +821,7 @@ fn run_enroll(mut p: lexopt::Parser) -> ExitCode {
         match config::load(&path) {
             Ok(c) => c,
             Err(e) => {
-                eprintln!("fieldattest: configuration: {e}");
+                say!("fieldattest: configuration: {e}");
                 return ExitCode::from(2);
             }
         }
@@ -844,12 +876,12 @@ fn run_enroll(mut p: lexopt::Parser) -> ExitCode {
     });
     match r {
         Ok(v) => {
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-            eprintln!("fieldattest: enrolled; an operator approves the device after comparing its kid: {}", v["kid"].as_str().unwrap_or(""));
-            ExitCode::SUCCESS
+            say!("fieldattest: enrolled; an operator approves the device after comparing its kid: {}", v["kid"].as_str().unwrap_or(""));
+            let body = format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default());
+            ExitCode::from(emit(body).err().unwrap_or(0))
         }
         Err(e) => {
-            eprintln!("fieldattest: enroll: {e}");
+            say!("fieldattest: enroll: {e}");
             ExitCode::from(3)
         }
     }
@@ -872,14 +904,16 @@ fn run_identity(mut p: lexopt::Parser) -> ExitCode {
     match fieldattest_agent::attest::keystore::Identity::load_or_create(&dir) {
         Ok(id) => {
             use fieldattest_agent::attest::keystore::Signer;
-            println!("ueid: {}", hex(&id.ueid));
-            println!("kid: {}", hex(&id.kid()));
-            println!("key-tier: software");
-            print!("{}", id.key.public_key().to_pem());
-            ExitCode::SUCCESS
+            let text = format!(
+                "ueid: {}\nkid: {}\nkey-tier: software\n{}",
+                hex(&id.ueid),
+                hex(&id.kid()),
+                id.key.public_key().to_pem()
+            );
+            ExitCode::from(emit(text).err().unwrap_or(0))
         }
         Err(e) => {
-            eprintln!("fieldattest: device identity: {e}");
+            say!("fieldattest: device identity: {e}");
             ExitCode::from(3)
         }
     }
@@ -909,14 +943,14 @@ fn run_verify(mut p: lexopt::Parser) -> ExitCode {
     {
         Ok(k) => k,
         Err(e) => {
-            eprintln!("fieldattest: {}: {e}", key.display());
+            say!("fieldattest: {}: {e}", key.display());
             return ExitCode::from(2);
         }
     };
     let bytes = match std::fs::read(&tok) {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("fieldattest: {}: {e}", tok.display());
+            say!("fieldattest: {}: {e}", tok.display());
             return ExitCode::from(2);
         }
     };
@@ -945,11 +979,11 @@ fn run_verify(mut p: lexopt::Parser) -> ExitCode {
                 "sl_ceiling": c.sl_ceiling.iter().map(|(k, v)| (k.clone(), *v)).collect::<std::collections::BTreeMap<_, _>>(),
                 "sbom_sha256": c.sbom_digests.first().map(|(_, d)| hex(d)),
             });
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-            ExitCode::SUCCESS
+            let body = format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default());
+            ExitCode::from(emit(body).err().unwrap_or(0))
         }
         Err(e) => {
-            eprintln!("fieldattest: {}: invalid token: {e}", tok.display());
+            say!("fieldattest: {}: invalid token: {e}", tok.display());
             ExitCode::from(1)
         }
     }
@@ -980,16 +1014,14 @@ fn main() -> ExitCode {
             Some("verify") => run_verify(p),
             _ => usage_err(format!("unknown command {:?}", cmd.to_string_lossy())),
         },
-        Ok(Some(Long("help") | Short('h'))) => {
-            print!("{USAGE}");
-            ExitCode::SUCCESS
-        }
-        Ok(Some(Long("version") | Short('V'))) => {
-            println!("fieldattest {}", report::AGENT_VERSION);
-            ExitCode::SUCCESS
-        }
+        Ok(Some(Long("help") | Short('h'))) => ExitCode::from(emit(USAGE).err().unwrap_or(0)),
+        Ok(Some(Long("version") | Short('V'))) => ExitCode::from(
+            emit(format!("fieldattest {}\n", report::AGENT_VERSION))
+                .err()
+                .unwrap_or(0),
+        ),
         Ok(None) => {
-            eprint!("{USAGE}");
+            fsio::stderr(USAGE);
             ExitCode::from(2)
         }
         Ok(Some(other)) => usage_err(other.unexpected()),

@@ -3,44 +3,16 @@
 //! directory, is fsynced, then renamed over the old one, and the directory is
 //! fsynced: a crash leaves the old or the new file, never a torn one.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs;
 use std::path::{Path, PathBuf};
 
-/// Writes `data` to `path` atomically with `mode` permissions.
+/// Writes the state file `path` atomically with `mode` permissions (temp file,
+/// fsync, rename, directory fsync; `fieldattest_protocol::fsio::replace_atomic`).
+/// For files of the state directory only: outputs the user names (`--output`,
+/// `--out`, `--sbom-out`) go through `fieldattest_protocol::fsio::write_output`,
+/// which writes device nodes and FIFOs in place and follows symlinks.
 pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::other("no file name"))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let res = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(mode)
-            .open(&tmp)?;
-        f.write_all(data)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)?;
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if res.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    res
+    fieldattest_protocol::fsio::replace_atomic(path, data, mode, None)
 }
 
 /// Memo of the default-credential check: a device-local HMAC key and the

@@ -1,16 +1,19 @@
 //! Wire formats shared by the fieldattest agent and the collector.
 //!
-//! This crate does no I/O and reads no clock: it only defines data, how it is
-//! encoded, and how signed tokens are checked.
+//! This crate reads no clock and, apart from `fsio`, does no I/O: it defines
+//! data, how it is encoded, and how signed tokens are checked.
 //! - `report`: the scan report contract (`fieldattest/report/v1`).
 //! - `eat`: the EAT claims set of the attestation profile (PROFILE.md).
 //! - `token`: the COSE_Sign1 / CWT envelope, ES256 signing hook and verification.
 //! - `bundle`: the signed export bundle for air-gapped sites (tokens + completeness manifest).
 //! - `cbor`: strict CBOR well-formedness checks and deterministic ordering.
+//! - `fsio`: output files that never destroy what they point at (device nodes,
+//!   FIFOs, symlinks), stdout/stderr writes that never panic (both binaries).
 #![forbid(unsafe_code)]
 
 pub mod bundle;
 pub mod cbor;
 pub mod eat;
+pub mod fsio;
 pub mod report;
 pub mod token;
