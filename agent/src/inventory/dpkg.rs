@@ -7,10 +7,16 @@ use fieldattest_protocol::report::{InventoryError, Package, PackageSource};
 pub const STATUS: &str = "/var/lib/dpkg/status";
 pub const STATUS_D: &str = "/var/lib/dpkg/status.d";
 
-/// Parses a dpkg status file. With `require_status`, only paragraphs whose
-/// `Status` is `<want> ok installed` are kept (this includes `hold` and
-/// `deinstall` wants: the files are still on disk, as `dpkg-query -W` shows);
-/// `status.d` files carry no `Status` and pass `false`.
+/// Parses a dpkg status file. A paragraph is kept when its `Status`
+/// (`<want> <flag> <state>`) says the package's files are on disk: states
+/// `installed`, `triggers-pending`, `triggers-awaited`, `half-configured`,
+/// `unpacked` and `half-installed`, whatever the want (`hold`, `deinstall`…)
+/// and flag (`reinstreq`). `dpkg-query -W` lists these and also
+/// `config-files` (only conffiles left: not inventoried); `not-installed`
+/// is listed by neither. A state other than `installed` is reported in the
+/// package's `state`. With `require_status` a paragraph must have a
+/// `Status`; `status.d/` entries (distroless) pass `false`: most have none
+/// and are installed, but one that has a `Status` is held to it.
 pub fn parse_status(text: &str, path: &str, require_status: bool) -> Found {
     let (paras, errs) = control::parse(text);
     let mut found = Found::default();
@@ -23,18 +29,23 @@ pub fn parse_status(text: &str, path: &str, require_status: bool) -> Found {
         });
     }
     for p in paras {
-        if require_status {
-            match p.get("Status") {
-                Some(s) if is_installed(s) => {}
-                Some(_) => continue,
-                None => {
-                    found
-                        .errors
-                        .push(err(path, p.line, "paragraph without a Status field"));
+        let state = match p.get("Status") {
+            Some(s) => match parse_status_field(s) {
+                Ok(Some(state)) => state,
+                Ok(None) => continue,
+                Err(msg) => {
+                    found.errors.push(err(path, p.line, &msg));
                     continue;
                 }
+            },
+            None if require_status => {
+                found
+                    .errors
+                    .push(err(path, p.line, "paragraph without a Status field"));
+                continue;
             }
-        }
+            None => "installed",
+        };
         let (Some(name), Some(version)) = (p.get("Package"), p.get("Version")) else {
             found.errors.push(err(
                 path,
@@ -59,15 +70,85 @@ pub fn parse_status(text: &str, path: &str, require_status: bool) -> Found {
         pkg.multi_arch = multi_arch;
         pkg.source_package = source_package;
         pkg.source_version = source_version;
+        pkg.state = (state != "installed").then(|| state.to_string());
         found.packages.push(pkg);
     }
     found
 }
 
-fn is_installed(status: &str) -> bool {
-    let mut w = status.split_whitespace();
-    let (_want, flag, state) = (w.next(), w.next(), w.next());
-    flag == Some("ok") && state == Some("installed")
+/// The package states whose files are on disk (dpkg's `stat` values from
+/// `half-installed` up).
+pub const ON_DISK_STATES: [&str; 6] = [
+    "half-installed",
+    "unpacked",
+    "half-configured",
+    "triggers-awaited",
+    "triggers-pending",
+    "installed",
+];
+
+/// `Status: <want> <flag> <state>` → `Some(state)` when the package's files
+/// are on disk, `None` when not (`not-installed`, `config-files`), an error
+/// for a value dpkg would reject.
+fn parse_status_field(status: &str) -> Result<Option<&'static str>, String> {
+    const WANTS: [&str; 5] = ["unknown", "install", "hold", "deinstall", "purge"];
+    const FLAGS: [&str; 2] = ["ok", "reinstreq"];
+    let w: Vec<&str> = status.split_whitespace().collect();
+    let [want, flag, state] = w[..] else {
+        return Err(format!(
+            "Status {:?}: expected '<want> <flag> <state>'",
+            truncate(status, 60)
+        ));
+    };
+    if !WANTS.contains(&want) {
+        return Err(format!("Status: unknown want {:?}", truncate(want, 30)));
+    }
+    if !FLAGS.contains(&flag) {
+        return Err(format!("Status: unknown flag {:?}", truncate(flag, 30)));
+    }
+    match state {
+        "not-installed" | "config-files" => Ok(None),
+        s => match ON_DISK_STATES.iter().find(|k| **k == s) {
+            Some(k) => Ok(Some(k)),
+            None => Err(format!("Status: unknown state {:?}", truncate(s, 30))),
+        },
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+/// Files of `status.d/` that are package control files. Next to them sit
+/// dpkg "info" files (`<pkg>.md5sums`, maintainer scripts…), which are not
+/// read: a script could hold text that looks like a paragraph.
+pub fn is_status_d_control(name: &str) -> bool {
+    const INFO: [&str; 14] = [
+        "md5sums",
+        "preinst",
+        "postinst",
+        "prerm",
+        "postrm",
+        "conffiles",
+        "config",
+        "templates",
+        "triggers",
+        "shlibs",
+        "symbols",
+        "list",
+        "clilibs",
+        "control",
+    ];
+    if name.is_empty() || name.starts_with('.') {
+        return false;
+    }
+    match name.rsplit_once('.') {
+        Some((_, ext)) => !INFO.contains(&ext),
+        None => true,
+    }
 }
 
 /// `glibc (2.36-9)` → (`glibc`, `2.36-9`).
@@ -138,7 +219,9 @@ Version: 2
         let f = parse_status(STATUS_TEXT, STATUS, true);
         assert!(f.errors.is_empty(), "{:?}", f.errors);
         let names: Vec<_> = f.packages.iter().map(|p| p.name.as_str()).collect();
-        assert_eq!(names, ["libc6", "bsdutils", "held"]);
+        assert_eq!(names, ["libc6", "bsdutils", "held", "half"]);
+        assert_eq!(f.packages[0].state, None);
+        assert_eq!(f.packages[3].state.as_deref(), Some("half-installed"));
         let libc = &f.packages[0];
         assert_eq!(libc.version, "2.36-9+deb12u7");
         assert_eq!(libc.arch.as_deref(), Some("arm64"));
@@ -177,6 +260,87 @@ Version: 2
         let f = parse_status("Package: tzdata\nVersion: 1\n", STATUS, true);
         assert!(f.packages.is_empty());
         assert_eq!(f.errors.len(), 1);
+    }
+
+    #[test]
+    fn status_d_entry_with_a_status_is_held_to_it() {
+        let path = "/var/lib/dpkg/status.d/gone";
+        let f = parse_status(
+            "Package: gone\nStatus: deinstall ok config-files\nVersion: 1\n",
+            path,
+            false,
+        );
+        assert!(f.packages.is_empty() && f.errors.is_empty(), "{f:?}");
+        let f = parse_status(
+            "Package: half\nStatus: install ok half-configured\nVersion: 2\n",
+            path,
+            false,
+        );
+        assert_eq!(f.packages[0].state.as_deref(), Some("half-configured"));
+    }
+
+    #[test]
+    fn every_want_flag_state_combination() {
+        for want in ["unknown", "install", "hold", "deinstall", "purge"] {
+            for flag in ["ok", "reinstreq"] {
+                for state in ["not-installed", "config-files"]
+                    .iter()
+                    .chain(&ON_DISK_STATES)
+                {
+                    let t = format!("Package: p\nStatus: {want} {flag} {state}\nVersion: 1\n");
+                    let f = parse_status(&t, STATUS, true);
+                    assert!(f.errors.is_empty(), "{t}: {:?}", f.errors);
+                    let on_disk = ON_DISK_STATES.contains(state);
+                    assert_eq!(f.packages.len(), usize::from(on_disk), "{t}");
+                    if on_disk {
+                        let want_state = (*state != "installed").then_some(*state);
+                        assert_eq!(f.packages[0].state.as_deref(), want_state);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn malformed_status_values_are_errors_with_the_line() {
+        for bad in [
+            "install ok",
+            "install ok installed extra",
+            "instal ok installed",
+            "install okay installed",
+            "install ok installd",
+            "",
+        ] {
+            let t = format!("Package: a\nStatus: install ok installed\nVersion: 1\n\nPackage: p\nStatus: {bad}\nVersion: 1\n");
+            let f = parse_status(&t, STATUS, true);
+            assert_eq!(f.errors.len(), 1, "{bad:?}: {:?}", f.errors);
+            assert_eq!(f.errors[0].line, Some(5));
+            assert_eq!(f.packages.len(), 1);
+            assert!(f.errors[0].message.contains("Status"));
+        }
+    }
+
+    #[test]
+    fn only_control_files_of_status_d_are_read() {
+        for name in ["tzdata", "libc6", "python3.11", "libgtk2.0-0", "base-files"] {
+            assert!(is_status_d_control(name), "{name}");
+        }
+        for name in [
+            "tzdata.md5sums",
+            "tzdata.preinst",
+            "tzdata.postinst",
+            "tzdata.prerm",
+            "tzdata.postrm",
+            "tzdata.conffiles",
+            "tzdata.triggers",
+            "libc6.shlibs",
+            "libc6.symbols",
+            "tzdata.list",
+            ".hidden",
+            "",
+        ] {
+            assert!(!is_status_d_control(name), "{name}");
+        }
     }
 
     #[test]

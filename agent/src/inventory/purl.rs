@@ -50,24 +50,36 @@ pub fn build(
     s
 }
 
-/// `debian-12`: distro id and VERSION_ID (codename when there is no VERSION_ID).
+/// The `distro` qualifier as Syft writes it: `ID-VERSION_ID` (`debian-12`),
+/// `ID-BUILD_ID` without a VERSION_ID, the bare ID without either (Debian
+/// testing/sid: `debian`; the codename is not used).
 fn distro(os: &OsInfo) -> String {
-    match (
-        &os.id,
-        os.version_id.as_ref().or(os.version_codename.as_ref()),
-    ) {
-        (Some(id), Some(v)) => format!("{id}-{v}"),
-        (Some(id), None) => id.clone(),
-        _ => String::new(),
+    let id = os.id.as_deref().unwrap_or("");
+    let v = os.version_id.as_ref().or(os.build_id.as_ref());
+    match v {
+        Some(v) if !id.is_empty() => format!("{id}-{v}"),
+        Some(v) => v.clone(),
+        None => id.to_string(),
     }
 }
 
-/// The purl of a package found on a device with identity `os`.
-pub fn for_package(p: &Package, os: &OsInfo) -> String {
+/// Whether the operating system is Debian or derived from it (`ID_LIKE`).
+fn debian_like(os: &OsInfo) -> bool {
+    os.id.as_deref() == Some("debian") || os.id_like.iter().any(|l| l == "debian")
+}
+
+/// The purl of a package found on a device with identity `os`. `None` for
+/// a dpkg package when the system is not known to be Debian or a Debian
+/// derivative (no os-release, or another `ID` without `ID_LIKE=debian`):
+/// its namespace would be a guess, and Syft writes no purl either.
+pub fn for_package(p: &Package, os: &OsInfo) -> Option<String> {
     let arch = p.arch.clone().unwrap_or_default();
     let id = os.id.as_deref().map(str::to_ascii_lowercase);
-    match p.source {
+    Some(match p.source {
         PackageSource::Dpkg => {
+            if !debian_like(os) {
+                return None;
+            }
             let upstream = match (&p.source_package, &p.source_version) {
                 (Some(s), Some(v)) => format!("{s}@{v}"),
                 (Some(s), None) => s.clone(),
@@ -75,7 +87,7 @@ pub fn for_package(p: &Package, os: &OsInfo) -> String {
             };
             build(
                 "deb",
-                Some(id.as_deref().unwrap_or("debian")),
+                id.as_deref(),
                 &p.name,
                 &p.version,
                 &[
@@ -134,7 +146,7 @@ pub fn for_package(p: &Package, os: &OsInfo) -> String {
             ),
         },
         PackageSource::Binary => build("generic", None, &p.name, &p.version, &[]),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -167,7 +179,7 @@ mod tests {
         p.source_package = Some("libcap2".into());
         p.source_version = Some("1:2.66-4+deb12u3".into());
         assert_eq!(
-            for_package(&p, &debian()),
+            for_package(&p, &debian()).unwrap(),
             "pkg:deb/debian/libcap2@1:2.66-4%2Bdeb12u3%2Bb1?arch=amd64&distro=debian-12&upstream=libcap2%401:2.66-4%2Bdeb12u3"
         );
         let mut p = pkg(
@@ -178,7 +190,7 @@ mod tests {
         );
         p.source_package = Some("systemd".into());
         assert_eq!(
-            for_package(&p, &debian()),
+            for_package(&p, &debian()).unwrap(),
             "pkg:deb/debian/libsystemd0@252.39-1~deb12u2?arch=amd64&distro=debian-12&upstream=systemd"
         );
     }
@@ -198,7 +210,7 @@ mod tests {
         );
         p.source_package = Some("openssl".into());
         assert_eq!(
-            for_package(&p, &alpine),
+            for_package(&p, &alpine).unwrap(),
             "pkg:apk/alpine/libcrypto3@3.1.4-r5?arch=aarch64&distro=alpine-3.19.1&upstream=openssl"
         );
         let poky = OsInfo {
@@ -214,7 +226,7 @@ mod tests {
         );
         p.source_package = Some("busybox-1.36.1-r0.src.rpm".into());
         assert_eq!(
-            for_package(&p, &poky),
+            for_package(&p, &poky).unwrap(),
             "pkg:rpm/poky/busybox@1.36.1-r0?arch=cortexa53&distro=poky-5.0.4&epoch=1&upstream=busybox-1.36.1-r0.src.rpm"
         );
         let mut p = pkg(
@@ -226,7 +238,7 @@ mod tests {
         p.source_package = Some("glibc".into());
         p.source_version = Some("2.39+git0".into());
         assert_eq!(
-            for_package(&p, &poky),
+            for_package(&p, &poky).unwrap(),
             "pkg:yocto/glibc@2.39%2Bgit0?arch=cortexa53"
         );
         let openwrt = OsInfo {
@@ -240,7 +252,7 @@ mod tests {
             "2022.82-6",
             Some("aarch64_cortex-a53"),
         );
-        let u = for_package(&p, &openwrt);
+        let u = for_package(&p, &openwrt).unwrap();
         assert_eq!(
             u,
             "pkg:generic/dropbear@2022.82-6?arch=aarch64_cortex-a53&distro=openwrt-23.05.3"
@@ -248,8 +260,50 @@ mod tests {
         assert!(!u.starts_with("pkg:deb"));
         let p = pkg(PackageSource::Binary, "busybox", "1.36.1", None);
         assert_eq!(
-            for_package(&p, &OsInfo::default()),
+            for_package(&p, &OsInfo::default()).unwrap(),
             "pkg:generic/busybox@1.36.1"
+        );
+    }
+
+    /// Syft 1.18 (`syft scan dir:TREE -o json`) on a tree with one dpkg
+    /// package: no os-release → empty purl; `ID=poky` → empty purl;
+    /// Debian sid (no VERSION_ID) → `distro=debian`; with a BUILD_ID →
+    /// `distro=debian-<BUILD_ID>`; Ubuntu (ID_LIKE=debian) keeps its id.
+    #[test]
+    fn deb_without_a_known_debian_os_has_no_purl_and_sid_is_bare() {
+        let mut p = pkg(PackageSource::Dpkg, "libfoo1", "1.2-3+b1", Some("amd64"));
+        p.source_package = Some("foo".into());
+        p.source_version = Some("1.2-3".into());
+        assert_eq!(for_package(&p, &OsInfo::default()), None);
+        let poky = OsInfo {
+            id: Some("poky".into()),
+            version_id: Some("5.0.4".into()),
+            ..Default::default()
+        };
+        assert_eq!(for_package(&p, &poky), None);
+        let mut sid = OsInfo {
+            id: Some("debian".into()),
+            version_codename: Some("trixie".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            for_package(&p, &sid).unwrap(),
+            "pkg:deb/debian/libfoo1@1.2-3%2Bb1?arch=amd64&distro=debian&upstream=foo%401.2-3"
+        );
+        sid.build_id = Some("20240101".into());
+        assert_eq!(
+            for_package(&p, &sid).unwrap(),
+            "pkg:deb/debian/libfoo1@1.2-3%2Bb1?arch=amd64&distro=debian-20240101&upstream=foo%401.2-3"
+        );
+        let ubuntu = OsInfo {
+            id: Some("ubuntu".into()),
+            id_like: vec!["debian".into()],
+            version_id: Some("24.04".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            for_package(&p, &ubuntu).unwrap(),
+            "pkg:deb/ubuntu/libfoo1@1.2-3%2Bb1?arch=amd64&distro=ubuntu-24.04&upstream=foo%401.2-3"
         );
     }
 
