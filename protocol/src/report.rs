@@ -143,6 +143,11 @@ pub struct Package {
     /// (Yocto `&`/`|`, Debian short names); absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub license_expression: Option<String>,
+    /// The package manager's state when it is not plainly installed (dpkg:
+    /// `half-installed`, `unpacked`, `half-configured`, `triggers-awaited`,
+    /// `triggers-pending`): the files are on disk. Absent = installed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
     /// The database or binary the entry was read from (path inside the root).
     pub path: String,
 }
@@ -167,6 +172,7 @@ impl Package {
             source_version: None,
             license: None,
             license_expression: None,
+            state: None,
             path: path.into(),
         }
     }

@@ -68,7 +68,7 @@ fn collect_dpkg(root: &RootFs, dbs: &mut Vec<String>) -> Found {
         dbs.push(dpkg::STATUS_D.into());
         for e in ents {
             let name = e.name.to_string_lossy();
-            if name.ends_with(".md5sums") || name.starts_with('.') || e.kind == EntryKind::Dir {
+            if !dpkg::is_status_d_control(&name) || e.kind == EntryKind::Dir {
                 continue;
             }
             let path = display_path(&Path::new(dpkg::STATUS_D).join(&e.name));
@@ -240,7 +240,7 @@ pub fn collect_with(root: &RootFs, live: bool, hw: &hardware::Options) -> Collec
         }
     }
     for p in &mut all.packages {
-        p.purl = Some(purl::for_package(p, &os));
+        p.purl = purl::for_package(p, &os);
         if p.source == PackageSource::Dpkg && p.license.is_none() {
             // Machine-readable copyright file of the binary package.
             let path = format!("/usr/share/doc/{}/copyright", p.name);
