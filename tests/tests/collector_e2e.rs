@@ -4,7 +4,7 @@
 //! audited while the server keeps serving; duplicate host keys and drift.
 
 use fieldattest_tests::collector::*;
-use fieldattest_tests::{bin, dpkg_para, fieldattest};
+use fieldattest_tests::{bin, dpkg_para, fieldattest, require_tool};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -402,13 +402,7 @@ fn mutual_tls_requires_a_client_certificate_and_binds_it_to_the_device() {
 
 #[test]
 fn fleet_page_in_headless_chromium() {
-    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-        .into_iter()
-        .find(|p| Path::new(p).exists());
-    let Some(chromium) = chromium else {
-        eprintln!("skipped: Debian chromium not installed (.ci/run installs it)");
-        return;
-    };
+    let chromium = require_tool("chromium", "chromium");
     let c = start();
     let good = Device::new(None, 3);
     let bad = Device::new(None, 3);

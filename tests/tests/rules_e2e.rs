@@ -2,7 +2,9 @@
 //! a factory-default device produces each planted finding, no secret reaches
 //! any output, and accept files / --fail-on behave as documented.
 
-use fieldattest_tests::{fieldattest, json_of, scan_ok, Tree};
+use fieldattest_tests::{
+    assert_rule_catalog, committed_rule_ids, fieldattest, json_of, scan_ok, Tree,
+};
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
@@ -395,7 +397,8 @@ fn rules_catalog_command() {
     assert_eq!(out.status.code(), Some(0));
     let v = json_of(&out);
     let rules = v["rules"].as_array().unwrap();
-    assert!(rules.len() >= 60, "{} rules", rules.len());
+    let ids: Vec<&str> = rules.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_rule_catalog(&ids);
     for r in rules {
         assert!(
             r["iec62443"]
@@ -408,4 +411,49 @@ fn rules_catalog_command() {
     }
     let out = fieldattest(&["rules"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("account.uid0-unique"));
+}
+
+#[test]
+fn readme_rule_count_is_the_catalog_size() {
+    let readme = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"),
+    )
+    .unwrap();
+    // "`fieldattest rules` lists the catalog (67 rules; ..."
+    let at = readme
+        .find("lists the catalog (")
+        .expect("README: the Rules section's \"lists the catalog (N rules\"")
+        + "lists the catalog (".len();
+    let n: usize = readme[at..]
+        .split_once(" rules")
+        .and_then(|(n, _)| n.trim().parse().ok())
+        .expect("README: \"lists the catalog (N rules\"");
+    let out = fieldattest(&["rules", "--format", "json"]);
+    let v = json_of(&out);
+    let catalog = v["rules"].as_array().unwrap().len();
+    assert_eq!(
+        n, catalog,
+        "README says {n} rules, the catalog has {catalog}"
+    );
+    assert_eq!(n, committed_rule_ids().len());
+}
+
+/// A scan reports every rule of the catalog, once.
+#[test]
+fn a_scan_reports_every_rule_of_the_catalog_once() {
+    let t = Tree::new();
+    t.file("etc/passwd", "root:x:0:0::/root:/bin/sh\n");
+    let out = fieldattest(&["scan", "--root", &t.root_str(), "--format", "json"]);
+    let v = json_of(&out);
+    let ids: Vec<&str> = v["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len(), "a rule reported twice: {ids:?}");
+    assert_rule_catalog(&ids);
 }

@@ -1,6 +1,8 @@
 //! End-to-end tests of `fieldattest scan` on fixture trees the tests write.
 
-use fieldattest_tests::{dpkg_para, fieldattest, json_of, scan_ok, Tree};
+use fieldattest_tests::{
+    dpkg_para, fieldattest, json_of, require_path, require_tool, scan_ok, Tree,
+};
 use serde_json::Value;
 use std::process::Command;
 
@@ -215,67 +217,102 @@ fn buildroot_tree_without_package_db_is_identified_from_binaries() {
 #[test]
 fn real_host_binaries_are_identified() {
     // The real files of this machine (Debian packages busybox, dropbear-bin,
-    // musl, libc6, libssl3, openssh-client; .ci/run installs them).
+    // musl, libc6, libssl3, openssh-client; scripts/test installs them), each
+    // version checked against the program's own answer.
+    let triplet = format!("{}-linux-gnu", std::env::consts::ARCH);
+    let musl_ld = format!("/lib/ld-musl-{}.so.1", std::env::consts::ARCH);
     let candidates = [
-        ("/bin/busybox", "bin/busybox", "busybox"),
-        ("/usr/sbin/dropbear", "usr/sbin/dropbear", "dropbear"),
-        ("/usr/bin/ssh", "usr/bin/ssh", "openssh"),
+        (
+            "/bin/busybox",
+            "bin/busybox".to_string(),
+            "busybox",
+            "busybox",
+        ),
+        (
+            "/usr/sbin/dropbear",
+            "usr/sbin/dropbear".into(),
+            "dropbear",
+            "dropbear-bin",
+        ),
+        (
+            "/usr/bin/ssh",
+            "usr/bin/ssh".into(),
+            "openssh",
+            "openssh-client",
+        ),
+        (&musl_ld, musl_ld[1..].to_string(), "musl", "musl"),
+        (
+            &format!("/usr/lib/{triplet}/libc.so.6"),
+            format!("usr/lib/{triplet}/libc.so.6"),
+            "glibc",
+            "libc6",
+        ),
+        (
+            &format!("/usr/lib/{triplet}/libcrypto.so.3"),
+            format!("usr/lib/{triplet}/libcrypto.so.3"),
+            "openssl",
+            "libssl3",
+        ),
     ];
     let t = Tree::new();
-    let mut expected = Vec::new();
-    for (host, rel, name) in candidates {
-        if let Ok(b) = std::fs::read(host) {
-            t.file(rel, b);
-            expected.push(name);
-        }
+    for (host, rel, _, package) in &candidates {
+        t.file(rel, std::fs::read(require_path(host, package)).unwrap());
     }
-    let triplet = format!("{}-linux-gnu", std::env::consts::ARCH);
-    if let Ok(b) = std::fs::read(format!("/usr/lib/{triplet}/libc.so.6")) {
-        t.file(&format!("usr/lib/{triplet}/libc.so.6"), b);
-        expected.push("glibc");
-    }
-    if let Ok(b) = std::fs::read(format!("/usr/lib/{triplet}/libcrypto.so.3")) {
-        t.file(&format!("usr/lib/{triplet}/libcrypto.so.3"), b);
-        expected.push("openssl");
-    }
-    assert!(
-        expected.len() >= 2,
-        "expected real binaries on this machine"
-    );
     let (v, _) = scan_json(&t);
     let p = packages(&v);
-    for name in &expected {
-        assert!(
-            p.iter().any(|x| x.0 == *name),
-            "{name} not identified in {p:?}"
-        );
+    let version = |name: &str| {
+        p.iter()
+            .find(|x| x.0 == name)
+            .unwrap_or_else(|| panic!("{name} not identified in {p:?}"))
+            .1
+            .clone()
+    };
+    for (_, _, name, _) in &candidates {
+        version(name);
     }
-    // Cross-check the versions with the tools' own answers where we can.
-    if let Ok(o) = Command::new("getconf").arg("GNU_LIBC_VERSION").output() {
-        let want = String::from_utf8_lossy(&o.stdout)
-            .trim()
-            .trim_start_matches("glibc ")
-            .to_string();
-        if let Some(g) = p.iter().find(|x| x.0 == "glibc") {
-            assert_eq!(g.1, want);
-        }
-    }
-    if let Ok(o) = Command::new("ssh").arg("-V").output() {
-        let s = String::from_utf8_lossy(&o.stderr).to_string();
-        if let Some(ssh) = p.iter().find(|x| x.0 == "openssh") {
-            assert!(
-                s.starts_with(&format!("OpenSSH_{}", ssh.1)),
-                "{s} vs {}",
-                ssh.1
-            );
-        }
-    }
-    if let Ok(o) = Command::new("/bin/busybox").output() {
-        let s = String::from_utf8_lossy(&o.stdout).to_string();
-        if let Some(bb) = p.iter().find(|x| x.0 == "busybox") {
-            assert!(s.starts_with(&format!("BusyBox v{} ", bb.1)), "{s}");
-        }
-    }
+    // The tools' own answers.
+    let run = |cmd: &str, package: &str, args: &[&str]| {
+        let o = Command::new(require_tool(cmd, package))
+            .args(args)
+            .output()
+            .unwrap();
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    let libc = run("getconf", "libc-bin", &["GNU_LIBC_VERSION"]);
+    assert_eq!(libc.trim(), format!("glibc {}", version("glibc")));
+    let ssh = run("ssh", "openssh-client", &["-V"]);
+    assert!(
+        ssh.starts_with(&format!("OpenSSH_{}", version("openssh"))),
+        "{ssh} vs {}",
+        version("openssh")
+    );
+    let bb = run("/bin/busybox", "busybox", &[]);
+    assert!(
+        bb.starts_with(&format!("BusyBox v{} ", version("busybox"))),
+        "{bb}"
+    );
+    let db = run("/usr/sbin/dropbear", "dropbear-bin", &["-V"]);
+    assert!(
+        db.contains(&format!("Dropbear v{}", version("dropbear"))),
+        "{db} vs {}",
+        version("dropbear")
+    );
+    let musl = run(&musl_ld, "musl", &[]);
+    assert!(
+        musl.contains(&format!("Version {}\n", version("musl"))),
+        "{musl} vs {}",
+        version("musl")
+    );
+    let openssl = run("openssl", "openssl", &["version"]);
+    assert!(
+        openssl.starts_with(&format!("OpenSSL {} ", version("openssl"))),
+        "{openssl} vs {}",
+        version("openssl")
+    );
 }
 
 #[test]
@@ -396,17 +433,15 @@ fn output_file_is_written_whole_and_text_is_for_people() {
 #[test]
 fn rpm_sqlite_database_from_real_rpm_tools() {
     // Builds a real rpm database with Debian's rpm/rpmbuild (sqlite backend),
-    // as a Yocto package_rpm image has. Skips where rpm is not installed.
-    if Command::new("rpmbuild").arg("--version").output().is_err() {
-        eprintln!("skipped: rpmbuild not installed (.ci/run installs Debian's rpm)");
-        return;
-    }
+    // as a Yocto package_rpm image has (scripts/test installs Debian's rpm).
+    let rpmbuild = require_tool("rpmbuild", "rpm");
+    let rpm = require_tool("rpm", "rpm");
     let t = Tree::new();
     let top = t.outside().join("rpmbuild");
     std::fs::create_dir_all(top.join("SPECS")).unwrap();
     let spec = "Name: plc-runtime\nVersion: 2.4.1\nRelease: r3\nEpoch: 2\nSummary: test\nLicense: MIT\nBuildArch: noarch\n%description\ntest\n%files\n";
     std::fs::write(top.join("SPECS/plc.spec"), spec).unwrap();
-    let st = Command::new("rpmbuild")
+    let st = Command::new(rpmbuild)
         .args(["--define", &format!("_topdir {}", top.display()), "-bb"])
         .arg(top.join("SPECS/plc.spec"))
         .output()
@@ -419,7 +454,7 @@ fn rpm_sqlite_database_from_real_rpm_tools() {
     let rpm_file = top.join("RPMS/noarch/plc-runtime-2.4.1-r3.noarch.rpm");
     let dbpath = t.root().join("var/lib/rpm");
     std::fs::create_dir_all(&dbpath).unwrap();
-    let st = Command::new("rpm")
+    let st = Command::new(rpm)
         .args([
             "--dbpath",
             dbpath.to_str().unwrap(),

@@ -7,7 +7,7 @@
 //! in the CycloneDX VEX, which validates against the 1.6 schema.
 
 use fieldattest_tests::collector::*;
-use fieldattest_tests::{bin, python};
+use fieldattest_tests::{bin, python, require_tool};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::Command;
@@ -337,6 +337,8 @@ fn osv_advisories_match_exactly_the_affected_devices_and_vex_closes_them() {
     let (code, html, _) = cli(&c, &["report", "--fleet", "--format", "html"]);
     assert_eq!(code, 0);
     assert_eq!(html.matches("class=\"device\"").count(), 3, "three devices");
+    // The PDF is printed by Debian's chromium (scripts/test installs it).
+    require_tool("chromium", "chromium");
     let pdf = dir.path().join("evidence.pdf");
     let (code, _, err) = cli(
         &c,
