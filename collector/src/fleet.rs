@@ -135,3 +135,199 @@ pub fn to_csv(v: &Value) -> String {
     }
     out
 }
+
+/// `s` with control characters (C0, DEL, C1: escape sequences, newlines
+/// that would forge lines) and bidirectional overrides (which reorder what a
+/// terminal shows) written as `\x..` / `\u{..}`: device-reported strings are
+/// printed for an operator's terminal.
+pub fn sanitize(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() && (c as u32) < 0x100 {
+            out.push_str(&format!("\\x{:02x}", c as u32));
+        } else if c.is_control() || bidi {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A JSON value as one sanitised text cell: strings bare, null as `-`,
+/// arrays comma-separated, other values as JSON.
+pub fn cell(v: &Value) -> String {
+    match v {
+        Value::String(s) => sanitize(s),
+        Value::Null => "-".into(),
+        Value::Array(a) => a.iter().map(cell).collect::<Vec<_>>().join(", "),
+        other => sanitize(&other.to_string()),
+    }
+}
+
+/// The fleet summary of [`fleet`] as text for people: counts, silent
+/// devices, failing rules, SL ceilings per FR, shared keys and drift, in
+/// aligned columns. Every device-reported string is sanitised.
+pub fn to_text(v: &Value) -> String {
+    use std::fmt::Write;
+    let mut o = String::new();
+    let obj = |k: &str| v[k].as_object().cloned().unwrap_or_default();
+    let list = |k: &str| v[k].as_array().cloned().unwrap_or_default();
+    let by_status: Vec<String> = obj("by_status")
+        .iter()
+        .map(|(s, n)| format!("{} {}", sanitize(s), cell(n)))
+        .collect();
+    let _ = writeln!(
+        o,
+        "Fleet: {} device(s){}",
+        cell(&v["devices"]),
+        if by_status.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", by_status.join(", "))
+        }
+    );
+    let _ = writeln!(
+        o,
+        "Silent (no attestation for {} s): {}{}",
+        cell(&v["silent_after_s"]),
+        cell(&v["silent_count"]),
+        match list("silent") {
+            s if s.is_empty() => String::new(),
+            s => format!(" (devices {})", cell(&Value::Array(s))),
+        }
+    );
+    let failing = obj("failing_rules");
+    let _ = writeln!(o, "\nFailing rules ({}):", failing.len());
+    if failing.is_empty() {
+        let _ = writeln!(o, "  none");
+    } else {
+        let w = failing
+            .keys()
+            .map(|k| sanitize(k).chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(4);
+        let _ = writeln!(o, "  {:<w$}  DEVICES", "RULE");
+        let mut rows: Vec<(String, String, u64)> = failing
+            .iter()
+            .map(|(k, n)| (sanitize(k), cell(n), n.as_u64().unwrap_or(0)))
+            .collect();
+        rows.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+        for (k, n, _) in rows {
+            let _ = writeln!(o, "  {k:<w$}  {n:>7}");
+        }
+    }
+    let sl = obj("sl_ceiling");
+    let _ = writeln!(o, "\nSecurity level ceiling per FR:");
+    if sl.is_empty() {
+        let _ = writeln!(o, "  none");
+    } else {
+        let _ = writeln!(o, "  {:<6} {:<7} DEVICES AT EACH SL", "FR", "LOWEST");
+        for (fr, x) in &sl {
+            let at: Vec<String> = x["devices_at"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(l, n)| format!("SL{}: {}", sanitize(l), cell(n)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let _ = writeln!(
+                o,
+                "  {:<6} {:<7} {}",
+                sanitize(fr),
+                format!("SL{}", cell(&x["min"])),
+                at.join("  ")
+            );
+        }
+    }
+    let shared = list("shared_keys");
+    let _ = writeln!(o, "\nKeys shared by several devices ({}):", shared.len());
+    if shared.is_empty() {
+        let _ = writeln!(o, "  none");
+    }
+    for k in &shared {
+        let _ = writeln!(
+            o,
+            "  {:<10} {}  devices {}",
+            cell(&k["kind"]),
+            cell(&k["fingerprint"]),
+            cell(&k["devices"])
+        );
+    }
+    let drift = list("drift");
+    let _ = writeln!(
+        o,
+        "\nDrift since the previous attestation ({} device(s)):",
+        cell(&v["drift_count"])
+    );
+    if drift.is_empty() {
+        let _ = writeln!(o, "  none");
+    }
+    for d in &drift {
+        let _ = writeln!(o, "  device {}:", cell(&d["device"]));
+        for (key, label) in [("packages_added", "+"), ("packages_removed", "-")] {
+            for p in d[key].as_array().into_iter().flatten() {
+                let _ = writeln!(o, "    {label} {}", cell(p));
+            }
+        }
+        for r in d["rules_changed"].as_array().into_iter().flatten() {
+            let _ = writeln!(
+                o,
+                "    rule {}: {} -> {}",
+                cell(&r["rule"]),
+                cell(&r["from"]),
+                cell(&r["to"])
+            );
+        }
+    }
+    let shown = drift.len() as u64;
+    if let Some(n) = v["drift_count"].as_u64().filter(|n| *n > shown) {
+        let _ = writeln!(o, "  ... and {} more (see --format json)", n - shown);
+    }
+    o
+}
+
+#[cfg(test)]
+mod text_tests {
+    use super::*;
+
+    #[test]
+    fn sanitize_escapes_controls_and_bidi() {
+        assert_eq!(
+            sanitize("ok\x1b[31mred\nforged"),
+            "ok\\x1b[31mred\\x0aforged"
+        );
+        assert_eq!(sanitize("a\u{202e}b\u{85}"), "a\\u{202e}b\\x85");
+        assert_eq!(sanitize("plain-ü"), "plain-ü");
+    }
+
+    #[test]
+    fn fleet_text_is_not_json_and_lists_everything() {
+        let v = json!({
+            "devices": 3, "by_status": {"active": 2, "pending": 1},
+            "failing_rules": {"auth.root-login\x1b[2J": 2, "net.telnet": 1},
+            "sl_ceiling": {"FR1": {"min": 1, "devices_at": {"1": 1, "2": 1}}},
+            "shared_keys": [{"fingerprint": "SHA256:abc", "kind": "ssh-host", "devices": [1, 2]}],
+            "drift": [{"device": 2, "packages_added": ["pkg:deb/debian/a@2"], "packages_removed": [],
+                       "rules_changed": [{"rule": "net.telnet", "from": null, "to": 2}]}],
+            "drift_count": 1, "silent": [3], "silent_count": 1, "silent_after_s": 86400,
+        });
+        let t = to_text(&v);
+        assert!(serde_json::from_str::<Value>(&t).is_err());
+        for want in [
+            "Fleet: 3 device(s) (active 2, pending 1)",
+            "Silent (no attestation for 86400 s): 1 (devices 3)",
+            "auth.root-login\\x1b[2J        2",
+            "FR1    SL1     SL1: 1  SL2: 1",
+            "ssh-host   SHA256:abc  devices 1, 2",
+            "    + pkg:deb/debian/a@2",
+            "    rule net.telnet: - -> 2",
+        ] {
+            assert!(t.contains(want), "{want:?} in\n{t}");
+        }
+        assert!(!t.contains('\x1b'));
+    }
+}

@@ -1,13 +1,50 @@
 //! `fieldattest-collector` command line. Exit codes: 0 ok, 1 not found /
-//! refused, 2 usage error, 3 runtime error (database, TLS, network).
+//! refused, 2 usage error, 3 runtime error (database, TLS, network, stdout or
+//! an output file that cannot be written), 141 stdout is a closed pipe
+//! (quietly). Nothing here prints with `println!`/`eprintln!`, which panic on
+//! a closed or full stream: stdout through `emit`, stderr through `say!`.
 #![forbid(unsafe_code)]
 
 use fieldattest_collector::store::{SqliteStore, Store};
 use fieldattest_collector::{fleet, hex, now, random, server};
+use fieldattest_protocol::fsio;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+
+/// `eprintln!` that never panics (a closed or full stderr is ignored).
+macro_rules! say {
+    ($($t:tt)*) => {
+        fsio::stderr(&format!("{}\n", format_args!($($t)*)))
+    };
+}
+
+/// Writes `data` to stdout and flushes it. Err: the exit status — 141
+/// quietly for a closed pipe, 3 with "cannot write to stdout: REASON" for
+/// anything else (`/dev/full`).
+fn emit(data: impl AsRef<[u8]>) -> Result<(), ExitCode> {
+    fsio::stdout(data.as_ref())
+        .map_err(|e| ExitCode::from(fsio::stdout_failed("fieldattest-collector", &e)))
+}
+
+/// `emit` for the option parser, which exits (--help, --version).
+fn emit_and_exit(data: &str) -> ! {
+    let code = fsio::stdout(data.as_bytes())
+        .map_err(|e| fsio::stdout_failed("fieldattest-collector", &e))
+        .err()
+        .unwrap_or(0);
+    std::process::exit(code.into())
+}
+
+/// Writes a user-named output file (`report --output`): atomic for a regular
+/// or new file (owner and mode kept), in place for a device node or FIFO,
+/// through a symlink (see `fsio::write_output`).
+fn write_out(p: &std::path::Path, data: &[u8]) -> Result<(), String> {
+    fsio::write_output(p, data, 0o644)
+        .map(|_| ())
+        .map_err(|e| format!("{}: {}", p.display(), fsio::describe(&e)))
+}
 
 const USAGE: &str = "\
 fieldattest-collector — receives, verifies and stores fieldattest attestations
@@ -45,8 +82,17 @@ tokens.cborseq, manifest.cbor, manifest.cose) and stores its new tokens;
 importing the same bundle again changes nothing. Exit 1 when the bundle or
 one of its tokens is refused (the reasons are in the audit trail).
 
+vulns lists each vulnerability once per device and source package, with the
+binary packages of that source it affects. report --output FILE writes a
+regular file atomically (keeping its owner and mode), a device node or FIFO in
+place, and follows a symlink to its target.
+
 DEVICE is the numeric id or a prefix of the key id (kid, hex).
 The enrollment secret is printed once; only its SHA-256 is stored.
+
+Exit status: 0 ok, 1 not found / refused, 2 usage error, 3 runtime error
+(database, TLS, network, stdout or output file not writable), 141 stdout is a
+closed pipe (quietly, as if killed by SIGPIPE).
 ";
 
 #[derive(Default)]
@@ -126,14 +172,11 @@ fn parse() -> Result<Args, String> {
                     .map_err(|_| "--silent-after: seconds")?
             }
             Long("limit") => a.limit = s(p.value())?.parse().map_err(|_| "--limit: number")?,
-            Long("help") | Short('h') => {
-                print!("{USAGE}");
-                std::process::exit(0);
-            }
-            Long("version") | Short('V') => {
-                println!("fieldattest-collector {}", env!("CARGO_PKG_VERSION"));
-                std::process::exit(0);
-            }
+            Long("help") | Short('h') => emit_and_exit(USAGE),
+            Long("version") | Short('V') => emit_and_exit(&format!(
+                "fieldattest-collector {}\n",
+                env!("CARGO_PKG_VERSION")
+            )),
             other => return Err(other.unexpected().to_string()),
         }
     }
@@ -148,11 +191,11 @@ fn parse() -> Result<Args, String> {
 
 fn open(a: &Args) -> Result<SqliteStore, ExitCode> {
     let Some(db) = &a.db else {
-        eprintln!("fieldattest-collector: --db PATH is required");
+        say!("fieldattest-collector: --db PATH is required");
         return Err(ExitCode::from(2));
     };
     SqliteStore::open(db).map_err(|e| {
-        eprintln!("fieldattest-collector: database: {e}");
+        say!("fieldattest-collector: database: {e}");
         ExitCode::from(3)
     })
 }
@@ -179,22 +222,26 @@ fn device_option(store: &dyn Store, sel: Option<&str>) -> Result<Option<i64>, Ex
     match find_device(store, sel) {
         Ok(Some(id)) => Ok(Some(id)),
         Ok(None) => {
-            eprintln!("fieldattest-collector: no single device matches {sel:?}");
+            say!("fieldattest-collector: no single device matches {sel:?}");
             Err(ExitCode::from(1))
         }
         Err(e) => {
-            eprintln!("fieldattest-collector: {e}");
+            say!("fieldattest-collector: {e}");
             Err(ExitCode::from(3))
         }
     }
 }
 
-fn print(v: &Value, format: &str) {
-    match format {
-        "json" => println!("{}", serde_json::to_string_pretty(v).unwrap_or_default()),
-        "csv" => print!("{}", fleet::to_csv(v)),
+/// Renders `v` as `format` (json; csv for arrays of flat objects; text:
+/// one `key=value` line per row, device-reported strings sanitised of control
+/// characters) and writes it to stdout.
+fn print(v: &Value, format: &str) -> Result<(), ExitCode> {
+    let out = match format {
+        "json" => format!("{}\n", serde_json::to_string_pretty(v).unwrap_or_default()),
+        "csv" => fleet::to_csv(v),
         _ => match v {
             Value::Array(rows) => {
+                let mut out = String::new();
                 for r in rows {
                     let line: Vec<String> = r
                         .as_object()
@@ -203,35 +250,40 @@ fn print(v: &Value, format: &str) {
                                 .map(|(k, x)| {
                                     format!(
                                         "{k}={}",
-                                        x.as_str()
-                                            .map(str::to_string)
-                                            .unwrap_or_else(|| x.to_string())
+                                        fleet::sanitize(
+                                            &x.as_str()
+                                                .map(str::to_string)
+                                                .unwrap_or_else(|| x.to_string())
+                                        )
                                     )
                                 })
                                 .collect()
                         })
                         .unwrap_or_default();
-                    println!("{}", line.join("  "));
+                    out.push_str(&line.join("  "));
+                    out.push('\n');
                 }
+                out
             }
-            other => println!(
-                "{}",
+            other => format!(
+                "{}\n",
                 serde_json::to_string_pretty(other).unwrap_or_default()
             ),
         },
-    }
+    };
+    emit(out)
 }
 
 fn run(a: Args) -> Result<(), ExitCode> {
     let fail = |e: String| {
-        eprintln!("fieldattest-collector: {e}");
+        say!("fieldattest-collector: {e}");
         ExitCode::from(3)
     };
     match a.cmd.as_str() {
         "serve" => {
             let store = open(&a)?;
             let (Some(listen), Some(cert), Some(key)) = (&a.listen, &a.cert, &a.key) else {
-                eprintln!("fieldattest-collector: serve needs --listen, --cert and --key");
+                say!("fieldattest-collector: serve needs --listen, --cert and --key");
                 return Err(ExitCode::from(2));
             };
             let read = |p: &PathBuf| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
@@ -253,7 +305,7 @@ fn run(a: Args) -> Result<(), ExitCode> {
                 .map_err(|e| fail(e.to_string()))?;
             rt.block_on(async {
                 let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| fail(format!("{listen}: {e}")))?;
-                eprintln!("fieldattest-collector: listening on https://{}", listener.local_addr().map(|a| a.to_string()).unwrap_or_default());
+                say!("fieldattest-collector: listening on https://{}", listener.local_addr().map(|a| a.to_string()).unwrap_or_default());
                 let shutdown = async {
                     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
                     tokio::select! {
@@ -268,11 +320,11 @@ fn run(a: Args) -> Result<(), ExitCode> {
         "enroll-token" => {
             let store = open(&a)?;
             let Some(site) = &a.site else {
-                eprintln!("fieldattest-collector: enroll-token needs --site NAME");
+                say!("fieldattest-collector: enroll-token needs --site NAME");
                 return Err(ExitCode::from(2));
             };
             let ttl = humantime::parse_duration(a.ttl.as_deref().unwrap_or("1h")).map_err(|e| {
-                eprintln!("fieldattest-collector: --ttl: {e}");
+                say!("fieldattest-collector: --ttl: {e}");
                 ExitCode::from(2)
             })?;
             let secret = hex(&random(32));
@@ -280,21 +332,20 @@ fn run(a: Args) -> Result<(), ExitCode> {
             store
                 .create_enroll_token(hash.as_ref(), site, now() + ttl.as_secs() as i64)
                 .map_err(fail)?;
-            println!("{secret}");
-            eprintln!(
+            say!(
                 "fieldattest-collector: single-use enrollment secret for site {site}, valid {}",
                 humantime::format_duration(ttl)
             );
-            Ok(())
+            emit(format!("{secret}\n"))
         }
         "approve" | "revoke" => {
             let store = open(&a)?;
             let Some(sel) = &a.pos else {
-                eprintln!("fieldattest-collector: {} needs DEVICE", a.cmd);
+                say!("fieldattest-collector: {} needs DEVICE", a.cmd);
                 return Err(ExitCode::from(2));
             };
             let Some(id) = find_device(&store, sel).map_err(fail)? else {
-                eprintln!("fieldattest-collector: no single device matches {sel:?}");
+                say!("fieldattest-collector: no single device matches {sel:?}");
                 return Err(ExitCode::from(1));
             };
             let status = if a.cmd == "approve" {
@@ -309,7 +360,7 @@ fn run(a: Args) -> Result<(), ExitCode> {
                     .map(|d| d.status == "revoked")
                     .unwrap_or(false)
             {
-                eprintln!("fieldattest-collector: device {id} is revoked; enroll it again");
+                say!("fieldattest-collector: device {id} is revoked; enroll it again");
                 return Err(ExitCode::from(1));
             }
             store.set_status(id, status).map_err(fail)?;
@@ -326,16 +377,14 @@ fn run(a: Args) -> Result<(), ExitCode> {
                 .device(id)
                 .map_err(fail)?
                 .ok_or_else(|| fail("device vanished".into()))?;
-            println!(
-                "device {id} {status}; key fingerprint (kid) {}",
+            emit(format!(
+                "device {id} {status}; key fingerprint (kid) {}\n",
                 hex(&d.kid)
-            );
-            Ok(())
+            ))
         }
         "devices" => {
             let store = open(&a)?;
-            print(&fleet::devices(&store, now()).map_err(fail)?, &a.format);
-            Ok(())
+            print(&fleet::devices(&store, now()).map_err(fail)?, &a.format)
         }
         "device" => {
             let store = open(&a)?;
@@ -347,7 +396,7 @@ fn run(a: Args) -> Result<(), ExitCode> {
                 .map_err(fail)?
                 .flatten()
             else {
-                eprintln!("fieldattest-collector: device not found");
+                say!("fieldattest-collector: device not found");
                 return Err(ExitCode::from(1));
             };
             let all = fleet::devices(&store, now()).map_err(fail)?;
@@ -368,29 +417,28 @@ fn run(a: Args) -> Result<(), ExitCode> {
             print(
                 &serde_json::json!({"device": d, "failing_rules": mine, "drift": drift}),
                 if a.format == "csv" { "json" } else { &a.format },
-            );
-            Ok(())
+            )
         }
         "findings" => {
             let store = open(&a)?;
             print(
                 &fleet::findings(&store, a.rule.as_deref()).map_err(fail)?,
                 &a.format,
-            );
-            Ok(())
+            )
         }
         "fleet" => {
             let store = open(&a)?;
-            print(
-                &fleet::fleet(&store, now(), a.silent_after).map_err(fail)?,
-                if a.format == "csv" { "json" } else { &a.format },
-            );
-            Ok(())
+            let v = fleet::fleet(&store, now(), a.silent_after).map_err(fail)?;
+            match a.format.as_str() {
+                "text" => emit(fleet::to_text(&v)),
+                // The summary is nested: CSV would lose it; JSON stands in.
+                _ => print(&v, "json"),
+            }
         }
         "import" => {
             let store = open(&a)?;
             let Some(dir) = a.pos.as_deref().map(PathBuf::from) else {
-                eprintln!("fieldattest-collector: import needs the BUNDLE directory");
+                say!("fieldattest-collector: import needs the BUNDLE directory");
                 return Err(ExitCode::from(2));
             };
             const MAX_BUNDLE: u64 = 1 << 30;
@@ -410,7 +458,7 @@ fn run(a: Args) -> Result<(), ExitCode> {
             let files = read(TOKENS_FILE)
                 .and_then(|t| Ok((t, read(MANIFEST_FILE)?, read(MANIFEST_SIG_FILE)?)));
             let (t, m, c) = files.map_err(|e| {
-                eprintln!("fieldattest-collector: import: {e}");
+                say!("fieldattest-collector: import: {e}");
                 ExitCode::from(1)
             })?;
             match fieldattest_collector::import::import(&store, &t, &m, &c, now()) {
@@ -422,10 +470,10 @@ fn run(a: Args) -> Result<(), ExitCode> {
                         "missing_seq": o.gaps.iter().map(|(f, l)| format!("{f}..{l}")).collect::<Vec<_>>(),
                     });
                     if a.format == "json" {
-                        print(&v, "json");
+                        print(&v, "json")?;
                     } else {
-                        println!(
-                            "device {}: {} token(s) listed, {} new, {} already stored, {} rejected",
+                        let mut t = format!(
+                            "device {}: {} token(s) listed, {} new, {} already stored, {} rejected\n",
                             o.device_id,
                             o.listed,
                             o.new,
@@ -433,11 +481,12 @@ fn run(a: Args) -> Result<(), ExitCode> {
                             o.rejected.len()
                         );
                         for (s, r) in &o.rejected {
-                            println!("  seq {s}: rejected: {r}");
+                            t.push_str(&format!("  seq {s}: rejected: {}\n", fleet::sanitize(r)));
                         }
                         for (f, l) in &o.gaps {
-                            println!("  missing evidence: seq {f}..{l}");
+                            t.push_str(&format!("  missing evidence: seq {f}..{l}\n"));
                         }
+                        emit(t)?;
                     }
                     if o.rejected.is_empty() {
                         Ok(())
@@ -447,7 +496,7 @@ fn run(a: Args) -> Result<(), ExitCode> {
                 }
                 Err(rj) if rj.status >= 500 => Err(fail(rj.reason)),
                 Err(rj) => {
-                    eprintln!("fieldattest-collector: import refused: {}", rj.reason);
+                    say!("fieldattest-collector: import refused: {}", rj.reason);
                     Err(ExitCode::from(1))
                 }
             }
@@ -455,7 +504,7 @@ fn run(a: Args) -> Result<(), ExitCode> {
         "vulndb" => {
             let store = open(&a)?;
             if a.pos.as_deref() != Some("import") || a.rest.is_empty() {
-                eprintln!("fieldattest-collector: usage: vulndb import FILE... --db PATH");
+                say!("fieldattest-collector: usage: vulndb import FILE... --db PATH");
                 return Err(ExitCode::from(2));
             }
             let mut rep = fieldattest_collector::vuln::ImportReport::default();
@@ -467,16 +516,16 @@ fn run(a: Args) -> Result<(), ExitCode> {
                 }
             }
             for (f, e) in &rep.errors {
-                eprintln!("fieldattest-collector: vulndb: {f}: {e} (skipped)");
+                say!("fieldattest-collector: vulndb: {f}: {e} (skipped)");
             }
             let (total, _) = store.advisory_stats().map_err(fail)?;
-            println!(
-                "advisories: {} new, {} updated, {} unchanged, {} skipped; {total} in the database",
+            emit(format!(
+                "advisories: {} new, {} updated, {} unchanged, {} skipped; {total} in the database\n",
                 rep.new,
                 rep.updated,
                 rep.unchanged,
                 rep.errors.len()
-            );
+            ))?;
             if rep.errors.is_empty() {
                 Ok(())
             } else {
@@ -487,21 +536,27 @@ fn run(a: Args) -> Result<(), ExitCode> {
             let store = open(&a)?;
             let dev = device_option(&store, a.device.as_deref())?;
             let ms = fieldattest_collector::vuln::matches(&store).map_err(fail)?;
-            let rows: Vec<Value> = ms
-                .iter()
+            let shown: Vec<_> = ms
+                .into_iter()
                 .filter(|m| dev.is_none_or(|d| d == m.device_id))
                 .filter(|m| a.all || m.is_open())
-                .map(|m| {
+                .collect();
+            // One row per (device, advisory, source package): the binary
+            // packages of a source are listed together.
+            let rows: Vec<Value> = fieldattest_collector::vuln::listing(&shown)
+                .iter()
+                .map(|l| {
+                    let m = l.first;
                     serde_json::json!({
                         "device": m.device_id, "vulnerability": m.vuln,
-                        "aliases": m.aliases.join(" "), "package": m.package, "version": m.version,
+                        "aliases": m.aliases.join(" "), "package": m.package,
+                        "binaries": l.binaries.join(" "), "version": l.versions.join(" "),
                         "fixed": m.fixed, "severity": m.severity.as_ref().map(|(_, s)| s.clone()),
                         "vex": m.vex.as_ref().map(|v| v.status.clone()),
                     })
                 })
                 .collect();
-            print(&Value::Array(rows), &a.format);
-            Ok(())
+            print(&Value::Array(rows), &a.format)
         }
         "vex" => {
             let store = open(&a)?;
@@ -509,20 +564,20 @@ fn run(a: Args) -> Result<(), ExitCode> {
             match a.pos.as_deref() {
                 Some("set") => {
                     let (Some(vuln), Some(status)) = (a.rest.first(), a.status.as_deref()) else {
-                        eprintln!("fieldattest-collector: usage: vex set VULN --status STATUS [--device D] [--justification J] [--detail T]");
+                        say!("fieldattest-collector: usage: vex set VULN --status STATUS [--device D] [--justification J] [--detail T]");
                         return Err(ExitCode::from(2));
                     };
                     if fieldattest_collector::vuln::cdx_state(status).is_none() {
-                        eprintln!("fieldattest-collector: --status: {status:?} (not_affected, affected, fixed, under_investigation)");
+                        say!("fieldattest-collector: --status: {status:?} (not_affected, affected, fixed, under_investigation)");
                         return Err(ExitCode::from(2));
                     }
                     if let Some(j) = &a.justification {
                         if !fieldattest_collector::vuln::JUSTIFICATIONS.contains(&j.as_str()) {
-                            eprintln!("fieldattest-collector: --justification: {j:?} is not a CycloneDX justification");
+                            say!("fieldattest-collector: --justification: {j:?} is not a CycloneDX justification");
                             return Err(ExitCode::from(2));
                         }
                     } else if status == "not_affected" {
-                        eprintln!("fieldattest-collector: not_affected needs --justification");
+                        say!("fieldattest-collector: not_affected needs --justification");
                         return Err(ExitCode::from(2));
                     }
                     let e = fieldattest_collector::store::VexEntry {
@@ -549,12 +604,11 @@ fn run(a: Args) -> Result<(), ExitCode> {
                             ),
                         )
                         .map_err(fail)?;
-                    println!(
-                        "{vuln}: {status} for {}",
+                    emit(format!(
+                        "{vuln}: {status} for {}\n",
                         dev.map(|d| format!("device {d}"))
                             .unwrap_or_else(|| "the fleet".into())
-                    );
-                    Ok(())
+                    ))
                 }
                 Some("export") => {
                     let ms: Vec<_> = fieldattest_collector::vuln::matches(&store)
@@ -574,11 +628,13 @@ fn run(a: Args) -> Result<(), ExitCode> {
                     let ts =
                         humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
                     let doc = fieldattest_collector::vuln::vex_document(&ms, &uuid, &ts);
-                    println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-                    Ok(())
+                    emit(format!(
+                        "{}\n",
+                        serde_json::to_string_pretty(&doc).unwrap_or_default()
+                    ))
                 }
                 _ => {
-                    eprintln!("fieldattest-collector: usage: vex set|export ...");
+                    say!("fieldattest-collector: usage: vex set|export ...");
                     Err(ExitCode::from(2))
                 }
             }
@@ -604,7 +660,7 @@ fn run(a: Args) -> Result<(), ExitCode> {
                 {
                     Some(id) => vec![id],
                     None => {
-                        eprintln!("fieldattest-collector: report needs DEVICE or --fleet");
+                        say!("fieldattest-collector: report needs DEVICE or --fleet");
                         return Err(ExitCode::from(2));
                     }
                 }
@@ -625,15 +681,30 @@ fn run(a: Args) -> Result<(), ExitCode> {
             };
             if a.format == "pdf" {
                 let Some(out) = &a.output else {
-                    eprintln!("fieldattest-collector: --format pdf needs --output FILE");
+                    say!("fieldattest-collector: --format pdf needs --output FILE");
                     return Err(ExitCode::from(2));
                 };
-                let dir =
-                    std::env::temp_dir().join(format!("fieldattest-report-{}", std::process::id()));
-                std::fs::create_dir_all(&dir).map_err(|e| fail(e.to_string()))?;
+                // A private, unpredictable work directory (not an existing one
+                // someone else prepared); Chromium prints into it and the PDF
+                // is then written to --output like any other output.
+                let dir = std::env::temp_dir().join(format!(
+                    "fieldattest-report-{}-{}",
+                    std::process::id(),
+                    hex(&random(8))
+                ));
+                {
+                    use std::os::unix::fs::DirBuilderExt;
+                    std::fs::DirBuilder::new()
+                        .mode(0o700)
+                        .create(&dir)
+                        .map_err(|e| fail(format!("{}: {e}", dir.display())))?;
+                }
                 let html = dir.join("report.html");
-                std::fs::write(&html, &body).map_err(|e| fail(e.to_string()))?;
-                let out_abs = std::path::absolute(out).map_err(|e| fail(e.to_string()))?;
+                let out_abs = dir.join("report.pdf");
+                if let Err(e) = std::fs::write(&html, &body) {
+                    let _ = std::fs::remove_dir_all(&dir);
+                    return Err(fail(format!("{}: {e}", html.display())));
+                }
                 let st = ["chromium", "chromium-browser", "google-chrome"]
                     .iter()
                     .find_map(|b| {
@@ -650,10 +721,12 @@ fn run(a: Args) -> Result<(), ExitCode> {
                             .output()
                             .ok()
                     });
+                let pdf = std::fs::read(&out_abs);
                 let _ = std::fs::remove_dir_all(&dir);
                 match st {
-                    Some(o) if o.status.success() && out_abs.exists() => {
-                        eprintln!("fieldattest-collector: wrote {}", out.display());
+                    Some(o) if o.status.success() && pdf.is_ok() => {
+                        write_out(out, &pdf.unwrap_or_default()).map_err(fail)?;
+                        say!("fieldattest-collector: wrote {}", out.display());
                         Ok(())
                     }
                     Some(o) => Err(fail(format!(
@@ -670,15 +743,8 @@ fn run(a: Args) -> Result<(), ExitCode> {
                 }
             } else {
                 match &a.output {
-                    Some(p) => {
-                        std::fs::write(p, &body).map_err(|e| fail(format!("{}: {e}", p.display())))
-                    }
-                    None => {
-                        use std::io::Write;
-                        std::io::stdout()
-                            .write_all(&body)
-                            .map_err(|e| fail(e.to_string()))
-                    }
+                    Some(p) => write_out(p, &body).map_err(fail),
+                    None => emit(&body),
                 }
             }
         }
@@ -690,15 +756,14 @@ fn run(a: Args) -> Result<(), ExitCode> {
                 .into_iter()
                 .map(|e| serde_json::json!({"at": e.at, "kid": e.kid, "device": e.device_id, "outcome": e.outcome, "reason": e.reason}))
                 .collect();
-            print(&Value::Array(v), &a.format);
-            Ok(())
+            print(&Value::Array(v), &a.format)
         }
         "" => {
-            eprint!("{USAGE}");
+            fsio::stderr(USAGE);
             Err(ExitCode::from(2))
         }
         other => {
-            eprintln!("fieldattest-collector: unknown command {other:?}\nTry 'fieldattest-collector --help'.");
+            say!("fieldattest-collector: unknown command {other:?}\nTry 'fieldattest-collector --help'.");
             Err(ExitCode::from(2))
         }
     }
@@ -711,7 +776,7 @@ fn main() -> ExitCode {
             Err(c) => c,
         },
         Err(e) => {
-            eprintln!("fieldattest-collector: {e}\nTry 'fieldattest-collector --help'.");
+            say!("fieldattest-collector: {e}\nTry 'fieldattest-collector --help'.");
             ExitCode::from(2)
         }
     }

@@ -612,6 +612,59 @@ pub fn matches(store: &dyn Store) -> Result<Vec<Match>, String> {
     Ok(out)
 }
 
+/// One row of the `vulns` listing: an advisory on a device for one source
+/// package, with every binary package of that source it matched (glibc's
+/// advisory is one row for libc6 and libc-bin, not two).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed<'a> {
+    /// The first match of the group (device, advisory, source, fix, VEX).
+    pub first: &'a Match,
+    /// Binary package names, sorted, without repeats.
+    pub binaries: Vec<String>,
+    /// Installed versions, sorted, without repeats (normally one).
+    pub versions: Vec<String>,
+}
+
+/// Groups matches by (device, advisory, ecosystem, source package), in the
+/// order of their first match.
+pub fn listing(ms: &[Match]) -> Vec<Listed<'_>> {
+    use std::collections::HashMap;
+    let mut at: HashMap<(i64, &str, &str, &str), usize> = HashMap::new();
+    let mut out: Vec<Listed> = Vec::new();
+    for m in ms {
+        let key = (
+            m.device_id,
+            m.vuln.as_str(),
+            m.ecosystem.as_str(),
+            m.package.as_str(),
+        );
+        let i = *at.entry(key).or_insert_with(|| {
+            out.push(Listed {
+                first: m,
+                binaries: Vec::new(),
+                versions: Vec::new(),
+            });
+            out.len() - 1
+        });
+        let l = &mut out[i];
+        let binary = purl_parts(&m.purl)
+            .map(|p| p.1)
+            .filter(|b| !b.is_empty())
+            .unwrap_or_else(|| m.package.clone());
+        if !l.binaries.contains(&binary) {
+            l.binaries.push(binary);
+        }
+        if !l.versions.contains(&m.version) {
+            l.versions.push(m.version.clone());
+        }
+    }
+    for l in &mut out {
+        l.binaries.sort();
+        l.versions.sort();
+    }
+    out
+}
+
 /// CycloneDX `analysis.justification` values (1.6).
 pub const JUSTIFICATIONS: &[&str] = &[
     "code_not_present",
