@@ -19,7 +19,10 @@ pub struct Config {
     pub root: PathBuf,
     pub sl: u8,
     pub accept: Option<PathBuf>,
+    /// CPU time of the default-credential check; 0 turns the check off.
     pub cred_budget_ms: u64,
+    /// `cred_check = false` turns the default-credential check off.
+    pub cred_check: bool,
     pub max_file_size: u64,
     /// Report MAC addresses and hardware serials in clear (default: hashed).
     pub hardware_ids: bool,
@@ -91,6 +94,7 @@ struct ScanFile {
     sl: Option<u8>,
     accept: Option<PathBuf>,
     cred_budget_ms: Option<u64>,
+    cred_check: Option<bool>,
     max_file_size: Option<u64>,
     hardware_ids: Option<bool>,
 }
@@ -287,6 +291,7 @@ pub fn parse(text: &str, path: &str) -> Result<Config, String> {
         sl,
         accept: f.scan.accept,
         cred_budget_ms: f.scan.cred_budget_ms.unwrap_or(2000),
+        cred_check: f.scan.cred_check.unwrap_or(true),
         max_file_size,
         hardware_ids: f.scan.hardware_ids.unwrap_or(false),
         state_dir: f
@@ -301,6 +306,19 @@ pub fn parse(text: &str, path: &str) -> Result<Config, String> {
     })
 }
 
+impl Config {
+    /// Why the default-credential check is off, for the report (None: it runs).
+    pub fn cred_skip(&self) -> Option<String> {
+        if !self.cred_check {
+            Some("cred_check = false in the agent configuration".into())
+        } else if self.cred_budget_ms == 0 {
+            Some("cred_budget_ms = 0 in the agent configuration".into())
+        } else {
+            None
+        }
+    }
+}
+
 /// Reads and parses a configuration file.
 pub fn load(path: &std::path::Path) -> Result<Config, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -310,6 +328,24 @@ pub fn load(path: &std::path::Path) -> Result<Config, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cred_check_off_and_zero_budget_skip_the_check() {
+        let on = parse("[scan]\ncred_budget_ms = 500\n", "x").unwrap();
+        assert_eq!((on.cred_check, on.cred_skip()), (true, None));
+        let off = parse("[scan]\ncred_check = false\n", "x").unwrap();
+        assert_eq!(
+            off.cred_skip().as_deref(),
+            Some("cred_check = false in the agent configuration")
+        );
+        let zero = parse("[scan]\ncred_budget_ms = 0\n", "x").unwrap();
+        assert_eq!(
+            zero.cred_skip().as_deref(),
+            Some("cred_budget_ms = 0 in the agent configuration")
+        );
+        let bad = parse("[scan]\ncred_check = \"off\"\n", "x").unwrap_err();
+        assert!(bad.contains("cred_check"), "{bad}");
+    }
 
     #[test]
     fn full_file_parses() {
@@ -455,6 +491,7 @@ mod shipped {
             "sl",
             "accept",
             "cred_budget_ms",
+            "cred_check",
             "max_file_size",
             "hardware_ids",
             "dir",

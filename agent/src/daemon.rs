@@ -108,6 +108,7 @@ fn produce(cfg: &Config, nonce: Option<Vec<u8>>) -> Result<(u64, String), String
         target_sl: cfg.sl,
         accept,
         cred_budget: (cfg.cred_budget_ms > 0).then(|| Duration::from_millis(cfg.cred_budget_ms)),
+        cred_skip: cfg.cred_skip(),
         state_dir: Some(cfg.state_dir.clone()),
         reveal_hardware_ids: cfg.hardware_ids,
     };

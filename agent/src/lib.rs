@@ -31,6 +31,9 @@ pub struct ScanOptions {
     pub accept: Vec<accept::Acceptance>,
     /// CPU time the default-credential check may spend (None: unlimited).
     pub cred_budget: Option<std::time::Duration>,
+    /// Skip the default-credential check; the option that turned it off
+    /// (e.g. `--no-cred-check`) is named in the rule's result.
+    pub cred_skip: Option<String>,
     /// State directory for the default-credential memo (None: no memo).
     pub state_dir: Option<std::path::PathBuf>,
     /// Report MAC addresses and hardware serial numbers in clear instead of
@@ -45,6 +48,7 @@ impl ScanOptions {
             target_sl,
             accept: Vec::new(),
             cred_budget: Some(std::time::Duration::from_secs(2)),
+            cred_skip: None,
             state_dir: None,
             reveal_hardware_ids: false,
         }
@@ -107,6 +111,7 @@ pub fn scan_with_warnings(root: &RootFs, opts: &ScanOptions) -> (Report, Vec<Str
         deadline: opts.cred_budget.map(|b| Instant::now() + b),
         memo_key: memo.as_ref().map(|m| m.key.clone()),
         memo: memo.as_ref().map(|m| m.digests.clone()).unwrap_or_default(),
+        skip: opts.cred_skip.clone(),
     };
     let ctx = rules::Ctx::new(
         root,

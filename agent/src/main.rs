@@ -44,7 +44,8 @@ fieldattest — software inventory and IEC 62443-4-2 checks for embedded Linux d
 Usage:
   fieldattest scan [--root DIR] [--format text|json|cyclonedx] [--output FILE]
                    [--sl 1..4] [--accept FILE] [--fail-on SEVERITY]
-                   [--cred-budget-ms MS] [--state-dir DIR] [--max-file-size BYTES]
+                   [--cred-budget-ms MS|unlimited] [--no-cred-check]
+                   [--state-dir DIR] [--max-file-size BYTES]
                    [--hardware-ids]
   fieldattest attest [scan options] [--nonce HEX] [--out FILE] [--sbom-out FILE]
   fieldattest attest --enrollment --nonce HEX [--out FILE] [--state-dir DIR]
@@ -100,7 +101,10 @@ Options:
   --fail-on SEVERITY    Exit 1 when a finding at or above SEVERITY is not accepted
                         (critical, high, medium, low, info)
   --cred-budget-ms MS   CPU time for re-hashing candidate default passwords
-                        (default 2000; 0 = unlimited). Coverage is reported.
+                        (default 2000; 'unlimited' for no limit; 0 = the
+                        check is off, as --no-cred-check). Coverage is reported.
+  --no-cred-check       Skip the default-credential check; its rule is reported
+                        as not applicable, naming this option
   --state-dir DIR       Remember hashes already checked (keyed digests only), so
                         unchanged accounts cost nothing next time
   --max-file-size BYTES Refuse to read files larger than this whole (default 33554432)
@@ -120,7 +124,9 @@ struct ScanArgs {
     fail_on: Option<Severity>,
     max_file: u64,
     accept: Option<PathBuf>,
-    cred_budget_ms: u64,
+    /// None: unlimited; Some(0): the check is off.
+    cred_budget_ms: Option<u64>,
+    no_cred_check: bool,
     state_dir: Option<PathBuf>,
     /// attest only: collector nonce and SBOM output.
     nonce: Option<Vec<u8>>,
@@ -175,7 +181,8 @@ fn parse_scan(mut p: lexopt::Parser) -> Result<ScanArgs, String> {
         fail_on: None,
         max_file: fieldattest_agent::root::DEFAULT_MAX_FILE,
         accept: None,
-        cred_budget_ms: 2000,
+        cred_budget_ms: Some(2000),
+        no_cred_check: false,
         state_dir: None,
         nonce: None,
         sbom_out: None,
@@ -233,10 +240,14 @@ fn parse_scan(mut p: lexopt::Parser) -> Result<ScanArgs, String> {
             }
             Long("cred-budget-ms") => {
                 let v = val(&mut p, "--cred-budget-ms")?;
-                a.cred_budget_ms = v
-                    .parse()
-                    .map_err(|_| format!("--cred-budget-ms: {v:?} is not a number"))?;
+                a.cred_budget_ms = match v.as_str() {
+                    "unlimited" => None,
+                    _ => Some(v.parse().map_err(|_| {
+                        format!("--cred-budget-ms: {v:?} is not a number or 'unlimited'")
+                    })?),
+                };
             }
+            Long("no-cred-check") => a.no_cred_check = true,
             Long("state-dir") => {
                 a.state_dir = Some(PathBuf::from(p.value().map_err(|e| e.to_string())?))
             }
@@ -300,8 +311,14 @@ fn scan_args(
         root_display: a.root.display().to_string(),
         target_sl: a.sl,
         accept,
-        cred_budget: (a.cred_budget_ms > 0)
-            .then(|| std::time::Duration::from_millis(a.cred_budget_ms)),
+        cred_budget: a.cred_budget_ms.map(std::time::Duration::from_millis),
+        cred_skip: if a.no_cred_check {
+            Some("--no-cred-check".into())
+        } else if a.cred_budget_ms == Some(0) {
+            Some("--cred-budget-ms 0".into())
+        } else {
+            None
+        },
         state_dir,
         reveal_hardware_ids: a.hardware_ids,
     };

@@ -93,6 +93,12 @@ fn scheme(hash: &str) -> &'static str {
 }
 
 fn known_default(ctx: &Ctx) -> Outcome {
+    if let Some(why) = ctx.cred_skip() {
+        // Off by request: not applicable (never "pass"), naming the option.
+        return Err(super::Skip::na(format!(
+            "default-credential check skipped ({why})"
+        )));
+    }
     let (per, common) = parse_list(LIST);
     struct Account<'a> {
         name: &'a str,
@@ -382,6 +388,49 @@ mod tests {
             note.contains("checked 0 of") && note.contains("budget exhausted"),
             "{note}"
         );
+    }
+
+    #[test]
+    fn skipped_check_is_not_applicable_never_pass_and_records_nothing() {
+        let t = tree(&[("pi", crypt("raspberry", &salt("METHOD_SHA512")))]);
+        let key = b"0123456789abcdef0123456789abcdef".to_vec();
+        let root = t.root();
+        let ctx =
+            Ctx::new(&root, false, 2, &[], 20_000).with_cred(crate::rules::ctx::CredOptions {
+                skip: Some("--no-cred-check".into()),
+                memo_key: Some(key.clone()),
+                ..Default::default()
+            });
+        assert_eq!(
+            known_default(&ctx),
+            Err(super::super::Skip::na(
+                "default-credential check skipped (--no-cred-check)"
+            ))
+        );
+        assert!(ctx.cred_memo_out().is_empty());
+        // Through the evaluator: not applicable with the reason, no finding.
+        let rule: Vec<&Rule> = RULES.iter().collect();
+        let ev = super::super::evaluate(&ctx, &rule);
+        assert_eq!(
+            ev.rules[0].status,
+            fieldattest_protocol::report::RuleStatus::NotApplicable
+        );
+        assert_eq!(
+            ev.rules[0].message.as_deref(),
+            Some("default-credential check skipped (--no-cred-check)")
+        );
+        assert!(ev.findings.is_empty());
+        // The same device with the check on: the default password is found.
+        let (h, _, memo) = run(
+            &t,
+            crate::rules::ctx::CredOptions {
+                memo_key: Some(key),
+                ..Default::default()
+            },
+        );
+        assert_eq!(h.len(), 1);
+        assert_eq!(h[0].subject.as_deref(), Some("pi"));
+        assert!(memo.is_empty(), "a found default is not memoised");
     }
 
     #[test]

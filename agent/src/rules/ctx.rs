@@ -45,6 +45,8 @@ pub struct CredOptions {
     pub memo_key: Option<Vec<u8>>,
     /// Digests of hashes already fully checked against the current list.
     pub memo: HashSet<[u8; 32]>,
+    /// The check is off; the option that turned it off, for the report.
+    pub skip: Option<String>,
 }
 
 /// A PAM service file and its lines.
@@ -553,6 +555,16 @@ impl<'a> Ctx<'a> {
     pub fn with_cred(mut self, cred: CredOptions) -> Self {
         self.cred = cred;
         self
+    }
+
+    /// Why the default-credential check is off (None: it runs).
+    pub fn cred_skip(&self) -> Option<&str> {
+        self.cred.skip.as_deref()
+    }
+
+    /// The instant the default-credential check must stop (None: unlimited).
+    pub fn cred_deadline(&self) -> Option<Instant> {
+        self.cred.deadline
     }
 
     /// True while the default-credential check may spend more CPU.
