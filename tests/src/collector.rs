@@ -22,7 +22,12 @@ impl Drop for Collector {
 }
 
 pub fn sh(cmd: &mut Command) -> std::process::Output {
-    let out = cmd.output().expect("run");
+    let out = cmd.output().unwrap_or_else(|e| {
+        panic!(
+            "cannot run {:?}: {e} (scripts/test installs the programs the tests use)",
+            cmd.get_program()
+        )
+    });
     assert!(
         out.status.success(),
         "{:?}: {}",
