@@ -362,3 +362,135 @@ fn osv_advisories_match_exactly_the_affected_devices_and_vex_closes_them() {
     );
     assert_eq!(c.curl("GET", "/report/999", None, &[]).0, 404);
 }
+
+/// One advisory against a source package with several binary packages on a
+/// device is one `vulns` row naming the binaries (in every format), and
+/// `fleet --format text` is text for people, not JSON.
+#[test]
+fn vulns_lists_an_advisory_once_per_source_and_fleet_text_is_text() {
+    let c = start();
+    let a = debian_device(
+        &c,
+        &[
+            ("libc6", "2.36-9+deb12u3", "glibc"),
+            ("libc-bin", "2.36-9+deb12u3", "glibc"),
+            ("zlib1g", "1:1.2.13.dfsg-1", "zlib"),
+        ],
+    );
+    let b = debian_device(&c, &[("libc6", "2.36-9+deb12u3", "glibc")]);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("glibc.json");
+    let glibc = osv(
+        "DEBIAN-CVE-2023-4911",
+        "Debian:12",
+        "glibc",
+        json!([{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.36-9+deb12u4"}]}]),
+    );
+    std::fs::write(&p, serde_json::to_vec(&glibc).unwrap()).unwrap();
+    let (code, out, err) = cli(&c, &["vulndb", "import", p.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out} {err}");
+
+    let (code, out, err) = cli(&c, &["vulns", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
+    let got: Vec<(i64, &str, &str, &str, &str)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["device"].as_i64().unwrap(),
+                r["vulnerability"].as_str().unwrap(),
+                r["package"].as_str().unwrap(),
+                r["binaries"].as_str().unwrap(),
+                r["version"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let mut want = vec![
+        (
+            a,
+            "DEBIAN-CVE-2023-4911",
+            "glibc",
+            "libc-bin libc6",
+            "2.36-9+deb12u3",
+        ),
+        (
+            b,
+            "DEBIAN-CVE-2023-4911",
+            "glibc",
+            "libc6",
+            "2.36-9+deb12u3",
+        ),
+    ];
+    let mut got_sorted = got.clone();
+    got_sorted.sort();
+    want.sort();
+    assert_eq!(got_sorted, want, "{out}");
+    assert!(rows.iter().all(|r| r["fixed"] == "2.36-9+deb12u4"), "{out}");
+    // Text and CSV: one line per (device, advisory, source) as well.
+    let (_, text, _) = cli(&c, &["vulns"]);
+    assert_eq!(text.matches("DEBIAN-CVE-2023-4911").count(), 2, "{text}");
+    assert!(text.contains("binaries=libc-bin libc6"), "{text}");
+    let (_, csv, _) = cli(&c, &["vulns", "--format", "csv"]);
+    assert_eq!(csv.lines().count(), 3, "header + 2 rows: {csv}");
+    // The VEX of the fleet has the advisory once.
+    let (_, vex, _) = cli(&c, &["vex", "export"]);
+    let doc: Value = serde_json::from_str(&vex).unwrap();
+    assert_eq!(
+        doc["vulnerabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v["id"] == "DEBIAN-CVE-2023-4911")
+            .count(),
+        1,
+        "{vex}"
+    );
+
+    // fleet --format text.
+    let (code, text, err) = cli(&c, &["fleet"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        serde_json::from_str::<Value>(&text).is_err() && !text.trim_start().starts_with('{'),
+        "fleet text is JSON: {text}"
+    );
+    let (_, js, _) = cli(&c, &["fleet", "--format", "json"]);
+    let fleet: Value = serde_json::from_str(&js).unwrap();
+    assert!(
+        text.starts_with("Fleet: 2 device(s) (active 2)\n"),
+        "{text}"
+    );
+    for section in [
+        "Silent (no attestation for 86400 s): 0",
+        "\nFailing rules (",
+        "\nSecurity level ceiling per FR:",
+        "\nKeys shared by several devices (",
+        "\nDrift since the previous attestation (",
+    ] {
+        assert!(text.contains(section), "{section:?} in {text}");
+    }
+    // Every failing rule of the JSON view is on a line with its count.
+    let failing = fleet["failing_rules"].as_object().unwrap();
+    assert!(!failing.is_empty(), "{js}");
+    for (rule, n) in failing {
+        assert!(
+            text.lines().any(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                w.len() == 2 && w[0] == rule && w[1] == n.to_string()
+            }),
+            "{rule} {n} in {text}"
+        );
+    }
+    // Each FR's lowest SL is shown.
+    for (fr, x) in fleet["sl_ceiling"].as_object().unwrap() {
+        assert!(
+            text.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{fr} "))
+                    && l.contains(&format!("SL{}", x["min"]))),
+            "{fr} in {text}"
+        );
+    }
+    assert!(
+        !text.chars().any(|ch| ch.is_control() && ch != '\n'),
+        "{text:?}"
+    );
+}
