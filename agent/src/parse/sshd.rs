@@ -843,6 +843,7 @@ pub fn parse_value(key: &str, args: &[String]) -> Result<Val, String> {
             a()?,
             &[
                 ("QUIET", LogLevel::Quiet),
+                ("SILENT", LogLevel::Quiet),
                 ("FATAL", LogLevel::Fatal),
                 ("ERROR", LogLevel::Error),
                 ("INFO", LogLevel::Info),
@@ -973,7 +974,13 @@ fn resolve<'a>(
             let first = p1.iter().find_map(|s| parse(s).map(|v| (v, *s)));
             match first {
                 Some((Val::List(v), s)) => {
-                    let list = assemble_names(&v[0], def, all, true).unwrap_or_default();
+                    let mut list = assemble_names(&v[0], def, all, true).unwrap_or_default();
+                    if list.is_empty() {
+                        // A `-` list removing everything leaves "", which sshd
+                        // assembles again (copy_set_server_options) into the
+                        // default.
+                        list = assemble_names("", def, all, true).unwrap_or_default();
+                    }
                     Resolved {
                         value: Val::List(list),
                         from: vec![s],
