@@ -600,6 +600,45 @@ mod tests {
         );
     }
 
+    /// Hostile versions (advisories and package databases are input):
+    /// random strings over the version alphabet, huge numbers, long runs —
+    /// every ordering answers without a panic, and in linear time.
+    #[test]
+    fn hostile_versions_never_panic() {
+        let alphabet = b"0123456789._-~:+rpabcfgz\0A\xff";
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..20_000 {
+            let mut v = |n: u64| -> String {
+                let len = (next() % n) as usize;
+                let bytes: Vec<u8> = (0..len)
+                    .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                    .collect();
+                String::from_utf8_lossy(&bytes).into_owned()
+            };
+            let (a, b) = (v(16), v(16));
+            for cmp in [apk_cmp, apk3_cmp, dpkg_cmp, semver_cmp] {
+                let _ = cmp(&a, &b);
+            }
+        }
+        let long = format!("1.{}", "9".repeat(1 << 20));
+        let zeros = format!("1.{}1", "0".repeat(1 << 20));
+        let start = std::time::Instant::now();
+        for cmp in [apk_cmp, apk3_cmp, dpkg_cmp, semver_cmp] {
+            let _ = cmp(&long, &zeros);
+            let _ = cmp(&long, &long);
+        }
+        assert!(start.elapsed().as_secs() < 5, "{:?}", start.elapsed());
+        // Overflowing components: apk-tools 2.14 calls 18+ digits invalid.
+        assert_eq!(apk_cmp("123456789012345678", "1"), Less);
+        assert_eq!(apk3_cmp("99999999999999999999", "1"), Greater);
+    }
+
     #[test]
     fn semver_orderings() {
         for (a, b, o) in [
