@@ -227,6 +227,12 @@ pub const KEYS: &[&str] = &[
     "permituserenvironment",
 ];
 
+/// Whether a value of `key` (canonical) set in a Match block takes effect
+/// for the connections the block matches (copy_set_server_options).
+pub fn settable_in_match(key: &str) -> bool {
+    COPIED.contains(&key)
+}
+
 /// The canonical keyword of an alias (lower-case input).
 pub fn canonical(key: &str) -> &str {
     match key {

@@ -1,38 +1,98 @@
-//! OpenSSH server (catalog 2.D rules 26-40): the effective configuration —
-//! includes, first value wins, `Match` blocks reported with their condition,
-//! and the compiled-in default of the installed OpenSSH version when a keyword
-//! is absent.
+//! OpenSSH server (catalog 2.D rules 26-40): the effective configuration as
+//! `sshd -T` shows it (parse::sshd resolves includes, quotes, first value
+//! wins, `Match all`, and the compiled-in default of the installed OpenSSH
+//! version when a keyword is absent), plus settings in `Match` blocks that can
+//! take effect for some connection, reported with their condition.
 
 use super::{Ctx, Hit, Meta, Outcome, Rule};
-use crate::parse::sshd::{algorithm_list, default_for, SshdConfig};
+use crate::parse::sshd::{
+    self, canonical, default_for, Defaults, Effective, Forwarding, Gateway, LogLevel, PermitRoot,
+    Rhosts, Setting, SshdConfig, Tunnel, Val,
+};
 use crate::root::EntryKind;
 use fieldattest_protocol::report::Severity;
 
 const MAIN: &str = "/etc/ssh/sshd_config";
 
-/// The effective value of `key`, where it came from, and hits for `Match`
-/// blocks that set it. `bad` returns why a value is a problem.
+fn effective<'c>(ctx: &Ctx, cfg: &'c SshdConfig) -> Effective<'c> {
+    cfg.effective(None, &Defaults::openssh(ctx.openssh_version()))
+}
+
+/// The Match block a setting is in (None: top level).
+fn block_of(cfg: &SshdConfig, s: &Setting) -> Option<usize> {
+    cfg.ordered()
+        .find(|(_, x)| std::ptr::eq(*x, s))
+        .and_then(|(b, _)| b)
+}
+
+/// `Match A' and 'Match B` for a block and the blocks it sits in.
+fn condition(cfg: &SshdConfig, b: usize) -> String {
+    let mut chain = vec![b];
+    while let Some(p) = cfg.matches[*chain.last().unwrap_or(&b)].parent {
+        chain.push(p);
+    }
+    chain
+        .iter()
+        .rev()
+        .map(|i| cfg.matches[*i].condition.as_str())
+        .filter(|c| !c.eq_ignore_ascii_case("all"))
+        .collect::<Vec<_>>()
+        .join("' and 'Match ")
+}
+
+/// Settings of `key` in Match blocks that can take effect for some
+/// connection: in a block that can match, with a condition beyond `all`, for
+/// a keyword a Match block can set, and not shadowed by an earlier setting
+/// whose conditions are a subset of its own (the same condition, or `Match
+/// all`: the earlier one always wins there).
+fn match_candidates<'c>(cfg: &'c SshdConfig, key: &str) -> Vec<(usize, &'c Setting)> {
+    if !sshd::settable_in_match(key) {
+        return Vec::new();
+    }
+    let mut earlier: Vec<Vec<&sshd::Criterion>> = Vec::new();
+    let mut out = Vec::new();
+    for (b, s) in cfg.ordered() {
+        let Some(b) = b else { continue };
+        if canonical(&s.key) != key || !cfg.reachable(b) {
+            continue;
+        }
+        let guard = cfg.guard(b);
+        let shadowed = earlier.iter().any(|g| g.iter().all(|c| guard.contains(c)));
+        if !shadowed && !guard.is_empty() {
+            out.push((b, s));
+        }
+        earlier.push(guard);
+    }
+    out
+}
+
+/// Hits for `key`: the effective global value (or the compiled-in default)
+/// and every Match-block setting that can take effect. `bad` says why a
+/// value is a problem.
 fn check_key(
     ctx: &Ctx,
     cfg: &SshdConfig,
     key: &str,
-    bad: impl Fn(&str) -> Option<String>,
+    bad: impl Fn(&Val) -> Option<String>,
 ) -> Vec<Hit> {
+    let eff = effective(ctx, cfg);
     let mut hits = Vec::new();
     let ver = ctx.openssh_version();
-    match cfg.get(key) {
-        Some(s) => {
-            if let Some(why) = bad(&s.value) {
-                hits.push(
-                    Hit::new(format!("{key} {} — {why}", s.value))
-                        .subject(key)
-                        .at(&s.path, Some(s.line)),
-                );
-            }
-        }
-        None => {
-            if let Some(d) = default_for(key, ver) {
-                if let Some(why) = bad(d) {
+    if let Some(r) = eff.get(key) {
+        if let Some(why) = bad(&r.value) {
+            match r.from.last() {
+                Some(s) => {
+                    let note = block_of(cfg, s)
+                        .map(|b| format!(" in 'Match {}'", cfg.matches[b].condition))
+                        .unwrap_or_default();
+                    hits.push(
+                        Hit::new(format!("{key} {}{note} — {why}", s.value))
+                            .subject(key)
+                            .at(&s.path, Some(s.line)),
+                    );
+                }
+                None => {
+                    let d = default_for(key, ver).unwrap_or("?");
                     let v = ver
                         .map(|(a, b)| format!("OpenSSH {a}.{b}"))
                         .unwrap_or_else(|| "OpenSSH (version unknown)".into());
@@ -47,37 +107,32 @@ fn check_key(
             }
         }
     }
-    for m in &cfg.matches {
-        for s in m.settings.iter().filter(|s| s.key == key) {
-            if let Some(why) = bad(&s.value) {
-                hits.push(
-                    Hit::new(format!(
-                        "{key} {} in 'Match {}' — {why}",
-                        s.value, m.condition
-                    ))
-                    .subject(format!("{key} (Match {})", m.condition))
+    for (b, s) in match_candidates(cfg, key) {
+        let Ok(v) = sshd::parse_value(key, &s.args) else {
+            continue;
+        };
+        if let Some(why) = bad(&v) {
+            let cond = condition(cfg, b);
+            hits.push(
+                Hit::new(format!("{key} {} in 'Match {cond}' — {why}", s.value))
+                    .subject(format!("{key} (Match {cond})"))
                     .at(&s.path, Some(s.line)),
-                );
-            }
+            );
         }
     }
     hits
 }
 
-fn is_yes(v: &str) -> bool {
-    v.eq_ignore_ascii_case("yes")
+fn is_yes(v: &Val) -> bool {
+    v.flag() == Some(true)
 }
 
 fn permit_root_login(ctx: &Ctx) -> Outcome {
     let cfg = ctx.sshd()?;
-    Ok(check_key(ctx, cfg, "permitrootlogin", |v| {
-        (!v.eq_ignore_ascii_case("no")).then(|| {
-            if is_yes(v) {
-                "root may log in with a password".into()
-            } else {
-                "root may log in (key-only break-glass must be documented)".into()
-            }
-        })
+    Ok(check_key(ctx, cfg, "permitrootlogin", |v| match v {
+        Val::PermitRoot(PermitRoot::No) => None,
+        Val::PermitRoot(PermitRoot::Yes) => Some("root may log in with a password".into()),
+        _ => Some("root may log in (key-only break-glass must be documented)".into()),
     }))
 }
 
@@ -98,20 +153,43 @@ fn password_authentication(ctx: &Ctx) -> Outcome {
     let mut hits = check_key(ctx, cfg, "passwordauthentication", |v| {
         is_yes(v).then(|| "password login allowed; use keys".into())
     });
-    let kbd = cfg
-        .get("kbdinteractiveauthentication")
-        .or_else(|| cfg.get("challengeresponseauthentication"));
-    let use_pam = cfg.get("usepam").map(|s| is_yes(&s.value)).unwrap_or(false);
-    if let Some(k) = kbd {
-        if is_yes(&k.value) && use_pam {
-            hits.push(
-                Hit::new(format!(
-                    "{} yes with UsePAM yes — PAM password prompts allowed",
-                    k.key
-                ))
-                .subject(k.key.clone())
-                .at(&k.path, Some(k.line)),
-            );
+    // Keyboard-interactive (alias ChallengeResponseAuthentication, default
+    // yes) hands PAM's password prompt to the client when UsePAM is on.
+    let eff = effective(ctx, cfg);
+    let use_pam = eff.value("usepam").map(is_yes).unwrap_or(false);
+    if use_pam {
+        let why =
+            |v: &Val| is_yes(v).then(|| "PAM password prompts allowed with UsePAM yes".to_string());
+        if let Some(r) = eff.get("kbdinteractiveauthentication") {
+            if let Some(w) = why(&r.value) {
+                match r.from.last() {
+                    Some(k) => hits.push(
+                        Hit::new(format!("{} {} with UsePAM yes — {w}", k.key, k.value))
+                            .subject(k.key.clone())
+                            .at(&k.path, Some(k.line)),
+                    ),
+                    None => hits.push(
+                        Hit::new(format!(
+                            "kbdinteractiveauthentication not set; compiled-in default is 'yes' — {w}"
+                        ))
+                        .subject("kbdinteractiveauthentication")
+                        .at(MAIN, None),
+                    ),
+                }
+            }
+        }
+        for (b, s) in match_candidates(cfg, "kbdinteractiveauthentication") {
+            let Ok(v) = sshd::parse_value("kbdinteractiveauthentication", &s.args) else {
+                continue;
+            };
+            if let Some(w) = why(&v) {
+                let cond = condition(cfg, b);
+                hits.push(
+                    Hit::new(format!("{} {} in 'Match {cond}' — {w}", s.key, s.value))
+                        .subject(format!("{} (Match {cond})", s.key))
+                        .at(&s.path, Some(s.line)),
+                );
+            }
         }
     }
     Ok(hits.into_iter().map(|h| h.severity(sev)).collect())
@@ -119,26 +197,44 @@ fn password_authentication(ctx: &Ctx) -> Outcome {
 
 fn env_and_forwarding(ctx: &Ctx) -> Outcome {
     let cfg = ctx.sshd()?;
+    let eff = effective(ctx, cfg);
+    // DisableForwarding yes turns X11, agent, TCP and StreamLocal forwarding
+    // off whatever they say (unless a Match block can turn it back on).
+    let disabled = eff.value("disableforwarding").map(is_yes).unwrap_or(false)
+        && match_candidates(cfg, "disableforwarding").is_empty();
     let mut hits = Vec::new();
-    for key in [
-        "x11forwarding",
-        "allowagentforwarding",
-        "permituserenvironment",
-        "gatewayports",
-    ] {
-        hits.extend(check_key(ctx, cfg, key, |v| {
-            (!v.eq_ignore_ascii_case("no")).then(|| "enabled".into())
-        }));
+    for key in ["x11forwarding", "allowagentforwarding"] {
+        if !disabled {
+            hits.extend(check_key(ctx, cfg, key, |v| {
+                is_yes(v).then(|| "enabled".into())
+            }));
+        }
     }
-    for key in [
-        "allowtcpforwarding",
-        "allowstreamlocalforwarding",
-        "permittunnel",
-    ] {
-        hits.extend(check_key(ctx, cfg, key, |v| {
-            (!v.eq_ignore_ascii_case("no")).then(|| "forwarding/tunnelling enabled".into())
-        }));
+    hits.extend(check_key(ctx, cfg, "permituserenvironment", |v| match v {
+        Val::UserEnv {
+            on: true,
+            allow: None,
+        } => Some("enabled".into()),
+        Val::UserEnv {
+            on: true,
+            allow: Some(a),
+        } => Some(format!("enabled for {a}")),
+        _ => None,
+    }));
+    hits.extend(check_key(ctx, cfg, "gatewayports", |v| {
+        (!matches!(v, Val::Gateway(Gateway::No))).then(|| "enabled".into())
+    }));
+    for key in ["allowtcpforwarding", "allowstreamlocalforwarding"] {
+        if !disabled {
+            hits.extend(check_key(ctx, cfg, key, |v| {
+                (!matches!(v, Val::Forwarding(Forwarding::No)))
+                    .then(|| "forwarding/tunnelling enabled".into())
+            }));
+        }
     }
+    hits.extend(check_key(ctx, cfg, "permittunnel", |v| {
+        (!matches!(v, Val::Tunnel(Tunnel::No))).then(|| "forwarding/tunnelling enabled".into())
+    }));
     Ok(hits)
 }
 
@@ -147,9 +243,10 @@ fn host_based_trust(ctx: &Ctx) -> Outcome {
     let mut hits = check_key(ctx, cfg, "hostbasedauthentication", |v| {
         is_yes(v).then(|| "trust by client host".into())
     });
-    hits.extend(check_key(ctx, cfg, "ignorerhosts", |v| {
-        v.eq_ignore_ascii_case("no")
-            .then(|| ".rhosts/.shosts honoured".into())
+    hits.extend(check_key(ctx, cfg, "ignorerhosts", |v| match v {
+        Val::Rhosts(Rhosts::No) => Some(".rhosts/.shosts honoured".into()),
+        Val::Rhosts(Rhosts::ShostsOnly) => Some(".shosts honoured".into()),
+        _ => None,
     }));
     Ok(hits)
 }
@@ -157,16 +254,20 @@ fn host_based_trust(ctx: &Ctx) -> Outcome {
 fn loglevel(ctx: &Ctx) -> Outcome {
     let cfg = ctx.sshd()?;
     Ok(check_key(ctx, cfg, "loglevel", |v| {
-        (!matches!(v.to_ascii_uppercase().as_str(), "INFO" | "VERBOSE"))
-            .then(|| "want INFO or VERBOSE".into())
+        (!matches!(
+            v,
+            Val::Level(LogLevel::Info) | Val::Level(LogLevel::Verbose)
+        ))
+        .then(|| "want INFO or VERBOSE".into())
     }))
 }
 
 fn access_restricted(ctx: &Ctx) -> Outcome {
     let cfg = ctx.sshd()?;
+    let eff = effective(ctx, cfg);
     let any = ["allowusers", "allowgroups", "denyusers", "denygroups"]
         .iter()
-        .any(|k| cfg.get(k).is_some());
+        .any(|k| eff.value(k).is_some_and(|v| !v.list().is_empty()));
     if any {
         Ok(vec![])
     } else {
@@ -176,59 +277,26 @@ fn access_restricted(ctx: &Ctx) -> Outcome {
 
 fn auth_rate_limits(ctx: &Ctx) -> Outcome {
     let cfg = ctx.sshd()?;
-    let mut hits = check_key(ctx, cfg, "maxauthtries", |v| match v.parse::<u32>() {
-        Ok(n) if n <= 4 => None,
+    let mut hits = check_key(ctx, cfg, "maxauthtries", |v| match v {
+        Val::Int(n) if *n <= 4 => None,
         _ => Some("want <= 4".into()),
     });
-    hits.extend(check_key(
-        ctx,
-        cfg,
-        "logingracetime",
-        |v| match parse_time(v) {
-            Some(s) if s > 0 && s <= 60 => None,
-            _ => Some("want 1..60 seconds".into()),
-        },
-    ));
+    hits.extend(check_key(ctx, cfg, "logingracetime", |v| match v {
+        Val::Seconds(s) if *s > 0 && *s <= 60 => None,
+        _ => Some("want 1..60 seconds".into()),
+    }));
     hits.extend(check_key(ctx, cfg, "maxstartups", |v| {
-        let f: Vec<u32> = v.split(':').filter_map(|x| x.parse().ok()).collect();
-        let ok = match f.as_slice() {
-            [start, rate, full] => *start <= 10 && *rate >= 30 && *full <= 60,
-            [n] => *n <= 10,
-            _ => false,
-        };
+        let ok = matches!(v, Val::Startups { begin, rate, full } if *begin <= 10 && *rate >= 30 && *full <= 60);
         (!ok).then(|| "looser than 10:30:60".into())
     }));
     Ok(hits)
 }
 
 /// sshd time format: `120`, `2m`, `1m30s`.
+#[cfg(test)]
 fn parse_time(v: &str) -> Option<u64> {
-    let mut total = 0u64;
-    let mut num = String::new();
-    for c in v.chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-        } else {
-            let n: u64 = num.parse().ok()?;
-            num.clear();
-            total += n * match c.to_ascii_lowercase() {
-                's' => 1,
-                'm' => 60,
-                'h' => 3600,
-                'd' => 86_400,
-                'w' => 604_800,
-                _ => return None,
-            };
-        }
-    }
-    if !num.is_empty() {
-        total += num.parse::<u64>().ok()?;
-    }
-    Some(total)
+    sshd::convtime(v)
 }
-
-/// An algorithm list, where it was set (None: compiled-in default), and a note.
-type AlgList = (Vec<String>, Option<(String, u64)>, String);
 
 fn algorithms(
     ctx: &Ctx,
@@ -236,43 +304,25 @@ fn algorithms(
     classify: fn(&str) -> Option<(Severity, &'static str)>,
 ) -> Outcome {
     let cfg = ctx.sshd()?;
-    let ver = ctx.openssh_version();
-    let default = default_for(key, ver).unwrap_or("");
+    let eff = effective(ctx, cfg);
     let mut hits = Vec::new();
-    let mut lists: Vec<AlgList> = Vec::new();
-    match cfg.get(key) {
-        Some(s) => lists.push((
-            algorithm_list(&s.value, default),
-            Some((s.path.clone(), s.line)),
-            String::new(),
-        )),
-        None => lists.push((
-            algorithm_list(default, default),
-            None,
-            " (compiled-in default)".into(),
-        )),
-    }
-    for m in &cfg.matches {
-        for s in m.settings.iter().filter(|s| s.key == key) {
-            lists.push((
-                algorithm_list(&s.value, default),
-                Some((s.path.clone(), s.line)),
-                format!(" in 'Match {}'", m.condition),
-            ));
-        }
-    }
-    for (list, at, note) in lists {
-        for a in list {
-            if let Some((sev, why)) = classify(&a) {
-                let mut h = Hit::new(format!("{key}: {a} offered{note} — {why}"))
-                    .subject(a.clone())
-                    .severity(sev);
-                h = match &at {
-                    Some((p, l)) => h.at(p, Some(*l)),
-                    None => h.at(MAIN, None),
-                };
-                hits.push(h);
-            }
+    let Some(r) = eff.get(key) else {
+        return Ok(hits);
+    };
+    let note = if r.from.is_empty() {
+        " (compiled-in default)"
+    } else {
+        ""
+    };
+    for a in r.value.list() {
+        if let Some((sev, why)) = classify(a) {
+            let h = Hit::new(format!("{key}: {a} offered{note} — {why}"))
+                .subject(a.clone())
+                .severity(sev);
+            hits.push(match r.from.last() {
+                Some(s) => h.at(&s.path, Some(s.line)),
+                None => h.at(MAIN, None),
+            });
         }
     }
     Ok(hits)
@@ -421,13 +471,15 @@ fn key_and_config_perms(ctx: &Ctx) -> Outcome {
             }
         }
     }
-    if let Some(s) = cfg.get("strictmodes") {
-        if s.value.eq_ignore_ascii_case("no") {
-            hits.push(
-                Hit::new("StrictModes no: sshd accepts keys from writable home directories")
-                    .subject("strictmodes")
-                    .at(&s.path, Some(s.line)),
-            );
+    let eff = effective(ctx, cfg);
+    if let Some(r) = eff.get("strictmodes") {
+        if r.value.flag() == Some(false) {
+            let h = Hit::new("StrictModes no: sshd accepts keys from writable home directories")
+                .subject("strictmodes");
+            hits.push(match r.from.last() {
+                Some(s) => h.at(&s.path, Some(s.line)),
+                None => h.at(MAIN, None),
+            });
         }
     }
     Ok(hits)
@@ -440,8 +492,8 @@ fn idle_timeout(ctx: &Ctx) -> Outcome {
     } else {
         Severity::Low
     };
-    let hits = check_key(ctx, cfg, "clientaliveinterval", |v| match parse_time(v) {
-        Some(n) if n > 0 && n <= 300 => None,
+    let hits = check_key(ctx, cfg, "clientaliveinterval", |v| match v {
+        Val::Seconds(n) if *n > 0 && *n <= 300 => None,
         _ => Some("idle sessions are never terminated (want 1..300 s)".into()),
     });
     Ok(hits.into_iter().map(|h| h.severity(sev)).collect())
@@ -449,11 +501,9 @@ fn idle_timeout(ctx: &Ctx) -> Outcome {
 
 fn concurrency(ctx: &Ctx) -> Outcome {
     let cfg = ctx.sshd()?;
-    Ok(check_key(ctx, cfg, "maxsessions", |v| {
-        match v.parse::<u32>() {
-            Ok(n) if n <= 4 => None,
-            _ => Some("want <= 4".into()),
-        }
+    Ok(check_key(ctx, cfg, "maxsessions", |v| match v {
+        Val::Int(n) if *n <= 4 => None,
+        _ => Some("want <= 4".into()),
     }))
 }
 
@@ -778,5 +828,168 @@ mod tests {
         assert!(h
             .iter()
             .any(|h| h.evidence.contains("private host key mode 0644")));
+    }
+
+    /// A tree with HARDENED plus `extra` appended to the main file.
+    fn with(extra: &str) -> T {
+        let t = hardened();
+        t.file_mode("etc/ssh/sshd_config", &format!("{extra}{HARDENED}"), 0o600);
+        t
+    }
+
+    #[test]
+    fn quoted_values_and_trailing_comments() {
+        // Quotes: `PermitEmptyPasswords "yes"` is yes; `MaxAuthTries "3"` is 3.
+        fails(
+            &with("PermitEmptyPasswords \"yes\"\n"),
+            "ssh.permit-empty-passwords",
+        );
+        passes(&with("MaxAuthTries \"3\"\n"), "ssh.auth-rate-limits");
+        // A trailing comment is not part of the value.
+        passes(
+            &with("PermitRootLogin no # not yes\n"),
+            "ssh.permit-root-login",
+        );
+        passes(&with("LogLevel VERBOSE # more\n"), "ssh.loglevel");
+        // …but glued to it, sshd refuses the line: an error naming it.
+        let t = with("PermitRootLogin no#x\n");
+        assert!(matches!(
+            run(&t, "ssh.permit-root-login"),
+            Err(Skip::Error { line: Some(1), .. })
+        ));
+    }
+
+    #[test]
+    fn include_inside_match_stays_in_the_match() {
+        let t = hardened();
+        t.file("etc/ssh/extra.conf", "X11Forwarding no\n");
+        t.file_mode(
+            "etc/ssh/sshd_config",
+            &format!(
+                "{HARDENED}Match User backup\nInclude /etc/ssh/extra.conf\nPermitRootLogin yes\n"
+            ),
+            0o600,
+        );
+        let h = fails(&t, "ssh.permit-root-login");
+        assert_eq!(h.len(), 1, "{h:?}");
+        assert!(h[0].evidence.contains("Match User backup"), "{h:?}");
+    }
+
+    #[test]
+    fn include_glob_skips_dot_files() {
+        let t = hardened();
+        t.file("etc/ssh/sshd_config.d/.swap.conf", "PermitRootLogin yes\n");
+        passes(&t, "ssh.permit-root-login");
+        t.file("etc/ssh/sshd_config.d/00-a.conf", "PermitRootLogin yes\n");
+        fails(&t, "ssh.permit-root-login");
+    }
+
+    #[test]
+    fn match_all_overrides_and_shadowing() {
+        // A Match all value overrides the earlier top-level one.
+        let t = hardened();
+        t.file_mode(
+            "etc/ssh/sshd_config",
+            &format!("{HARDENED}Match all\nPermitRootLogin yes\n"),
+            0o600,
+        );
+        let h = fails(&t, "ssh.permit-root-login");
+        assert!(h[0].evidence.contains("Match all"), "{h:?}");
+        // First value wins inside a block and across blocks of the same
+        // condition: the later `yes` cannot take effect.
+        let t = hardened();
+        t.file_mode(
+            "etc/ssh/sshd_config",
+            &format!("{HARDENED}Match User bob\nPermitRootLogin no\nPermitRootLogin yes\nMatch User bob\nPermitRootLogin yes\nMatch all\nX11Forwarding no\nMatch Address 10.0.0.0/8\nX11Forwarding yes\n"),
+            0o600,
+        );
+        passes(&t, "ssh.permit-root-login");
+        passes(&t, "ssh.env-and-forwarding");
+        // A different condition can take effect.
+        let t = hardened();
+        t.file_mode(
+            "etc/ssh/sshd_config",
+            &format!("{HARDENED}Match User bob\nPermitRootLogin no\nMatch User alice\nPermitRootLogin yes\n"),
+            0o600,
+        );
+        let h = fails(&t, "ssh.permit-root-login");
+        assert!(h[0].evidence.contains("Match User alice"), "{h:?}");
+    }
+
+    #[test]
+    fn kbd_interactive_default_with_pam() {
+        // Nothing set: KbdInteractiveAuthentication defaults to yes, so PAM
+        // password prompts are allowed with UsePAM yes.
+        let t = with("");
+        t.file_mode(
+            "etc/ssh/sshd_config",
+            &HARDENED.replace("KbdInteractiveAuthentication no\n", ""),
+            0o600,
+        );
+        let h = fails(&t, "ssh.password-authentication");
+        assert!(h[0].evidence.contains("compiled-in default"), "{h:?}");
+        // The alias and the keyword: the first occurrence of either wins.
+        passes(
+            &with("ChallengeResponseAuthentication no\nKbdInteractiveAuthentication yes\n"),
+            "ssh.password-authentication",
+        );
+        let h = fails(
+            &with("ChallengeResponseAuthentication yes\n"),
+            "ssh.password-authentication",
+        );
+        assert_eq!(
+            h[0].subject.as_deref(),
+            Some("challengeresponseauthentication")
+        );
+        // Without UsePAM no finding.
+        let t = hardened();
+        t.file_mode(
+            "etc/ssh/sshd_config",
+            &HARDENED.replace("KbdInteractiveAuthentication no\nUsePAM yes\n", ""),
+            0o600,
+        );
+        passes(&t, "ssh.password-authentication");
+    }
+
+    #[test]
+    fn repeated_default_algorithm_reported_once() {
+        let t = hardened();
+        t.file(
+            "etc/ssh/sshd_config.d/10-legacy.conf",
+            "MACs ^hmac-sha1,hmac-sha1,umac-64@openssh.com\n",
+        );
+        let h = fails(&t, "ssh.macs");
+        let sha1 = h
+            .iter()
+            .filter(|h| h.subject.as_deref() == Some("hmac-sha1"))
+            .count();
+        assert_eq!(sha1, 1, "{h:?}");
+        let t = hardened();
+        t.file(
+            "etc/ssh/sshd_config.d/10-legacy.conf",
+            "Ciphers +aes128-ctr,aes128-cbc,aes128-cbc\n",
+        );
+        let h = fails(&t, "ssh.ciphers");
+        assert_eq!(h.len(), 1, "{h:?}");
+        // The hostile removal pattern resolves quickly and removes nothing weak.
+        let t = hardened();
+        t.file(
+            "etc/ssh/sshd_config.d/10-legacy.conf",
+            &format!("Ciphers -{}z\n", "*".repeat(40)),
+        );
+        let start = std::time::Instant::now();
+        passes(&t, "ssh.ciphers");
+        assert!(start.elapsed().as_secs() < 1);
+    }
+
+    #[test]
+    fn global_only_keyword_in_match_is_an_error() {
+        let t = with("");
+        t.file_mode(
+            "etc/ssh/sshd_config",
+            &format!("{HARDENED}Match User x\nCiphers aes128-cbc\n"),
+            0o600,
+        );
+        assert!(matches!(run(&t, "ssh.ciphers"), Err(Skip::Error { .. })));
     }
 }
