@@ -33,12 +33,15 @@ use std::process::{Command, Output};
 
 /// Path of a binary of the workspace, next to the test executable's `deps/`.
 ///
-/// Panics when the binary is missing or older than any source file it was
-/// built from (cargo's dep-info `target/debug/NAME.d` lists them): the test
-/// would otherwise run stale code. `cargo nextest run --workspace` (and
+/// Panics when the binary is missing or older than a source file it was
+/// built from (cargo's dep-info `target/debug/NAME.d` lists them) that was
+/// modified before this test run started: cargo did not rebuild it, and the
+/// test would run stale code. `cargo nextest run --workspace` (and
 /// `scripts/test`) rebuilds both binaries first — the agent and the collector
 /// each have an integration test, which makes cargo build their binary; a run
-/// limited to `-p fieldattest-tests` does not.
+/// limited to `-p fieldattest-tests` does not. A source edited while the run
+/// is under way (after the runner — nextest or cargo, this process's parent —
+/// started) is not held against it: the run tests the tree it built.
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
     let dir = exe.parent().and_then(Path::parent).expect("target dir");
@@ -70,6 +73,7 @@ pub fn bin(name: &str) -> PathBuf {
 fn stale(binary: &Path) -> Option<String> {
     let mtime = |p: &Path| fs::metadata(p).and_then(|m| m.modified()).ok();
     let built = mtime(binary)?;
+    let run_started = runner_start();
     let mut dep = binary.as_os_str().to_owned();
     dep.push(".d");
     let Ok(text) = fs::read_to_string(&dep) else {
@@ -89,7 +93,16 @@ fn stale(binary: &Path) -> Option<String> {
         let d = PathBuf::from(d.replace('\0', " "));
         match mtime(&d) {
             Some(t) if t <= built => {}
-            Some(_) => newer.push(format!("{} was modified after the build", d.display())),
+            Some(t) if run_started.is_some_and(|r| t > r) => {
+                eprintln!(
+                    "note: {} was edited during this test run; the run tests the binary it built",
+                    d.display()
+                );
+            }
+            Some(_) => newer.push(format!(
+                "{} was modified after the build, before this run",
+                d.display()
+            )),
             None => newer.push(format!("{} (a source) is gone", d.display())),
         }
     }
@@ -100,6 +113,29 @@ fn stale(binary: &Path) -> Option<String> {
         newer.truncate(3);
         Some(format!("{} ({n} source file(s) in all)", newer.join("; ")))
     }
+}
+
+/// When this process's parent (the test runner: nextest or cargo) started,
+/// from /proc (start time in clock ticks since boot, USER_HZ = 100 on Linux).
+fn runner_start() -> Option<std::time::SystemTime> {
+    let after_comm = |stat: &str| -> Vec<String> {
+        stat.rsplit_once(')')
+            .map(|(_, rest)| rest.split_whitespace().map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    // Fields after "(comm)": [0] state (field 3), [1] ppid, [19] starttime (field 22).
+    let me = after_comm(&fs::read_to_string("/proc/self/stat").ok()?);
+    let ppid: u32 = me.get(1)?.parse().ok()?;
+    let parent = after_comm(&fs::read_to_string(format!("/proc/{ppid}/stat")).ok()?);
+    let ticks: u64 = parent.get(19)?.parse().ok()?;
+    let btime: u64 = fs::read_to_string("/proc/stat")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("btime "))?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(std::time::UNIX_EPOCH + std::time::Duration::from_millis(btime * 1000 + ticks * 10))
 }
 
 /// True when this process runs as root (uid 0).
