@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 const WRONG: &str = "not-the-password";
 
-/// Candidates per second of `f` over ~`total`, in slices of `slice`.
+/// Candidates per second of `f` over ~`total`.
 fn rate_of(mut f: impl FnMut(), total: Duration) -> (f64, u64) {
     let mut n = 0u64;
     let t0 = Instant::now();

@@ -426,8 +426,6 @@ fn known_default(ctx: &Ctx) -> Outcome {
     }
     let total: usize = accounts.iter().map(|a| a.candidates.len()).sum();
     let mut checked = 0usize;
-    // Accounts sharing one hash string (same salt) share each verdict.
-    let mut verdicts: std::collections::HashMap<(&str, &str), Verify> = Default::default();
     let deadline = ctx.cred_deadline();
     // Round-robin by likelihood tier so every account gets its best guesses first.
     let mut exhausted = false;
@@ -446,15 +444,11 @@ fn known_default(ctx: &Ctx) -> Outcome {
                     exhausted = true;
                     break 'outer;
                 }
-                let v = match verdicts.get(&(a.hash, pw)) {
-                    Some(v) => *v,
-                    None => a.prepared.verify(pw, deadline),
-                };
+                let v = a.prepared.verify(pw, deadline);
                 if v == Verify::OutOfBudget {
                     exhausted = true;
                     break 'outer;
                 }
-                verdicts.insert((a.hash, pw), v);
                 a.next += 1;
                 checked += 1;
                 match v {
