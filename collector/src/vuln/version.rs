@@ -153,11 +153,9 @@ mod apk214 {
             match b[0] {
                 b'.' => n = DIGIT_OR_ZERO,
                 b'_' => n = SUFFIX,
-                b'-' => {
-                    if b.len() > 1 && b[1] == b'r' {
-                        n = REVISION_NO;
-                        *b = &b[1..];
-                    }
+                b'-' if b.len() > 1 && b[1] == b'r' => {
+                    n = REVISION_NO;
+                    *b = &b[1..];
                 }
                 _ => {}
             }
