@@ -1303,8 +1303,8 @@ fn strdelim(s: &str) -> Result<(String, Option<&str>), ()> {
     Ok((s[..p].to_string(), Some(r)))
 }
 
-/// OpenSSH `argv_split(s, …, terminate_on_comment = 1)`. Err: unbalanced quotes.
-pub fn argv_split(s: &str) -> Result<Vec<String>, ()> {
+/// OpenSSH `argv_split(s, …, terminate_on_comment = 1)`. None: unbalanced quotes.
+pub fn argv_split(s: &str) -> Option<Vec<String>> {
     let b = s.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
@@ -1342,11 +1342,11 @@ pub fn argv_split(s: &str) -> Result<Vec<String>, ()> {
             i += 1;
         }
         if quote != 0 {
-            return Err(());
+            return None;
         }
         out.push(String::from_utf8_lossy(&arg).into_owned());
     }
-    Ok(out)
+    Some(out)
 }
 
 /// Parses the criteria of a `Match` line (`match_cfg_line` syntax).
@@ -1621,8 +1621,8 @@ fn parse_file(st: &mut State, path: &str, text: &str, inherited: Option<usize>) 
             continue;
         }
         let args = match argv_split(rest) {
-            Ok(a) => a,
-            Err(()) => {
+            Some(a) => a,
+            None => {
                 err(st, line, format!("'{kw}': unbalanced quotes"));
                 continue;
             }
