@@ -271,6 +271,12 @@ const CURVES: &[(&[u8], &str, u32, Option<&str>)] = &[
     ),
 ];
 
+/// A DER element: tag and contents.
+type Tlv<'a> = (u8, &'a [u8]);
+
+/// Algorithm, bits, SSH fingerprint of a key.
+type Facts = (String, Option<u32>, Option<String>);
+
 /// Dotted form of DER OID contents (`1.3.132.0.10`); `None` when malformed
 /// (empty, an arc over 64 bits, a last arc cut off).
 fn oid_dotted(oid: &[u8]) -> Option<String> {
@@ -308,10 +314,7 @@ fn oid_dotted(oid: &[u8]) -> Option<String> {
 /// The EC key facts of a curve parameter (`ECParameters`: a namedCurve OID,
 /// or explicit parameters), with the public point when known: algorithm,
 /// bits, and the SSH fingerprint (OpenSSH's curves only).
-fn ec_facts(
-    params: Option<(u8, &[u8])>,
-    point: Option<&[u8]>,
-) -> Result<(String, Option<u32>, Option<String>), String> {
+fn ec_facts(params: Option<Tlv>, point: Option<&[u8]>) -> Result<Facts, String> {
     let oid = match params {
         Some((0x06, oid)) => oid,
         Some((0x30, _)) => return Ok(("ecdsa-unknown:explicit-parameters".into(), None, None)),
@@ -338,7 +341,7 @@ fn ec_facts(
 /// SEC1 `ECPrivateKey`: SEQUENCE { INTEGER 1, OCTET STRING d,
 /// [0] ECParameters OPTIONAL, [1] BIT STRING publicKey OPTIONAL }: the
 /// curve parameters (the TLV inside `[0]`) and the public point.
-fn sec1(der: &[u8]) -> Option<(Option<(u8, &[u8])>, Option<&[u8]>)> {
+fn sec1(der: &[u8]) -> Option<(Option<Tlv<'_>>, Option<&[u8]>)> {
     let seq = Der(der).expect(0x30)?;
     let mut s = Der(seq);
     if s.expect(0x02)? != [1] {
@@ -366,7 +369,7 @@ fn sec1(der: &[u8]) -> Option<(Option<(u8, &[u8])>, Option<&[u8]>)> {
 /// PKCS#8 `PrivateKeyInfo` / `OneAsymmetricKey` (RFC 5958): SEQUENCE {
 /// INTEGER version, AlgorithmIdentifier SEQUENCE { OID, parameters ANY
 /// OPTIONAL }, OCTET STRING privateKey, … }: algorithm, bits, fingerprint.
-fn pkcs8(der: &[u8]) -> Result<(String, Option<u32>, Option<String>), String> {
+fn pkcs8(der: &[u8]) -> Result<Facts, String> {
     const BAD: &str = "malformed PKCS#8";
     let seq = Der(der).expect(0x30).ok_or(BAD)?;
     let mut s = Der(seq);
