@@ -157,7 +157,7 @@ pub fn require_root(why: &str) {
     );
 }
 
-/// The path of program `cmd` (searched in `PATH`, or taken as is when it
+/// The path of program `cmd` (searched in `PATH`, then /usr/sbin and /sbin, or taken as is when it
 /// contains a `/`), failing the test when it is not installed. `package` is
 /// the Debian package that ships it; `scripts/test` installs it as root.
 pub fn require_tool(cmd: &str, package: &str) -> PathBuf {
@@ -170,11 +170,12 @@ pub fn require_tool(cmd: &str, package: &str) -> PathBuf {
     let found = if cmd.contains('/') {
         Some(PathBuf::from(cmd)).filter(|p| executable(p))
     } else {
-        std::env::var_os("PATH").and_then(|path| {
-            std::env::split_paths(&path)
-                .map(|d| d.join(cmd))
-                .find(|p| executable(p))
-        })
+        // sbin is not in every user's PATH (scripts/test looks there too).
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        std::env::split_paths(&path)
+            .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
+            .map(|d| d.join(cmd))
+            .find(|p| executable(p))
     };
     found.unwrap_or_else(|| {
         panic!(
