@@ -1,0 +1,51 @@
+//! Fuzz target: the package databases of an image — deb822 paragraphs
+//! (`inventory::control`), dpkg `status` and `status.d/` entries
+//! (`inventory::dpkg`), opkg `status`, `opkg.conf` and per-package control
+//! files (`inventory::opkg`), Alpine `lib/apk/db/installed`
+//! (`inventory::apk`), and Debian copyright / license strings
+//! (`inventory::license`: DEP-5 and the SPDX mapping of database license
+//! fields). Every input goes to every parser, each call within the linear
+//! budget of `budget.rs`.
+//!
+//! `fuzz/run-all.sh` runs it; by hand:
+//! `RUSTC_BOOTSTRAP=1 cargo fuzz run image_packages fuzz/corpus/image_packages fuzz/seeds/image_packages`
+#![no_main]
+
+use fieldattest_agent::inventory::{apk, control, dpkg, license, opkg};
+use libfuzzer_sys::fuzz_target;
+
+#[path = "budget.rs"]
+mod budget;
+
+fuzz_target!(|data: &[u8]| {
+    let t = budget::text(data);
+    let n = data.len();
+    let _ = budget::check("control::parse", n, || control::parse(&t));
+    let _ = budget::check("dpkg::parse_status(status)", n, || {
+        dpkg::parse_status(&t, "/var/lib/dpkg/status", false)
+    });
+    let _ = budget::check("dpkg::parse_status(status.d)", n, || {
+        dpkg::parse_status(&t, "/var/lib/dpkg/status.d/x", true)
+    });
+    let _ = budget::check("dpkg::split_source", n, || dpkg::split_source(&t));
+    let mut found = budget::check("opkg::parse_status", n, || {
+        opkg::parse_status(&t, "/var/lib/opkg/status")
+    });
+    let _ = budget::check("opkg::apply_control", n, || {
+        for p in found.packages.iter_mut().take(4) {
+            opkg::apply_control(p, &t);
+            let _ = opkg::yocto_pv(&p.version);
+        }
+    });
+    let _ = budget::check("opkg::status_paths_from_conf", n, || {
+        opkg::status_paths_from_conf(&t)
+    });
+    let _ = budget::check("apk::parse_installed", n, || {
+        apk::parse_installed(&t, apk::INSTALLED)
+    });
+    let _ = budget::check("license::from_dep5", n, || license::from_dep5(&t));
+    let _ = budget::check("license::from_text", n, || license::from_text(&t));
+    let _ = budget::check("license::to_spdx(lines)", n, || {
+        t.lines().map(license::to_spdx).collect::<Vec<_>>()
+    });
+});
