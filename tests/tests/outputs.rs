@@ -153,16 +153,19 @@ fn verify(p: Prepared, what: &str, check: &dyn Fn(&[u8]) -> Result<(), String>) 
     assert!(tmp.is_empty(), "{ctx}: temporary files left: {tmp:?}");
 }
 
+/// Validates an output's content.
+type Check = Box<dyn Fn(&[u8]) -> Result<(), String>>;
+
 /// An output option: the file name it writes in its directory, how to run
 /// it with that path, and what its content must be.
 struct OutCase {
     what: &'static str,
     file: &'static str,
     run: Box<dyn Fn(&Path) -> Output>,
-    check: Box<dyn Fn(&[u8]) -> Result<(), String>>,
+    check: Check,
 }
 
-fn json_with(key: &'static str) -> Box<dyn Fn(&[u8]) -> Result<(), String>> {
+fn json_with(key: &'static str) -> Check {
     Box::new(move |b| {
         let v: serde_json::Value = serde_json::from_slice(b).map_err(|e| e.to_string())?;
         if v.get(key).is_some() {
@@ -507,7 +510,9 @@ struct Walk {
     make: Box<dyn Fn() -> Command>,
 }
 
-fn walk(prog: &str, cases: &[Walk]) {
+/// Runs every case four times; returns the number of runs.
+fn walk(prog: &str, cases: &[Walk]) -> usize {
+    let mut runs = 0;
     let no_panic = |o: &Output, ctx: &str| {
         let e = stderr_of(o);
         assert!(!e.contains("panicked"), "{ctx}: panicked: {e}");
@@ -579,7 +584,9 @@ fn walk(prog: &str, cases: &[Walk]) {
             o.status
         );
         assert_eq!(o.status.code(), base.status.code(), "{ctx}");
+        runs += 4;
     }
+    runs
 }
 
 fn cmd(prog: &str, args: &[String]) -> Command {
@@ -775,7 +782,8 @@ fn every_subcommand_survives_a_full_or_closed_stdout_and_a_full_stderr() {
         "fieldattest subcommands not walked: {missing:?}"
     );
     assert!(want.len() >= 11, "usage parsed: {want:?}");
-    walk("fieldattest", &agent_cases);
+    let n = walk("fieldattest", &agent_cases);
+    println!("fieldattest: {} cases, {n} runs", agent_cases.len());
 
     // ---- the collector
     let db = s(&c.db());
@@ -871,7 +879,11 @@ fn every_subcommand_survives_a_full_or_closed_stdout_and_a_full_stderr() {
         "collector subcommands not walked: {missing:?}"
     );
     assert!(want.len() >= 16, "usage parsed: {want:?}");
-    walk("fieldattest-collector", &col_cases);
+    let n = walk("fieldattest-collector", &col_cases);
+    println!(
+        "fieldattest-collector: {} cases, {n} runs (+ serve x3)",
+        col_cases.len()
+    );
 
     // serve prints only to stderr and runs until stopped: it must come up
     // with stdout full or closed, and keep running with stderr full.

@@ -475,7 +475,7 @@ fn vulns_lists_an_advisory_once_per_source_and_fleet_text_is_text() {
         assert!(
             text.lines().any(|l| {
                 let w: Vec<&str> = l.split_whitespace().collect();
-                w.len() == 2 && w[0] == rule && w[1] == n.to_string()
+                w.len() == 2 && w[0] == rule && w[1].parse::<u64>().ok() == n.as_u64()
             }),
             "{rule} {n} in {text}"
         );
