@@ -13,9 +13,11 @@
 //!   its final target: the link stays a link, the target gets the content. A
 //!   dangling link creates its target.
 //! - anything else that can be opened for writing — a character or block
-//!   device (`/dev/null`, `/dev/ttyS0`), a FIFO (`/dev/stdout` on a pipe) — is
-//!   opened and written **in place** (no create, no truncate, no rename), so
-//!   the node stays what it was. A directory is an error.
+//!   device (`/dev/null`, `/dev/ttyS0`), a FIFO or pipe (`/dev/stdout` on a
+//!   pipe: a /proc link whose text is no path, so the type is taken from a
+//!   stat through the links) — is opened and written **in place** (no
+//!   create, no truncate, no rename), so the node stays what it was. A
+//!   directory is an error.
 //!
 //! [`stdout`] writes everything to standard output and flushes it;
 //! [`stdout_failed`] turns its error into the documented exit status: a
@@ -72,28 +74,46 @@ fn resolve(path: &Path) -> io::Result<(PathBuf, Option<Metadata>)> {
 /// documentation. `new_mode` is the mode of a file that did not exist (the
 /// umask applies); an existing regular file keeps its own.
 pub fn write_output(path: &Path, data: &[u8], new_mode: u32) -> io::Result<Written> {
-    let (target, meta) = resolve(path)?;
-    match meta {
-        None => replace_atomic(&target, data, new_mode, None).map(|()| Written::Replaced),
-        Some(m) if m.file_type().is_file() => {
-            replace_atomic(&target, data, new_mode, Some(&m)).map(|()| Written::Replaced)
+    // stat through the links first: `/dev/stdout` is a /proc "magic" link
+    // whose readlink text (`pipe:[123]`) is no path, yet opening it reaches
+    // the pipe.
+    match fs::metadata(path) {
+        Ok(m) if m.file_type().is_file() => {
+            let (target, meta) = resolve(path)?;
+            match meta {
+                Some(tm) if tm.file_type().is_file() => {
+                    replace_atomic(&target, data, new_mode, Some(&tm))?
+                }
+                // A magic link to a file: its readlink text may not be a path.
+                _ => replace_atomic(&fs::canonicalize(path)?, data, new_mode, Some(&m))?,
+            }
+            Ok(Written::Replaced)
         }
-        Some(m) if m.file_type().is_dir() => Err(io::Error::new(
+        Ok(m) if m.file_type().is_dir() => Err(io::Error::new(
             io::ErrorKind::IsADirectory,
             "is a directory",
         )),
-        Some(m) => {
-            let ft = m.file_type();
-            let mut f = OpenOptions::new().write(true).open(&target)?;
+        Ok(m) => {
+            let mut f = OpenOptions::new().write(true).open(path)?;
             f.write_all(data)?;
             f.flush()?;
             // fsync of a pipe or /dev/null is EINVAL; only block devices
             // hold data worth syncing.
-            if ft.is_block_device() {
+            if m.file_type().is_block_device() {
                 f.sync_all()?;
             }
             Ok(Written::InPlace)
         }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            // A new file, or a dangling link: create the link's target.
+            let (target, meta) = resolve(path)?;
+            match meta {
+                None => replace_atomic(&target, data, new_mode, None)?,
+                Some(_) => return Err(e),
+            }
+            Ok(Written::Replaced)
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -263,6 +283,28 @@ mod tests {
         let after = fs::symlink_metadata("/dev/null").unwrap();
         assert!(after.file_type().is_char_device());
         assert_eq!((before.ino(), before.rdev()), (after.ino(), after.rdev()));
+    }
+
+    #[test]
+    fn a_pipe_through_proc_self_fd_is_written_in_place() {
+        use std::io::Read;
+        use std::os::fd::AsRawFd;
+        let mut cat = std::process::Command::new("cat")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let w = cat.stdin.take().unwrap();
+        let p = PathBuf::from(format!("/proc/self/fd/{}", w.as_raw_fd()));
+        assert_eq!(
+            write_output(&p, b"through the pipe", 0o644).unwrap(),
+            Written::InPlace
+        );
+        drop(w);
+        let mut got = String::new();
+        cat.stdout.take().unwrap().read_to_string(&mut got).unwrap();
+        cat.wait().unwrap();
+        assert_eq!(got, "through the pipe");
     }
 
     #[test]

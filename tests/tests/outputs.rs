@@ -885,6 +885,71 @@ fn every_subcommand_survives_a_full_or_closed_stdout_and_a_full_stderr() {
         col_cases.len()
     );
 
+    // `--output /dev/stdout` with stdout a pipe (a /proc link whose text is
+    // `pipe:[N]`, no path): written through the pipe, for every option.
+    let through_stdout: Vec<(&str, Command)> = vec![
+        (
+            "scan --output",
+            cmd(
+                "fieldattest",
+                &strs(&[
+                    "scan",
+                    "--root",
+                    &root,
+                    "--format",
+                    "json",
+                    "--output",
+                    "/dev/stdout",
+                ]),
+            ),
+        ),
+        (
+            "attest --sbom-out",
+            cmd(
+                "fieldattest",
+                &strs(&[
+                    "attest",
+                    "--root",
+                    &root,
+                    "--state-dir",
+                    &state,
+                    "--out",
+                    &s(&wp.join("t.cwt")),
+                    "--sbom-out",
+                    "/dev/stdout",
+                ]),
+            ),
+        ),
+        (
+            "report --output",
+            cmd(
+                "fieldattest-collector",
+                &strs(&[
+                    "report",
+                    &id_s,
+                    "--format",
+                    "json",
+                    "--db",
+                    &db,
+                    "--output",
+                    "/dev/stdout",
+                ]),
+            ),
+        ),
+    ];
+    for (what, mut c) in through_stdout {
+        let o = c.output().unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{what} /dev/stdout: {}",
+            stderr_of(&o)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{what} /dev/stdout: not JSON ({e}): {}", stderr_of(&o)));
+        assert!(v.is_object(), "{what}");
+    }
+
     // serve prints only to stderr and runs until stopped: it must come up
     // with stdout full or closed, and keep running with stderr full.
     let serve = |stdout: Stdio, stderr: Stdio| {
