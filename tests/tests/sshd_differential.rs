@@ -22,7 +22,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Configurations generated per seed.
-const PER_SEED: usize = 60;
+const PER_SEED: usize = 80;
 const FIXED_SEEDS: [u64; 6] = [1, 2, 3, 0x5eed, 0xdead_beef, 20_261_202];
 
 struct Rng(u64);
@@ -146,6 +146,7 @@ fn keywords() -> Vec<(&'static str, bool, Vec<&'static str>)> {
         ("PasswordAuthentication", true, yn.clone()),
         ("KbdInteractiveAuthentication", true, yn.clone()),
         ("ChallengeResponseAuthentication", true, yn.clone()),
+        ("SkeyAuthentication", true, yn.clone()),
         ("UsePAM", false, yn.clone()),
         ("HostbasedAuthentication", true, yn.clone()),
         ("IgnoreRhosts", true, vec!["yes", "no", "shosts-only"]),
@@ -219,6 +220,8 @@ fn keywords() -> Vec<(&'static str, bool, Vec<&'static str>)> {
                 "*@10.0.0.0/8",
                 "root@192.168.*",
                 "r?ot",
+                "root\\ bob",
+                "a@10.0.0.1/8",
             ],
         ),
         (
@@ -305,7 +308,25 @@ fn directive(r: &mut Rng, in_match: bool) -> String {
     } else {
         ""
     };
-    format!("{indent}{}{sep}{value}{comment}", keyword_case(r, kw))
+    let mut kw = keyword_case(r, kw);
+    let quoted = r.below(25);
+    match quoted {
+        // strdelim() takes a double-quoted keyword (and a quote inside one).
+        0 => kw = format!("\"{kw}\""),
+        1 => {
+            kw.insert(3, '"');
+            kw.push('"');
+        }
+        _ => {}
+    }
+    // After a quoted keyword sshd does not skip an `=` (mostly avoid it).
+    let sep = if quoted < 2 && !r.chance(10) {
+        " "
+    } else {
+        sep
+    };
+    let extra = if r.chance(1) { " extra" } else { "" };
+    format!("{indent}{kw}{sep}{value}{extra}{comment}")
 }
 
 const MATCHES: &[&str] = &[
@@ -330,6 +351,13 @@ const MATCHES: &[&str] = &[
     "User=nobody",
     "User root # comment",
     "Host *.internal Group root",
+    "User \"root\"",
+    "User 'root'",
+    "all # everyone",
+    "Address *:*",
+    "Address 192.168.7.0/24 User nobody,root",
+    "User root,nobody Host !*.example.com,*",
+    "Group !root,*",
 ];
 
 /// Writes the files a configuration includes; returns Include arguments.
@@ -359,7 +387,14 @@ fn include_arg(r: &mut Rng, dir: &Path, n: &mut usize) -> String {
             fs::write(sub.join(name), body).unwrap();
         }
     }
+    if r.chance(15) {
+        // A nested include from an included file.
+        let inner = include_arg(r, dir, n);
+        let body = format!("Include {inner}\n{}\n", directive(r, true));
+        fs::write(sub.join("40-nest.conf"), body).unwrap();
+    }
     let pat = *r.pick(&[
+        "[!1]*.conf",
         "*.conf",
         "*",
         ".*",
@@ -369,8 +404,11 @@ fn include_arg(r: &mut Rng, dir: &Path, n: &mut usize) -> String {
         "missing.conf",
         "*.txt",
     ]);
-    let arg = format!("{}/{pat}", sub.display());
+    let mut arg = format!("{}/{pat}", sub.display());
     if r.chance(10) {
+        arg = format!("{arg} {}/10-a.conf", sub.display());
+    }
+    if r.chance(10) && !arg.contains(' ') {
         format!("\"{arg}\"")
     } else {
         arg
@@ -568,8 +606,11 @@ fn effective_config_agrees_with_sshd() {
             let p = path.to_str().unwrap();
             total += 1;
             let (agent, errs) = sshd::parse(&RealFs, p, &text);
-            let (ok, _, _) = run(&sshd, &["-t", "-f", p]);
+            let (ok, _, terr) = run(&sshd, &["-t", "-f", p]);
             if !ok {
+                if std::env::var_os("FIELDATTEST_SSHD_WHY").is_some() {
+                    println!("invalid: {}", terr.lines().next().unwrap_or(""));
+                }
                 if !errs.is_empty() {
                     agent_rejects_invalid += 1;
                 }
