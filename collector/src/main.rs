@@ -243,35 +243,70 @@ fn print(v: &Value, format: &str) -> Result<(), ExitCode> {
             Value::Array(rows) => {
                 let mut out = String::new();
                 for r in rows {
-                    let line: Vec<String> = r
-                        .as_object()
-                        .map(|o| {
-                            o.iter()
-                                .map(|(k, x)| {
-                                    format!(
-                                        "{k}={}",
-                                        fleet::sanitize(
-                                            &x.as_str()
-                                                .map(str::to_string)
-                                                .unwrap_or_else(|| x.to_string())
-                                        )
-                                    )
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    out.push_str(&line.join("  "));
+                    out.push_str(&r.as_object().map(text_row).unwrap_or_default());
                     out.push('\n');
                 }
                 out
             }
-            other => format!(
-                "{}\n",
-                serde_json::to_string_pretty(other).unwrap_or_default()
-            ),
+            other => {
+                let mut out = String::new();
+                text_tree(other, 0, &mut out);
+                out
+            }
         },
     };
     emit(out)
+}
+
+/// `key=value` pairs of a flat row, device-reported strings sanitised.
+fn text_row(o: &serde_json::Map<String, Value>) -> String {
+    o.iter()
+        .map(|(k, x)| format!("{k}={}", fleet::sanitize(&scalar_text(x))))
+        .collect::<Vec<_>>()
+        .join("  ")
+}
+
+fn scalar_text(x: &Value) -> String {
+    x.as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| x.to_string())
+}
+
+/// Text for a non-row value (e.g. `device`): one `key: value` line per
+/// scalar, nested objects indented, arrays of objects as rows; depth-bounded
+/// by the value the collector itself built.
+fn text_tree(v: &Value, depth: usize, out: &mut String) {
+    let pad = "  ".repeat(depth);
+    match v {
+        Value::Object(o) => {
+            for (k, x) in o {
+                match x {
+                    Value::Object(_) | Value::Array(_) => {
+                        out.push_str(&format!("{pad}{k}:\n"));
+                        text_tree(x, depth + 1, out);
+                    }
+                    _ => out.push_str(&format!("{pad}{k}: {}\n", fleet::sanitize(&scalar_text(x)))),
+                }
+            }
+        }
+        Value::Array(a) if a.is_empty() => out.push_str(&format!("{pad}(none)\n")),
+        Value::Array(a) => {
+            for x in a {
+                match x {
+                    Value::Object(o) if o.values().all(|y| !y.is_object() && !y.is_array()) => {
+                        out.push_str(&format!("{pad}{}\n", text_row(o)));
+                    }
+                    Value::Object(_) | Value::Array(_) => {
+                        out.push_str(&format!("{pad}-\n"));
+                        text_tree(x, depth + 1, out);
+                    }
+                    _ => out.push_str(&format!("{pad}{}\n", fleet::sanitize(&scalar_text(x)))),
+                }
+            }
+        }
+        Value::Null => out.push_str(&format!("{pad}(none)\n")),
+        x => out.push_str(&format!("{pad}{}\n", fleet::sanitize(&scalar_text(x)))),
+    }
 }
 
 fn run(a: Args) -> Result<(), ExitCode> {

@@ -493,4 +493,18 @@ fn vulns_lists_an_advisory_once_per_source_and_fleet_text_is_text() {
         !text.chars().any(|ch| ch.is_control() && ch != '\n'),
         "{text:?}"
     );
+
+    // device --format text is text too: one `key: value` line per field.
+    let (code, dtext, err) = cli(&c, &["device", &a.to_string()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        serde_json::from_str::<Value>(&dtext).is_err() && !dtext.trim_start().starts_with('{'),
+        "device text is JSON: {dtext}"
+    );
+    let (_, djs, _) = cli(&c, &["device", &a.to_string(), "--format", "json"]);
+    let dev: Value = serde_json::from_str(&djs).unwrap();
+    assert!(dtext.starts_with("device:\n"), "{dtext}");
+    let kid = dev["device"]["kid"].as_str().unwrap();
+    assert!(dtext.contains(&format!("  kid: {kid}\n")), "{dtext}");
+    assert!(dtext.contains("\nfailing_rules:\n"), "{dtext}");
 }

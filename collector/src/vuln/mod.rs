@@ -240,9 +240,12 @@ fn pct_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
+        // Bytes, not `&str` slices: a device-controlled purl may put a
+        // multi-byte character right after '%'.
         if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(x) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(x);
+            let hex = |c: u8| (c as char).to_digit(16);
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
                 i += 3;
                 continue;
             }
@@ -256,6 +259,16 @@ fn pct_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pct_decode_hostile_never_panics() {
+        assert_eq!(pct_decode("a%2Bb"), "a+b");
+        assert_eq!(pct_decode("%aé"), "%aé");
+        assert_eq!(pct_decode("%é1"), "%é1");
+        assert_eq!(pct_decode("x%"), "x%");
+        assert_eq!(pct_decode("x%4"), "x%4");
+        assert_eq!(pct_decode("%zz%41"), "%zzA");
+    }
 
     fn aff(eco: &str, events: &[(&str, &str)]) -> Affected {
         Affected {
