@@ -38,7 +38,7 @@ pub struct Setting {
 }
 
 /// One `Match` criterion (attribute names are case-insensitive in the file).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Criterion {
     All,
     User(String),
@@ -90,6 +90,8 @@ pub const MAX_DEPTH: usize = 16;
 pub const MAX_FILES: usize = 256;
 /// Bytes of configuration text, in all.
 pub const MAX_BYTES: usize = 8 << 20;
+/// Directory listings for Include globs, in all.
+pub const MAX_LISTS: usize = 1024;
 
 /// Keywords whose every occurrence counts (the rest: first wins).
 const MULTI: [&str; 11] = [
@@ -1553,29 +1555,40 @@ fn unescape(seg: &str) -> String {
 /// Whether glob(3) matches `name` against one pattern segment: wildcards
 /// never match a leading `.`.
 pub fn glob_segment(seg: &str, name: &str) -> bool {
-    let toks = glob_toks(seg);
+    segment_match(&glob_toks(seg), name)
+}
+
+fn segment_match(toks: &[Tok], name: &str) -> bool {
     if name.starts_with('.') && toks.first() != Some(&Tok::Lit(b'.')) {
         return false;
     }
-    match_toks(&toks, name.as_bytes())
+    match_toks(toks, name.as_bytes())
 }
 
-/// Expands an absolute glob(3) pattern through `files`, sorted.
-fn glob_paths(files: &dyn Files, pattern: &str) -> Vec<String> {
+/// Expands an absolute glob(3) pattern through `files`, sorted. At most
+/// `*lists` more directory listings (decremented); matches beyond
+/// [`MAX_FILES`] are dropped (the caller then reports too many files).
+fn glob_paths(files: &dyn Files, pattern: &str, lists: &mut usize) -> Vec<String> {
     let mut bases = vec![String::new()];
     let segs: Vec<&str> = pattern.split('/').filter(|s| !s.is_empty()).collect();
     for seg in segs {
         let mut next = Vec::new();
+        let toks = glob_toks(seg);
         for b in &bases {
             if has_magic(seg) {
+                if *lists == 0 {
+                    break;
+                }
+                *lists -= 1;
                 let dir = if b.is_empty() { "/" } else { b.as_str() };
                 let mut names = files.list(dir);
-                names.retain(|n| glob_segment(seg, n));
+                names.retain(|n| segment_match(&toks, n));
                 next.extend(names.into_iter().map(|n| format!("{b}/{n}")));
             } else {
                 next.push(format!("{b}/{}", unescape(seg)));
             }
             if next.len() > MAX_FILES {
+                next.truncate(MAX_FILES + 1);
                 break;
             }
         }
@@ -1602,6 +1615,8 @@ struct State<'f> {
     active1: Vec<bool>,
     depth: usize,
     bytes: usize,
+    /// Directory listings Include globs may still do.
+    lists: usize,
 }
 
 fn parse_file(st: &mut State, path: &str, text: &str, inherited: Option<usize>) {
@@ -1652,7 +1667,11 @@ fn parse_file(st: &mut State, path: &str, text: &str, inherited: Option<usize>) 
                     } else {
                         format!("/etc/ssh/{a}")
                     };
-                    for p in glob_paths(st.files, &pat) {
+                    if st.lists == 0 {
+                        err(st, line, format!("Include {a}: more than {MAX_LISTS} directory listings for Include globs"));
+                        return;
+                    }
+                    for p in glob_paths(st.files, &pat, &mut st.lists) {
                         if st.cfg.files.len() >= MAX_FILES || st.bytes > MAX_BYTES {
                             err(st, line, format!("Include {p}: more than {MAX_FILES} files or {MAX_BYTES} bytes of configuration"));
                             return;
@@ -1746,6 +1765,7 @@ pub fn parse(files: &dyn Files, path: &str, text: &str) -> (SshdConfig, Vec<(Str
         active1: Vec::new(),
         depth: 0,
         bytes: 0,
+        lists: MAX_LISTS,
     };
     if text.len() > MAX_BYTES {
         st.errors.push((

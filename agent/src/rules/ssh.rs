@@ -46,22 +46,40 @@ fn condition(cfg: &SshdConfig, b: usize) -> String {
 /// whose conditions are a subset of its own (the same condition, or `Match
 /// all`: the earlier one always wins there).
 fn match_candidates<'c>(cfg: &'c SshdConfig, key: &str) -> Vec<(usize, &'c Setting)> {
+    use std::collections::HashSet;
     if !sshd::settable_in_match(key) {
         return Vec::new();
     }
-    let mut earlier: Vec<Vec<&sshd::Criterion>> = Vec::new();
+    // Guards (sorted criteria) of earlier settings; a later setting is
+    // shadowed when one of them is a subset of its own guard. Subsets are
+    // looked up (at most 2^8 per setting), so hostile files stay linear.
+    let mut earlier: HashSet<Vec<&sshd::Criterion>> = HashSet::new();
     let mut out = Vec::new();
     for (b, s) in cfg.ordered() {
         let Some(b) = b else { continue };
         if canonical(&s.key) != key || !cfg.reachable(b) {
             continue;
         }
-        let guard = cfg.guard(b);
-        let shadowed = earlier.iter().any(|g| g.iter().all(|c| guard.contains(c)));
+        let mut guard = cfg.guard(b);
+        guard.sort();
+        guard.dedup();
+        let shadowed = if guard.len() <= 8 {
+            (0u32..1 << guard.len()).any(|mask| {
+                let sub: Vec<_> = (0..guard.len())
+                    .filter(|i| mask & (1 << i) != 0)
+                    .map(|i| guard[i])
+                    .collect();
+                earlier.contains(&sub)
+            })
+        } else {
+            earlier.contains(&Vec::new())
+                || earlier.contains(&guard)
+                || guard.iter().any(|c| earlier.contains(&vec![*c]))
+        };
         if !shadowed && !guard.is_empty() {
             out.push((b, s));
         }
-        earlier.push(guard);
+        earlier.insert(guard);
     }
     out
 }
@@ -991,5 +1009,22 @@ mod tests {
             0o600,
         );
         assert!(matches!(run(&t, "ssh.ciphers"), Err(Skip::Error { .. })));
+    }
+
+    #[test]
+    fn many_match_blocks_stay_fast() {
+        let t = hardened();
+        let mut text = HARDENED.to_string();
+        for i in 0..20_000 {
+            text.push_str(&format!(
+                "Match User u{i} Address 10.{}.0.0/16\nPermitRootLogin yes\n",
+                i % 200
+            ));
+        }
+        t.file_mode("etc/ssh/sshd_config", &text, 0o600);
+        let start = std::time::Instant::now();
+        let h = fails(&t, "ssh.permit-root-login");
+        assert_eq!(h.len(), 20_000);
+        assert!(start.elapsed().as_secs() < 5, "{:?}", start.elapsed());
     }
 }
