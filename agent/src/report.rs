@@ -458,6 +458,9 @@ pub fn render_cyclonedx(r: &Report, serial: [u8; 16]) -> String {
         if let Some(b) = &pk.binary_name {
             props.push(prop("fieldattest:package:binary_name", b));
         }
+        if let Some(st) = &pk.state {
+            props.push(prop("fieldattest:package:state", st));
+        }
         c["properties"] = Value::Array(props);
         components.push(c);
     }

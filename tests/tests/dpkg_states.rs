@@ -155,6 +155,29 @@ fn every_state_want_and_flag_as_dpkg_query_lists_them() {
         .filter(|p| p["name"].as_str().unwrap().ends_with("-installed")
             && !p["name"].as_str().unwrap().ends_with("half-installed"))
         .all(|p| p.get("state").is_none()));
+    // The SBOM says the state too (a CycloneDX property), and only when set.
+    let bom = json_of(&scan_ok(&t.root_str(), &["--format", "cyclonedx"]));
+    let state_of = |suffix: &str| {
+        bom["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"].as_str().is_some_and(|n| n.ends_with(suffix)))
+            .and_then(|c| {
+                c["properties"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|p| p["name"] == "fieldattest:package:state")
+                    .map(|p| p["value"].as_str().unwrap().to_string())
+            })
+    };
+    assert_eq!(
+        state_of("-install-ok-half-configured").as_deref(),
+        Some("half-configured"),
+        "{bom}"
+    );
+    assert_eq!(state_of("-install-ok-installed"), None);
 }
 
 #[test]
