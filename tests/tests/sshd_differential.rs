@@ -541,6 +541,86 @@ fn sshd_path() -> PathBuf {
     }
 }
 
+#[derive(Default)]
+struct Outcome {
+    valid: bool,
+    agent_rejected: bool,
+    compared: usize,
+    keys: Vec<&'static str>,
+    disagreements: Vec<String>,
+}
+
+/// One configuration: `sshd -t`, then `sshd -T` for every connection spec
+/// against the agent's resolver.
+fn check(
+    sshd: &Path,
+    specs: &[Spec],
+    defaults: &Defaults,
+    seed: u64,
+    i: usize,
+    p: &str,
+    text: &str,
+) -> Outcome {
+    let mut o = Outcome::default();
+    let (agent, errs) = sshd::parse(&RealFs, p, text);
+    let (ok, _, terr) = run(sshd, &["-t", "-f", p]);
+    if !ok {
+        if std::env::var_os("FIELDATTEST_SSHD_WHY").is_some() {
+            println!("invalid: {}", terr.lines().next().unwrap_or(""));
+        }
+        o.agent_rejected = !errs.is_empty();
+        return o;
+    }
+    o.valid = true;
+    if !errs.is_empty() {
+        o.disagreements.push(format!(
+            "seed {seed} config {i}: sshd accepts, the agent rejects: {errs:?}\n{text}"
+        ));
+        return o;
+    }
+    for spec in specs {
+        let mut args = vec!["-T", "-f", p];
+        if let Some(a) = &spec.arg {
+            args.extend(["-C", a.as_str()]);
+        }
+        let (ok, out, err) = run(sshd, &args);
+        if !ok {
+            o.disagreements.push(format!(
+                "seed {seed} config {i}: sshd -t accepts but sshd {args:?} fails: {err}\n{text}"
+            ));
+            continue;
+        }
+        let truth = dump(&out);
+        let eff = agent.effective(spec.conn.as_ref(), defaults);
+        o.compared += 1;
+        for (key, res) in eff.iter() {
+            let lines = truth.get(key).cloned().unwrap_or_default();
+            if !o.keys.contains(&key) {
+                o.keys.push(key);
+            }
+            let printed = match &res.value {
+                Val::List(v) if key.ends_with("users") || key.ends_with("groups") => v.join("\n"),
+                v => v.to_string(),
+            };
+            // Typed where sshd's text parses as a value (LogLevel QUIET
+            // prints as SILENT on Debian), else as printed.
+            let same = match sshd_value(key, &lines) {
+                Ok(v) => v == res.value,
+                Err(_) => printed == lines.join("\n"),
+            };
+            if !same {
+                o.disagreements.push(format!(
+                    "seed {seed} config {i} spec {:?}: {key}: agent {:?} ({printed:?}, from {:?}), sshd {lines:?}\n{text}",
+                    spec.arg,
+                    res.value,
+                    res.from.iter().map(|s| format!("{}:{}", s.path, s.line)).collect::<Vec<_>>()
+                ));
+            }
+        }
+    }
+    o
+}
+
 #[test]
 fn effective_config_agrees_with_sshd() {
     let sshd = sshd_path();
@@ -591,10 +671,9 @@ fn effective_config_agrees_with_sshd() {
     println!("sshd differential seeds: {seeds:?} (random seed {random}; replay one with FIELDATTEST_SSHD_SEED=N)");
 
     let specs = specs();
-    let (mut total, mut valid, mut compared) = (0usize, 0usize, 0usize);
-    let mut agent_rejects_invalid = 0usize;
-    let mut disagreements: Vec<String> = Vec::new();
-    let mut keys_seen: BTreeMap<&str, usize> = BTreeMap::new();
+    // Generate every configuration first (one PRNG stream per seed), then
+    // ask sshd on all cores.
+    let mut jobs: Vec<(u64, usize, String, String)> = Vec::new();
     for &seed in &seeds {
         let mut r = Rng(seed);
         for i in 0..PER_SEED {
@@ -603,68 +682,48 @@ fn effective_config_agrees_with_sshd() {
             let text = generate(&mut r, &dir, &hostkey);
             let path = dir.join("sshd_config");
             fs::write(&path, &text).unwrap();
-            let p = path.to_str().unwrap();
-            total += 1;
-            let (agent, errs) = sshd::parse(&RealFs, p, &text);
-            let (ok, _, terr) = run(&sshd, &["-t", "-f", p]);
-            if !ok {
-                if std::env::var_os("FIELDATTEST_SSHD_WHY").is_some() {
-                    println!("invalid: {}", terr.lines().next().unwrap_or(""));
-                }
-                if !errs.is_empty() {
-                    agent_rejects_invalid += 1;
-                }
-                continue;
-            }
-            valid += 1;
-            if !errs.is_empty() {
-                disagreements.push(format!(
-                    "seed {seed} config {i}: sshd accepts, the agent rejects: {errs:?}\n{text}"
-                ));
-                continue;
-            }
-            for spec in &specs {
-                let mut args = vec!["-T", "-f", p];
-                if let Some(a) = &spec.arg {
-                    args.extend(["-C", a.as_str()]);
-                }
-                let (ok, out, err) = run(&sshd, &args);
-                if !ok {
-                    disagreements.push(format!(
-                        "seed {seed} config {i}: sshd -t accepts but sshd {args:?} fails: {err}\n{text}"
-                    ));
-                    continue;
-                }
-                let truth = dump(&out);
-                let eff = agent.effective(spec.conn.as_ref(), &defaults);
-                compared += 1;
-                for (key, res) in eff.iter() {
-                    let lines = truth.get(key).cloned().unwrap_or_default();
-                    *keys_seen.entry(key).or_default() += 1;
-                    let printed = match &res.value {
-                        Val::List(v) if key.ends_with("users") || key.ends_with("groups") => {
-                            v.join("\n")
-                        }
-                        v => v.to_string(),
-                    };
-                    // Typed where sshd's text parses as a value (LogLevel QUIET
-                    // prints as SILENT on Debian), else as printed.
-                    let same = match sshd_value(key, &lines) {
-                        Ok(v) => v == res.value,
-                        Err(_) => printed == lines.join("\n"),
-                    };
-                    if !same {
-                        disagreements.push(format!(
-                            "seed {seed} config {i} spec {:?}: {key}: agent {:?} ({printed:?}, from {:?}), sshd {lines:?}\n{text}",
-                            spec.arg,
-                            res.value,
-                            res.from.iter().map(|s| format!("{}:{}", s.path, s.line)).collect::<Vec<_>>()
-                        ));
-                    }
-                }
-            }
+            jobs.push((seed, i, path.to_str().unwrap().to_string(), text));
         }
     }
+    let total = jobs.len();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get().min(4))
+        .unwrap_or(1);
+    let results: Vec<Outcome> = std::thread::scope(|sc| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                sc.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((seed, i, p, text)) = jobs.get(k) else {
+                            break;
+                        };
+                        out.push(check(&sshd, &specs, &defaults, *seed, *i, p, text));
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let valid = results.iter().filter(|o| o.valid).count();
+    let compared: usize = results.iter().map(|o| o.compared).sum();
+    let agent_rejects_invalid = results
+        .iter()
+        .filter(|o| !o.valid && o.agent_rejected)
+        .count();
+    let mut keys_seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for o in &results {
+        for k in &o.keys {
+            *keys_seen.entry(k).or_default() += 1;
+        }
+    }
+    let disagreements: Vec<String> = results.into_iter().flat_map(|o| o.disagreements).collect();
     let keys: Vec<&str> = keys_seen.keys().copied().collect();
     println!(
         "sshd differential: {total} configs ({valid} valid), {} connection specs, {compared} comparisons, {} disagreements; \
