@@ -1699,12 +1699,13 @@ fn parse_file(st: &mut State, path: &str, text: &str, inherited: Option<usize>) 
                 let parent_active = inherited.map(|p| st.active1[p]).unwrap_or(true);
                 st.active1
                     .push(parent_active && criteria == [Criterion::All]);
-                let condition = rest
-                    .split_once(" #")
-                    .map(|(c, _)| c)
-                    .unwrap_or(rest)
-                    .trim_end()
-                    .to_string();
+                // The condition as written, without a trailing comment.
+                let cut = rest
+                    .char_indices()
+                    .find(|(i, c)| *c == '#' && rest[..*i].ends_with([' ', '\t']))
+                    .map(|(i, _)| i)
+                    .unwrap_or(rest.len());
+                let condition = rest[..cut].trim_end().to_string();
                 st.cfg.matches.push(MatchBlock {
                     condition,
                     criteria,
@@ -2018,6 +2019,8 @@ mod tests {
         assert_eq!(c.all("hostkey").len(), 2);
         assert_eq!(c.matches.len(), 1);
         assert_eq!(c.matches[0].condition, "User backup");
+        let (c, _) = parse(&files, "/etc/ssh/sshd_config", "Match User a\t# why\n");
+        assert_eq!(c.matches[0].condition, "User a");
         assert_eq!(c.matches[0].settings[0].key, "passwordauthentication");
         assert!(c.get("passwordauthentication").is_none());
         assert_eq!(c.files.len(), 3);
