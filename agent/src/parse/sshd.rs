@@ -2019,11 +2019,11 @@ mod tests {
         assert_eq!(c.all("hostkey").len(), 2);
         assert_eq!(c.matches.len(), 1);
         assert_eq!(c.matches[0].condition, "User backup");
-        let (c, _) = parse(&files, "/etc/ssh/sshd_config", "Match User a\t# why\n");
-        assert_eq!(c.matches[0].condition, "User a");
         assert_eq!(c.matches[0].settings[0].key, "passwordauthentication");
         assert!(c.get("passwordauthentication").is_none());
         assert_eq!(c.files.len(), 3);
+        let (c2, _) = parse(&files, "/etc/ssh/sshd_config", "Match User a\t# why\n");
+        assert_eq!(c2.matches[0].condition, "User a");
     }
 
     #[test]
