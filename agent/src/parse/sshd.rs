@@ -1617,9 +1617,19 @@ struct State<'f> {
     bytes: usize,
     /// Directory listings Include globs may still do.
     lists: usize,
+    /// The files being parsed, outermost first: an Include of one of them is
+    /// a cycle, which sshd refuses (it recurses until "Too many recursive
+    /// configuration includes"); following it would only multiply the work.
+    stack: Vec<String>,
 }
 
 fn parse_file(st: &mut State, path: &str, text: &str, inherited: Option<usize>) {
+    st.stack.push(path.to_string());
+    parse_lines(st, path, text, inherited);
+    st.stack.pop();
+}
+
+fn parse_lines(st: &mut State, path: &str, text: &str, inherited: Option<usize>) {
     st.cfg.files.push(path.to_string());
     st.bytes += text.len();
     let mut current = inherited;
@@ -1675,6 +1685,10 @@ fn parse_file(st: &mut State, path: &str, text: &str, inherited: Option<usize>) 
                         if st.cfg.files.len() >= MAX_FILES || st.bytes > MAX_BYTES {
                             err(st, line, format!("Include {p}: more than {MAX_FILES} files or {MAX_BYTES} bytes of configuration"));
                             return;
+                        }
+                        if st.stack.iter().any(|f| *f == p) {
+                            err(st, line, format!("Include {p}: includes itself (an Include cycle; sshd refuses it)"));
+                            continue;
                         }
                         match st.files.read(&p) {
                             Some(Ok(t)) => {
@@ -1767,6 +1781,7 @@ pub fn parse(files: &dyn Files, path: &str, text: &str) -> (SshdConfig, Vec<(Str
         depth: 0,
         bytes: 0,
         lists: MAX_LISTS,
+        stack: Vec::new(),
     };
     if text.len() > MAX_BYTES {
         st.errors.push((
@@ -1991,6 +2006,29 @@ mod tests {
             addr: Some("192.0.2.7".into()),
             ..Conn::default()
         }
+    }
+
+    /// A configuration that includes itself (directly or through another
+    /// file) is refused by sshd; the cycle is reported once per Include line
+    /// and not followed, so the work stays proportional to the files.
+    #[test]
+    fn include_cycle_is_an_error_and_not_followed() {
+        let m = mem(&[
+            (
+                "/etc/ssh/sshd_config.d/a.conf",
+                "Include /etc/ssh/sshd_config\nInclude /etc/ssh/sshd_config.d/*.conf\nPort 2\n",
+            ),
+            ("/etc/ssh/sshd_config.d/b.conf", "Port 3\n"),
+        ]);
+        let main = "Include /etc/ssh/sshd_config.d/*.conf\nInclude /etc/ssh/sshd_config\n";
+        let (c, e) = parse(&m, "/etc/ssh/sshd_config", main);
+        let cycles = e
+            .iter()
+            .filter(|(_, l)| l.message.contains("Include cycle"))
+            .count();
+        // main → a (a → main: cycle, a → a: cycle, a → b), main → b, main → main: cycle.
+        assert_eq!(cycles, 3, "{e:?}");
+        assert_eq!(c.files.len(), 4, "{:?}", c.files);
     }
 
     #[test]
