@@ -1686,7 +1686,7 @@ fn parse_lines(st: &mut State, path: &str, text: &str, inherited: Option<usize>)
                             err(st, line, format!("Include {p}: more than {MAX_FILES} files or {MAX_BYTES} bytes of configuration"));
                             return;
                         }
-                        if st.stack.iter().any(|f| *f == p) {
+                        if st.stack.contains(&p) {
                             err(st, line, format!("Include {p}: includes itself (an Include cycle; sshd refuses it)"));
                             continue;
                         }
