@@ -93,7 +93,9 @@ fn stale(binary: &Path) -> Option<String> {
         let d = PathBuf::from(d.replace('\0', " "));
         match mtime(&d) {
             Some(t) if t <= built => {}
-            Some(t) if run_started.is_some_and(|r| t > r) => {
+            // 2 s of margin: the start time is read to the second (btime),
+            // and an edit just before the run must not pass as concurrent.
+            Some(t) if run_started.is_some_and(|r| t > r + std::time::Duration::from_secs(2)) => {
                 eprintln!(
                     "note: {} was edited during this test run; the run tests the binary it built",
                     d.display()
