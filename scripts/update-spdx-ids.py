@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes agent/data/spdx-ids.txt: the SPDX license and exception identifiers
+"""Writes scan/data/spdx-ids.txt: the SPDX license and exception identifiers
 (one per line) the agent accepts in SPDX expressions, taken from the SPDX
 enumeration that ships with cyclonedx-python-lib (the same list the CycloneDX
 schema validates `license.id` against). Run after upgrading that package.
@@ -15,7 +15,7 @@ if not src:
     sys.exit("cyclonedx-python-lib not installed in .venv (run scripts/test first)")
 schema = json.loads(Path(src[0]).read_text())
 ids = sorted(set(schema["enum"]), key=str.lower)
-out = root / "agent/data/spdx-ids.txt"
+out = root / "scan/data/spdx-ids.txt"
 out.write_text(
     f"# SPDX license list {schema.get('$comment', '?')} (licenses and exceptions), from cyclonedx-python-lib\n"
     + "\n".join(ids) + "\n"

@@ -14,7 +14,7 @@
 //! SHA-2) is timed interleaved with pwhash's (on the sha2 crate), which the
 //! agent used before, so that the ratio holds on a loaded machine too.
 
-use fieldattest_agent::rules::cred::{verify, Prepared, Verify};
+use fieldattest_scan::rules::cred::{verify, Prepared, Verify};
 use std::time::{Duration, Instant};
 
 const WRONG: &str = "not-the-password";

@@ -254,7 +254,7 @@ pub fn parse(text: &str, path: &str) -> Result<Config, String> {
     let max_file_size = f
         .scan
         .max_file_size
-        .unwrap_or(crate::root::DEFAULT_MAX_FILE);
+        .unwrap_or(fieldattest_scan::root::DEFAULT_MAX_FILE);
     if max_file_size == 0 {
         return Err(err("scan.max_file_size: must be positive".into()));
     }

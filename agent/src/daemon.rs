@@ -92,18 +92,21 @@ fn watchdog_period() -> Option<Duration> {
 
 /// Scan, sign and spool one token (blocking; runs on the blocking pool).
 fn produce(cfg: &Config, nonce: Option<Vec<u8>>) -> Result<(u64, String), String> {
-    let root = crate::root::RootFs::new(&cfg.root)
+    let root = fieldattest_scan::root::RootFs::new(&cfg.root)
         .map_err(|e| format!("root {e}"))?
         .with_max_file(cfg.max_file_size);
     let accept = match &cfg.accept {
         None => Vec::new(),
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
-            let ids: Vec<&str> = crate::rules::catalog().iter().map(|r| r.meta.id).collect();
-            crate::accept::parse(&text, &p.display().to_string(), &ids)?
+            let ids: Vec<&str> = fieldattest_scan::rules::catalog()
+                .iter()
+                .map(|r| r.meta.id)
+                .collect();
+            fieldattest_scan::accept::parse(&text, &p.display().to_string(), &ids)?
         }
     };
-    let opts = crate::ScanOptions {
+    let opts = fieldattest_scan::ScanOptions {
         root_display: cfg.root.display().to_string(),
         target_sl: cfg.sl,
         accept,
@@ -112,7 +115,7 @@ fn produce(cfg: &Config, nonce: Option<Vec<u8>>) -> Result<(u64, String), String
         state_dir: Some(cfg.state_dir.clone()),
         reveal_hardware_ids: cfg.hardware_ids,
     };
-    let (rep, warnings) = crate::scan_with_warnings(&root, &opts);
+    let (rep, warnings) = fieldattest_scan::scan_with_warnings(&root, &opts);
     for w in warnings {
         warn!("{w}");
     }
@@ -149,7 +152,8 @@ fn produce(cfg: &Config, nonce: Option<Vec<u8>>) -> Result<(u64, String), String
             (&sp_path, made.sbom.as_bytes()),
             (&inv_path, inv.as_slice()),
         ] {
-            crate::state::write_atomic(p, b, 0o600).map_err(|e| format!("{}: {e}", p.display()))?;
+            fieldattest_scan::state::write_atomic(p, b, 0o600)
+                .map_err(|e| format!("{}: {e}", p.display()))?;
         }
     }
     info!(
@@ -488,7 +492,7 @@ pub async fn enroll(
         "kid": crate::hex(&id.kid()),
         "enrolled_at": iat,
     });
-    crate::state::write_atomic(
+    fieldattest_scan::state::write_atomic(
         &rec,
         serde_json::to_string_pretty(&out)
             .unwrap_or_default()

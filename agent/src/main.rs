@@ -5,10 +5,10 @@
 //! panic on a closed or full stream: stdout through `emit`, stderr `say!`.
 #![forbid(unsafe_code)]
 
-use fieldattest_agent::report::{self, Format};
-use fieldattest_agent::root::RootFs;
-use fieldattest_agent::ScanOptions;
 use fieldattest_protocol::report::{FindingStatus, Severity};
+use fieldattest_scan::report::{self, Format};
+use fieldattest_scan::root::RootFs;
+use fieldattest_scan::ScanOptions;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -179,7 +179,7 @@ fn parse_scan(mut p: lexopt::Parser) -> Result<ScanArgs, String> {
         output: None,
         sl: 2,
         fail_on: None,
-        max_file: fieldattest_agent::root::DEFAULT_MAX_FILE,
+        max_file: fieldattest_scan::root::DEFAULT_MAX_FILE,
         accept: None,
         cred_budget_ms: Some(2000),
         no_cred_check: false,
@@ -262,13 +262,13 @@ fn parse_scan(mut p: lexopt::Parser) -> Result<ScanArgs, String> {
 }
 
 /// Reads and validates the accept file; errors are usage errors (exit 2).
-fn load_accept(path: &Path) -> Result<Vec<fieldattest_agent::accept::Acceptance>, String> {
+fn load_accept(path: &Path) -> Result<Vec<fieldattest_scan::accept::Acceptance>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let ids: Vec<&str> = fieldattest_agent::rules::catalog()
+    let ids: Vec<&str> = fieldattest_scan::rules::catalog()
         .iter()
         .map(|r| r.meta.id)
         .collect();
-    let acc = fieldattest_agent::accept::parse(&text, &path.display().to_string(), &ids)?;
+    let acc = fieldattest_scan::accept::parse(&text, &path.display().to_string(), &ids)?;
     let today = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| (d.as_secs() / 86_400) as i64)
@@ -322,7 +322,7 @@ fn scan_args(
         state_dir,
         reveal_hardware_ids: a.hardware_ids,
     };
-    let (rep, warnings) = fieldattest_agent::scan_with_warnings(&root, &opts);
+    let (rep, warnings) = fieldattest_scan::scan_with_warnings(&root, &opts);
     for w in &warnings {
         say!("fieldattest: warning: {w}");
     }
@@ -400,27 +400,10 @@ fn run_rules(mut p: lexopt::Parser) -> ExitCode {
             Err(e) => return usage_err(e),
         }
     }
-    let cat = fieldattest_agent::rules::catalog();
+    let cat = fieldattest_scan::rules::catalog();
     let out = if json {
-        let v: Vec<serde_json::Value> = cat
-            .iter()
-            .map(|r| {
-                let m = &r.meta;
-                serde_json::json!({
-                    "id": m.id,
-                    "title": m.title,
-                    "fr": m.fr,
-                    "severity": report::severity_name(m.severity),
-                    "iec62443": m.reqs.iter().map(|(req, sl)| serde_json::json!({"req": req, "sl": sl})).collect::<Vec<_>>(),
-                    "min_sl": m.min_sl(),
-                    "remediation": m.remediation,
-                    "reference": m.reference,
-                })
-            })
-            .collect();
-        let mut s = serde_json::to_string_pretty(&serde_json::json!({"catalog": "fieldattest-ccsc", "version": report::AGENT_VERSION, "rules": v})).unwrap_or_default();
-        s.push('\n');
-        s
+        // The catalog document the collector reads (protocol/catalog/).
+        fieldattest_scan::rules::catalog_document().to_json()
     } else {
         let mut s = format!("fieldattest rule catalog ({} rules)\n", cat.len());
         for r in &cat {
@@ -447,9 +430,7 @@ fn run_rules(mut p: lexopt::Parser) -> ExitCode {
 
 const DEFAULT_STATE_DIR: &str = "/var/lib/fieldattest";
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
+use fieldattest_protocol::hex::hex;
 
 fn run_attest(a: ScanArgs) -> ExitCode {
     use fieldattest_agent::attest;

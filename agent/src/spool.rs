@@ -9,7 +9,7 @@
 //! A crash leaves either no file or a whole one; stray temporary files from
 //! an interrupted write are removed when the spool is opened.
 
-use crate::state::write_atomic;
+use fieldattest_scan::state::write_atomic;
 use std::fs;
 use std::path::{Path, PathBuf};
 

@@ -9,6 +9,7 @@
 use crate::store::Store;
 use crate::verify;
 use crate::vuln;
+use fieldattest_protocol::catalog::{Catalog, Catalogs, Lookup};
 use fieldattest_protocol::eat;
 use fieldattest_protocol::token::{self, PublicKey};
 use serde_json::{json, Value};
@@ -80,35 +81,59 @@ pub fn device(
         .as_ref()
         .map(|c| c.sl_ceiling.iter().cloned().collect())
         .unwrap_or_default();
-    let catalog = fieldattest_agent::rules::catalog();
-    let mut by_fr: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
-    for r in &catalog {
-        let m = &r.meta;
-        let Some(code) = results.get(m.id) else {
-            continue;
-        };
+    // Metadata from the catalog of the agent version that signed the token
+    // (submods["agent"]), never from this collector's build: a rule a newer
+    // agent added is listed with its metadata when the collector holds that
+    // catalog, and marked unknown otherwise — never dropped.
+    let agent_version = claims.as_ref().and_then(agent_version);
+    let catalogs = catalogs(store)?;
+    out["attestation"]["agent_version"] = json!(agent_version);
+    let mut by_fr: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for (rule, code) in &results {
         let found: Vec<Value> = claims
             .iter()
             .flat_map(|c| c.findings.iter())
-            .filter(|f| f.rule == m.id && f.accepted.is_none())
+            .filter(|f| &f.rule == rule && f.accepted.is_none())
             .map(|f| json!({"subject": f.subject, "path": f.path}))
             .collect();
-        by_fr.entry(m.fr).or_default().push(json!({
-            "rule": m.id,
-            "title": m.title,
-            "severity": format!("{:?}", m.severity).to_lowercase(),
-            "requirements": m.reqs.iter().map(|(cr, sl)| json!({"id": cr, "min_sl": sl})).collect::<Vec<_>>(),
-            "applies_at_target": m.min_sl() <= target_sl,
+        let mut entry = json!({
+            "rule": rule,
             "result": result_name(*code),
             "evidence": format!("token {} (seq {}), measres", t.id, t.seq),
             "findings": found,
-        }));
+        });
+        let (fr, meta, source) = match catalogs.lookup(agent_version.as_deref(), rule) {
+            Lookup::Exact(m) => (m.fr.clone(), Some(m), json!("agent")),
+            Lookup::OtherVersion { version, meta } => (
+                meta.fr.clone(),
+                Some(meta),
+                json!(format!("catalog {version}")),
+            ),
+            Lookup::Unknown => ("unknown".to_string(), None, Value::Null),
+        };
+        match meta {
+            Some(m) => {
+                entry["title"] = json!(m.title);
+                entry["severity"] = json!(m.severity);
+                entry["requirements"] = json!(m.requirements);
+                entry["applies_at_target"] = json!(m.min_sl <= target_sl);
+                entry["catalog"] = source;
+            }
+            None => {
+                entry["title"] = json!("rule unknown to every catalog this collector holds");
+                entry["severity"] = Value::Null;
+                entry["requirements"] = json!([]);
+                entry["applies_at_target"] = Value::Null;
+                entry["catalog"] = json!("unknown");
+            }
+        }
+        by_fr.entry(fr).or_default().push(entry);
     }
     out["requirements"] = Value::Array(
         by_fr
             .into_iter()
             .map(|(fr, rules)| {
-                let ceiling = ceilings.get(fr).copied();
+                let ceiling = ceilings.get(&fr).copied();
                 json!({
                     "fr": fr,
                     "sl_ceiling": ceiling,
@@ -144,6 +169,27 @@ pub fn device(
             .collect(),
     );
     Ok(out)
+}
+
+/// The agent version named in the token (`submods["agent"]`).
+fn agent_version(c: &eat::Claims) -> Option<String> {
+    c.submods
+        .iter()
+        .find(|(name, _)| name == "agent")
+        .and_then(|(_, s)| s.sw.as_ref())
+        .map(|sw| sw.version.clone())
+}
+
+/// The catalogs shipped with this build plus those imported into the store.
+pub fn catalogs(store: &dyn Store) -> Result<Catalogs, String> {
+    let mut c = Catalogs::shipped();
+    for text in store.catalogs()? {
+        // Checked when imported; re-checked because the database is not trusted.
+        if let Ok(cat) = Catalog::parse(&text) {
+            c.insert(cat);
+        }
+    }
+    Ok(c)
 }
 
 /// Name and digest of a measured component `{1: [name], 2: [-16, digest]}`.

@@ -24,9 +24,7 @@ pub fn now() -> i64 {
         .unwrap_or(0)
 }
 
-pub fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
+pub use fieldattest_protocol::hex::hex;
 
 /// Random bytes from the system RNG.
 pub fn random(n: usize) -> Vec<u8> {

@@ -59,6 +59,8 @@ Usage:
   fieldattest-collector device DEVICE --db PATH [--format text|json]
   fieldattest-collector findings --db PATH [--rule ID] [--format text|json|csv]
   fieldattest-collector import BUNDLE-DIR --db PATH [--format text|json]
+  fieldattest-collector catalog import FILE... --db PATH
+  fieldattest-collector catalog list --db PATH
   fieldattest-collector vulndb import FILE... --db PATH
   fieldattest-collector vulns --db PATH [--device DEVICE] [--all] [--format text|json|csv]
   fieldattest-collector vex set VULN --status STATUS [--device DEVICE]
@@ -67,6 +69,9 @@ Usage:
   fieldattest-collector report DEVICE|--fleet --db PATH [--format json|html|pdf]
                         [--sl N] [--output FILE]
 
+catalog import adds the rule catalog of an agent newer than this collector
+(`fieldattest rules --format json` of that agent), so evidence reports show
+its new rules with their metadata; catalog list shows the versions held.
 vulndb import loads OSV advisories (JSON files, JSON arrays, or the zip files
 osv.dev publishes per ecosystem) idempotently; malformed ones are reported and
 skipped. vulns lists the open vulnerabilities of each device's latest attested
@@ -533,6 +538,57 @@ fn run(a: Args) -> Result<(), ExitCode> {
                 Err(rj) => {
                     say!("fieldattest-collector: import refused: {}", rj.reason);
                     Err(ExitCode::from(1))
+                }
+            }
+        }
+        "catalog" => {
+            let store = open(&a)?;
+            match a.pos.as_deref() {
+                Some("import") if !a.rest.is_empty() => {
+                    let mut failed = false;
+                    for f in &a.rest {
+                        let text = match std::fs::read(f) {
+                            Ok(b) if b.len() > fieldattest_protocol::catalog::MAX_DOCUMENT => {
+                                Err("larger than 4 MiB".to_string())
+                            }
+                            Ok(b) => String::from_utf8(b).map_err(|_| "not UTF-8".to_string()),
+                            Err(e) => Err(e.to_string()),
+                        };
+                        match text.and_then(|t| {
+                            fieldattest_protocol::catalog::Catalog::parse(&t).map(|c| (c, t))
+                        }) {
+                            Ok((c, t)) => {
+                                store.put_catalog(&c.version, &t, now()).map_err(fail)?;
+                                emit(format!(
+                                    "catalog {} {}: {} rules imported\n",
+                                    c.agent,
+                                    c.version,
+                                    c.rules.len()
+                                ))?;
+                            }
+                            Err(e) => {
+                                say!("fieldattest-collector: catalog: {f}: {e}");
+                                failed = true;
+                            }
+                        }
+                    }
+                    if failed {
+                        return Err(ExitCode::from(1));
+                    }
+                    Ok(())
+                }
+                Some("list") => {
+                    let cs = fieldattest_collector::evidence::catalogs(&store).map_err(fail)?;
+                    let mut out = String::new();
+                    for v in cs.versions() {
+                        let n = cs.get(v).map(|c| c.rules.len()).unwrap_or(0);
+                        out.push_str(&format!("{v}\t{n} rules\n"));
+                    }
+                    emit(out)
+                }
+                _ => {
+                    say!("fieldattest-collector: usage: catalog import FILE... --db PATH | catalog list --db PATH");
+                    Err(ExitCode::from(2))
                 }
             }
         }

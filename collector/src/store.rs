@@ -101,6 +101,11 @@ pub trait Store: Send + Sync {
     fn sbom_exists(&self, digest: &str) -> Result<bool>;
     /// Stores an SBOM body; false when it was already there.
     fn put_sbom(&self, digest: &str, body: &[u8], now: i64) -> Result<bool>;
+    /// Rule catalogs imported for agent versions newer than this build
+    /// (checked `fieldattest/catalog/v1` documents); replaces the same version.
+    fn put_catalog(&self, version: &str, body: &str, now: i64) -> Result<()>;
+    /// Every imported catalog document.
+    fn catalogs(&self) -> Result<Vec<String>>;
     /// mTLS: SHA-256 (hex) of the client certificate bound to a device.
     fn tls_binding(&self, device_id: i64) -> Result<Option<String>>;
     fn set_tls_binding(&self, device_id: i64, fp: &str) -> Result<()>;
@@ -250,15 +255,14 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX advisory_packages_id ON advisory_packages(advisory_id);
      CREATE TABLE vex (vuln TEXT NOT NULL, device_id INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL,
         justification TEXT, detail TEXT, at INTEGER NOT NULL, PRIMARY KEY (vuln, device_id));",
+    "CREATE TABLE catalogs (version TEXT PRIMARY KEY, body TEXT NOT NULL, imported_at INTEGER NOT NULL);",
 ];
 
 fn e(x: rusqlite::Error) -> String {
     x.to_string()
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
+use fieldattest_protocol::hex::hex;
 
 impl SqliteStore {
     pub fn open(path: &Path) -> Result<Self> {
@@ -989,6 +993,29 @@ impl Store for SqliteStore {
             )
             .map_err(e)?
             == 1)
+    }
+
+    fn put_catalog(&self, version: &str, body: &str, now: i64) -> Result<()> {
+        self.c()
+            .execute(
+                "INSERT OR REPLACE INTO catalogs (version, body, imported_at) VALUES (?1, ?2, ?3)",
+                params![version, body, now],
+            )
+            .map_err(e)?;
+        Ok(())
+    }
+
+    fn catalogs(&self) -> Result<Vec<String>> {
+        let c = self.c();
+        let mut st = c
+            .prepare("SELECT body FROM catalogs ORDER BY version")
+            .map_err(e)?;
+        let v = st
+            .query_map([], |r| r.get(0))
+            .map_err(e)?
+            .collect::<rusqlite::Result<Vec<String>>>()
+            .map_err(e)?;
+        Ok(v)
     }
 
     fn drifting(&self) -> Result<Vec<i64>> {

@@ -49,7 +49,7 @@ fn number(r: &mut Rng) -> String {
 fn version(r: &mut Rng) -> String {
     let mut v = String::new();
     if r.chance(15) {
-        v += &format!("{}:", r.pick(&["0", "1", "2", "3", "10", "01"]));
+        v += &format!("{}:", r.pick(&["0", "1", "2", "3", "10", "01", "+1"]));
     }
     v += &number(r);
     for _ in 0..r.below(4) {
@@ -196,6 +196,9 @@ fn dpkg_ordering_agrees_with_dpkg_compare_versions() {
         ("1.0+", "1.0"),
         ("1.0", "1.0."),
         ("010", "10"),
+        ("1:06-10", "+1:06-10"),
+        ("+0:1.0", "1.0"),
+        ("+2:1", "1:9"),
     ]
     .iter()
     .map(|(a, b)| (a.to_string(), b.to_string()))

@@ -10,7 +10,7 @@
 //! `RUSTC_BOOTSTRAP=1 cargo fuzz run image_binary fuzz/corpus/image_binary fuzz/seeds/image_binary`
 #![no_main]
 
-use fieldattest_agent::inventory::{binaries, hardware, os, rpm};
+use fieldattest_scan::inventory::{binaries, hardware, os, rpm};
 use libfuzzer_sys::fuzz_target;
 use std::ops::ControlFlow;
 

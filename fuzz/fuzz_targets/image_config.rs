@@ -10,8 +10,8 @@
 //! `RUSTC_BOOTSTRAP=1 cargo fuzz run image_config fuzz/corpus/image_config fuzz/seeds/image_config`
 #![no_main]
 
-use fieldattest_agent::inventory::os;
-use fieldattest_agent::parse::{accounts, pam, services, sudoers, sysctl};
+use fieldattest_scan::inventory::os;
+use fieldattest_scan::parse::{accounts, pam, services, sudoers, sysctl};
 use libfuzzer_sys::fuzz_target;
 
 #[path = "budget.rs"]

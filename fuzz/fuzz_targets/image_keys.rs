@@ -8,7 +8,7 @@
 //! `RUSTC_BOOTSTRAP=1 cargo fuzz run image_keys fuzz/corpus/image_keys fuzz/seeds/image_keys`
 #![no_main]
 
-use fieldattest_agent::parse::keys;
+use fieldattest_scan::parse::keys;
 use libfuzzer_sys::fuzz_target;
 
 #[path = "budget.rs"]

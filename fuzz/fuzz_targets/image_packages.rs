@@ -11,7 +11,7 @@
 //! `RUSTC_BOOTSTRAP=1 cargo fuzz run image_packages fuzz/corpus/image_packages fuzz/seeds/image_packages`
 #![no_main]
 
-use fieldattest_agent::inventory::{apk, control, dpkg, license, opkg};
+use fieldattest_scan::inventory::{apk, control, dpkg, license, opkg};
 use libfuzzer_sys::fuzz_target;
 
 #[path = "budget.rs"]

@@ -11,7 +11,7 @@
 //! `RUSTC_BOOTSTRAP=1 cargo fuzz run image_sshd fuzz/corpus/image_sshd fuzz/seeds/image_sshd`
 #![no_main]
 
-use fieldattest_agent::parse::sshd::{self, Files};
+use fieldattest_scan::parse::sshd::{self, Files};
 use libfuzzer_sys::fuzz_target;
 use std::collections::BTreeMap;
 

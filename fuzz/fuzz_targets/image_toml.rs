@@ -9,7 +9,8 @@
 //! `RUSTC_BOOTSTRAP=1 cargo fuzz run image_toml fuzz/corpus/image_toml fuzz/seeds/image_toml`
 #![no_main]
 
-use fieldattest_agent::{accept, config, rules};
+use fieldattest_agent::config;
+use fieldattest_scan::{accept, rules};
 use fieldattest_protocol::report::{Finding, FindingStatus, RuleResult, RuleStatus, Severity};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;

@@ -7,13 +7,17 @@
 //! - `token`: the COSE_Sign1 / CWT envelope, ES256 signing hook and verification.
 //! - `bundle`: the signed export bundle for air-gapped sites (tokens + completeness manifest).
 //! - `cbor`: strict CBOR well-formedness checks and deterministic ordering.
+//! - `catalog`: the rule catalog as data, per agent version.
+//! - `hex`: lower-case hex and its decoder (the one copy all crates use).
 //! - `fsio`: output files that never destroy what they point at (device nodes,
 //!   FIFOs, symlinks), stdout/stderr writes that never panic (both binaries).
 #![forbid(unsafe_code)]
 
 pub mod bundle;
+pub mod catalog;
 pub mod cbor;
 pub mod eat;
 pub mod fsio;
+pub mod hex;
 pub mod report;
 pub mod token;

@@ -401,7 +401,7 @@ fn rules_catalog_command() {
     assert_rule_catalog(&ids);
     for r in rules {
         assert!(
-            r["iec62443"]
+            r["requirements"]
                 .as_array()
                 .map(|a| !a.is_empty())
                 .unwrap_or(false),
@@ -409,6 +409,17 @@ fn rules_catalog_command() {
         );
         assert!(r["fr"].as_str().unwrap().starts_with("FR"));
     }
+    // The document is the catalog the collector ships for this version.
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
+        "../protocol/catalog/fieldattest-{}.json",
+        v["version"].as_str().unwrap()
+    ));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        std::fs::read_to_string(&shipped).unwrap(),
+        "{}",
+        shipped.display()
+    );
     let out = fieldattest(&["rules"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("account.uid0-unique"));
 }

@@ -13,7 +13,7 @@
 //! Also: a hostile `Ciphers -****…z` image scans quickly (the glob matcher was
 //! exponential).
 
-use fieldattest_agent::parse::sshd::{self, Conn, Defaults, Files, Val};
+use fieldattest_scan::parse::sshd::{self, Conn, Defaults, Files, Val};
 use fieldattest_tests::{bin, require_tool, Tree};
 use std::collections::BTreeMap;
 use std::fs;

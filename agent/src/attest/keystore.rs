@@ -5,8 +5,8 @@
 //! A corrupt or truncated key file is an error, never silently replaced: the
 //! collector knows the device by this key.
 
-use crate::state::write_atomic;
 use fieldattest_protocol::token::PublicKey;
+use fieldattest_scan::state::write_atomic;
 use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 use std::fs;
@@ -61,9 +61,7 @@ const KEY_FILE: &str = "attest-key.p8";
 const NEXT_KEY_FILE: &str = "attest-key.next.p8";
 const UEID_FILE: &str = "ueid";
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
+use fieldattest_protocol::hex::hex;
 
 /// Loads a PKCS#8 P-256 key, creating it (0600, atomically) when absent.
 fn load_or_create_key(kp: &Path, rng: &SystemRandom) -> Result<EcdsaKeyPair, String> {

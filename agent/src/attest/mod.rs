@@ -4,12 +4,12 @@
 
 pub mod keystore;
 
-use crate::report;
-use crate::root::RootFs;
 use ciborium::value::Value;
 use fieldattest_protocol::eat::{self, Claims, KeyFingerprint, Submod, SwId};
 use fieldattest_protocol::report::{FindingStatus, Report, RuleStatus};
 use fieldattest_protocol::{cbor, token};
+use fieldattest_scan::report;
+use fieldattest_scan::root::RootFs;
 use keystore::{Identity, Signer};
 
 /// measres group name: our catalog and version.
@@ -358,7 +358,7 @@ pub fn evidence_changed(id: &Identity, digest: &[u8]) -> Result<bool, String> {
     let p = id.dir.join("last-evidence");
     let changed = std::fs::read(&p).map(|b| b != digest).unwrap_or(true);
     if changed {
-        crate::state::write_atomic(&p, digest, 0o600)
+        fieldattest_scan::state::write_atomic(&p, digest, 0o600)
             .map_err(|e| format!("{}: {e}", p.display()))?;
     }
     Ok(changed)

@@ -60,11 +60,26 @@ fn dpkg_verrevcmp(a: &str, b: &str) -> Ordering {
 /// Debian version comparison (deb-version(7)): `[epoch:]upstream[-revision]`.
 pub fn dpkg_cmp(a: &str, b: &str) -> Ordering {
     fn split(v: &str) -> (u64, &str, &str) {
-        let (epoch, rest) = match v.split_once(':') {
-            Some((e, r)) if e.bytes().all(|c| c.is_ascii_digit()) && !e.is_empty() => {
-                (e.parse().unwrap_or(0), r)
+        // dpkg reads the epoch with strtol(3): an optional sign, then digits
+        // (`+1:2` has epoch 1, `-0:2` epoch 0).
+        let epoch_of = |e: &str| -> Option<u64> {
+            let (negative, digits) = match e.as_bytes().first() {
+                Some(b'+') => (false, &e[1..]),
+                Some(b'-') => (true, &e[1..]),
+                _ => (false, e),
+            };
+            if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+                return None;
             }
-            _ => (0, v),
+            let n = digits.parse().unwrap_or(u64::MAX);
+            (!negative || n == 0).then_some(n)
+        };
+        let (epoch, rest) = match v.split_once(':') {
+            Some((e, r)) => match epoch_of(e) {
+                Some(n) => (n, r),
+                None => (0, v),
+            },
+            None => (0, v),
         };
         match rest.rsplit_once('-') {
             Some((u, r)) => (epoch, u, r),

@@ -129,6 +129,41 @@ pub fn catalog() -> Vec<&'static Rule> {
     FAMILIES.iter().flat_map(|f| f.iter()).collect()
 }
 
+/// The catalog as data (`fieldattest/catalog/v1`), the form the collector
+/// reads: `protocol/catalog/fieldattest-<version>.json` is this document,
+/// kept equal by the test `catalog_file_matches_the_rules`.
+pub fn catalog_document() -> fieldattest_protocol::catalog::Catalog {
+    use fieldattest_protocol::catalog::{Catalog, Requirement, RuleMeta, SCHEMA};
+    Catalog {
+        schema: SCHEMA.into(),
+        agent: crate::report::AGENT_NAME.into(),
+        version: crate::report::AGENT_VERSION.into(),
+        rules: catalog()
+            .iter()
+            .map(|r| {
+                let m = &r.meta;
+                RuleMeta {
+                    id: m.id.into(),
+                    title: m.title.into(),
+                    fr: m.fr.into(),
+                    severity: m.severity,
+                    requirements: m
+                        .reqs
+                        .iter()
+                        .map(|(id, sl)| Requirement {
+                            id: (*id).into(),
+                            min_sl: *sl,
+                        })
+                        .collect(),
+                    min_sl: m.min_sl(),
+                    remediation: m.remediation.into(),
+                    reference: m.reference.into(),
+                }
+            })
+            .collect(),
+    }
+}
+
 /// The FR of a requirement id: the first number after the type prefix
 /// (`CR 1.1 RE(1)` → `FR1`, `EDR 2.13` → `FR2`).
 pub fn fr_of(req: &str) -> Option<String> {
@@ -328,5 +363,30 @@ mod tests {
         assert_eq!(fr_of("EDR 2.13").as_deref(), Some("FR2"));
         assert_eq!(fr_of("NDR 5.2 RE(1)").as_deref(), Some("FR5"));
         assert_eq!(fr_of("CCSC 3"), None);
+    }
+}
+
+#[cfg(test)]
+mod catalog_file {
+    /// `protocol/catalog/fieldattest-<version>.json` equals what the rules
+    /// define. `FIELDATTEST_BLESS=1` rewrites it (then review the diff: a
+    /// released version's file must never change).
+    #[test]
+    fn catalog_file_matches_the_rules() {
+        let doc = super::catalog_document();
+        doc.check().unwrap();
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../protocol/catalog")
+            .join(format!("{}-{}.json", doc.agent, doc.version));
+        let want = doc.to_json();
+        if std::env::var_os("FIELDATTEST_BLESS").is_some() {
+            std::fs::write(&path, &want).unwrap();
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "{} differs from the rules' metadata: run FIELDATTEST_BLESS=1 cargo test -p fieldattest-scan catalog_file",
+            path.display()
+        );
     }
 }

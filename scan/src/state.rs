@@ -24,19 +24,10 @@ pub struct CredMemo {
     memo_path: PathBuf,
 }
 
-fn hex(d: &[u8; 32]) -> String {
-    d.iter().map(|b| format!("{b:02x}")).collect()
-}
+use fieldattest_protocol::hex::{hex, unhex_array};
 
 fn unhex(s: &str) -> Option<[u8; 32]> {
-    if s.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = u8::from_str_radix(s.get(i * 2..i * 2 + 2)?, 16).ok()?;
-    }
-    Some(out)
+    unhex_array(s)
 }
 
 impl CredMemo {

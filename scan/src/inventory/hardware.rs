@@ -34,7 +34,7 @@ impl Options {
             .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
         m.update(value.as_bytes());
         let d = m.finalize().into_bytes();
-        format!("hmac-sha256:{}", &crate::hex(&d)[..32])
+        format!("hmac-sha256:{}", &fieldattest_protocol::hex::hex(&d)[..32])
     }
 }
 
