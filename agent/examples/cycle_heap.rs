@@ -5,6 +5,9 @@
 //!
 //! `cargo run --release -p fieldattest-agent --example cycle_heap -- CONFIG`
 //! (bench/daemon_footprint.sh sets up a collector, enrollment and CONFIG).
+// A counting global allocator needs `unsafe` (the GlobalAlloc contract);
+// this measuring example is the only place outside `sys` that has it.
+#![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,6 +25,7 @@ fn grow(n: usize) {
 // counters are updated around it.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        // SAFETY: the caller's layout is passed on unchanged.
         let p = unsafe { System.alloc(l) };
         if !p.is_null() {
             grow(l.size());
@@ -29,10 +33,12 @@ unsafe impl GlobalAlloc for Counting {
         p
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        // SAFETY: `p` was allocated by System with layout `l` (alloc/realloc above).
         unsafe { System.dealloc(p, l) };
         CUR.fetch_sub(l.size(), Ordering::Relaxed);
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        // SAFETY: `p`/`l` come from System via alloc/realloc above; `new` is the caller's.
         let q = unsafe { System.realloc(p, l, new) };
         if !q.is_null() {
             if new > l.size() {

@@ -8,7 +8,8 @@
 //! - `bundle`: the signed export bundle for air-gapped sites (tokens + completeness manifest).
 //! - `cbor`: strict CBOR well-formedness checks and deterministic ordering.
 //! - `catalog`: the rule catalog as data, per agent version.
-//! - `hex`: lower-case hex and its decoder (the one copy all crates use).
+//! - `hex`: lower-case hex and its decoder, UUID v4 text, epoch seconds (the
+//!   one copy all crates use).
 //! - `fsio`: output files that never destroy what they point at (device nodes,
 //!   FIFOs, symlinks), stdout/stderr writes that never panic (both binaries).
 #![forbid(unsafe_code)]

@@ -70,10 +70,7 @@ pub fn scan_with_warnings(root: &RootFs, opts: &ScanOptions) -> (Report, Vec<Str
     let started = SystemTime::now();
     let t0 = Instant::now();
     let live = root.is_host_root();
-    let today = started
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| (d.as_secs() / 86_400) as i64)
-        .unwrap_or(0);
+    let today = fieldattest_protocol::hex::unix_seconds(started) / 86_400;
     let memo = match &opts.state_dir {
         Some(d) => match state::CredMemo::load(d) {
             Ok(m) => Some(m),

@@ -361,20 +361,7 @@ pub fn render_text(r: &Report, color: bool) -> String {
     o
 }
 
-/// Formats 16 random bytes as an RFC 4122 version-4 UUID.
-pub fn uuid_v4(mut b: [u8; 16]) -> String {
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
-}
+pub use fieldattest_protocol::hex::uuid_v4;
 
 fn prop(name: &str, value: &str) -> Value {
     json!({"name": name, "value": value})
