@@ -1,8 +1,11 @@
-//! The option table. Each option is defined once ([`FLAGS`]): its name,
-//! short name, value name, help line, the subcommands that take it, and how
-//! its value updates [`Opts`]. The parser ([`parse`]) and every `--help`
-//! text ([`command_help`], [`top_help`]) are driven by this table, so an
-//! option cannot be parsed without being documented, or the reverse.
+//! The option table. Each option is defined once, as a row of [`FLAGS`]:
+//! its name, short name, value name, help line and the subcommands that take
+//! it; [`apply`] (an exhaustive match on its [`Id`]) says how its value
+//! updates [`Opts`]. The parser ([`parse`]) and every `--help` text
+//! ([`command_help`], [`top_help`]) are driven by this table, so an option
+//! cannot be parsed without being documented, or the reverse. (A match
+//! rather than a function pointer per row: no relocation and no unwind entry
+//! per option in the flash-budgeted binary.)
 
 use super::{emit, usage_err, Exit, COMMANDS, PROG};
 use fieldattest_protocol::report::Severity;
@@ -105,19 +108,45 @@ impl Default for Opts {
     }
 }
 
-/// What an option does with the command line.
-pub enum Kind {
-    /// No value.
-    Switch(fn(&mut Opts)),
-    /// A value, named in the help (`--root DIR`).
-    Value(&'static str, fn(&mut Opts, OsString) -> Result<(), String>),
+/// The options, for [`apply`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Id {
+    Root,
+    Format,
+    Output,
+    Write,
+    Out,
+    Sl,
+    Accept,
+    FailOn,
+    CredBudgetMs,
+    NoCredCheck,
+    MaxFileSize,
+    HardwareIds,
+    Nonce,
+    SbomOut,
+    Enrollment,
+    Spool,
+    Purge,
+    Commit,
+    Config,
+    CheckConfig,
+    Once,
+    Collector,
+    Token,
+    Ca,
+    Key,
+    StateDir,
+    Help,
 }
 
 /// One option.
 pub struct Flag {
     pub long: &'static str,
     pub short: Option<char>,
-    pub kind: Kind,
+    pub id: Id,
+    /// The name of its value in the help (`--root DIR`); None: a switch.
+    pub value: Option<&'static str>,
     /// The subcommands that take it and list it in their help.
     pub cmds: u16,
     /// The subcommands that also take it, silently, because they always
@@ -175,7 +204,8 @@ fn parse_write(v: OsString) -> Result<(Format, PathBuf), String> {
 const HELP: Flag = Flag {
     long: "help",
     short: Some('h'),
-    kind: Kind::Switch(|_| {}),
+    id: Id::Help,
+    value: None,
     cmds: !0,
     compat: 0,
     help: "Print this help and exit",
@@ -186,10 +216,8 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         long: "root",
         short: None,
-        kind: Kind::Value("DIR", |o, v| {
-            o.root = v.into();
-            Ok(())
-        }),
+        id: Id::Root,
+        value: Some("DIR"),
         cmds: SCAN | ATTEST,
         compat: 0,
         help: "Root of the system to scan; nothing outside it is read (symlinks \
@@ -199,10 +227,8 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         long: "format",
         short: Some('f'),
-        kind: Kind::Value("FORMAT", |o, v| {
-            o.format = Some(utf8("format", v)?);
-            Ok(())
-        }),
+        id: Id::Format,
+        value: Some("FORMAT"),
         cmds: SCAN | RULES,
         compat: ATTEST,
         help: "text (default), json (scan: fieldattest/report/v1; rules: the \
@@ -211,10 +237,8 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         long: "output",
         short: Some('o'),
-        kind: Kind::Value("FILE", |o, v| {
-            o.output = Some(v.into());
-            Ok(())
-        }),
+        id: Id::Output,
+        value: Some("FILE"),
         cmds: SCAN,
         compat: ATTEST,
         help: "Write the report to FILE instead of stdout (a regular file \
@@ -224,10 +248,8 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         long: "write",
         short: None,
-        kind: Kind::Value("FORMAT=FILE", |o, v| {
-            o.writes.push(parse_write(v)?);
-            Ok(())
-        }),
+        id: Id::Write,
+        value: Some("FORMAT=FILE"),
         cmds: SCAN,
         compat: 0,
         help: "Also write the report as FORMAT (text, json, cyclonedx) to FILE, \
@@ -237,10 +259,8 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         long: "out",
         short: None,
-        kind: Kind::Value("PATH", |o, v| {
-            o.output = Some(v.into());
-            Ok(())
-        }),
+        id: Id::Out,
+        value: Some("PATH"),
         cmds: ATTEST | EXPORT | ROTATE,
         compat: SCAN,
         help: "attest: write the token to file PATH; rotate: the rotation \
@@ -250,15 +270,8 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         long: "sl",
         short: None,
-        kind: Kind::Value("N", |o, v| {
-            let v = utf8("sl", v)?;
-            o.sl = v
-                .parse()
-                .ok()
-                .filter(|n| (1..=4).contains(n))
-                .ok_or_else(|| format!("--sl: {v:?} is not 1, 2, 3 or 4"))?;
-            Ok(())
-        }),
+        id: Id::Sl,
+        value: Some("N"),
         cmds: SCAN | ATTEST,
         compat: 0,
         help: "Target security level 1..4 (default 2)",
@@ -266,10 +279,8 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         long: "accept",
         short: None,
-        kind: Kind::Value("FILE", |o, v| {
-            o.accept = Some(v.into());
-            Ok(())
-        }),
+        id: Id::Accept,
+        value: Some("FILE"),
         cmds: SCAN | ATTEST,
         compat: 0,
         help: "TOML file of accepted findings with their compensating \
@@ -279,13 +290,8 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         long: "fail-on",
         short: None,
-        kind: Kind::Value("SEVERITY", |o, v| {
-            let v = utf8("fail-on", v)?;
-            o.fail_on = Some(
-                parse_severity(&v).ok_or_else(|| format!("--fail-on: unknown severity {v:?}"))?,
-            );
-            Ok(())
-        }),
+        id: Id::FailOn,
+        value: Some("SEVERITY"),
         cmds: SCAN,
         compat: ATTEST,
         help: "Exit 1 when a finding at or above SEVERITY is not accepted \
@@ -294,16 +300,8 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         long: "cred-budget-ms",
         short: None,
-        kind: Kind::Value("MS", |o, v| {
-            let v = utf8("cred-budget-ms", v)?;
-            o.cred_budget_ms = match v.as_str() {
-                "unlimited" => None,
-                _ => Some(v.parse().map_err(|_| {
-                    format!("--cred-budget-ms: {v:?} is not a number or 'unlimited'")
-                })?),
-            };
-            Ok(())
-        }),
+        id: Id::CredBudgetMs,
+        value: Some("MS"),
         cmds: SCAN | ATTEST,
         compat: 0,
         help: "CPU time for re-hashing candidate default passwords (default \
@@ -313,7 +311,8 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         long: "no-cred-check",
         short: None,
-        kind: Kind::Switch(|o| o.no_cred_check = true),
+        id: Id::NoCredCheck,
+        value: None,
         cmds: SCAN | ATTEST,
         compat: 0,
         help: "Skip the default-credential check; its rule is reported as not \
@@ -322,15 +321,8 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         long: "max-file-size",
         short: None,
-        kind: Kind::Value("BYTES", |o, v| {
-            let v = utf8("max-file-size", v)?;
-            o.max_file = v
-                .parse()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| format!("--max-file-size: {v:?} is not a positive number"))?;
-            Ok(())
-        }),
+        id: Id::MaxFileSize,
+        value: Some("BYTES"),
         cmds: SCAN | ATTEST,
         compat: 0,
         help: "Refuse to read files larger than this whole (default 33554432)",
@@ -338,7 +330,8 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         long: "hardware-ids",
         short: None,
-        kind: Kind::Switch(|o| o.hardware_ids = true),
+        id: Id::HardwareIds,
+        value: None,
         cmds: SCAN | ATTEST,
         compat: 0,
         help: "Report MAC addresses and hardware serial numbers in clear \
@@ -347,10 +340,8 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         long: "nonce",
         short: None,
-        kind: Kind::Value("HEX", |o, v| {
-            o.nonce = Some(parse_nonce(&utf8("nonce", v)?)?);
-            Ok(())
-        }),
+        id: Id::Nonce,
+        value: Some("HEX"),
         cmds: ATTEST | ROTATE,
         compat: 0,
         help: "The collector's session nonce (8..64 bytes as hex), bound into \
@@ -359,10 +350,8 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         long: "sbom-out",
         short: None,
-        kind: Kind::Value("FILE", |o, v| {
-            o.sbom_out = Some(v.into());
-            Ok(())
-        }),
+        id: Id::SbomOut,
+        value: Some("FILE"),
         cmds: ATTEST,
         compat: 0,
         help: "Also write the CycloneDX SBOM whose digest the token carries",
@@ -370,7 +359,8 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         long: "enrollment",
         short: None,
-        kind: Kind::Switch(|o| o.enrollment = true),
+        id: Id::Enrollment,
+        value: None,
         cmds: ATTEST,
         compat: 0,
         help: "Write an enrollment token (proof of possession of the device \
@@ -379,7 +369,8 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         long: "spool",
         short: None,
-        kind: Kind::Switch(|o| o.spool = true),
+        id: Id::Spool,
+        value: None,
         cmds: ATTEST,
         compat: 0,
         help: "Put the token into the state directory's spool \
@@ -388,7 +379,8 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         long: "purge",
         short: None,
-        kind: Kind::Switch(|o| o.purge = true),
+        id: Id::Purge,
+        value: None,
         cmds: EXPORT,
         compat: 0,
         help: "Remove the exported tokens from the spool once the bundle is \
@@ -397,7 +389,8 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         long: "commit",
         short: None,
-        kind: Kind::Switch(|o| o.commit = true),
+        id: Id::Commit,
+        value: None,
         cmds: ROTATE,
         compat: 0,
         help: "Make the new key current, after the collector accepted the \
@@ -406,10 +399,8 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         long: "config",
         short: None,
-        kind: Kind::Value("FILE", |o, v| {
-            o.config = Some(v.into());
-            Ok(())
-        }),
+        id: Id::Config,
+        value: Some("FILE"),
         cmds: RUN | ENROLL,
         compat: 0,
         help: "The agent configuration (default /etc/fieldattest/agent.toml; \
@@ -418,7 +409,8 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         long: "check-config",
         short: None,
-        kind: Kind::Switch(|o| o.check_config = true),
+        id: Id::CheckConfig,
+        value: None,
         cmds: RUN,
         compat: 0,
         help: "Check the configuration (and that its TLS material and accept \
@@ -427,7 +419,8 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         long: "once",
         short: None,
-        kind: Kind::Switch(|o| o.once = true),
+        id: Id::Once,
+        value: None,
         cmds: RUN,
         compat: 0,
         help: "Run one cycle (scan, attest, spool, deliver) and exit",
@@ -435,10 +428,8 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         long: "collector",
         short: None,
-        kind: Kind::Value("URL", |o, v| {
-            o.collector = Some(utf8("collector", v)?);
-            Ok(())
-        }),
+        id: Id::Collector,
+        value: Some("URL"),
         cmds: ENROLL,
         compat: 0,
         help: "The collector, https://host[:port] (default: collector.url of \
@@ -447,10 +438,8 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         long: "token",
         short: None,
-        kind: Kind::Value("SECRET", |o, v| {
-            o.token = Some(utf8("token", v)?);
-            Ok(())
-        }),
+        id: Id::Token,
+        value: Some("SECRET"),
         cmds: ENROLL,
         compat: 0,
         help: "The one-time enrollment secret from 'fieldattest-collector \
@@ -459,10 +448,8 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         long: "ca",
         short: None,
-        kind: Kind::Value("PEM", |o, v| {
-            o.ca = Some(v.into());
-            Ok(())
-        }),
+        id: Id::Ca,
+        value: Some("PEM"),
         cmds: ENROLL,
         compat: 0,
         help: "CA certificate of the collector (default: collector.ca_file of \
@@ -471,10 +458,8 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         long: "key",
         short: None,
-        kind: Kind::Value("PUB.pem", |o, v| {
-            o.key = Some(v.into());
-            Ok(())
-        }),
+        id: Id::Key,
+        value: Some("PUB.pem"),
         cmds: VERIFY,
         compat: 0,
         help: "The device's public key (PEM, as 'fieldattest identity' prints it)",
@@ -482,10 +467,8 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         long: "state-dir",
         short: None,
-        kind: Kind::Value("DIR", |o, v| {
-            o.state_dir = Some(v.into());
-            Ok(())
-        }),
+        id: Id::StateDir,
+        value: Some("DIR"),
         cmds: SCAN | ATTEST | EXPORT | ROTATE | IDENTITY | ENROLL,
         compat: 0,
         help: "State directory: device key and UEID, spool, enrollment, and \
@@ -494,6 +477,67 @@ pub const FLAGS: &[Flag] = &[
                scan: none)",
     },
 ];
+
+/// What option `id` does with its value (`None` for a switch).
+fn apply(o: &mut Opts, id: Id, v: Option<OsString>) -> Result<(), String> {
+    let v = v.unwrap_or_default();
+    match id {
+        Id::Root => o.root = v.into(),
+        Id::Format => o.format = Some(utf8("format", v)?),
+        Id::Output | Id::Out => o.output = Some(v.into()),
+        Id::Write => o.writes.push(parse_write(v)?),
+        Id::Sl => {
+            let v = utf8("sl", v)?;
+            o.sl = v
+                .parse()
+                .ok()
+                .filter(|n| (1..=4).contains(n))
+                .ok_or_else(|| format!("--sl: {v:?} is not 1, 2, 3 or 4"))?;
+        }
+        Id::Accept => o.accept = Some(v.into()),
+        Id::FailOn => {
+            let v = utf8("fail-on", v)?;
+            o.fail_on = Some(
+                parse_severity(&v).ok_or_else(|| format!("--fail-on: unknown severity {v:?}"))?,
+            );
+        }
+        Id::CredBudgetMs => {
+            let v = utf8("cred-budget-ms", v)?;
+            o.cred_budget_ms = match v.as_str() {
+                "unlimited" => None,
+                _ => Some(v.parse().map_err(|_| {
+                    format!("--cred-budget-ms: {v:?} is not a number or 'unlimited'")
+                })?),
+            };
+        }
+        Id::NoCredCheck => o.no_cred_check = true,
+        Id::MaxFileSize => {
+            let v = utf8("max-file-size", v)?;
+            o.max_file = v
+                .parse()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| format!("--max-file-size: {v:?} is not a positive number"))?;
+        }
+        Id::HardwareIds => o.hardware_ids = true,
+        Id::Nonce => o.nonce = Some(parse_nonce(&utf8("nonce", v)?)?),
+        Id::SbomOut => o.sbom_out = Some(v.into()),
+        Id::Enrollment => o.enrollment = true,
+        Id::Spool => o.spool = true,
+        Id::Purge => o.purge = true,
+        Id::Commit => o.commit = true,
+        Id::Config => o.config = Some(v.into()),
+        Id::CheckConfig => o.check_config = true,
+        Id::Once => o.once = true,
+        Id::Collector => o.collector = Some(utf8("collector", v)?),
+        Id::Token => o.token = Some(utf8("token", v)?),
+        Id::Ca => o.ca = Some(v.into()),
+        Id::Key => o.key = Some(v.into()),
+        Id::StateDir => o.state_dir = Some(v.into()),
+        Id::Help => {}
+    }
+    Ok(())
+}
 
 /// The flag `arg` names, if any.
 fn lookup(arg: &lexopt::Arg) -> Option<&'static Flag> {
@@ -542,16 +586,14 @@ pub fn parse(cmd: &Command, p: &mut lexopt::Parser) -> Result<Opts, Exit> {
                 takers(f.cmds)
             )));
         }
-        match f.kind {
-            Kind::Switch(_) if f.long == HELP.long => {
-                return Err(emit(command_help(cmd)).err().unwrap_or(Exit::Clean));
-            }
-            Kind::Switch(set) => set(&mut o),
-            Kind::Value(_, set) => {
-                let v = p.value().map_err(usage_err)?;
-                set(&mut o, v).map_err(usage_err)?;
-            }
+        if f.id == Id::Help {
+            return Err(emit(command_help(cmd)).err().unwrap_or(Exit::Clean));
         }
+        let v = match f.value {
+            Some(_) => Some(p.value().map_err(usage_err)?),
+            None => None,
+        };
+        apply(&mut o, f.id, v).map_err(usage_err)?;
     }
 }
 
@@ -608,7 +650,7 @@ pub fn command_help(cmd: &Command) -> String {
             Some(c) => format!("  -{c}, --{}", f.long),
             None => format!("      --{}", f.long),
         };
-        if let Kind::Value(name, _) = f.kind {
+        if let Some(name) = f.value {
             row.push(' ');
             row.push_str(name);
         }
