@@ -19,13 +19,13 @@ fn main() -> ExitCode {
             Some(cmd) => cli::dispatch(cmd, &mut p),
             None => usage_err(format_args!("unknown command {:?}", name.to_string_lossy())),
         },
-        Ok(Some(Long("help") | Short('h'))) => cli::print(cli::flags::top_help()),
+        Ok(Some(Long("help") | Short('h'))) => cli::print(cli::help::top_help()),
         Ok(Some(Long("version") | Short('V'))) => cli::print(format!(
             "{PROG} {}\n",
             fieldattest_scan::report::AGENT_VERSION
         )),
         Ok(None) => {
-            fieldattest_protocol::fsio::stderr(&cli::flags::top_help());
+            fieldattest_protocol::fsio::stderr(&cli::help::top_help());
             Exit::Usage
         }
         Ok(Some(other)) => usage_err(other.unexpected()),

@@ -1,7 +1,7 @@
 //! `fieldattest attest`: scan, then a signed attestation token.
 
-use super::flags::{self, Opts};
-use super::{emit, now, print, usage_err, write_out, Command, Exit};
+use super::flags;
+use super::{emit, now, print, usage_err, write_out, Command, Exit, Opts};
 use fieldattest_agent::attest;
 use fieldattest_agent::config::DEFAULT_STATE_DIR;
 use fieldattest_protocol::hex::hex;

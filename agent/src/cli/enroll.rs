@@ -1,7 +1,7 @@
 //! `fieldattest enroll`: enroll the device once with the operator's secret.
 
-use super::flags::{self, Opts};
-use super::{print, usage_err, Command, Exit};
+use super::flags;
+use super::{print, usage_err, Command, Exit, Opts};
 use fieldattest_agent::config::{self, Collector, Config};
 use fieldattest_agent::daemon;
 use std::path::PathBuf;

@@ -2,8 +2,8 @@
 //! (profile §9.3) for air-gapped sites; `--purge` removes them from the
 //! spool once the bundle is durably written.
 
-use super::flags::{self, Opts};
-use super::{now, usage_err, write_out, Command, Exit};
+use super::flags;
+use super::{now, usage_err, write_out, Command, Exit, Opts};
 use fieldattest_agent::config::DEFAULT_STATE_DIR;
 use fieldattest_agent::{attest, spool};
 use fieldattest_protocol::bundle;

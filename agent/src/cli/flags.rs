@@ -2,16 +2,15 @@
 //! its name, short name, value name, help line and the subcommands that take
 //! it; [`apply`] (an exhaustive match on its [`Id`]) says how its value
 //! updates [`Opts`]. The parser ([`parse`]) and every `--help` text
-//! ([`command_help`], [`top_help`]) are driven by this table, so an option
+//! ([`super::help`]) are driven by this table, so an option
 //! cannot be parsed without being documented, or the reverse. (A match
 //! rather than a function pointer per row: no relocation and no unwind entry
 //! per option in the flash-budgeted binary.)
 
-use super::{emit, usage_err, Exit, COMMANDS, PROG};
-use fieldattest_protocol::report::Severity;
-use fieldattest_scan::report::Format;
+use super::help::command_help;
+use super::opts::{parse_nonce, parse_severity, parse_write, utf8};
+use super::{emit, usage_err, Command, Exit, Opts, COMMANDS, PROG};
 use std::ffi::OsString;
-use std::path::PathBuf;
 
 /// Subcommand bits for [`Flag::cmds`].
 pub const SCAN: u16 = 1;
@@ -23,90 +22,6 @@ pub const RUN: u16 = 1 << 5;
 pub const ENROLL: u16 = 1 << 6;
 pub const VERIFY: u16 = 1 << 7;
 pub const RULES: u16 = 1 << 8;
-
-/// A subcommand.
-pub struct Command {
-    pub name: &'static str,
-    /// Its bit in [`Flag::cmds`].
-    pub bit: u16,
-    /// Its synopsis lines, as in the usage texts (without indentation).
-    pub usage: &'static str,
-    /// What it does: its help, and its line in the top-level help.
-    pub about: &'static str,
-    /// The arguments it takes that are not options (`verify TOKEN`).
-    pub operands: &'static [&'static str],
-    pub run: fn(Opts) -> Exit,
-}
-
-/// Everything the options of all subcommands set; each subcommand reads the
-/// fields its options fill (the parser refuses the others).
-#[derive(Debug, Clone)]
-pub struct Opts {
-    pub root: PathBuf,
-    /// `--format` as given: scan takes text|json|cyclonedx, rules text|json.
-    pub format: Option<String>,
-    /// `--output`/`-o`/`--out`: the report, token, request or bundle directory.
-    pub output: Option<PathBuf>,
-    /// `--write FORMAT=FILE`, in order.
-    pub writes: Vec<(Format, PathBuf)>,
-    pub sl: u8,
-    pub fail_on: Option<Severity>,
-    pub max_file: u64,
-    pub accept: Option<PathBuf>,
-    /// None: unlimited; Some(0): the check is off.
-    pub cred_budget_ms: Option<u64>,
-    pub no_cred_check: bool,
-    pub hardware_ids: bool,
-    pub state_dir: Option<PathBuf>,
-    pub nonce: Option<Vec<u8>>,
-    pub sbom_out: Option<PathBuf>,
-    pub enrollment: bool,
-    pub spool: bool,
-    pub purge: bool,
-    pub commit: bool,
-    pub config: Option<PathBuf>,
-    pub check_config: bool,
-    pub once: bool,
-    pub collector: Option<String>,
-    pub token: Option<String>,
-    pub ca: Option<PathBuf>,
-    pub key: Option<PathBuf>,
-    /// Arguments that are not options (`verify TOKEN`).
-    pub operands: Vec<OsString>,
-}
-
-impl Default for Opts {
-    fn default() -> Opts {
-        Opts {
-            root: PathBuf::from("/"),
-            format: None,
-            output: None,
-            writes: Vec::new(),
-            sl: 2,
-            fail_on: None,
-            max_file: fieldattest_scan::root::DEFAULT_MAX_FILE,
-            accept: None,
-            cred_budget_ms: Some(2000),
-            no_cred_check: false,
-            hardware_ids: false,
-            state_dir: None,
-            nonce: None,
-            sbom_out: None,
-            enrollment: false,
-            spool: false,
-            purge: false,
-            commit: false,
-            config: None,
-            check_config: false,
-            once: false,
-            collector: None,
-            token: None,
-            ca: None,
-            key: None,
-            operands: Vec::new(),
-        }
-    }
-}
 
 /// The options, for [`apply`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -155,53 +70,7 @@ pub struct Flag {
     pub help: &'static str,
 }
 
-/// The value as UTF-8, or "--NAME: value is not valid UTF-8".
-fn utf8(name: &str, v: OsString) -> Result<String, String> {
-    v.into_string()
-        .map_err(|_| format!("--{name}: value is not valid UTF-8"))
-}
-
-fn parse_severity(s: &str) -> Option<Severity> {
-    Some(match s {
-        "critical" => Severity::Critical,
-        "high" => Severity::High,
-        "medium" => Severity::Medium,
-        "low" => Severity::Low,
-        "info" => Severity::Info,
-        _ => return None,
-    })
-}
-
-/// A collector nonce given as hex: 8..64 bytes.
-pub fn parse_nonce(v: &str) -> Result<Vec<u8>, String> {
-    match v
-        .bytes()
-        .all(|c| c.is_ascii_hexdigit())
-        .then(|| fieldattest_protocol::hex::unhex(v))
-        .flatten()
-    {
-        Some(b) if (8..=64).contains(&b.len()) => Ok(b),
-        _ => Err(format!("--nonce: want 8..64 bytes as hex, got {v:?}")),
-    }
-}
-
-/// `--write FORMAT=FILE` (FILE may be any bytes; the first `=` splits).
-fn parse_write(v: OsString) -> Result<(Format, PathBuf), String> {
-    use std::os::unix::ffi::OsStringExt;
-    let bad = || "--write: want FORMAT=FILE (FORMAT text, json or cyclonedx)".to_string();
-    let mut s = v.into_vec();
-    let eq = s.iter().position(|b| *b == b'=').ok_or_else(bad)?;
-    let path = s.split_off(eq + 1);
-    let name = std::str::from_utf8(&s[..eq]).map_err(|_| bad())?;
-    let format = Format::parse(name)
-        .ok_or_else(|| format!("--write: unknown format {name:?} (text, json, cyclonedx)"))?;
-    if path.is_empty() {
-        return Err(bad());
-    }
-    Ok((format, PathBuf::from(OsString::from_vec(path))))
-}
-
-const HELP: Flag = Flag {
+pub const HELP: Flag = Flag {
     long: "help",
     short: Some('h'),
     id: Id::Help,
@@ -597,106 +466,11 @@ pub fn parse(cmd: &Command, p: &mut lexopt::Parser) -> Result<Opts, Exit> {
     }
 }
 
-const WIDTH: usize = 79;
-/// The column of option help texts.
-const COL: usize = 28;
-
-/// Appends `text` word-wrapped to [`WIDTH`]; the cursor is at column `col`
-/// of the current line, continuation lines are indented to it.
-fn wrap(out: &mut String, col: usize, text: &str) {
-    let mut x = col;
-    for (i, w) in text.split_whitespace().enumerate() {
-        let n = w.chars().count();
-        if i > 0 && x + 1 + n > WIDTH {
-            out.push('\n');
-            out.extend(std::iter::repeat(' ').take(col));
-            x = col;
-        } else if i > 0 {
-            out.push(' ');
-            x += 1;
-        }
-        out.push_str(w);
-        x += n;
-    }
-    out.push('\n');
-}
-
-/// The synopsis lines, indented.
-fn usage_lines(out: &mut String, cmd: &Command) {
-    for l in cmd.usage.lines() {
-        out.push_str("  ");
-        out.push_str(l);
-        out.push('\n');
-    }
-}
-
-const EXIT_STATUS: &str = "Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage \
-                           error, 3 the scan could not run (or stdout/an output file could \
-                           not be written), 141 stdout is a closed pipe (quietly, as if \
-                           killed by SIGPIPE).";
-
-/// `fieldattest CMD --help`: its usage, what it does, its options.
-pub fn command_help(cmd: &Command) -> String {
-    let mut s = String::from("Usage:\n");
-    usage_lines(&mut s, cmd);
-    s.push('\n');
-    wrap(&mut s, 0, cmd.about);
-    s.push_str("\nOptions:\n");
-    for f in FLAGS.iter().chain([&HELP]) {
-        if f.cmds & cmd.bit == 0 {
-            continue;
-        }
-        let mut row = match f.short {
-            Some(c) => format!("  -{c}, --{}", f.long),
-            None => format!("      --{}", f.long),
-        };
-        if let Some(name) = f.value {
-            row.push(' ');
-            row.push_str(name);
-        }
-        s.push_str(&row);
-        let n = row.chars().count();
-        if n + 2 > COL {
-            s.push('\n');
-            s.extend(std::iter::repeat(' ').take(COL));
-        } else {
-            s.extend(std::iter::repeat(' ').take(COL - n));
-        }
-        wrap(&mut s, COL, f.help);
-    }
-    s.push('\n');
-    wrap(&mut s, 0, EXIT_STATUS);
-    s
-}
-
-/// `fieldattest --help`: every subcommand's usage and what it does.
-pub fn top_help() -> String {
-    let mut s = format!(
-        "{PROG} — software inventory and IEC 62443-4-2 checks for embedded Linux devices\n\nUsage:\n"
-    );
-    for c in COMMANDS {
-        usage_lines(&mut s, c);
-    }
-    s.push_str(&format!("  {PROG} --help | --version\n\nCommands:\n"));
-    for c in COMMANDS {
-        let row = format!("  {:<9} ", c.name);
-        s.push_str(&row);
-        wrap(&mut s, row.len(), c.about);
-    }
-    s.push('\n');
-    wrap(
-        &mut s,
-        0,
-        &format!("'{PROG} COMMAND --help' describes the options of COMMAND."),
-    );
-    s.push('\n');
-    wrap(&mut s, 0, EXIT_STATUS);
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fieldattest_scan::report::Format;
+    use std::path::PathBuf;
 
     fn parse_args(cmd: &Command, args: &[&str]) -> Result<Opts, Exit> {
         parse(cmd, &mut lexopt::Parser::from_args(args))
@@ -728,57 +502,6 @@ mod tests {
 
     /// The hand-written synopsis of each subcommand names only options it
     /// takes, and its help lists every option it takes in its synopsis.
-    #[test]
-    fn synopsis_and_help_agree_with_the_table() {
-        for c in COMMANDS {
-            let help = command_help(c);
-            assert!(
-                help.starts_with(&format!("Usage:\n  {PROG} {} ", c.name)),
-                "{help}"
-            );
-            for word in c
-                .usage
-                .split(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '-'))
-            {
-                let Some(long) = word.strip_prefix("--") else {
-                    continue;
-                };
-                let f = FLAGS
-                    .iter()
-                    .find(|f| f.long == long)
-                    .unwrap_or_else(|| panic!("{}: --{long} not in the table", c.name));
-                assert!(f.cmds & c.bit != 0, "{}: --{long} not taken", c.name);
-            }
-            for f in FLAGS.iter().filter(|f| f.cmds & c.bit != 0) {
-                assert!(
-                    help.contains(&format!("--{} ", f.long))
-                        || help.contains(&format!("--{}\n", f.long)),
-                    "{}: --{} missing from its help",
-                    c.name,
-                    f.long
-                );
-            }
-            for f in FLAGS.iter().filter(|f| f.cmds & c.bit == 0) {
-                assert!(
-                    !help.contains(&format!("      --{} ", f.long)),
-                    "{}: lists --{}",
-                    c.name,
-                    f.long
-                );
-            }
-            assert!(help.lines().all(|l| l.chars().count() <= WIDTH), "{help}");
-        }
-        let top = top_help();
-        for c in COMMANDS {
-            assert!(
-                top.contains(&format!("\n  {PROG} {} ", c.name)),
-                "{}",
-                c.name
-            );
-        }
-        assert!(top.lines().all(|l| l.chars().count() <= 84), "{top}");
-    }
-
     #[test]
     fn values_switches_operands_and_refusals() {
         let scan = super::super::scan::COMMAND;
@@ -834,14 +557,5 @@ mod tests {
         let o = parse_args(&attest, &["--nonce", "00112233445566778899", "-o", "t"]).unwrap();
         assert_eq!(o.nonce.as_deref().map(|n| n.len()), Some(10));
         assert_eq!(o.output, Some(PathBuf::from("t")));
-    }
-
-    #[test]
-    fn wrap_keeps_words_and_width() {
-        let mut s = String::from("  --x  ");
-        wrap(&mut s, 7, &"word ".repeat(40));
-        assert!(s.lines().all(|l| l.len() <= WIDTH));
-        assert_eq!(s.split_whitespace().filter(|w| *w == "word").count(), 40);
-        assert!(s.lines().skip(1).all(|l| l.starts_with("       word")));
     }
 }

@@ -1,7 +1,7 @@
 //! `fieldattest identity`: what enrolling the device needs.
 
-use super::flags::{self, Opts};
-use super::{print, Command, Exit};
+use super::flags;
+use super::{print, Command, Exit, Opts};
 use fieldattest_agent::attest::keystore::{Identity, Signer};
 use fieldattest_agent::config::DEFAULT_STATE_DIR;
 use fieldattest_protocol::hex::hex;

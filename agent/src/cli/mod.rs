@@ -1,6 +1,6 @@
 //! The `fieldattest` command line: one module per subcommand, one option
 //! table ([`flags::FLAGS`]) that drives both the parser and every `--help`
-//! text, and the exit statuses as [`Exit`]. Nothing here prints with
+//! text ([`help`]), and the exit statuses as [`Exit`]. Nothing here prints with
 //! `println!`/`eprintln!`, which panic on a closed or full stream: stdout
 //! through [`emit`]/[`print`], stderr through `say!` (protocol's `fsio`).
 
@@ -19,14 +19,16 @@ mod attest;
 mod enroll;
 mod export;
 pub mod flags;
+pub mod help;
 mod identity;
+mod opts;
 mod rotate;
 mod rules;
 mod run;
 mod scan;
 mod verify;
 
-pub use flags::Command;
+pub use opts::{Command, Opts};
 
 /// The program's name in messages.
 pub const PROG: &str = "fieldattest";

@@ -1,7 +1,7 @@
 //! `fieldattest rotate`: key rotation request, then `--commit`.
 
-use super::flags::{self, Opts};
-use super::{now, print, usage_err, write_out, Command, Exit};
+use super::flags;
+use super::{now, print, usage_err, write_out, Command, Exit, Opts};
 use fieldattest_agent::attest;
 use fieldattest_agent::config::DEFAULT_STATE_DIR;
 use fieldattest_protocol::hex::hex;

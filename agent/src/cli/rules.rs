@@ -1,7 +1,7 @@
 //! `fieldattest rules`: the rule catalog.
 
-use super::flags::{self, Opts};
-use super::{print, usage_err, Command, Exit};
+use super::flags;
+use super::{print, usage_err, Command, Exit, Opts};
 use fieldattest_scan::report;
 
 pub const COMMAND: Command = Command {

@@ -1,7 +1,7 @@
 //! `fieldattest run`: the device daemon.
 
-use super::flags::{self, Opts};
-use super::{print, Command, Exit};
+use super::flags;
+use super::{print, Command, Exit, Opts};
 use fieldattest_agent::{config, daemon};
 use std::path::PathBuf;
 

@@ -1,7 +1,7 @@
 //! `fieldattest scan`, and the scan it shares with `attest`.
 
-use super::flags::{self, Opts};
-use super::{emit, usage_err, write_out, Command, Exit};
+use super::flags;
+use super::{emit, usage_err, write_out, Command, Exit, Opts};
 use fieldattest_protocol::report::{FindingStatus, Report};
 use fieldattest_scan::report::{self, Format};
 use fieldattest_scan::root::RootFs;

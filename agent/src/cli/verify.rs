@@ -1,7 +1,7 @@
 //! `fieldattest verify --key PUB.pem TOKEN`: offline verification.
 
-use super::flags::{self, Opts};
-use super::{print, usage_err, Command, Exit};
+use super::flags;
+use super::{print, usage_err, Command, Exit, Opts};
 use fieldattest_protocol::hex::hex;
 use fieldattest_protocol::token;
 use std::path::PathBuf;
