@@ -8,6 +8,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub const DEFAULT_PATH: &str = "/etc/fieldattest/agent.toml";
+/// `state.dir` (and `--state-dir`) when not set.
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/fieldattest";
+/// `collector.timeout` when not set.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -172,11 +176,15 @@ fn parse_url(url: &str) -> Result<(String, u16), String> {
 /// Parses and validates a configuration text; `path` names it in errors.
 pub fn parse(text: &str, path: &str) -> Result<Config, String> {
     let f: File = toml::from_str(text).map_err(|e| format!("{path}: {e}"))?;
+    from_file(f, path)
+}
+
+/// Validates a parsed file; `path` names it in errors.
+fn from_file(f: File, path: &str) -> Result<Config, String> {
     let err = |m: String| format!("{path}: {m}");
     let collector = match f.collector {
         None => None,
         Some(c) => {
-            let (host, port) = parse_url(&c.url).map_err(err)?;
             let pin = c
                 .pin_sha256
                 .as_deref()
@@ -188,31 +196,23 @@ pub fn parse(text: &str, path: &str) -> Result<Config, String> {
                     })
                 })
                 .transpose()?;
-            if c.ca_file.is_none() && pin.is_none() {
-                return Err(err(
-                    "collector: set ca_file or pin_sha256 (the collector's certificate must be verified)".into(),
-                ));
-            }
             if c.client_cert.is_some() != c.client_key.is_some() {
                 return Err(err(
                     "collector: client_cert and client_key go together".into()
                 ));
             }
-            Some(Collector {
-                url: c.url.clone(),
-                host,
-                port,
-                ca_file: c.ca_file,
-                pin_sha256: pin,
-                client_cert: c.client_cert,
-                client_key: c.client_key,
-                timeout: duration(
-                    "collector.timeout",
-                    c.timeout.as_deref(),
-                    Duration::from_secs(30),
+            let timeout = duration("collector.timeout", c.timeout.as_deref(), DEFAULT_TIMEOUT)
+                .map_err(err)?;
+            Some(
+                Collector::new(
+                    &c.url,
+                    c.ca_file,
+                    pin,
+                    c.client_cert.zip(c.client_key),
+                    timeout,
                 )
                 .map_err(err)?,
-            })
+            )
         }
     };
     let s = &f.schedule;
@@ -297,7 +297,7 @@ pub fn parse(text: &str, path: &str) -> Result<Config, String> {
         state_dir: f
             .state
             .dir
-            .unwrap_or_else(|| PathBuf::from("/var/lib/fieldattest")),
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR)),
         spool,
         nice,
         io_idle: f.politeness.io_idle.unwrap_or(true),
@@ -306,7 +306,44 @@ pub fn parse(text: &str, path: &str) -> Result<Config, String> {
     })
 }
 
+impl Collector {
+    /// A validated collector: `https://host[:port]` URL, a way to verify its
+    /// certificate (CA file or pin), and optionally a client certificate
+    /// and key. Errors name the configuration key.
+    pub fn new(
+        url: &str,
+        ca_file: Option<PathBuf>,
+        pin_sha256: Option<Vec<u8>>,
+        client: Option<(PathBuf, PathBuf)>,
+        timeout: Duration,
+    ) -> Result<Collector, String> {
+        let (host, port) = parse_url(url)?;
+        if ca_file.is_none() && pin_sha256.is_none() {
+            return Err(
+                "collector: set ca_file or pin_sha256 (the collector's certificate must be verified)"
+                    .into(),
+            );
+        }
+        let (client_cert, client_key) = client.unzip();
+        Ok(Collector {
+            url: url.to_string(),
+            host,
+            port,
+            ca_file,
+            pin_sha256,
+            client_cert,
+            client_key,
+            timeout,
+        })
+    }
+}
+
 impl Config {
+    /// The configuration of an empty file: an offline agent with defaults.
+    pub fn defaults() -> Result<Config, String> {
+        from_file(File::default(), "defaults")
+    }
+
     /// Why the default-credential check is off, for the report (None: it runs).
     pub fn cred_skip(&self) -> Option<String> {
         if !self.cred_check {
