@@ -120,10 +120,7 @@ fn produce(cfg: &Config, nonce: Option<Vec<u8>>) -> Result<(u64, String), String
         warn!("{w}");
     }
     let id = Identity::load_or_create(&cfg.state_dir)?;
-    let iat = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+    let iat = fieldattest_protocol::hex::unix_seconds(std::time::SystemTime::now());
     let inv = attest::digest(
         serde_json::to_string(&(&rep.inventory.packages, &rep.device.os))
             .unwrap_or_default()
@@ -461,10 +458,7 @@ pub async fn enroll(
     }
     let id = Identity::load_or_create(state_dir)?;
     let (sid, nonce) = client.session().await?;
-    let iat = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+    let iat = fieldattest_protocol::hex::unix_seconds(std::time::SystemTime::now());
     let claims = attest::enrollment_claims(&id, iat, nonce, id.next_seq()?)?;
     let tok = attest::sign(&claims, &id)?;
     let auth = format!("Bearer {}", secret.trim());

@@ -102,10 +102,7 @@ pub fn write_out(p: &Path, data: &[u8], mode: u32) -> Result<(), String> {
 
 /// Seconds since the epoch (0 if the clock is before it).
 pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    fieldattest_protocol::hex::unix_seconds(std::time::SystemTime::now())
 }
 
 /// Parses the arguments after the subcommand's name and runs it.
