@@ -1,10 +1,12 @@
 //! fieldattest collector: receives, verifies and stores device attestations
 //! and shows the fleet's posture.
-//! - `store`: storage trait and the SQLite backend (WAL, migrations in code).
+//! - `store`: storage trait, its typed error and the SQLite backend (WAL,
+//!   migrations in code), split by concern.
 //! - `verify`: the profile's verification order, enrollment, audit trail.
 //! - `import`: offline export bundles (signed completeness manifest), idempotent.
 //! - `fleet`: fleet queries (devices, findings, SL ceilings, shared keys, drift).
 //! - `vuln`: OSV advisories, ecosystem version orderings, matching on inventories.
+//! - `evidence`: the IEC 62443-4-2 evidence report (JSON, HTML through maud).
 //! - `server`: HTTPS API (axum on hyper, rustls TLS 1.3, optional mTLS) and web page.
 #![forbid(unsafe_code)]
 
@@ -24,7 +26,25 @@ pub fn now() -> i64 {
         .unwrap_or(0)
 }
 
+/// The collector's clock as RFC 3339 (seconds, UTC), for generated documents.
+pub fn timestamp() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
 pub use fieldattest_protocol::hex::hex;
+
+/// A random (version 4) UUID as a URN, for generated documents' serial numbers.
+pub fn urn_uuid() -> String {
+    let r = random(16);
+    format!(
+        "urn:uuid:{}-{}-4{}-{}-{}",
+        hex(&r[0..4]),
+        hex(&r[4..6]),
+        &hex(&r[6..8])[1..],
+        hex(&[(r[8] & 0x3f) | 0x80, r[9]]),
+        hex(&r[10..16])
+    )
+}
 
 /// Random bytes from the system RNG.
 pub fn random(n: usize) -> Vec<u8> {
