@@ -365,3 +365,37 @@ fn rule_row(rule: &Value) -> maud::Markup {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reported_string_is_escaped_in_the_html() {
+        let hostile = "<img src=x onerror=alert(1)>\"&";
+        let r = json!({
+            "device": {"id": 1, "site": hostile, "status": "active", "kid": hostile, "ueid": "01"},
+            "target_sl": 2,
+            "attestation": {"token_id": 1, "seq": 1, "iat": 0, "received_at": 0,
+                "arrival": hostile, "signature": "verified", "sbom_sha256": null, "hbom_sha256": null},
+            "requirements": [{"fr": hostile, "sl_ceiling": 1, "meets_target": false, "failing": 1,
+                "rules": [{"rule": hostile, "title": hostile, "result": "fail", "severity": hostile,
+                    "evidence": hostile, "requirements": [{"id": hostile, "min_sl": 1}],
+                    "findings": [{"subject": hostile, "path": hostile}]}]}],
+            "accepted": [{"rule": hostile, "subject": hostile, "path": hostile, "countermeasure": hostile}],
+            "vulnerabilities": [{"id": hostile, "package": hostile, "version": hostile, "fixed": hostile,
+                "vex": {"status": hostile, "justification": hostile}}],
+        });
+        let h = html(&[r], hostile);
+        assert!(!h.contains("<img"), "{h}");
+        let escaped = "&lt;img src=x onerror=alert(1)&gt;&quot;&amp;";
+        // Generated time, site, kid, arrival, FR, rule, title, requirement,
+        // severity, evidence, findings, accepted (4), vulnerability (5), VEX (2).
+        assert!(h.matches(escaped).count() >= 20, "{h}");
+        assert!(h.contains("<td class=\"fail\">fail</td>"), "{h}");
+        assert!(
+            h.contains("<span class=\"fail\">(below the target)</span>"),
+            "{h}"
+        );
+    }
+}

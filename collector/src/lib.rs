@@ -7,12 +7,14 @@
 //! - `fleet`: fleet queries (devices, findings, SL ceilings, shared keys, drift).
 //! - `vuln`: OSV advisories, ecosystem version orderings, matching on inventories.
 //! - `evidence`: the IEC 62443-4-2 evidence report (JSON, HTML through maud).
+//! - `page`: the fleet web page (maud).
 //! - `server`: HTTPS API (axum on hyper, rustls TLS 1.3, optional mTLS) and web page.
 #![forbid(unsafe_code)]
 
 pub mod evidence;
 pub mod fleet;
 pub mod import;
+pub mod page;
 pub mod server;
 pub mod store;
 pub mod verify;

@@ -25,7 +25,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use fieldattest_protocol::rejection::Rejection;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -374,114 +374,13 @@ async fn api_devices(State(app): State<Shared>) -> Response {
     }
 }
 
-const FLEET_CSS: &str = "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}.fail{color:#b00}";
-
-/// The fleet page's markup (maud escapes every interpolated value).
-fn fleet_page(store: &dyn Store, silent_after: i64) -> Result<maud::Markup, String> {
-    use maud::{display, html, PreEscaped, DOCTYPE};
-    use std::collections::{BTreeMap, HashMap};
-    let t = now();
-    let devs = fleet::devices(store, t)?;
-    let finds = fleet::findings(store, None)?;
-    let f = fleet::fleet(store, t, silent_after)?;
-    let vulns: Vec<crate::vuln::Match> = crate::vuln::matches(store)?
-        .into_iter()
-        .filter(|m| m.is_open())
-        .collect();
-    let mut vulns_by_device: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
-    let mut devices_by_vuln: BTreeMap<&str, (&crate::vuln::Match, Vec<i64>)> = BTreeMap::new();
-    for m in &vulns {
-        vulns_by_device
-            .entry(m.device_id)
-            .or_default()
-            .push(m.vuln.as_str());
-        devices_by_vuln
-            .entry(m.vuln.as_str())
-            .or_insert((m, Vec::new()))
-            .1
-            .push(m.device_id);
-    }
-    // Failing rules grouped by device once, not searched per row.
-    let mut by_device: HashMap<i64, Vec<&str>> = HashMap::new();
-    for x in finds.as_array().into_iter().flatten() {
-        if let (Some(dev), Some(rule)) = (x["device"].as_i64(), x["rule"].as_str()) {
-            by_device.entry(dev).or_default().push(rule);
-        }
-    }
-    let count = |k: &str| f[k].as_array().map(Vec::len).unwrap_or(0);
-    let text = |v: &Value| v.as_str().unwrap_or("").to_string();
-    Ok(html! {
-        (DOCTYPE)
-        html {
-            head {
-                meta charset="utf-8";
-                title { "fieldattest fleet" }
-                style { (PreEscaped(FLEET_CSS)) }
-            }
-            body {
-                h1 { "fieldattest fleet" }
-                p id="summary" {
-                    (display(&f["devices"])) " devices; shared keys: " (count("shared_keys"))
-                    "; drifting: " (count("drift")) "; silent: " (count("silent"))
-                }
-                h2 { "SL ceilings" }
-                table {
-                    tr { th { "FR" } th { "fleet minimum" } }
-                    @for (fr, v) in f["sl_ceiling"].as_object().into_iter().flatten() {
-                        tr { td { (fr) } td { (display(&v["min"])) } }
-                    }
-                }
-                h2 { "Devices" }
-                table id="devices" {
-                    tr {
-                        th { "id" } th { "site" } th { "status" } th { "kid" }
-                        th { "last attestation" } th { "failing rules" } th { "open vulnerabilities" }
-                    }
-                    @for d in devs.as_array().into_iter().flatten() {
-                        @let id = d["id"].as_i64().unwrap_or(0);
-                        tr class="device" {
-                            td { a href={ "/report/" (id) } { (id) } }
-                            td { (text(&d["site"])) }
-                            td { (text(&d["status"])) }
-                            td { (text(&d["kid"]).chars().take(16).collect::<String>()) }
-                            td {
-                                @match d["age_s"].as_i64() {
-                                    Some(a) => { (a) " s ago" }
-                                    None => { "never" }
-                                }
-                            }
-                            td class="fail" { (by_device.get(&id).map(|v| v.join(", ")).unwrap_or_default()) }
-                            td class="fail" { (vulns_by_device.get(&id).map(|v| v.join(", ")).unwrap_or_default()) }
-                        }
-                    }
-                }
-                h2 { "Vulnerabilities" }
-                table id="vulnerabilities" {
-                    tr {
-                        th { "vulnerability" } th { "aliases" } th { "package" } th { "fixed in" }
-                        th { "severity" } th { "affected devices" }
-                    }
-                    @for (id, (m, devs)) in &devices_by_vuln {
-                        tr class="vuln" {
-                            td { (id) }
-                            td { (m.aliases.join(" ")) }
-                            td { (m.package) }
-                            td { (m.fixed.as_deref().unwrap_or("-")) }
-                            td { (m.severity.as_ref().map(|(_, s)| s.as_str()).unwrap_or("-")) }
-                            td { (devs.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")) }
-                        }
-                    }
-                }
-            }
-        }
-    })
-}
-
 /// The read-only fleet page: devices with status and last attestation age,
 /// failing rules per device, fleet summary. Server-rendered, no scripts.
 async fn page(State(app): State<Shared>) -> Response {
-    let r =
-        tokio::task::spawn_blocking(move || fleet_page(app.store.as_ref(), app.silent_after)).await;
+    let r = tokio::task::spawn_blocking(move || {
+        crate::page::fleet(app.store.as_ref(), now(), app.silent_after)
+    })
+    .await;
     match r {
         Ok(Ok(h)) => Html(h.into_string()).into_response(),
         _ => err(Rejection::Internal, "page failed"),
@@ -608,5 +507,26 @@ pub async fn serve(
             let _ = TokioExecutor::new();
             let _ = b.serve_connection(TokioIo::new(tls), svc).await;
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_refusal_has_a_client_status_and_only_internal_is_a_server_error() {
+        for r in Rejection::ALL {
+            let s = status(r);
+            if r == Rejection::Internal {
+                assert!(s.is_server_error());
+            } else {
+                assert!(s.is_client_error(), "{r}: {s}");
+            }
+        }
+        assert_eq!(status(Rejection::DuplicateCti), StatusCode::CONFLICT);
+        assert_eq!(status(Rejection::TooLarge), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(status(Rejection::SessionExpired), StatusCode::GONE);
+        assert_eq!(status(Rejection::UnknownDevice), StatusCode::FORBIDDEN);
     }
 }
