@@ -220,24 +220,15 @@ fn text<'a>(v: &'a Value, key: &str) -> &'a str {
 /// The printable HTML view of one or more device reports (maud escapes every
 /// interpolated value).
 pub fn html(reports: &[Value], generated: &str) -> String {
-    use maud::{html, PreEscaped, DOCTYPE};
-    let page = html! {
-        (DOCTYPE)
-        html {
-            head {
-                meta charset="utf-8";
-                title { "IEC 62443-4-2 evidence report" }
-                style { (PreEscaped(REPORT_CSS)) }
-            }
-            body {
-                h1 { "IEC 62443-4-2 evidence report" }
-                p { "Generated " (generated) " by fieldattest-collector " (env!("CARGO_PKG_VERSION")) "." }
-                @for r in reports {
-                    (device_html(r))
-                }
-            }
+    use maud::html;
+    let body = html! {
+        h1 { "IEC 62443-4-2 evidence report" }
+        p { "Generated " (generated) " by fieldattest-collector " (env!("CARGO_PKG_VERSION")) "." }
+        @for r in reports {
+            (device_html(r))
         }
     };
+    let page = crate::page::document("IEC 62443-4-2 evidence report", REPORT_CSS, body);
     page.into_string()
 }
 

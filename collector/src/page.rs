@@ -12,7 +12,7 @@ const FLEET_CSS: &str = "body{font-family:sans-serif;margin:2em}table{border-col
 /// The fleet page at time `t`: summary, SL ceilings, devices with their
 /// failing rules and open vulnerabilities, vulnerabilities with their devices.
 pub fn fleet(store: &dyn Store, t: i64, silent_after: i64) -> Result<maud::Markup, String> {
-    use maud::{display, html, PreEscaped, DOCTYPE};
+    use maud::{display, html};
     use std::collections::{BTreeMap, HashMap};
     let devs = fleet::devices(store, t)?;
     let finds = fleet::findings(store, None)?;
@@ -43,71 +43,78 @@ pub fn fleet(store: &dyn Store, t: i64, silent_after: i64) -> Result<maud::Marku
     }
     let count = |k: &str| f[k].as_array().map(Vec::len).unwrap_or(0);
     let text = |v: &Value| v.as_str().unwrap_or("").to_string();
-    Ok(html! {
+    let body = html! {
+        h1 { "fieldattest fleet" }
+        p id="summary" {
+            (display(&f["devices"])) " devices; shared keys: " (count("shared_keys"))
+            "; drifting: " (count("drift")) "; silent: " (count("silent"))
+        }
+        h2 { "SL ceilings" }
+        table {
+            tr { th { "FR" } th { "fleet minimum" } }
+            @for (fr, v) in f["sl_ceiling"].as_object().into_iter().flatten() {
+                tr { td { (fr) } td { (display(&v["min"])) } }
+            }
+        }
+        h2 { "Devices" }
+        table id="devices" {
+            tr {
+                th { "id" } th { "site" } th { "status" } th { "kid" }
+                th { "last attestation" } th { "failing rules" } th { "open vulnerabilities" }
+            }
+            @for d in devs.as_array().into_iter().flatten() {
+                @let id = d["id"].as_i64().unwrap_or(0);
+                tr class="device" {
+                    td { a href={ "/report/" (id) } { (id) } }
+                    td { (text(&d["site"])) }
+                    td { (text(&d["status"])) }
+                    td { (text(&d["kid"]).chars().take(16).collect::<String>()) }
+                    td {
+                        @match d["age_s"].as_i64() {
+                            Some(a) => { (a) " s ago" }
+                            None => { "never" }
+                        }
+                    }
+                    td class="fail" { (by_device.get(&id).map(|v| v.join(", ")).unwrap_or_default()) }
+                    td class="fail" { (vulns_by_device.get(&id).map(|v| v.join(", ")).unwrap_or_default()) }
+                }
+            }
+        }
+        h2 { "Vulnerabilities" }
+        table id="vulnerabilities" {
+            tr {
+                th { "vulnerability" } th { "aliases" } th { "package" } th { "fixed in" }
+                th { "severity" } th { "affected devices" }
+            }
+            @for (id, (m, devs)) in &devices_by_vuln {
+                tr class="vuln" {
+                    td { (id) }
+                    td { (m.aliases.join(" ")) }
+                    td { (m.package) }
+                    td { (m.fixed.as_deref().unwrap_or("-")) }
+                    td { (m.severity.as_ref().map(|(_, s)| s.as_str()).unwrap_or("-")) }
+                    td { (devs.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")) }
+                }
+            }
+        }
+    };
+    Ok(document("fieldattest fleet", FLEET_CSS, body))
+}
+
+/// An HTML document: doctype, UTF-8, title, inline style, then `body`.
+pub fn document(title: &str, css: &str, body: maud::Markup) -> maud::Markup {
+    use maud::{html, PreEscaped, DOCTYPE};
+    html! {
         (DOCTYPE)
         html {
             head {
                 meta charset="utf-8";
-                title { "fieldattest fleet" }
-                style { (PreEscaped(FLEET_CSS)) }
+                title { (title) }
+                style { (PreEscaped(css)) }
             }
-            body {
-                h1 { "fieldattest fleet" }
-                p id="summary" {
-                    (display(&f["devices"])) " devices; shared keys: " (count("shared_keys"))
-                    "; drifting: " (count("drift")) "; silent: " (count("silent"))
-                }
-                h2 { "SL ceilings" }
-                table {
-                    tr { th { "FR" } th { "fleet minimum" } }
-                    @for (fr, v) in f["sl_ceiling"].as_object().into_iter().flatten() {
-                        tr { td { (fr) } td { (display(&v["min"])) } }
-                    }
-                }
-                h2 { "Devices" }
-                table id="devices" {
-                    tr {
-                        th { "id" } th { "site" } th { "status" } th { "kid" }
-                        th { "last attestation" } th { "failing rules" } th { "open vulnerabilities" }
-                    }
-                    @for d in devs.as_array().into_iter().flatten() {
-                        @let id = d["id"].as_i64().unwrap_or(0);
-                        tr class="device" {
-                            td { a href={ "/report/" (id) } { (id) } }
-                            td { (text(&d["site"])) }
-                            td { (text(&d["status"])) }
-                            td { (text(&d["kid"]).chars().take(16).collect::<String>()) }
-                            td {
-                                @match d["age_s"].as_i64() {
-                                    Some(a) => { (a) " s ago" }
-                                    None => { "never" }
-                                }
-                            }
-                            td class="fail" { (by_device.get(&id).map(|v| v.join(", ")).unwrap_or_default()) }
-                            td class="fail" { (vulns_by_device.get(&id).map(|v| v.join(", ")).unwrap_or_default()) }
-                        }
-                    }
-                }
-                h2 { "Vulnerabilities" }
-                table id="vulnerabilities" {
-                    tr {
-                        th { "vulnerability" } th { "aliases" } th { "package" } th { "fixed in" }
-                        th { "severity" } th { "affected devices" }
-                    }
-                    @for (id, (m, devs)) in &devices_by_vuln {
-                        tr class="vuln" {
-                            td { (id) }
-                            td { (m.aliases.join(" ")) }
-                            td { (m.package) }
-                            td { (m.fixed.as_deref().unwrap_or("-")) }
-                            td { (m.severity.as_ref().map(|(_, s)| s.as_str()).unwrap_or("-")) }
-                            td { (devs.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")) }
-                        }
-                    }
-                }
-            }
+            body { (body) }
         }
-    })
+    }
 }
 
 #[cfg(test)]
