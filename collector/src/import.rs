@@ -9,7 +9,7 @@
 //! skipped, so importing a bundle twice changes nothing.
 
 use crate::store::Store;
-use crate::verify::{self, internal, reject, Arrival, Refusal};
+use crate::verify::{self, from_store, reject, Arrival, Refusal};
 use fieldattest_protocol::bundle;
 use fieldattest_protocol::rejection::Rejection;
 use fieldattest_protocol::token::PublicKey;
@@ -72,7 +72,7 @@ pub fn import(
                     "import-rejected",
                     &rj.reason,
                 )
-                .map_err(internal)?;
+                .map_err(from_store)?;
             return Err(rj);
         }
     };
@@ -82,7 +82,7 @@ pub fn import(
         ..Default::default()
     };
     for (entry, tok) in m.entries.iter().zip(ordered) {
-        if store.cti_seen(device.id, &entry.cti).map_err(internal)? {
+        if store.cti_seen(device.id, &entry.cti).map_err(from_store)? {
             out.already += 1;
             continue;
         }
@@ -117,7 +117,7 @@ pub fn import(
                     out.rejected.len()
                 ),
             )
-            .map_err(internal)?;
+            .map_err(from_store)?;
     }
     Ok(out)
 }

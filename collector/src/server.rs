@@ -390,16 +390,18 @@ async fn page(State(app): State<Shared>) -> Response {
 /// `GET /report/{device}`: the printable IEC 62443-4-2 evidence report of a
 /// device (the same HTML as `fieldattest-collector report --format html`).
 async fn report_page(State(app): State<Shared>, Path(id): Path<i64>) -> Response {
-    let r = tokio::task::spawn_blocking(move || -> Result<String, String> {
+    let r = tokio::task::spawn_blocking(move || -> Result<Option<String>, String> {
+        if app.store.device(id)?.is_none() {
+            return Ok(None);
+        }
         let ms = crate::vuln::matches(app.store.as_ref())?;
         let r = crate::evidence::device(app.store.as_ref(), id, 2, &ms)?;
-        let ts = crate::timestamp();
-        Ok(crate::evidence::html(&[r], &ts))
+        Ok(Some(crate::evidence::html(&[r], &crate::timestamp())))
     })
     .await;
     match r {
-        Ok(Ok(h)) => Html(h).into_response(),
-        Ok(Err(e)) if e.contains("not found") => err(Rejection::NotFound, &e),
+        Ok(Ok(Some(h))) => Html(h).into_response(),
+        Ok(Ok(None)) => err(Rejection::NotFound, &format!("device {id} not found")),
         _ => err(Rejection::Internal, "report failed"),
     }
 }

@@ -48,7 +48,7 @@ pub(crate) fn reject(code: Rejection, reason: impl Into<String>) -> Refusal {
 }
 
 /// A storage failure: a conflict is the client's refusal, anything else ours.
-pub(crate) fn internal(e: StoreError) -> Refusal {
+pub(crate) fn from_store(e: StoreError) -> Refusal {
     match e {
         StoreError::Conflict(c) => reject(
             match c {
@@ -81,7 +81,7 @@ pub fn accept(
     if let Err(rj) = &r {
         store
             .audit(now, kid_seen.as_deref(), dev_seen, "rejected", &rj.reason)
-            .map_err(internal)?;
+            .map_err(from_store)?;
     }
     r
 }
@@ -119,8 +119,8 @@ fn accept_inner(
     if let Arrival::Online { session, .. } = arrival {
         check_session(store, session, claims.nonce.as_ref(), now)?;
     }
-    if store.cti_seen(device.id, &claims.cti).map_err(internal)? {
-        return Err(internal(StoreError::Conflict(Conflict::DuplicateCti)));
+    if store.cti_seen(device.id, &claims.cti).map_err(from_store)? {
+        return Err(from_store(StoreError::Conflict(Conflict::DuplicateCti)));
     }
     let seq =
         i64::try_from(claims.seq).map_err(|_| reject(Rejection::BadClaims, "seq out of range"))?;
@@ -132,7 +132,7 @@ fn accept_inner(
     }
     let gap = match device.last_seq {
         Some(last) if seq <= last => {
-            return Err(internal(StoreError::Conflict(Conflict::SequenceReplay {
+            return Err(from_store(StoreError::Conflict(Conflict::SequenceReplay {
                 seq,
                 last,
             })))
@@ -179,7 +179,7 @@ fn accept_inner(
     };
     // The store re-checks cti and seq inside its transaction (concurrent
     // posts of one device) and writes the audit entry with the attestation.
-    let token_id = store.store_attestation(&a).map_err(internal)?;
+    let token_id = store.store_attestation(&a).map_err(from_store)?;
     Ok(Accepted {
         device,
         token_id,
@@ -197,17 +197,17 @@ fn stored_key(e: String) -> Refusal {
 /// the current key, or a key retired by rotation together with its rotation
 /// point (it only vouches for sequence numbers below it).
 pub fn lookup_key(store: &dyn Store, kid: &[u8]) -> Result<(Device, Option<i64>), Refusal> {
-    if let Some(d) = store.device_by_kid(kid).map_err(internal)? {
+    if let Some(d) = store.device_by_kid(kid).map_err(from_store)? {
         return Ok((d, None));
     }
     let (dev, pubkey, below) = store
         .retired_key(kid)
-        .map_err(internal)?
+        .map_err(from_store)?
         .ok_or_else(|| reject(Rejection::UnknownDevice, "unknown kid: device not enrolled"))?;
     let mut d = store
         .device(dev)
-        .map_err(internal)?
-        .ok_or_else(|| internal(StoreError::NotFound("device of a retired key".into())))?;
+        .map_err(from_store)?
+        .ok_or_else(|| from_store(StoreError::NotFound("device of a retired key".into())))?;
     d.kid = kid.to_vec();
     d.pubkey = pubkey;
     Ok((d, Some(below)))
@@ -219,7 +219,7 @@ fn check_peer(store: &dyn Store, device_id: i64, peer: Option<&str>) -> Result<(
     let Some(peer) = peer else {
         return Ok(());
     };
-    match store.tls_binding(device_id).map_err(internal)? {
+    match store.tls_binding(device_id).map_err(from_store)? {
         Some(bound) if bound != peer => Err(reject(
             Rejection::ClientCertificateMismatch,
             "client certificate does not belong to this device",
@@ -247,7 +247,7 @@ fn check_session(
     nonce: Option<&Vec<u8>>,
     now: i64,
 ) -> Result<(), Refusal> {
-    match store.take_session(session, now).map_err(internal)? {
+    match store.take_session(session, now).map_err(from_store)? {
         SessionState::Live(n) if Some(&n) == nonce => Ok(()),
         SessionState::Live(_) => Err(reject(
             Rejection::WrongNonce,
@@ -310,13 +310,13 @@ pub fn enroll(
             ));
         }
         check_session(store, session, claims.nonce.as_ref(), now)?;
-        if store.device_by_kid(&kid).map_err(internal)?.is_some() {
+        if store.device_by_kid(&kid).map_err(from_store)?.is_some() {
             return Err(reject(Rejection::AlreadyEnrolled, "key already enrolled"));
         }
         let hash = ring::digest::digest(&ring::digest::SHA256, secret);
         let site = store
             .take_enroll_token(hash.as_ref(), now)
-            .map_err(internal)?
+            .map_err(from_store)?
             .ok_or_else(|| {
                 reject(
                     Rejection::BadEnrollmentSecret,
@@ -325,15 +325,15 @@ pub fn enroll(
             })?;
         let id = store
             .insert_device(&kid, &claims.ueid, &key.0, &site, now)
-            .map_err(internal)?;
+            .map_err(from_store)?;
         if let Some(p) = peer {
             // mTLS: bind the client certificate used at enrollment to the device.
-            store.set_tls_binding(id, p).map_err(internal)?;
+            store.set_tls_binding(id, p).map_err(from_store)?;
         }
         store
             .device(id)
-            .map_err(internal)?
-            .ok_or_else(|| internal(StoreError::NotFound(format!("device {id}"))))
+            .map_err(from_store)?
+            .ok_or_else(|| from_store(StoreError::NotFound(format!("device {id}"))))
     })();
     let (outcome, reason, dev) = match &r {
         Ok(d) => (
@@ -345,7 +345,7 @@ pub fn enroll(
     };
     store
         .audit(now, kid_seen.as_deref(), dev, outcome, &reason)
-        .map_err(internal)?;
+        .map_err(from_store)?;
     r
 }
 
@@ -382,7 +382,7 @@ pub fn rotate(
         kid_seen = Some(kid.clone());
         let device = store
             .device_by_kid(&kid)
-            .map_err(internal)?
+            .map_err(from_store)?
             .ok_or_else(|| {
                 reject(
                     Rejection::UnknownDevice,
@@ -442,7 +442,7 @@ pub fn rotate(
         let seq =
             i64::try_from(c1.seq).map_err(|_| reject(Rejection::BadClaims, "seq out of range"))?;
         if let Some(last) = device.last_seq.filter(|l| seq <= *l) {
-            return Err(internal(StoreError::Conflict(Conflict::SequenceReplay {
+            return Err(from_store(StoreError::Conflict(Conflict::SequenceReplay {
                 seq,
                 last,
             })));
@@ -450,7 +450,7 @@ pub fn rotate(
         check_session(store, session, c1.nonce.as_ref(), now)?;
         store
             .rotate_key(device.id, &kid2, &new_key.0, seq, now)
-            .map_err(internal)?;
+            .map_err(from_store)?;
         Ok((device, kid2, seq))
     })();
     let (outcome, reason) = match &r {
@@ -466,6 +466,127 @@ pub fn rotate(
     };
     store
         .audit(now, kid_seen.as_deref(), dev_seen, outcome, &reason)
-        .map_err(internal)?;
+        .map_err(from_store)?;
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::SqliteStore;
+    use ring::rand::SystemRandom;
+    use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+
+    struct Dev {
+        key: EcdsaKeyPair,
+        kid: Vec<u8>,
+        ueid: Vec<u8>,
+    }
+
+    fn device(store: &SqliteStore, status: &str) -> Dev {
+        let rng = SystemRandom::new();
+        let p8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+        let key =
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, p8.as_ref(), &rng).unwrap();
+        let pk = PublicKey(key.public_key().as_ref().to_vec());
+        let ueid = [vec![1u8], crate::random(32)].concat();
+        let id = store
+            .insert_device(&pk.kid(), &ueid, &pk.0, "t", 0)
+            .unwrap();
+        store.set_status(id, status).unwrap();
+        Dev {
+            key,
+            kid: pk.kid(),
+            ueid,
+        }
+    }
+
+    fn token(d: &Dev, seq: u64, cti: u8) -> Vec<u8> {
+        let c = Claims {
+            iat: 1,
+            cti: vec![cti; 16],
+            ueid: d.ueid.clone(),
+            intuse: 1,
+            seq,
+            ..Default::default()
+        };
+        token::sign(&c, &d.kid, |tbs| {
+            d.key
+                .sign(&SystemRandom::new(), tbs)
+                .map(|s| s.as_ref().to_vec())
+                .map_err(|_| "sign")
+        })
+        .unwrap()
+    }
+
+    fn code(r: Result<Accepted, Refusal>) -> Rejection {
+        r.map(|_| ()).unwrap_err().code
+    }
+
+    #[test]
+    fn each_refusal_gets_its_code_and_is_audited() {
+        let s = SqliteStore::memory().unwrap();
+        let d = device(&s, "active");
+        let off = || Arrival::Offline;
+        assert_eq!(code(accept(&s, b"garbage", off(), 5)), Rejection::Malformed);
+        assert!(accept(&s, &token(&d, 5, 1), off(), 5).is_ok());
+        assert_eq!(
+            code(accept(&s, &token(&d, 6, 1), off(), 5)),
+            Rejection::DuplicateCti
+        );
+        assert_eq!(
+            code(accept(&s, &token(&d, 5, 2), off(), 5)),
+            Rejection::SequenceNotIncreasing
+        );
+        let mut bad = token(&d, 7, 3);
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        assert_eq!(code(accept(&s, &bad, off(), 5)), Rejection::BadSignature);
+        let online = Arrival::Online {
+            session: "nope",
+            peer: None,
+        };
+        assert_eq!(
+            code(accept(&s, &token(&d, 8, 4), online, 5)),
+            Rejection::UnknownSession
+        );
+        let p = device(&s, "pending");
+        assert_eq!(
+            code(accept(&s, &token(&p, 1, 1), off(), 5)),
+            Rejection::Pending
+        );
+        let r = device(&s, "revoked");
+        assert_eq!(
+            code(accept(&s, &token(&r, 1, 1), off(), 5)),
+            Rejection::Revoked
+        );
+        let stranger = device(&SqliteStore::memory().unwrap(), "active");
+        assert_eq!(
+            code(accept(&s, &token(&stranger, 1, 1), off(), 5)),
+            Rejection::UnknownDevice
+        );
+        let audit = s.audit_log(100).unwrap();
+        let rejected: Vec<&str> = audit
+            .iter()
+            .filter(|e| e.outcome == "rejected")
+            .map(|e| e.reason.as_str())
+            .collect();
+        assert_eq!(rejected.len(), 8, "{rejected:?}");
+        assert!(rejected.contains(&"duplicate cti: token already received"));
+        assert!(rejected.contains(&"sequence replay: seq 5 <= last accepted 5"));
+    }
+
+    #[test]
+    fn store_conflicts_become_client_refusals_and_the_rest_internal() {
+        let c = |x| from_store(StoreError::Conflict(x)).code;
+        assert_eq!(c(Conflict::DuplicateCti), Rejection::DuplicateCti);
+        assert_eq!(
+            c(Conflict::SequenceReplay { seq: 1, last: 2 }),
+            Rejection::SequenceNotIncreasing
+        );
+        assert_eq!(c(Conflict::KeyKnown), Rejection::KeyAlreadyKnown);
+        let r = from_store(StoreError::Database("disk I/O error".into()));
+        assert_eq!(r.code, Rejection::Internal);
+        assert_eq!(r.reason, "storage: database: disk I/O error");
+    }
 }
