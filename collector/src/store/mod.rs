@@ -287,177 +287,56 @@ impl SqliteStore {
     }
 }
 
-/// Each operation is implemented in the module of its concern.
+/// Implements each listed [`Store`] method by calling the function of the
+/// same name, in the module of its concern, with the store's connection.
+macro_rules! delegate {
+    ($($module:ident :: $name:ident ($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {
+        $(
+            fn $name(&self, $($arg: $ty),*) -> Result<$ret> {
+                $module::$name(&mut self.c(), $($arg),*)
+            }
+        )*
+    };
+}
+
 impl Store for SqliteStore {
     fn store_attestation(&self, a: &Attestation) -> Result<i64> {
         writes::store_attestation(self, a)
     }
 
-    fn create_enroll_token(&self, hash: &[u8], site: &str, expires: i64) -> Result<()> {
-        devices::create_enroll_token(&self.c(), hash, site, expires)
-    }
-
-    fn take_enroll_token(&self, hash: &[u8], now: i64) -> Result<Option<String>> {
-        devices::take_enroll_token(&mut self.c(), hash, now)
-    }
-
-    fn insert_device(
-        &self,
-        kid: &[u8],
-        ueid: &[u8],
-        pubkey: &[u8],
-        site: &str,
-        now: i64,
-    ) -> Result<i64> {
-        devices::insert_device(&self.c(), kid, ueid, pubkey, site, now)
-    }
-
-    fn device_by_kid(&self, kid: &[u8]) -> Result<Option<Device>> {
-        devices::device_by_kid(&self.c(), kid)
-    }
-
-    fn device(&self, id: i64) -> Result<Option<Device>> {
-        devices::device(&self.c(), id)
-    }
-
-    fn devices(&self) -> Result<Vec<Device>> {
-        devices::devices(&self.c())
-    }
-
-    fn set_status(&self, id: i64, status: &str) -> Result<bool> {
-        devices::set_status(&self.c(), id, status)
-    }
-
-    fn create_session(&self, id: &str, nonce: &[u8], expires: i64) -> Result<()> {
-        devices::create_session(&self.c(), id, nonce, expires)
-    }
-
-    fn take_session(&self, id: &str, now: i64) -> Result<SessionState> {
-        devices::take_session(&mut self.c(), id, now)
-    }
-
-    fn cti_seen(&self, device_id: i64, cti: &[u8]) -> Result<bool> {
-        writes::cti_seen(&self.c(), device_id, cti)
-    }
-
-    fn audit(
-        &self,
-        at: i64,
-        kid: Option<&[u8]>,
-        device_id: Option<i64>,
-        outcome: &str,
-        reason: &str,
-    ) -> Result<()> {
-        devices::audit(&self.c(), at, kid, device_id, outcome, reason)
-    }
-
-    fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>> {
-        devices::audit_log(&self.c(), limit)
-    }
-
-    fn latest_failures(&self, rule: Option<&str>) -> Result<Vec<(i64, String)>> {
-        fleet::latest_failures(&self.c(), rule)
-    }
-
-    fn shared_keys(&self) -> Result<Vec<(String, String, Vec<i64>)>> {
-        fleet::shared_keys(&self.c())
-    }
-
-    fn last_two(&self, device_id: i64) -> Result<Vec<Snapshot>> {
-        fleet::last_two(&self.c(), device_id)
-    }
-
-    fn tls_binding(&self, device_id: i64) -> Result<Option<String>> {
-        devices::tls_binding(&self.c(), device_id)
-    }
-
-    fn set_tls_binding(&self, device_id: i64, fp: &str) -> Result<()> {
-        devices::set_tls_binding(&self.c(), device_id, fp)
-    }
-
-    fn retired_key(&self, kid: &[u8]) -> Result<Option<(i64, Vec<u8>, i64)>> {
-        devices::retired_key(&self.c(), kid)
-    }
-
-    fn rotate_key(
-        &self,
-        device_id: i64,
-        new_kid: &[u8],
-        new_pubkey: &[u8],
-        below_seq: i64,
-        now: i64,
-    ) -> Result<()> {
-        devices::rotate_key(
-            &mut self.c(),
-            device_id,
-            new_kid,
-            new_pubkey,
-            below_seq,
-            now,
-        )
-    }
-
-    fn put_advisory(
-        &self,
-        id: &str,
-        modified: &str,
-        keys: &[(String, String)],
-        raw: &str,
-        source: &str,
-        now: i64,
-    ) -> Result<PutAdvisory> {
-        vulns::put_advisory(&mut self.c(), id, modified, keys, raw, source, now)
-    }
-
-    fn advisories_for(&self, ecosystem: &str, name: &str) -> Result<Vec<(String, String)>> {
-        vulns::advisories_for(&self.c(), ecosystem, name)
-    }
-
-    fn advisory_stats(&self) -> Result<(u64, Option<i64>)> {
-        vulns::advisory_stats(&self.c())
-    }
-
-    fn latest_packages(&self) -> Result<Vec<(i64, Vec<String>)>> {
-        fleet::latest_packages(&self.c())
-    }
-
-    fn set_vex(&self, v: &VexEntry) -> Result<()> {
-        vulns::set_vex(&self.c(), v)
-    }
-
-    fn vex_entries(&self) -> Result<Vec<VexEntry>> {
-        vulns::vex_entries(&self.c())
-    }
-
-    fn latest_token(&self, device_id: i64) -> Result<Option<TokenRow>> {
-        fleet::latest_token(&self.c(), device_id)
-    }
-
-    fn sbom_referenced(&self, digest: &str) -> Result<bool> {
-        artifacts::sbom_referenced(&self.c(), digest)
-    }
-
-    fn sbom_exists(&self, digest: &str) -> Result<bool> {
-        artifacts::sbom_exists(&self.c(), digest)
-    }
-
-    fn put_sbom(&self, digest: &str, body: &[u8], now: i64) -> Result<bool> {
-        artifacts::put_sbom(&self.c(), digest, body, now)
-    }
-
-    fn put_catalog(&self, version: &str, body: &str, now: i64) -> Result<()> {
-        artifacts::put_catalog(&self.c(), version, body, now)
-    }
-
-    fn catalogs(&self) -> Result<Vec<String>> {
-        artifacts::catalogs(&self.c())
-    }
-
-    fn drifting(&self) -> Result<Vec<i64>> {
-        fleet::drifting(&self.c())
-    }
-
-    fn aggregates(&self, silent_before: i64) -> Result<Aggregates> {
-        fleet::aggregates(&self.c(), silent_before)
+    delegate! {
+        devices::create_enroll_token(hash: &[u8], site: &str, expires: i64) -> ();
+        devices::take_enroll_token(hash: &[u8], now: i64) -> Option<String>;
+        devices::insert_device(kid: &[u8], ueid: &[u8], pubkey: &[u8], site: &str, now: i64) -> i64;
+        devices::device_by_kid(kid: &[u8]) -> Option<Device>;
+        devices::device(id: i64) -> Option<Device>;
+        devices::devices() -> Vec<Device>;
+        devices::set_status(id: i64, status: &str) -> bool;
+        devices::create_session(id: &str, nonce: &[u8], expires: i64) -> ();
+        devices::take_session(id: &str, now: i64) -> SessionState;
+        writes::cti_seen(device_id: i64, cti: &[u8]) -> bool;
+        devices::audit(at: i64, kid: Option<&[u8]>, device_id: Option<i64>, outcome: &str, reason: &str) -> ();
+        devices::audit_log(limit: i64) -> Vec<AuditEntry>;
+        fleet::latest_failures(rule: Option<&str>) -> Vec<(i64, String)>;
+        fleet::shared_keys() -> Vec<(String, String, Vec<i64>)>;
+        fleet::last_two(device_id: i64) -> Vec<Snapshot>;
+        devices::tls_binding(device_id: i64) -> Option<String>;
+        devices::set_tls_binding(device_id: i64, fp: &str) -> ();
+        devices::retired_key(kid: &[u8]) -> Option<(i64, Vec<u8>, i64)>;
+        devices::rotate_key(device_id: i64, new_kid: &[u8], new_pubkey: &[u8], below_seq: i64, now: i64) -> ();
+        vulns::put_advisory(id: &str, modified: &str, keys: &[(String, String)], raw: &str, source: &str, now: i64) -> PutAdvisory;
+        vulns::advisories_for(ecosystem: &str, name: &str) -> Vec<(String, String)>;
+        vulns::advisory_stats() -> (u64, Option<i64>);
+        fleet::latest_packages() -> Vec<(i64, Vec<String>)>;
+        vulns::set_vex(v: &VexEntry) -> ();
+        vulns::vex_entries() -> Vec<VexEntry>;
+        fleet::latest_token(device_id: i64) -> Option<TokenRow>;
+        artifacts::sbom_referenced(digest: &str) -> bool;
+        artifacts::sbom_exists(digest: &str) -> bool;
+        artifacts::put_sbom(digest: &str, body: &[u8], now: i64) -> bool;
+        artifacts::put_catalog(version: &str, body: &str, now: i64) -> ();
+        artifacts::catalogs() -> Vec<String>;
+        fleet::drifting() -> Vec<i64>;
+        fleet::aggregates(silent_before: i64) -> Aggregates;
     }
 }
