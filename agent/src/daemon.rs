@@ -9,7 +9,7 @@
 //! `WATCHDOG=1`, `STOPPING=1` over `$NOTIFY_SOCKET`.
 //!
 //! Delivery order is the spool's sequence order; a token leaves the spool only
-//! after the collector's receipt (200, or 409 "duplicate cti": accepted
+//! after the collector's receipt (200, or 409 with code `duplicate-cti`: accepted
 //! before a crash cut the removal short). A token the collector refuses for
 //! good (other 4xx) goes to the dead-letter area with the reason; network
 //! errors, 5xx and 429 are retried later.
@@ -18,6 +18,7 @@ use crate::attest::{self, keystore::Identity};
 use crate::config::Config;
 use crate::net::Client;
 use crate::spool::{Item, Spool};
+use fieldattest_protocol::rejection::Rejection;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
@@ -208,7 +209,8 @@ pub async fn deliver(
                 .await
                 .map_err(Transient)?;
         }
-        if settle(sp, &item, r.status, &r.reason()).map_err(Transient)? {
+        let code = r.json()["code"].as_str().and_then(Rejection::from_code);
+        if settle(sp, &item, r.status, code, &r.reason()).map_err(Transient)? {
             n += 1;
         }
     }
@@ -217,14 +219,20 @@ pub async fn deliver(
 
 /// Acts on the collector's answer for one spooled token; true when the
 /// collector has it (delivered now or before a restart).
-fn settle(sp: &Spool, item: &Item, status: u16, reason: &str) -> Result<bool, String> {
+fn settle(
+    sp: &Spool,
+    item: &Item,
+    status: u16,
+    code: Option<Rejection>,
+    reason: &str,
+) -> Result<bool, String> {
     match status {
         200 => {
             sp.remove(item)?;
             info!(seq = item.seq, cti = %item.cti_hex, "delivered");
             Ok(true)
         }
-        409 if reason.contains("duplicate cti") => {
+        409 if code == Some(Rejection::DuplicateCti) => {
             sp.remove(item)?;
             info!(
                 seq = item.seq,

@@ -6,6 +6,7 @@
 //! vulnerabilities with their VEX status. JSON for tools; HTML as the
 //! printable view (PDF through headless Chromium at the CLI edge).
 
+use crate::hex;
 use crate::store::Store;
 use crate::verify;
 use crate::vuln;
@@ -35,7 +36,7 @@ pub fn device(
         .device(id)?
         .ok_or_else(|| format!("device {id} not found"))?;
     let mut out = json!({
-        "device": {"id": d.id, "site": d.site, "status": d.status, "kid": crate::hex(&d.kid), "ueid": crate::hex(&d.ueid)},
+        "device": {"id": d.id, "site": d.site, "status": d.status, "kid": hex(&d.kid), "ueid": hex(&d.ueid)},
         "target_sl": target_sl,
     });
     let Some(t) = store.latest_token(id)? else {
@@ -206,120 +207,186 @@ fn measured(name: &str, b: &[u8]) -> Option<String> {
         return None;
     }
     let d = get(2)?.as_array()?.get(1)?.as_bytes()?;
-    Some(crate::hex(d))
+    Some(hex(d))
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+const REPORT_CSS: &str = "body{font-family:sans-serif;margin:2em;font-size:11pt}table{border-collapse:collapse;width:100%;margin-bottom:1em}td,th{border:1px solid #999;padding:3px 6px;text-align:left;vertical-align:top}.fail{color:#b00;font-weight:bold}.pass{color:#070}h2{page-break-before:always}h2:first-of-type{page-break-before:avoid}";
+
+/// A string field of a report value ("" when absent).
+fn text<'a>(v: &'a Value, key: &str) -> &'a str {
+    v[key].as_str().unwrap_or("")
 }
 
-/// The printable HTML view of one or more device reports.
+/// The printable HTML view of one or more device reports (maud escapes every
+/// interpolated value).
 pub fn html(reports: &[Value], generated: &str) -> String {
-    let mut h = String::from("<!doctype html><html><head><meta charset=\"utf-8\"><title>IEC 62443-4-2 evidence report</title><style>body{font-family:sans-serif;margin:2em;font-size:11pt}table{border-collapse:collapse;width:100%;margin-bottom:1em}td,th{border:1px solid #999;padding:3px 6px;text-align:left;vertical-align:top}.fail{color:#b00;font-weight:bold}.pass{color:#070}h2{page-break-before:always}h2:first-of-type{page-break-before:avoid}</style></head><body>");
-    h.push_str(&format!(
-        "<h1>IEC 62443-4-2 evidence report</h1><p>Generated {} by fieldattest-collector {}.</p>",
-        esc(generated),
-        env!("CARGO_PKG_VERSION")
-    ));
-    for r in reports {
-        let d = &r["device"];
-        h.push_str(&format!(
-            "<h2 class=\"device\">Device {} — site {} ({})</h2>",
-            d["id"],
-            esc(d["site"].as_str().unwrap_or("")),
-            esc(d["status"].as_str().unwrap_or(""))
-        ));
-        h.push_str(&format!(
-            "<p>Key id {}<br>UEID {}<br>Target security level SL {}</p>",
-            esc(d["kid"].as_str().unwrap_or("")),
-            esc(d["ueid"].as_str().unwrap_or("")),
-            r["target_sl"]
-        ));
-        let a = &r["attestation"];
-        if a.is_null() {
-            h.push_str("<p class=\"fail\">No attestation stored.</p>");
-            continue;
+    use maud::html;
+    let body = html! {
+        h1 { "IEC 62443-4-2 evidence report" }
+        p { "Generated " (generated) " by fieldattest-collector " (env!("CARGO_PKG_VERSION")) "." }
+        @for r in reports {
+            (device_html(r))
         }
-        h.push_str(&format!(
-            "<table><tr><th>attestation</th><td>token {} seq {}, issued {} (device clock), received {}, {}</td></tr><tr><th>signature</th><td>{}</td></tr><tr><th>SBOM SHA-256</th><td>{}</td></tr><tr><th>HBOM SHA-256</th><td>{}</td></tr></table>",
-            a["token_id"], a["seq"], a["iat"], a["received_at"], esc(a["arrival"].as_str().unwrap_or("")),
-            esc(a["signature"].as_str().unwrap_or("")),
-            esc(a["sbom_sha256"].as_str().unwrap_or("-")), esc(a["hbom_sha256"].as_str().unwrap_or("-"))
-        ));
-        for fr in r["requirements"].as_array().into_iter().flatten() {
-            h.push_str(&format!(
-                "<h3>{} — SL ceiling {} {}</h3><table><tr><th>rule</th><th>requirements (min SL)</th><th>severity</th><th>result</th><th>evidence</th></tr>",
-                esc(fr["fr"].as_str().unwrap_or("")),
-                fr["sl_ceiling"],
-                if fr["meets_target"].as_bool() == Some(true) { "(meets the target)" } else { "<span class=\"fail\">(below the target)</span>" }
-            ));
-            for rule in fr["rules"].as_array().into_iter().flatten() {
-                let reqs: Vec<String> = rule["requirements"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|q| format!("{} (SL {})", q["id"].as_str().unwrap_or(""), q["min_sl"]))
-                    .collect();
-                let res = rule["result"].as_str().unwrap_or("");
-                h.push_str(&format!(
-                    "<tr><td>{}<br><small>{}</small></td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td></tr>",
-                    esc(rule["rule"].as_str().unwrap_or("")), esc(rule["title"].as_str().unwrap_or("")),
-                    esc(&reqs.join(", ")), esc(rule["severity"].as_str().unwrap_or("")),
-                    if res == "fail" { "fail" } else if res == "pass" { "pass" } else { "" }, esc(res),
-                    esc(&{
-                        let fs: Vec<String> = rule["findings"]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .map(|f| format!("{} {}", f["subject"].as_str().unwrap_or(""), f["path"].as_str().unwrap_or("")).trim().to_string())
-                            .collect();
-                        if fs.is_empty() {
-                            rule["evidence"].as_str().unwrap_or("").to_string()
-                        } else {
-                            format!("{}; {}", rule["evidence"].as_str().unwrap_or(""), fs.join("; "))
-                        }
-                    })
-                ));
+    };
+    let page = crate::page::document("IEC 62443-4-2 evidence report", REPORT_CSS, body);
+    page.into_string()
+}
+
+fn device_html(r: &Value) -> maud::Markup {
+    use maud::{display, html};
+    let d = &r["device"];
+    let a = &r["attestation"];
+    html! {
+        h2 class="device" {
+            "Device " (display(&d["id"])) " — site " (text(d, "site")) " (" (text(d, "status")) ")"
+        }
+        p {
+            "Key id " (text(d, "kid")) br;
+            "UEID " (text(d, "ueid")) br;
+            "Target security level SL " (display(&r["target_sl"]))
+        }
+        @if a.is_null() {
+            p class="fail" { "No attestation stored." }
+        } @else {
+            table {
+                tr {
+                    th { "attestation" }
+                    td {
+                        "token " (display(&a["token_id"])) " seq " (display(&a["seq"]))
+                        ", issued " (display(&a["iat"])) " (device clock), received "
+                        (display(&a["received_at"])) ", " (text(a, "arrival"))
+                    }
+                }
+                tr { th { "signature" } td { (text(a, "signature")) } }
+                tr { th { "SBOM SHA-256" } td { (a["sbom_sha256"].as_str().unwrap_or("-")) } }
+                tr { th { "HBOM SHA-256" } td { (a["hbom_sha256"].as_str().unwrap_or("-")) } }
             }
-            h.push_str("</table>");
+            @for fr in r["requirements"].as_array().into_iter().flatten() {
+                h3 {
+                    (text(fr, "fr")) " — SL ceiling " (display(&fr["sl_ceiling"])) " "
+                    @if fr["meets_target"].as_bool() == Some(true) {
+                        "(meets the target)"
+                    } @else {
+                        span class="fail" { "(below the target)" }
+                    }
+                }
+                table {
+                    tr {
+                        th { "rule" } th { "requirements (min SL)" } th { "severity" }
+                        th { "result" } th { "evidence" }
+                    }
+                    @for rule in fr["rules"].as_array().into_iter().flatten() {
+                        (rule_row(rule))
+                    }
+                }
+            }
+            h3 { "Accepted findings (compensating countermeasures, CCSC 2)" }
+            table {
+                tr { th { "rule" } th { "subject" } th { "countermeasure" } }
+                @for f in r["accepted"].as_array().into_iter().flatten() {
+                    tr {
+                        td { (text(f, "rule")) }
+                        td { (text(f, "subject")) " " (text(f, "path")) }
+                        td { (text(f, "countermeasure")) }
+                    }
+                }
+            }
+            h3 { "Vulnerabilities" }
+            table {
+                tr { th { "vulnerability" } th { "package" } th { "fixed in" } th { "VEX" } }
+                @for v in r["vulnerabilities"].as_array().into_iter().flatten() {
+                    tr {
+                        td { (text(v, "id")) }
+                        td { (text(v, "package")) " " (text(v, "version")) }
+                        td { (v["fixed"].as_str().unwrap_or("-")) }
+                        td {
+                            @match v["vex"].as_object() {
+                                Some(x) => {
+                                    (x["status"].as_str().unwrap_or("")) " "
+                                    (x["justification"].as_str().unwrap_or(""))
+                                }
+                                None => { "open" }
+                            }
+                        }
+                    }
+                }
+            }
         }
-        h.push_str("<h3>Accepted findings (compensating countermeasures, CCSC 2)</h3><table><tr><th>rule</th><th>subject</th><th>countermeasure</th></tr>");
-        for f in r["accepted"].as_array().into_iter().flatten() {
-            h.push_str(&format!(
-                "<tr><td>{}</td><td>{} {}</td><td>{}</td></tr>",
-                esc(f["rule"].as_str().unwrap_or("")),
-                esc(f["subject"].as_str().unwrap_or("")),
-                esc(f["path"].as_str().unwrap_or("")),
-                esc(f["countermeasure"].as_str().unwrap_or(""))
-            ));
-        }
-        h.push_str("</table>");
-        h.push_str("<h3>Vulnerabilities</h3><table><tr><th>vulnerability</th><th>package</th><th>fixed in</th><th>VEX</th></tr>");
-        for v in r["vulnerabilities"].as_array().into_iter().flatten() {
-            let vex = v["vex"]
-                .as_object()
-                .map(|x| {
-                    format!(
-                        "{} {}",
-                        x["status"].as_str().unwrap_or(""),
-                        x["justification"].as_str().unwrap_or("")
-                    )
-                })
-                .unwrap_or_else(|| "open".into());
-            h.push_str(&format!(
-                "<tr><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td></tr>",
-                esc(v["id"].as_str().unwrap_or("")),
-                esc(v["package"].as_str().unwrap_or("")),
-                esc(v["version"].as_str().unwrap_or("")),
-                esc(v["fixed"].as_str().unwrap_or("-")),
-                esc(&vex)
-            ));
-        }
-        h.push_str("</table>");
     }
-    h.push_str("</body></html>");
-    h
+}
+
+/// One rule of a requirement table: id and title, requirements, severity,
+/// result, and the evidence (the token, and the findings' subjects).
+fn rule_row(rule: &Value) -> maud::Markup {
+    use maud::html;
+    let reqs: Vec<String> = rule["requirements"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|q| format!("{} (SL {})", text(q, "id"), q["min_sl"]))
+        .collect();
+    let res = text(rule, "result");
+    let class = match res {
+        "fail" => "fail",
+        "pass" => "pass",
+        _ => "",
+    };
+    let found: Vec<String> = rule["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| {
+            format!("{} {}", text(f, "subject"), text(f, "path"))
+                .trim()
+                .to_string()
+        })
+        .collect();
+    let evidence = if found.is_empty() {
+        text(rule, "evidence").to_string()
+    } else {
+        format!("{}; {}", text(rule, "evidence"), found.join("; "))
+    };
+    html! {
+        tr {
+            td { (text(rule, "rule")) br; small { (text(rule, "title")) } }
+            td { (reqs.join(", ")) }
+            td { (text(rule, "severity")) }
+            td class=(class) { (res) }
+            td { (evidence) }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reported_string_is_escaped_in_the_html() {
+        let hostile = "<img src=x onerror=alert(1)>\"&";
+        let r = json!({
+            "device": {"id": 1, "site": hostile, "status": "active", "kid": hostile, "ueid": "01"},
+            "target_sl": 2,
+            "attestation": {"token_id": 1, "seq": 1, "iat": 0, "received_at": 0,
+                "arrival": hostile, "signature": "verified", "sbom_sha256": null, "hbom_sha256": null},
+            "requirements": [{"fr": hostile, "sl_ceiling": 1, "meets_target": false, "failing": 1,
+                "rules": [{"rule": hostile, "title": hostile, "result": "fail", "severity": hostile,
+                    "evidence": hostile, "requirements": [{"id": hostile, "min_sl": 1}],
+                    "findings": [{"subject": hostile, "path": hostile}]}]}],
+            "accepted": [{"rule": hostile, "subject": hostile, "path": hostile, "countermeasure": hostile}],
+            "vulnerabilities": [{"id": hostile, "package": hostile, "version": hostile, "fixed": hostile,
+                "vex": {"status": hostile, "justification": hostile}}],
+        });
+        let h = html(&[r], hostile);
+        assert!(!h.contains("<img"), "{h}");
+        let escaped = "&lt;img src=x onerror=alert(1)&gt;&quot;&amp;";
+        // Generated time, site, kid, arrival, FR, rule, title, requirement,
+        // severity, evidence, findings, accepted (4), vulnerability (5), VEX (2).
+        assert!(h.matches(escaped).count() >= 20, "{h}");
+        assert!(h.contains("<td class=\"fail\">fail</td>"), "{h}");
+        assert!(
+            h.contains("<span class=\"fail\">(below the target)</span>"),
+            "{h}"
+        );
+    }
 }

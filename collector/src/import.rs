@@ -9,8 +9,9 @@
 //! skipped, so importing a bundle twice changes nothing.
 
 use crate::store::Store;
-use crate::verify::{self, Arrival, Rejection};
+use crate::verify::{self, from_store, reject, Arrival, Refusal};
 use fieldattest_protocol::bundle;
+use fieldattest_protocol::rejection::Rejection;
 use fieldattest_protocol::token::PublicKey;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -25,13 +26,6 @@ pub struct ImportOutcome {
     pub gaps: Vec<(i64, i64)>,
 }
 
-fn reject(status: u16, reason: impl Into<String>) -> Rejection {
-    Rejection {
-        status,
-        reason: reason.into(),
-    }
-}
-
 /// Imports one bundle given the bytes of its three files.
 pub fn import(
     store: &dyn Store,
@@ -39,27 +33,32 @@ pub fn import(
     manifest: &[u8],
     manifest_cose: &[u8],
     now: i64,
-) -> Result<ImportOutcome, Rejection> {
+) -> Result<ImportOutcome, Refusal> {
     let mut kid_seen = None;
     let mut dev_seen = None;
     let r = (|| {
-        let kid = bundle::manifest_kid(manifest_cose)
-            .map_err(|e| reject(400, format!("{}: {e}", bundle::MANIFEST_SIG_FILE)))?;
+        let kid = bundle::manifest_kid(manifest_cose).map_err(|e| {
+            reject(
+                Rejection::BadManifest,
+                format!("{}: {e}", bundle::MANIFEST_SIG_FILE),
+            )
+        })?;
         kid_seen = Some(kid.clone());
         let (device, _) = verify::lookup_key(store, &kid)?;
         dev_seen = Some(device.id);
         verify::check_active(&device)?;
         let key = PublicKey::from_sec1(&device.pubkey)
-            .map_err(|e| reject(500, format!("storage: {e}")))?;
-        let m =
-            bundle::verify_manifest(manifest_cose, manifest, &key).map_err(|e| reject(400, e))?;
+            .map_err(|e| reject(Rejection::Internal, format!("storage: stored key: {e}")))?;
+        let m = bundle::verify_manifest(manifest_cose, manifest, &key)
+            .map_err(|e| reject(Rejection::BadManifest, e))?;
         if m.ueid != device.ueid {
             return Err(reject(
-                403,
+                Rejection::UeidMismatch,
                 "manifest UEID does not match the device enrolled for this kid",
             ));
         }
-        let ordered = bundle::check_complete(&m, tokens).map_err(|e| reject(400, e))?;
+        let ordered = bundle::check_complete(&m, tokens)
+            .map_err(|e| reject(Rejection::IncompleteBundle, e))?;
         Ok((device, m, ordered))
     })();
     let (device, m, ordered) = match r {
@@ -73,7 +72,7 @@ pub fn import(
                     "import-rejected",
                     &rj.reason,
                 )
-                .map_err(|e| reject(500, format!("storage: {e}")))?;
+                .map_err(from_store)?;
             return Err(rj);
         }
     };
@@ -83,10 +82,7 @@ pub fn import(
         ..Default::default()
     };
     for (entry, tok) in m.entries.iter().zip(ordered) {
-        if store
-            .cti_seen(device.id, &entry.cti)
-            .map_err(|e| reject(500, format!("storage: {e}")))?
-        {
+        if store.cti_seen(device.id, &entry.cti).map_err(from_store)? {
             out.already += 1;
             continue;
         }
@@ -95,7 +91,7 @@ pub fn import(
                 out.new += 1;
                 out.gaps.extend(a.gap);
             }
-            Err(rj) if rj.status >= 500 => return Err(rj),
+            Err(rj) if rj.code == Rejection::Internal => return Err(rj),
             Err(rj) => out.rejected.push((entry.seq, rj.reason)),
         }
     }
@@ -121,7 +117,7 @@ pub fn import(
                     out.rejected.len()
                 ),
             )
-            .map_err(|e| reject(500, format!("storage: {e}")))?;
+            .map_err(from_store)?;
     }
     Ok(out)
 }

@@ -1,16 +1,20 @@
 //! fieldattest collector: receives, verifies and stores device attestations
 //! and shows the fleet's posture.
-//! - `store`: storage trait and the SQLite backend (WAL, migrations in code).
+//! - `store`: storage trait, its typed error and the SQLite backend (WAL,
+//!   migrations in code), split by concern.
 //! - `verify`: the profile's verification order, enrollment, audit trail.
 //! - `import`: offline export bundles (signed completeness manifest), idempotent.
 //! - `fleet`: fleet queries (devices, findings, SL ceilings, shared keys, drift).
 //! - `vuln`: OSV advisories, ecosystem version orderings, matching on inventories.
+//! - `evidence`: the IEC 62443-4-2 evidence report (JSON, HTML through maud).
+//! - `page`: the fleet web page (maud).
 //! - `server`: HTTPS API (axum on hyper, rustls TLS 1.3, optional mTLS) and web page.
 #![forbid(unsafe_code)]
 
 pub mod evidence;
 pub mod fleet;
 pub mod import;
+pub mod page;
 pub mod server;
 pub mod store;
 pub mod verify;
@@ -18,13 +22,22 @@ pub mod vuln;
 
 /// Seconds since the epoch (the collector's clock, read at the edges).
 pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    fieldattest_protocol::hex::unix_seconds(std::time::SystemTime::now())
+}
+
+/// The collector's clock as RFC 3339 (seconds, UTC), for generated documents.
+pub fn timestamp() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
 pub use fieldattest_protocol::hex::hex;
+
+/// A random (version 4) UUID as a URN, for generated documents' serial numbers.
+pub fn urn_uuid() -> String {
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&random(16));
+    format!("urn:uuid:{}", fieldattest_protocol::hex::uuid_v4(b))
+}
 
 /// Random bytes from the system RNG.
 pub fn random(n: usize) -> Vec<u8> {

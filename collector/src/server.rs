@@ -1,7 +1,10 @@
 //! HTTPS API (profile §8) on axum/hyper with rustls (TLS 1.3 only, ring
 //! provider), optional client-certificate authentication, and hard limits:
 //! body size before reading, TLS handshake and header read timeouts, a
-//! concurrency limit. Errors are JSON `{"error": ...}` with a 4xx status.
+//! concurrency limit. Errors are JSON `{"error": REASON, "code": CODE}`:
+//! the human reason and the protocol's stable refusal code
+//! (`fieldattest_protocol::rejection`); the HTTP status of each code is
+//! chosen here, in [`status`], and nowhere else.
 //!
 //! - `POST /attestation/v1/sessions` → 201 `{id, nonce (hex), expiry}`
 //! - `POST /attestation/v1/sessions/{id}` (application/eat+cwt) → 200 / 4xx
@@ -13,7 +16,7 @@
 //!   `GET /api/v1/fleet`, `GET /api/v1/devices`
 
 use crate::store::Store;
-use crate::verify::{self, Arrival, Rejection};
+use crate::verify::{self, Arrival, Refusal};
 use crate::{fleet, hex, now, random};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -21,6 +24,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use fieldattest_protocol::rejection::Rejection;
 use serde_json::json;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -39,13 +43,53 @@ pub struct App {
 
 type Shared = Arc<App>;
 
-fn err(status: u16, reason: &str) -> Response {
-    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
-    (code, Json(json!({"error": reason}))).into_response()
+/// The HTTP status of a refusal reason.
+pub fn status(r: Rejection) -> StatusCode {
+    use Rejection as R;
+    match r {
+        R::Malformed
+        | R::BadRequest
+        | R::BadSignature
+        | R::BadClaims
+        | R::WrongIntendedUse
+        | R::WrongNonce
+        | R::BadEnrollment
+        | R::BadRotation
+        | R::BadProofOfPossession
+        | R::BadManifest
+        | R::IncompleteBundle
+        | R::DigestMismatch => StatusCode::BAD_REQUEST,
+        R::BadEnrollmentSecret => StatusCode::UNAUTHORIZED,
+        R::UnknownDevice
+        | R::Pending
+        | R::Revoked
+        | R::UeidMismatch
+        | R::ClientCertificateMismatch
+        | R::RetiredKey => StatusCode::FORBIDDEN,
+        R::UnknownSession | R::NotReferenced | R::NotFound => StatusCode::NOT_FOUND,
+        R::SessionExpired => StatusCode::GONE,
+        R::NonceReplayed
+        | R::DuplicateCti
+        | R::SequenceNotIncreasing
+        | R::AlreadyEnrolled
+        | R::KeyAlreadyKnown => StatusCode::CONFLICT,
+        R::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        R::WrongMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        R::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
 }
 
-fn from_rejection(r: Rejection) -> Response {
-    err(r.status, &r.reason)
+/// The JSON error answer: the status of `code`, the human reason and the code.
+fn err(code: Rejection, reason: &str) -> Response {
+    (
+        status(code),
+        Json(json!({"error": reason, "code": code.code()})),
+    )
+        .into_response()
+}
+
+fn from_refusal(r: Refusal) -> Response {
+    err(r.code, &r.reason)
 }
 
 fn is_eat(headers: &HeaderMap) -> bool {
@@ -70,7 +114,7 @@ async fn create_session(State(app): State<Shared>) -> Response {
             Json(json!({"id": id, "nonce": hex(&nonce), "expiry": expiry})),
         )
             .into_response(),
-        _ => err(500, "cannot create session"),
+        _ => err(Rejection::Internal, "cannot create session"),
     }
 }
 
@@ -88,7 +132,7 @@ async fn read_limited(app: &Shared, body: axum::body::Body) -> Result<Bytes, Res
                 app.store.audit(now(), None, None, "rejected", &r2)
             })
             .await;
-            Err(err(413, &reason))
+            Err(err(Rejection::TooLarge, &reason))
         }
     }
 }
@@ -106,7 +150,10 @@ async fn post_token(
     peer: PeerCert,
 ) -> Response {
     if !is_eat(&headers) {
-        return err(415, "Content-Type must be application/eat+cwt");
+        return err(
+            Rejection::WrongMediaType,
+            "Content-Type must be application/eat+cwt",
+        );
     }
     let body = match read_limited(&app, body).await {
         Ok(b) => b,
@@ -122,8 +169,8 @@ async fn post_token(
     .await;
     match r {
         Ok(Ok(v)) => (StatusCode::OK, Json(v)).into_response(),
-        Ok(Err(rj)) => from_rejection(rj),
-        Err(_) => err(500, "verification task failed"),
+        Ok(Err(rj)) => from_refusal(rj),
+        Err(_) => err(Rejection::Internal, "verification task failed"),
     }
 }
 
@@ -161,7 +208,10 @@ async fn enroll(
 ) -> Response {
     let peer = peer.map(|p| p.0 .0).unwrap_or_default();
     if !is_eat(&headers) {
-        return err(415, "Content-Type must be application/eat+cwt");
+        return err(
+            Rejection::WrongMediaType,
+            "Content-Type must be application/eat+cwt",
+        );
     }
     let Some(secret) = headers
         .get(header::AUTHORIZATION)
@@ -169,7 +219,10 @@ async fn enroll(
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(|s| s.trim().as_bytes().to_vec())
     else {
-        return err(401, "Authorization: Bearer <enrollment secret> required");
+        return err(
+            Rejection::BadEnrollmentSecret,
+            "Authorization: Bearer <enrollment secret> required",
+        );
     };
     let r = tokio::task::spawn_blocking(move || {
         verify::enroll(
@@ -188,8 +241,8 @@ async fn enroll(
             Json(json!({"device": d.id, "status": d.status, "kid": hex(&d.kid), "site": d.site})),
         )
             .into_response(),
-        Ok(Err(rj)) => from_rejection(rj),
-        Err(_) => err(500, "enrollment task failed"),
+        Ok(Err(rj)) => from_refusal(rj),
+        Err(_) => err(Rejection::Internal, "enrollment task failed"),
     }
 }
 
@@ -209,7 +262,10 @@ async fn rotate(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if !ct.trim().eq_ignore_ascii_case("application/cbor-seq") {
-        return err(415, "Content-Type must be application/cbor-seq");
+        return err(
+            Rejection::WrongMediaType,
+            "Content-Type must be application/cbor-seq",
+        );
     }
     let r = tokio::task::spawn_blocking(move || {
         verify::rotate(app.store.as_ref(), &body, &session, peer.as_deref(), now())
@@ -221,8 +277,8 @@ async fn rotate(
             Json(json!({"result": "rotated", "device": d.id, "kid": hex(&kid), "old_key_valid_below_seq": seq})),
         )
             .into_response(),
-        Ok(Err(rj)) => from_rejection(rj),
-        Err(_) => err(500, "rotation task failed"),
+        Ok(Err(rj)) => from_refusal(rj),
+        Err(_) => err(Rejection::Internal, "rotation task failed"),
     }
 }
 
@@ -240,16 +296,27 @@ async fn put_sbom(
     use http_body_util::BodyExt;
     let digest = digest.to_ascii_lowercase();
     if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return err(400, "path must be the SBOM's SHA-256 in hex");
+        return err(
+            Rejection::BadRequest,
+            "path must be the SBOM's SHA-256 in hex",
+        );
     }
     let body = match http_body_util::Limited::new(body, MAX_SBOM).collect().await {
         Ok(c) => c.to_bytes(),
-        Err(_) => return err(413, &format!("SBOM larger than {MAX_SBOM} bytes")),
+        Err(_) => {
+            return err(
+                Rejection::TooLarge,
+                &format!("SBOM larger than {MAX_SBOM} bytes"),
+            )
+        }
     };
     if hex(ring::digest::digest(&ring::digest::SHA256, &body).as_ref()) != digest {
-        return err(400, "body does not match the digest in the path");
+        return err(
+            Rejection::DigestMismatch,
+            "body does not match the digest in the path",
+        );
     }
-    let r = tokio::task::spawn_blocking(move || -> Result<u16, String> {
+    let r = tokio::task::spawn_blocking(move || -> Result<u16, crate::store::StoreError> {
         if !app.store.sbom_referenced(&digest)? {
             return Ok(404);
         }
@@ -261,13 +328,16 @@ async fn put_sbom(
     })
     .await;
     match r {
-        Ok(Ok(404)) => err(404, "no stored attestation references this SBOM digest"),
+        Ok(Ok(404)) => err(
+            Rejection::NotReferenced,
+            "no stored attestation references this SBOM digest",
+        ),
         Ok(Ok(code)) => (
             StatusCode::from_u16(code).unwrap_or(StatusCode::OK),
             Json(json!({"stored": true})),
         )
             .into_response(),
-        _ => err(500, "cannot store SBOM"),
+        _ => err(Rejection::Internal, "cannot store SBOM"),
     }
 }
 
@@ -277,8 +347,8 @@ async fn has_sbom(State(app): State<Shared>, Path(digest): Path<String>) -> Resp
     let d = digest.to_ascii_lowercase();
     match tokio::task::spawn_blocking(move || app.store.sbom_exists(&d)).await {
         Ok(Ok(true)) => Json(json!({"stored": true})).into_response(),
-        Ok(Ok(false)) => err(404, "SBOM not stored"),
-        _ => err(500, "SBOM lookup failed"),
+        Ok(Ok(false)) => err(Rejection::NotFound, "SBOM not stored"),
+        _ => err(Rejection::Internal, "SBOM lookup failed"),
     }
 }
 
@@ -293,107 +363,46 @@ async fn api_fleet(State(app): State<Shared>) -> Response {
     .await
     {
         Ok(Ok(v)) => Json(v).into_response(),
-        _ => err(500, "fleet query failed"),
+        _ => err(Rejection::Internal, "fleet query failed"),
     }
 }
 
 async fn api_devices(State(app): State<Shared>) -> Response {
     match tokio::task::spawn_blocking(move || fleet::devices(app.store.as_ref(), now())).await {
         Ok(Ok(v)) => Json(v).into_response(),
-        _ => err(500, "device query failed"),
+        _ => err(Rejection::Internal, "device query failed"),
     }
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// The read-only fleet page: devices with status and last attestation age,
 /// failing rules per device, fleet summary. Server-rendered, no scripts.
 async fn page(State(app): State<Shared>) -> Response {
-    let r = tokio::task::spawn_blocking(move || -> Result<String, String> {
-        let t = now();
-        let devs = fleet::devices(app.store.as_ref(), t)?;
-        let finds = fleet::findings(app.store.as_ref(), None)?;
-        let f = fleet::fleet(app.store.as_ref(), t, app.silent_after)?;
-        let vulns: Vec<crate::vuln::Match> = crate::vuln::matches(app.store.as_ref())?
-            .into_iter()
-            .filter(|m| m.is_open())
-            .collect();
-        let mut h = String::from("<!doctype html><html><head><meta charset=\"utf-8\"><title>fieldattest fleet</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}.fail{color:#b00}</style></head><body><h1>fieldattest fleet</h1>");
-        h.push_str(&format!("<p id=\"summary\">{} devices; shared keys: {}; drifting: {}; silent: {}</p>", f["devices"], f["shared_keys"].as_array().map(|a| a.len()).unwrap_or(0), f["drift"].as_array().map(|a| a.len()).unwrap_or(0), f["silent"].as_array().map(|a| a.len()).unwrap_or(0)));
-        h.push_str("<h2>SL ceilings</h2><table><tr><th>FR</th><th>fleet minimum</th></tr>");
-        if let Some(m) = f["sl_ceiling"].as_object() {
-            for (fr, v) in m {
-                h.push_str(&format!("<tr><td>{}</td><td>{}</td></tr>", esc(fr), v["min"]));
-            }
-        }
-        h.push_str("</table><h2>Devices</h2><table id=\"devices\"><tr><th>id</th><th>site</th><th>status</th><th>kid</th><th>last attestation</th><th>failing rules</th><th>open vulnerabilities</th></tr>");
-        let mut vulns_by_device: std::collections::BTreeMap<i64, Vec<String>> = Default::default();
-        let mut devices_by_vuln: std::collections::BTreeMap<&str, (&crate::vuln::Match, Vec<i64>)> = Default::default();
-        for m in &vulns {
-            vulns_by_device.entry(m.device_id).or_default().push(esc(&m.vuln));
-            devices_by_vuln.entry(m.vuln.as_str()).or_insert((m, Vec::new())).1.push(m.device_id);
-        }
-        // Failing rules grouped by device once, not searched per row.
-        let mut by_device: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
-        for x in finds.as_array().into_iter().flatten() {
-            if let (Some(dev), Some(rule)) = (x["device"].as_i64(), x["rule"].as_str()) {
-                by_device.entry(dev).or_default().push(esc(rule));
-            }
-        }
-        for d in devs.as_array().into_iter().flatten() {
-            let id = d["id"].as_i64().unwrap_or(0);
-            let fails = by_device.remove(&id).unwrap_or_default();
-            let age = d["age_s"].as_i64().map(|a| format!("{a} s ago")).unwrap_or_else(|| "never".into());
-            h.push_str(&format!(
-                "<tr class=\"device\"><td><a href=\"/report/{id}\">{id}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{age}</td><td class=\"fail\">{}</td><td class=\"fail\">{}</td></tr>",
-                esc(d["site"].as_str().unwrap_or("")),
-                esc(d["status"].as_str().unwrap_or("")),
-                esc(&d["kid"].as_str().unwrap_or("").chars().take(16).collect::<String>()),
-                fails.join(", "),
-                vulns_by_device.remove(&id).unwrap_or_default().join(", ")
-            ));
-        }
-        h.push_str("</table><h2>Vulnerabilities</h2><table id=\"vulnerabilities\"><tr><th>vulnerability</th><th>aliases</th><th>package</th><th>fixed in</th><th>severity</th><th>affected devices</th></tr>");
-        for (id, (m, devs)) in &devices_by_vuln {
-            h.push_str(&format!(
-                "<tr class=\"vuln\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(id),
-                esc(&m.aliases.join(" ")),
-                esc(&m.package),
-                esc(m.fixed.as_deref().unwrap_or("-")),
-                esc(m.severity.as_ref().map(|(_, s)| s.as_str()).unwrap_or("-")),
-                devs.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
-            ));
-        }
-        h.push_str("</table></body></html>");
-        Ok(h)
+    let r = tokio::task::spawn_blocking(move || {
+        crate::page::fleet(app.store.as_ref(), now(), app.silent_after)
     })
     .await;
     match r {
-        Ok(Ok(h)) => Html(h).into_response(),
-        _ => err(500, "page failed"),
+        Ok(Ok(h)) => Html(h.into_string()).into_response(),
+        _ => err(Rejection::Internal, "page failed"),
     }
 }
 
 /// `GET /report/{device}`: the printable IEC 62443-4-2 evidence report of a
 /// device (the same HTML as `fieldattest-collector report --format html`).
 async fn report_page(State(app): State<Shared>, Path(id): Path<i64>) -> Response {
-    let r = tokio::task::spawn_blocking(move || -> Result<String, String> {
+    let r = tokio::task::spawn_blocking(move || -> Result<Option<String>, String> {
+        if app.store.device(id)?.is_none() {
+            return Ok(None);
+        }
         let ms = crate::vuln::matches(app.store.as_ref())?;
         let r = crate::evidence::device(app.store.as_ref(), id, 2, &ms)?;
-        let ts = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-        Ok(crate::evidence::html(&[r], &ts))
+        Ok(Some(crate::evidence::html(&[r], &crate::timestamp())))
     })
     .await;
     match r {
-        Ok(Ok(h)) => Html(h).into_response(),
-        Ok(Err(e)) if e.contains("not found") => err(404, &e),
-        _ => err(500, "report failed"),
+        Ok(Ok(Some(h))) => Html(h).into_response(),
+        Ok(Ok(None)) => err(Rejection::NotFound, &format!("device {id} not found")),
+        _ => err(Rejection::Internal, "report failed"),
     }
 }
 
@@ -500,5 +509,26 @@ pub async fn serve(
             let _ = TokioExecutor::new();
             let _ = b.serve_connection(TokioIo::new(tls), svc).await;
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_refusal_has_a_client_status_and_only_internal_is_a_server_error() {
+        for r in Rejection::ALL {
+            let s = status(r);
+            if r == Rejection::Internal {
+                assert!(s.is_server_error());
+            } else {
+                assert!(s.is_client_error(), "{r}: {s}");
+            }
+        }
+        assert_eq!(status(Rejection::DuplicateCti), StatusCode::CONFLICT);
+        assert_eq!(status(Rejection::TooLarge), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(status(Rejection::SessionExpired), StatusCode::GONE);
+        assert_eq!(status(Rejection::UnknownDevice), StatusCode::FORBIDDEN);
     }
 }

@@ -4,9 +4,10 @@
 //! live and single use online; `cti` unseen and `seq` increasing always) →
 //! storage. Every outcome, accepted or rejected, goes to the audit trail.
 
-use crate::store::{Attestation, Device, SessionState, Store};
+use crate::store::{Attestation, Conflict, Device, SessionState, Store, StoreError};
 use fieldattest_protocol::eat::{self, Claims};
-use fieldattest_protocol::token::{self, PublicKey};
+use fieldattest_protocol::rejection::Rejection;
+use fieldattest_protocol::token::{self, PublicKey, TokenError};
 
 /// How a token arrived.
 #[derive(Debug, Clone)]
@@ -30,22 +31,40 @@ pub struct Accepted {
     pub gap: Option<(i64, i64)>,
 }
 
-/// A refusal: an HTTP status and a reason for the caller and the audit trail.
+/// A refusal: the protocol's reason (its code goes to the client; the
+/// server maps it to an HTTP status) and a human text for the caller and the
+/// audit trail.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejection {
-    pub status: u16,
+pub struct Refusal {
+    pub code: Rejection,
     pub reason: String,
 }
 
-fn reject(status: u16, reason: impl Into<String>) -> Rejection {
-    Rejection {
-        status,
+pub(crate) fn reject(code: Rejection, reason: impl Into<String>) -> Refusal {
+    Refusal {
+        code,
         reason: reason.into(),
     }
 }
 
-fn internal(e: String) -> Rejection {
-    reject(500, format!("storage: {e}"))
+/// A storage failure: a conflict is the client's refusal, anything else ours.
+pub(crate) fn from_store(e: StoreError) -> Refusal {
+    match e {
+        StoreError::Conflict(c) => reject(
+            match c {
+                Conflict::DuplicateCti => Rejection::DuplicateCti,
+                Conflict::SequenceReplay { .. } => Rejection::SequenceNotIncreasing,
+                Conflict::KeyKnown => Rejection::KeyAlreadyKnown,
+            },
+            c.to_string(),
+        ),
+        other => reject(Rejection::Internal, format!("storage: {other}")),
+    }
+}
+
+/// A token that does not parse or verify.
+fn bad_token(e: TokenError) -> Refusal {
+    reject(Rejection::of_token_error(&e), e.to_string())
 }
 
 /// Verifies and stores an attestation token.
@@ -54,7 +73,7 @@ pub fn accept(
     body: &[u8],
     arrival: Arrival,
     now: i64,
-) -> Result<Accepted, Rejection> {
+) -> Result<Accepted, Refusal> {
     let mut kid_seen: Option<Vec<u8>> = None;
     let mut dev_seen: Option<i64> = None;
     let r = accept_inner(store, body, arrival, now, &mut kid_seen, &mut dev_seen);
@@ -62,7 +81,7 @@ pub fn accept(
     if let Err(rj) = &r {
         store
             .audit(now, kid_seen.as_deref(), dev_seen, "rejected", &rj.reason)
-            .map_err(internal)?;
+            .map_err(from_store)?;
     }
     r
 }
@@ -74,33 +93,23 @@ fn accept_inner(
     now: i64,
     kid_seen: &mut Option<Vec<u8>>,
     dev_seen: &mut Option<i64>,
-) -> Result<Accepted, Rejection> {
-    let (sign1, kid) = token::parse(body).map_err(|e| {
-        reject(
-            if matches!(e, token::TokenError::TooLarge(_)) {
-                413
-            } else {
-                400
-            },
-            e.to_string(),
-        )
-    })?;
+) -> Result<Accepted, Refusal> {
+    let (sign1, kid) = token::parse(body).map_err(bad_token)?;
     *kid_seen = Some(kid.clone());
     let (device, below) = lookup_key(store, &kid)?;
     *dev_seen = Some(device.id);
     check_active(&device)?;
-    let key = PublicKey::from_sec1(&device.pubkey).map_err(internal)?;
-    let claims =
-        token::verify_parsed(&sign1, &kid, &key).map_err(|e| reject(400, e.to_string()))?;
+    let key = PublicKey::from_sec1(&device.pubkey).map_err(stored_key)?;
+    let claims = token::verify_parsed(&sign1, &kid, &key).map_err(bad_token)?;
     if claims.intuse != 1 {
         return Err(reject(
-            400,
+            Rejection::WrongIntendedUse,
             "intended use is not 'generic' (enrollment tokens go to /enroll)",
         ));
     }
     if claims.ueid != device.ueid {
         return Err(reject(
-            403,
+            Rejection::UeidMismatch,
             "UEID does not match the device enrolled for this kid",
         ));
     }
@@ -110,22 +119,23 @@ fn accept_inner(
     if let Arrival::Online { session, .. } = arrival {
         check_session(store, session, claims.nonce.as_ref(), now)?;
     }
-    if store.cti_seen(device.id, &claims.cti).map_err(internal)? {
-        return Err(reject(409, "duplicate cti: token already received"));
+    if store.cti_seen(device.id, &claims.cti).map_err(from_store)? {
+        return Err(from_store(StoreError::Conflict(Conflict::DuplicateCti)));
     }
-    let seq = i64::try_from(claims.seq).map_err(|_| reject(400, "seq out of range"))?;
+    let seq =
+        i64::try_from(claims.seq).map_err(|_| reject(Rejection::BadClaims, "seq out of range"))?;
     if let Some(below) = below.filter(|b| seq >= *b) {
         return Err(reject(
-            403,
+            Rejection::RetiredKey,
             format!("retired key: seq {seq} is at or after the rotation point {below}"),
         ));
     }
     let gap = match device.last_seq {
         Some(last) if seq <= last => {
-            return Err(reject(
-                409,
-                format!("sequence replay: seq {seq} <= last accepted {last}"),
-            ))
+            return Err(from_store(StoreError::Conflict(Conflict::SequenceReplay {
+                seq,
+                last,
+            })))
         }
         Some(last) if seq > last + 1 => Some((last + 1, seq - 1)),
         _ => None,
@@ -169,12 +179,7 @@ fn accept_inner(
     };
     // The store re-checks cti and seq inside its transaction (concurrent
     // posts of one device) and writes the audit entry with the attestation.
-    let token_id = store
-        .store_attestation(&a)
-        .map_err(|m| match m.strip_prefix("conflict: ") {
-            Some(reason) => reject(409, reason),
-            None => internal(m),
-        })?;
+    let token_id = store.store_attestation(&a).map_err(from_store)?;
     Ok(Accepted {
         device,
         token_id,
@@ -183,21 +188,26 @@ fn accept_inner(
     })
 }
 
+/// A stored public key that does not decode: the database, not the client.
+fn stored_key(e: String) -> Refusal {
+    reject(Rejection::Internal, format!("storage: stored key: {e}"))
+}
+
 /// The device a kid belongs to, with that key's public key in `pubkey`:
 /// the current key, or a key retired by rotation together with its rotation
 /// point (it only vouches for sequence numbers below it).
-pub fn lookup_key(store: &dyn Store, kid: &[u8]) -> Result<(Device, Option<i64>), Rejection> {
-    if let Some(d) = store.device_by_kid(kid).map_err(internal)? {
+pub fn lookup_key(store: &dyn Store, kid: &[u8]) -> Result<(Device, Option<i64>), Refusal> {
+    if let Some(d) = store.device_by_kid(kid).map_err(from_store)? {
         return Ok((d, None));
     }
     let (dev, pubkey, below) = store
         .retired_key(kid)
-        .map_err(internal)?
-        .ok_or_else(|| reject(403, "unknown kid: device not enrolled"))?;
+        .map_err(from_store)?
+        .ok_or_else(|| reject(Rejection::UnknownDevice, "unknown kid: device not enrolled"))?;
     let mut d = store
         .device(dev)
-        .map_err(internal)?
-        .ok_or_else(|| internal("device of a retired key vanished".into()))?;
+        .map_err(from_store)?
+        .ok_or_else(|| from_store(StoreError::NotFound("device of a retired key".into())))?;
     d.kid = kid.to_vec();
     d.pubkey = pubkey;
     Ok((d, Some(below)))
@@ -205,13 +215,13 @@ pub fn lookup_key(store: &dyn Store, kid: &[u8]) -> Result<(Device, Option<i64>)
 
 /// mTLS binding: when the connection has a client certificate and the
 /// device has one bound (at enrollment), they must be the same.
-fn check_peer(store: &dyn Store, device_id: i64, peer: Option<&str>) -> Result<(), Rejection> {
+fn check_peer(store: &dyn Store, device_id: i64, peer: Option<&str>) -> Result<(), Refusal> {
     let Some(peer) = peer else {
         return Ok(());
     };
-    match store.tls_binding(device_id).map_err(internal)? {
+    match store.tls_binding(device_id).map_err(from_store)? {
         Some(bound) if bound != peer => Err(reject(
-            403,
+            Rejection::ClientCertificateMismatch,
             "client certificate does not belong to this device",
         )),
         _ => Ok(()),
@@ -219,11 +229,14 @@ fn check_peer(store: &dyn Store, device_id: i64, peer: Option<&str>) -> Result<(
 }
 
 /// Only approved, unrevoked devices may attest, rotate or import.
-pub fn check_active(d: &Device) -> Result<(), Rejection> {
+pub fn check_active(d: &Device) -> Result<(), Refusal> {
     match d.status.as_str() {
         "active" => Ok(()),
-        "revoked" => Err(reject(403, "device revoked")),
-        other => Err(reject(403, format!("device {other}: not approved yet"))),
+        "revoked" => Err(reject(Rejection::Revoked, "device revoked")),
+        other => Err(reject(
+            Rejection::Pending,
+            format!("device {other}: not approved yet"),
+        )),
     }
 }
 
@@ -233,13 +246,19 @@ fn check_session(
     session: &str,
     nonce: Option<&Vec<u8>>,
     now: i64,
-) -> Result<(), Rejection> {
-    match store.take_session(session, now).map_err(internal)? {
+) -> Result<(), Refusal> {
+    match store.take_session(session, now).map_err(from_store)? {
         SessionState::Live(n) if Some(&n) == nonce => Ok(()),
-        SessionState::Live(_) => Err(reject(400, "wrong nonce for this session")),
-        SessionState::Used => Err(reject(409, "nonce replayed: session already used")),
-        SessionState::Expired => Err(reject(410, "session expired")),
-        SessionState::Unknown => Err(reject(404, "unknown session")),
+        SessionState::Live(_) => Err(reject(
+            Rejection::WrongNonce,
+            "wrong nonce for this session",
+        )),
+        SessionState::Used => Err(reject(
+            Rejection::NonceReplayed,
+            "nonce replayed: session already used",
+        )),
+        SessionState::Expired => Err(reject(Rejection::SessionExpired, "session expired")),
+        SessionState::Unknown => Err(reject(Rejection::UnknownSession, "unknown session")),
     }
 }
 
@@ -265,46 +284,56 @@ pub fn enroll(
     session: &str,
     peer: Option<&str>,
     now: i64,
-) -> Result<Device, Rejection> {
+) -> Result<Device, Refusal> {
     let mut kid_seen = None;
     let r = (|| {
-        let (sign1, kid) = token::parse(body).map_err(|e| reject(400, e.to_string()))?;
+        let (sign1, kid) = token::parse(body).map_err(bad_token)?;
         kid_seen = Some(kid.clone());
         // The key comes from the token itself; verify with it (proof of possession).
         let unverified = eat::decode(sign1.payload.as_deref().unwrap_or_default())
-            .map_err(|e| reject(400, e.to_string()))?;
+            .map_err(|e| reject(Rejection::BadClaims, e.to_string()))?;
         let cnf = unverified
             .cnf
-            .ok_or_else(|| reject(400, "enrollment token without cnf key"))?;
-        let key = PublicKey::from_sec1(&cnf).map_err(|e| reject(400, e))?;
+            .ok_or_else(|| reject(Rejection::BadEnrollment, "enrollment token without cnf key"))?;
+        let key = PublicKey::from_sec1(&cnf).map_err(|e| reject(Rejection::BadEnrollment, e))?;
         if key.kid() != kid {
-            return Err(reject(400, "kid is not the thumbprint of the cnf key"));
+            return Err(reject(
+                Rejection::BadEnrollment,
+                "kid is not the thumbprint of the cnf key",
+            ));
         }
-        let claims =
-            token::verify_parsed(&sign1, &kid, &key).map_err(|e| reject(400, e.to_string()))?;
+        let claims = token::verify_parsed(&sign1, &kid, &key).map_err(bad_token)?;
         if claims.intuse != 2 {
-            return Err(reject(400, "not an enrollment token (intuse must be 2)"));
+            return Err(reject(
+                Rejection::WrongIntendedUse,
+                "not an enrollment token (intuse must be 2)",
+            ));
         }
         check_session(store, session, claims.nonce.as_ref(), now)?;
-        if store.device_by_kid(&kid).map_err(internal)?.is_some() {
-            return Err(reject(409, "key already enrolled"));
+        if store.device_by_kid(&kid).map_err(from_store)?.is_some() {
+            return Err(reject(Rejection::AlreadyEnrolled, "key already enrolled"));
         }
         let hash = ring::digest::digest(&ring::digest::SHA256, secret);
         let site = store
             .take_enroll_token(hash.as_ref(), now)
-            .map_err(internal)?
-            .ok_or_else(|| reject(401, "enrollment secret invalid, expired or already used"))?;
+            .map_err(from_store)?
+            .ok_or_else(|| {
+                reject(
+                    Rejection::BadEnrollmentSecret,
+                    "enrollment secret invalid, expired or already used",
+                )
+            })?;
         let id = store
             .insert_device(&kid, &claims.ueid, &key.0, &site, now)
-            .map_err(internal)?;
+            .map_err(from_store)?;
         if let Some(p) = peer {
             // mTLS: bind the client certificate used at enrollment to the device.
-            store.set_tls_binding(id, p).map_err(internal)?;
+            store.set_tls_binding(id, p).map_err(from_store)?;
         }
         store
             .device(id)
-            .map_err(internal)?
-            .ok_or_else(|| internal("device vanished".into()))
+            .map_err(from_store)?
+            .ok_or_else(|| from_store(StoreError::NotFound(format!("device {id}"))))
     })();
     let (outcome, reason, dev) = match &r {
         Ok(d) => (
@@ -316,7 +345,7 @@ pub fn enroll(
     };
     store
         .audit(now, kid_seen.as_deref(), dev, outcome, &reason)
-        .map_err(internal)?;
+        .map_err(from_store)?;
     r
 }
 
@@ -337,35 +366,42 @@ pub fn rotate(
     session: &str,
     peer: Option<&str>,
     now: i64,
-) -> Result<(Device, Vec<u8>, i64), Rejection> {
+) -> Result<(Device, Vec<u8>, i64), Refusal> {
     let mut kid_seen = None;
     let mut dev_seen = None;
     let r = (|| {
         let items = fieldattest_protocol::cbor::split_sequence(body, token::MAX_DEPTH, 2)
-            .map_err(|e| reject(400, format!("rotation body: {e}")))?;
+            .map_err(|e| reject(Rejection::Malformed, format!("rotation body: {e}")))?;
         let [old_tok, new_tok] = items[..] else {
-            return Err(reject(400, "rotation body must hold exactly two tokens"));
+            return Err(reject(
+                Rejection::BadRotation,
+                "rotation body must hold exactly two tokens",
+            ));
         };
-        let (sign1, kid) = token::parse(old_tok).map_err(|e| reject(400, e.to_string()))?;
+        let (sign1, kid) = token::parse(old_tok).map_err(bad_token)?;
         kid_seen = Some(kid.clone());
         let device = store
             .device_by_kid(&kid)
-            .map_err(internal)?
-            .ok_or_else(|| reject(403, "unknown kid: not a device's current key"))?;
+            .map_err(from_store)?
+            .ok_or_else(|| {
+                reject(
+                    Rejection::UnknownDevice,
+                    "unknown kid: not a device's current key",
+                )
+            })?;
         dev_seen = Some(device.id);
         check_active(&device)?;
-        let key = PublicKey::from_sec1(&device.pubkey).map_err(internal)?;
-        let c1 =
-            token::verify_parsed(&sign1, &kid, &key).map_err(|e| reject(400, e.to_string()))?;
+        let key = PublicKey::from_sec1(&device.pubkey).map_err(stored_key)?;
+        let c1 = token::verify_parsed(&sign1, &kid, &key).map_err(bad_token)?;
         if c1.intuse != INTUSE_ROTATION {
             return Err(reject(
-                400,
+                Rejection::WrongIntendedUse,
                 "first token is not a rotation token (intuse 3)",
             ));
         }
         if c1.ueid != device.ueid {
             return Err(reject(
-                403,
+                Rejection::UeidMismatch,
                 "UEID does not match the device enrolled for this kid",
             ));
         }
@@ -373,38 +409,48 @@ pub fn rotate(
         let new_key = c1
             .cnf
             .as_deref()
-            .ok_or_else(|| reject(400, "rotation token without the new key in cnf"))
-            .and_then(|k| PublicKey::from_sec1(k).map_err(|e| reject(400, e)))?;
+            .ok_or_else(|| {
+                reject(
+                    Rejection::BadRotation,
+                    "rotation token without the new key in cnf",
+                )
+            })
+            .and_then(|k| PublicKey::from_sec1(k).map_err(|e| reject(Rejection::BadRotation, e)))?;
         if new_key == key {
-            return Err(reject(400, "rotation to the same key"));
+            return Err(reject(Rejection::BadRotation, "rotation to the same key"));
         }
-        let (sign2, kid2) = token::parse(new_tok).map_err(|e| reject(400, e.to_string()))?;
+        let (sign2, kid2) = token::parse(new_tok).map_err(bad_token)?;
         if kid2 != new_key.kid() {
-            return Err(reject(400, "second token is not signed by the new key"));
+            return Err(reject(
+                Rejection::BadProofOfPossession,
+                "second token is not signed by the new key",
+            ));
         }
-        let c2 = token::verify_parsed(&sign2, &kid2, &new_key)
-            .map_err(|e| reject(400, format!("proof of possession: {e}")))?;
+        let c2 = token::verify_parsed(&sign2, &kid2, &new_key).map_err(|e| {
+            reject(
+                Rejection::BadProofOfPossession,
+                format!("proof of possession: {e}"),
+            )
+        })?;
         if c2.intuse != INTUSE_POP || c2.cnf != c1.cnf || c2.nonce != c1.nonce || c2.ueid != c1.ueid
         {
             return Err(reject(
-                400,
+                Rejection::BadProofOfPossession,
                 "proof of possession does not match the rotation token (intuse 5, same cnf, nonce and UEID)",
             ));
         }
-        let seq = i64::try_from(c1.seq).map_err(|_| reject(400, "seq out of range"))?;
+        let seq =
+            i64::try_from(c1.seq).map_err(|_| reject(Rejection::BadClaims, "seq out of range"))?;
         if let Some(last) = device.last_seq.filter(|l| seq <= *l) {
-            return Err(reject(
-                409,
-                format!("sequence replay: seq {seq} <= last accepted {last}"),
-            ));
+            return Err(from_store(StoreError::Conflict(Conflict::SequenceReplay {
+                seq,
+                last,
+            })));
         }
         check_session(store, session, c1.nonce.as_ref(), now)?;
         store
             .rotate_key(device.id, &kid2, &new_key.0, seq, now)
-            .map_err(|m| match m.strip_prefix("conflict: ") {
-                Some(reason) => reject(409, reason),
-                None => internal(m),
-            })?;
+            .map_err(from_store)?;
         Ok((device, kid2, seq))
     })();
     let (outcome, reason) = match &r {
@@ -420,6 +466,127 @@ pub fn rotate(
     };
     store
         .audit(now, kid_seen.as_deref(), dev_seen, outcome, &reason)
-        .map_err(internal)?;
+        .map_err(from_store)?;
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::SqliteStore;
+    use ring::rand::SystemRandom;
+    use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+
+    struct Dev {
+        key: EcdsaKeyPair,
+        kid: Vec<u8>,
+        ueid: Vec<u8>,
+    }
+
+    fn device(store: &SqliteStore, status: &str) -> Dev {
+        let rng = SystemRandom::new();
+        let p8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+        let key =
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, p8.as_ref(), &rng).unwrap();
+        let pk = PublicKey(key.public_key().as_ref().to_vec());
+        let ueid = [vec![1u8], crate::random(32)].concat();
+        let id = store
+            .insert_device(&pk.kid(), &ueid, &pk.0, "t", 0)
+            .unwrap();
+        store.set_status(id, status).unwrap();
+        Dev {
+            key,
+            kid: pk.kid(),
+            ueid,
+        }
+    }
+
+    fn token(d: &Dev, seq: u64, cti: u8) -> Vec<u8> {
+        let c = Claims {
+            iat: 1,
+            cti: vec![cti; 16],
+            ueid: d.ueid.clone(),
+            intuse: 1,
+            seq,
+            ..Default::default()
+        };
+        token::sign(&c, &d.kid, |tbs| {
+            d.key
+                .sign(&SystemRandom::new(), tbs)
+                .map(|s| s.as_ref().to_vec())
+                .map_err(|_| "sign")
+        })
+        .unwrap()
+    }
+
+    fn code(r: Result<Accepted, Refusal>) -> Rejection {
+        r.map(|_| ()).unwrap_err().code
+    }
+
+    #[test]
+    fn each_refusal_gets_its_code_and_is_audited() {
+        let s = SqliteStore::memory().unwrap();
+        let d = device(&s, "active");
+        let off = || Arrival::Offline;
+        assert_eq!(code(accept(&s, b"garbage", off(), 5)), Rejection::Malformed);
+        assert!(accept(&s, &token(&d, 5, 1), off(), 5).is_ok());
+        assert_eq!(
+            code(accept(&s, &token(&d, 6, 1), off(), 5)),
+            Rejection::DuplicateCti
+        );
+        assert_eq!(
+            code(accept(&s, &token(&d, 5, 2), off(), 5)),
+            Rejection::SequenceNotIncreasing
+        );
+        let mut bad = token(&d, 7, 3);
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        assert_eq!(code(accept(&s, &bad, off(), 5)), Rejection::BadSignature);
+        let online = Arrival::Online {
+            session: "nope",
+            peer: None,
+        };
+        assert_eq!(
+            code(accept(&s, &token(&d, 8, 4), online, 5)),
+            Rejection::UnknownSession
+        );
+        let p = device(&s, "pending");
+        assert_eq!(
+            code(accept(&s, &token(&p, 1, 1), off(), 5)),
+            Rejection::Pending
+        );
+        let r = device(&s, "revoked");
+        assert_eq!(
+            code(accept(&s, &token(&r, 1, 1), off(), 5)),
+            Rejection::Revoked
+        );
+        let stranger = device(&SqliteStore::memory().unwrap(), "active");
+        assert_eq!(
+            code(accept(&s, &token(&stranger, 1, 1), off(), 5)),
+            Rejection::UnknownDevice
+        );
+        let audit = s.audit_log(100).unwrap();
+        let rejected: Vec<&str> = audit
+            .iter()
+            .filter(|e| e.outcome == "rejected")
+            .map(|e| e.reason.as_str())
+            .collect();
+        assert_eq!(rejected.len(), 8, "{rejected:?}");
+        assert!(rejected.contains(&"duplicate cti: token already received"));
+        assert!(rejected.contains(&"sequence replay: seq 5 <= last accepted 5"));
+    }
+
+    #[test]
+    fn store_conflicts_become_client_refusals_and_the_rest_internal() {
+        let c = |x| from_store(StoreError::Conflict(x)).code;
+        assert_eq!(c(Conflict::DuplicateCti), Rejection::DuplicateCti);
+        assert_eq!(
+            c(Conflict::SequenceReplay { seq: 1, last: 2 }),
+            Rejection::SequenceNotIncreasing
+        );
+        assert_eq!(c(Conflict::KeyKnown), Rejection::KeyAlreadyKnown);
+        let r = from_store(StoreError::Database("disk I/O error".into()));
+        assert_eq!(r.code, Rejection::Internal);
+        assert_eq!(r.reason, "storage: database: disk I/O error");
+    }
 }

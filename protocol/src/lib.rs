@@ -8,6 +8,7 @@
 //! - `bundle`: the signed export bundle for air-gapped sites (tokens + completeness manifest).
 //! - `cbor`: strict CBOR well-formedness checks and deterministic ordering.
 //! - `catalog`: the rule catalog as data, per agent version.
+//! - `rejection`: the collector's refusal reasons with their stable codes.
 //! - `hex`: lower-case hex and its decoder, UUID v4 text, epoch seconds (the
 //!   one copy all crates use).
 //! - `fsio`: output files that never destroy what they point at (device nodes,
@@ -20,5 +21,6 @@ pub mod cbor;
 pub mod eat;
 pub mod fsio;
 pub mod hex;
+pub mod rejection;
 pub mod report;
 pub mod token;

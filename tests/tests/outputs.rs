@@ -629,6 +629,8 @@ fn every_subcommand_survives_a_full_or_closed_stdout_and_a_full_stderr() {
         ),
     )
     .unwrap();
+    let catalog = wp.join("catalog.json");
+    fs::write(&catalog, fieldattest(&["rules", "--format", "json"]).stdout).unwrap();
     let osv = wp.join("osv.json");
     fs::write(
         &osv,
@@ -844,10 +846,32 @@ fn every_subcommand_survives_a_full_or_closed_stdout_and_a_full_stderr() {
             true,
             strs(&["report", "--fleet", "--format", "html"]),
         ),
+        k("catalog", true, strs(&["catalog", "import", &s(&catalog)])),
+        k("catalog", true, strs(&["catalog", "list"])),
         k("--help", true, strs(&["--help"])),
         k("--version", true, strs(&["--version"])),
         k("(usage error)", false, strs(&["no-such-command"])),
+        k(
+            "(usage error)",
+            false,
+            strs(&["devices", "--no-such-option"]),
+        ),
     ];
+    // Every subcommand's own --help prints too.
+    for w in usage_commands(
+        "fieldattest-collector",
+        &String::from_utf8(
+            Command::new(bin("fieldattest-collector"))
+                .arg("--help")
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap(),
+    ) {
+        let w: &'static str = Box::leak(w.into_boxed_str());
+        col_cases.push(k(w, true, strs(&[w, "--help"])));
+    }
     // vulns must print something: import the advisory first.
     let o = Command::new(bin("fieldattest-collector"))
         .args(["vulndb", "import", &s(&osv), "--db", &db])

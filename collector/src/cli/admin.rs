@@ -1,0 +1,210 @@
+//! serve, enroll-token, approve, revoke, audit.
+
+use super::{fail, find_device, misuse, open, print, refused, Command, Opts, TEXT_JSON_CSV};
+use crate::{emit, PROG};
+use fieldattest_collector::store::Store;
+use fieldattest_collector::{hex, now, random, server};
+use fieldattest_protocol::fsio;
+use serde_json::Value;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Devices silent longer than this (seconds) are flagged, unless `--silent-after`.
+pub const SILENT_AFTER: i64 = 24 * 3600;
+
+pub const SERVE: Command = Command {
+    name: "serve",
+    synopsis: &[
+        "serve --db PATH --listen ADDR:PORT --cert PEM --key PEM\n                              [--client-ca PEM] [--silent-after SECS]",
+    ],
+    about: "serves the HTTPS API and the fleet page
+
+TLS 1.3 only with the certificate and key given (PEM); --client-ca requires a
+client certificate signed by that CA (mTLS) and binds it to the device at
+enrollment. Devices silent longer than --silent-after seconds (default 86400)
+are flagged. Runs until SIGTERM or SIGINT; prints only to stderr.",
+    values: &["db", "listen", "cert", "key", "client-ca", "silent-after"],
+    flags: &[],
+    formats: &[],
+    run: serve,
+};
+
+fn serve(o: &Opts) -> Result<(), ExitCode> {
+    let store = open(o)?;
+    let silent_after = o.number("silent-after", SILENT_AFTER, "seconds")?;
+    let (Some(listen), Some(cert), Some(key)) = (o.get("listen"), o.path("cert"), o.path("key"))
+    else {
+        return Err(misuse("serve needs --listen, --cert and --key"));
+    };
+    let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+    let ca = o
+        .path("client-ca")
+        .map(|p| read(&p))
+        .transpose()
+        .map_err(fail)?;
+    let tls = server::tls_config(
+        &read(&cert).map_err(fail)?,
+        &read(&key).map_err(fail)?,
+        ca.as_deref(),
+    )
+    .map_err(fail)?;
+    let app = Arc::new(server::App {
+        store: Box::new(store),
+        silent_after,
+    });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(fail)?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| fail(format!("{listen}: {e}")))?;
+        say!(
+            "{PROG}: listening on https://{}",
+            listener
+                .local_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default()
+        );
+        let shutdown = async {
+            use tokio::signal::unix::{signal, SignalKind};
+            let mut term = signal(SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {},
+                _ = async {
+                    match term.as_mut() {
+                        Some(t) => { t.recv().await; }
+                        None => std::future::pending::<()>().await,
+                    }
+                } => {},
+            }
+        };
+        server::serve(listener, tls, app, shutdown).await;
+        Ok::<(), ExitCode>(())
+    })
+}
+
+pub const ENROLL_TOKEN: Command = Command {
+    name: "enroll-token",
+    synopsis: &["enroll-token --db PATH --site NAME [--ttl 1h]"],
+    about: "prints a single-use enrollment secret for a site
+
+The secret is valid for --ttl (a duration such as 10m, 1h, 2days; default 1h)
+and is printed once; only its SHA-256 is stored. A device enrolling with it
+starts pending until approved.",
+    values: &["db", "site", "ttl"],
+    flags: &[],
+    formats: &[],
+    run: enroll_token,
+};
+
+fn enroll_token(o: &Opts) -> Result<(), ExitCode> {
+    let store = open(o)?;
+    let Some(site) = o.get("site") else {
+        return Err(misuse("enroll-token needs --site NAME"));
+    };
+    let ttl = humantime::parse_duration(o.get("ttl").unwrap_or("1h"))
+        .map_err(|e| misuse(format!("--ttl: {e}")))?;
+    let secret = hex(&random(32));
+    let hash = ring::digest::digest(&ring::digest::SHA256, secret.as_bytes());
+    store
+        .create_enroll_token(hash.as_ref(), site, now() + ttl.as_secs() as i64)
+        .map_err(fail)?;
+    say!(
+        "{PROG}: single-use enrollment secret for site {site}, valid {}",
+        humantime::format_duration(ttl)
+    );
+    emit(format!("{secret}\n"))
+}
+
+pub const APPROVE: Command = Command {
+    name: "approve",
+    synopsis: &["approve DEVICE --db PATH"],
+    about: "approves an enrolled (pending) device
+
+Its attestations are accepted from then on. A revoked device cannot be
+approved again: it enrolls anew.",
+    values: &["db"],
+    flags: &[],
+    formats: &[],
+    run: approve,
+};
+
+pub const REVOKE: Command = Command {
+    name: "revoke",
+    synopsis: &["revoke DEVICE --db PATH"],
+    about: "revokes a device
+
+Its tokens, key rotations and export bundles are refused from then on; its
+history is kept.",
+    values: &["db"],
+    flags: &[],
+    formats: &[],
+    run: revoke,
+};
+
+fn approve(o: &Opts) -> Result<(), ExitCode> {
+    set_status(o, "approve", "active")
+}
+
+fn revoke(o: &Opts) -> Result<(), ExitCode> {
+    set_status(o, "revoke", "revoked")
+}
+
+/// approve / revoke: the device's new status, audited.
+fn set_status(o: &Opts, cmd: &str, status: &str) -> Result<(), ExitCode> {
+    let store = open(o)?;
+    let Some(sel) = o.pos.first() else {
+        return Err(misuse(format!("{cmd} needs DEVICE")));
+    };
+    let Some(id) = find_device(&store, sel).map_err(fail)? else {
+        return Err(refused(format!("no single device matches {sel:?}")));
+    };
+    let revoked = |s: &dyn Store| {
+        s.device(id)
+            .map(|d| d.is_some_and(|d| d.status == "revoked"))
+    };
+    if status == "active" && revoked(&store).map_err(fail)? {
+        return Err(refused(format!("device {id} is revoked; enroll it again")));
+    }
+    store.set_status(id, status).map_err(fail)?;
+    store
+        .audit(now(), None, Some(id), status, &format!("operator {cmd}"))
+        .map_err(fail)?;
+    let d = store
+        .device(id)
+        .map_err(fail)?
+        .ok_or_else(|| fail("device vanished"))?;
+    emit(format!(
+        "device {id} {status}; key fingerprint (kid) {}\n",
+        hex(&d.kid)
+    ))
+}
+
+pub const AUDIT: Command = Command {
+    name: "audit",
+    synopsis: &["audit --db PATH [--limit N] [--format text|json|csv]"],
+    about: "prints the audit trail, newest first
+
+Every accepted or refused attestation, enrollment, rotation, import, approval,
+revocation and VEX statement, with its reason; --limit N entries (default 100).",
+    values: &["db", "limit"],
+    flags: &[],
+    formats: TEXT_JSON_CSV,
+    run: audit,
+};
+
+fn audit(o: &Opts) -> Result<(), ExitCode> {
+    let store = open(o)?;
+    let limit: i64 = o.number("limit", 100, "number")?;
+    let v: Vec<Value> = store
+        .audit_log(limit)
+        .map_err(fail)?
+        .into_iter()
+        .map(|e| serde_json::json!({"at": e.at, "kid": e.kid, "device": e.device_id, "outcome": e.outcome, "reason": e.reason}))
+        .collect();
+    print(&Value::Array(v), o.format)
+}

@@ -1,0 +1,270 @@
+//! Enrollment secrets, devices, sessions, key rotation, the mTLS binding and
+//! the audit trail.
+
+use super::{e, AuditEntry, Conflict, Device, Result, SessionState, StoreError};
+use fieldattest_protocol::hex::hex;
+use rusqlite::{params, Connection, OptionalExtension};
+
+fn row_device(r: &rusqlite::Row) -> rusqlite::Result<Device> {
+    Ok(Device {
+        id: r.get(0)?,
+        kid: r.get(1)?,
+        ueid: r.get(2)?,
+        pubkey: r.get(3)?,
+        site: r.get(4)?,
+        status: r.get(5)?,
+        enrolled_at: r.get(6)?,
+        last_seq: r.get(7)?,
+        last_seen: r.get(8)?,
+    })
+}
+
+const DEVICE_COLS: &str = "id, kid, ueid, pubkey, site, status, enrolled_at, last_seq, last_seen";
+
+pub(super) fn create_enroll_token(
+    c: &Connection,
+    hash: &[u8],
+    site: &str,
+    expires: i64,
+) -> Result<()> {
+    c.execute(
+        "INSERT INTO enroll_tokens (hash, site, expires) VALUES (?1, ?2, ?3)",
+        params![hash, site, expires],
+    )
+    .map_err(e)?;
+    Ok(())
+}
+
+pub(super) fn take_enroll_token(
+    c: &mut Connection,
+    hash: &[u8],
+    now: i64,
+) -> Result<Option<String>> {
+    let tx = c.transaction().map_err(e)?;
+    let row: Option<(String, i64, i64)> = tx
+        .query_row(
+            "SELECT site, expires, used FROM enroll_tokens WHERE hash = ?1",
+            [hash],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
+        .map_err(e)?;
+    tx.execute("UPDATE enroll_tokens SET used = 1 WHERE hash = ?1", [hash])
+        .map_err(e)?;
+    tx.commit().map_err(e)?;
+    Ok(match row {
+        Some((site, expires, 0)) if expires >= now => Some(site),
+        _ => None,
+    })
+}
+
+pub(super) fn insert_device(
+    c: &Connection,
+    kid: &[u8],
+    ueid: &[u8],
+    pubkey: &[u8],
+    site: &str,
+    now: i64,
+) -> Result<i64> {
+    c.execute("INSERT INTO devices (kid, ueid, pubkey, site, status, enrolled_at) VALUES (?1, ?2, ?3, ?4, 'pending', ?5)", params![kid, ueid, pubkey, site, now]).map_err(e)?;
+    Ok(c.last_insert_rowid())
+}
+
+pub(super) fn device_by_kid(c: &Connection, kid: &[u8]) -> Result<Option<Device>> {
+    c.query_row(
+        &format!("SELECT {DEVICE_COLS} FROM devices WHERE kid = ?1"),
+        [kid],
+        row_device,
+    )
+    .optional()
+    .map_err(e)
+}
+
+pub(super) fn device(c: &Connection, id: i64) -> Result<Option<Device>> {
+    c.query_row(
+        &format!("SELECT {DEVICE_COLS} FROM devices WHERE id = ?1"),
+        [id],
+        row_device,
+    )
+    .optional()
+    .map_err(e)
+}
+
+pub(super) fn devices(c: &Connection) -> Result<Vec<Device>> {
+    let mut st = c
+        .prepare(&format!("SELECT {DEVICE_COLS} FROM devices ORDER BY id"))
+        .map_err(e)?;
+    let v = st
+        .query_map([], row_device)
+        .map_err(e)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(e)?;
+    Ok(v)
+}
+
+pub(super) fn set_status(c: &Connection, id: i64, status: &str) -> Result<bool> {
+    Ok(c.execute(
+        "UPDATE devices SET status = ?1 WHERE id = ?2",
+        params![status, id],
+    )
+    .map_err(e)?
+        == 1)
+}
+
+pub(super) fn create_session(c: &Connection, id: &str, nonce: &[u8], expires: i64) -> Result<()> {
+    c.execute(
+        "INSERT INTO sessions (id, nonce, expires) VALUES (?1, ?2, ?3)",
+        params![id, nonce, expires],
+    )
+    .map_err(e)?;
+    Ok(())
+}
+
+pub(super) fn take_session(c: &mut Connection, id: &str, now: i64) -> Result<SessionState> {
+    let tx = c.transaction().map_err(e)?;
+    let row: Option<(Vec<u8>, i64, i64)> = tx
+        .query_row(
+            "SELECT nonce, expires, used FROM sessions WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
+        .map_err(e)?;
+    tx.execute("UPDATE sessions SET used = 1 WHERE id = ?1", [id])
+        .map_err(e)?;
+    tx.commit().map_err(e)?;
+    Ok(match row {
+        None => SessionState::Unknown,
+        Some((_, _, 1)) => SessionState::Used,
+        Some((_, exp, _)) if exp < now => SessionState::Expired,
+        Some((n, _, _)) => SessionState::Live(n),
+    })
+}
+
+pub(super) fn audit(
+    c: &Connection,
+    at: i64,
+    kid: Option<&[u8]>,
+    device_id: Option<i64>,
+    outcome: &str,
+    reason: &str,
+) -> Result<()> {
+    c.execute(
+        "INSERT INTO audit (at, kid, device_id, outcome, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![at, kid.map(hex), device_id, outcome, reason],
+    )
+    .map_err(e)?;
+    Ok(())
+}
+
+pub(super) fn audit_log(c: &Connection, limit: i64) -> Result<Vec<AuditEntry>> {
+    let mut st = c
+        .prepare("SELECT at, kid, device_id, outcome, reason FROM audit ORDER BY id DESC LIMIT ?1")
+        .map_err(e)?;
+    let v = st
+        .query_map([limit], |r| {
+            Ok(AuditEntry {
+                at: r.get(0)?,
+                kid: r.get(1)?,
+                device_id: r.get(2)?,
+                outcome: r.get(3)?,
+                reason: r.get(4)?,
+            })
+        })
+        .map_err(e)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(e)?;
+    Ok(v)
+}
+
+pub(super) fn tls_binding(c: &Connection, device_id: i64) -> Result<Option<String>> {
+    c.query_row(
+        "SELECT tls_fp FROM devices WHERE id = ?1",
+        [device_id],
+        |r| r.get(0),
+    )
+    .map_err(e)
+}
+
+pub(super) fn set_tls_binding(c: &Connection, device_id: i64, fp: &str) -> Result<()> {
+    c.execute(
+        "UPDATE devices SET tls_fp = ?1 WHERE id = ?2",
+        params![fp, device_id],
+    )
+    .map_err(e)?;
+    Ok(())
+}
+
+pub(super) fn retired_key(c: &Connection, kid: &[u8]) -> Result<Option<(i64, Vec<u8>, i64)>> {
+    c.query_row(
+        "SELECT device_id, pubkey, below_seq FROM retired_keys WHERE kid = ?1",
+        [kid],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .optional()
+    .map_err(e)
+}
+
+pub(super) fn rotate_key(
+    c: &mut Connection,
+    device_id: i64,
+    new_kid: &[u8],
+    new_pubkey: &[u8],
+    below_seq: i64,
+    now: i64,
+) -> Result<()> {
+    let tx = c.transaction().map_err(e)?;
+    let known: i64 = tx
+        .query_row(
+            "SELECT (SELECT count(*) FROM devices WHERE kid = ?1) + (SELECT count(*) FROM retired_keys WHERE kid = ?1)",
+            [new_kid],
+            |r| r.get(0),
+        )
+        .map_err(e)?;
+    if known > 0 {
+        return Err(StoreError::Conflict(Conflict::KeyKnown));
+    }
+    let n = tx
+        .execute(
+            "INSERT INTO retired_keys (kid, device_id, pubkey, below_seq, rotated_at)
+             SELECT kid, id, pubkey, ?2, ?3 FROM devices WHERE id = ?1",
+            params![device_id, below_seq, now],
+        )
+        .map_err(e)?;
+    if n != 1 {
+        return Err(StoreError::NotFound(format!("device {device_id}")));
+    }
+    tx.execute(
+        "UPDATE devices SET kid = ?2, pubkey = ?3 WHERE id = ?1",
+        params![device_id, new_kid, new_pubkey],
+    )
+    .map_err(e)?;
+    tx.commit().map_err(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{SessionState, SqliteStore, Store};
+
+    #[test]
+    fn enroll_tokens_and_sessions_are_single_use() {
+        let s = SqliteStore::memory().unwrap();
+        s.create_enroll_token(b"h1", "plant-a", 100).unwrap();
+        assert_eq!(
+            s.take_enroll_token(b"h1", 50).unwrap().as_deref(),
+            Some("plant-a")
+        );
+        assert_eq!(s.take_enroll_token(b"h1", 50).unwrap(), None, "second use");
+        s.create_enroll_token(b"h2", "plant-a", 100).unwrap();
+        assert_eq!(s.take_enroll_token(b"h2", 101).unwrap(), None, "expired");
+        s.create_session("s1", b"nonce-nonce", 100).unwrap();
+        assert_eq!(
+            s.take_session("s1", 10).unwrap(),
+            SessionState::Live(b"nonce-nonce".to_vec())
+        );
+        assert_eq!(s.take_session("s1", 10).unwrap(), SessionState::Used);
+        s.create_session("s2", b"n", 5).unwrap();
+        assert_eq!(s.take_session("s2", 10).unwrap(), SessionState::Expired);
+        assert_eq!(s.take_session("nope", 10).unwrap(), SessionState::Unknown);
+    }
+}

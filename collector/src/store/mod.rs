@@ -1,0 +1,342 @@
+//! Storage of the collector. [`Store`] is the seam for other backends
+//! (PostgreSQL later); [`SqliteStore`] is the embedded default: WAL mode,
+//! schema migrations in code, every write in a transaction.
+//!
+//! By concern: `schema` (migrations, opening), `writes` (attestations, the
+//! group-commit writer, aggregate maintenance), `devices` (enrollment,
+//! devices, sessions, key rotation, audit), `fleet` (fleet queries), `vulns`
+//! (advisories, VEX), `artifacts` (SBOMs, rule catalogs). This file holds the
+//! trait, its types and the typed error.
+//!
+//! Secrets never stored in clear: enrollment secrets are kept as SHA-256.
+
+use rusqlite::Connection;
+use std::sync::{mpsc, Mutex};
+
+mod artifacts;
+mod devices;
+mod fleet;
+mod schema;
+mod vulns;
+mod writes;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    pub id: i64,
+    pub kid: Vec<u8>,
+    pub ueid: Vec<u8>,
+    pub pubkey: Vec<u8>,
+    pub site: String,
+    /// `pending`, `active`, `revoked`.
+    pub status: String,
+    pub enrolled_at: i64,
+    pub last_seq: Option<i64>,
+    pub last_seen: Option<i64>,
+}
+
+/// A verified attestation ready to store.
+#[derive(Debug, Clone)]
+pub struct Attestation {
+    pub device_id: i64,
+    pub received_at: i64,
+    pub iat: i64,
+    pub seq: i64,
+    pub cti: Vec<u8>,
+    pub raw: Vec<u8>,
+    pub online: bool,
+    /// (rule id, result code 1..4)
+    pub results: Vec<(String, u8)>,
+    /// (tag id / purl) per package
+    pub packages: Vec<String>,
+    /// (kind, path, fingerprint)
+    pub keys: Vec<(String, String, String)>,
+    pub sl_ceiling: Vec<(String, u8)>,
+    /// The device's kid and the audit reason written with the attestation.
+    pub kid: Vec<u8>,
+    pub audit_reason: String,
+    /// Hex SHA-256 of the CycloneDX SBOM the token attests (uploaded separately).
+    pub sbom_digest: Option<String>,
+}
+
+/// writing transaction, so concurrent writers cannot both win).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conflict {
+    /// The device already sent a token with this `cti`.
+    DuplicateCti,
+    /// `seq` is not above the device's last accepted sequence number.
+    SequenceReplay { seq: i64, last: i64 },
+    /// The key a rotation moves to is already some device's key.
+    KeyKnown,
+}
+
+impl std::fmt::Display for Conflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Conflict::DuplicateCti => f.write_str("duplicate cti: token already received"),
+            Conflict::SequenceReplay { seq, last } => {
+                write!(f, "sequence replay: seq {seq} <= last accepted {last}")
+            }
+            Conflict::KeyKnown => f.write_str("new key already known"),
+        }
+    }
+}
+
+/// A storage failure, typed at the seam so callers decide on the kind, not
+/// on the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// The write contradicts stored state (the caller's refusal, not a fault).
+    Conflict(Conflict),
+    /// What the operation needs does not exist (named in the text).
+    NotFound(String),
+    /// The database failed (I/O, corruption, a lost writer thread).
+    Database(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Conflict(c) => write!(f, "{c}"),
+            StoreError::NotFound(what) => write!(f, "{what} not found"),
+            StoreError::Database(m) => write!(f, "database: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<StoreError> for String {
+    fn from(e: StoreError) -> String {
+        e.to_string()
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+fn e(x: rusqlite::Error) -> StoreError {
+    StoreError::Database(x.to_string())
+}
+
+/// One attestation's package tags and rule results.
+pub type Snapshot = (Vec<String>, Vec<(String, u8)>);
+
+/// Operations the collector needs from storage.
+pub trait Store: Send + Sync {
+    fn create_enroll_token(&self, hash: &[u8], site: &str, expires: i64) -> Result<()>;
+    /// Consumes an enrollment secret (single use): returns its site if valid at `now`.
+    fn take_enroll_token(&self, hash: &[u8], now: i64) -> Result<Option<String>>;
+    fn insert_device(
+        &self,
+        kid: &[u8],
+        ueid: &[u8],
+        pubkey: &[u8],
+        site: &str,
+        now: i64,
+    ) -> Result<i64>;
+    fn device_by_kid(&self, kid: &[u8]) -> Result<Option<Device>>;
+    fn device(&self, id: i64) -> Result<Option<Device>>;
+    fn devices(&self) -> Result<Vec<Device>>;
+    fn set_status(&self, id: i64, status: &str) -> Result<bool>;
+    fn create_session(&self, id: &str, nonce: &[u8], expires: i64) -> Result<()>;
+    /// Burns a session nonce: returns it if the session exists, is unused and
+    /// unexpired at `now`; marks it used in any case.
+    fn take_session(&self, id: &str, now: i64) -> Result<SessionState>;
+    fn cti_seen(&self, device_id: i64, cti: &[u8]) -> Result<bool>;
+    fn store_attestation(&self, a: &Attestation) -> Result<i64>;
+    fn audit(
+        &self,
+        at: i64,
+        kid: Option<&[u8]>,
+        device_id: Option<i64>,
+        outcome: &str,
+        reason: &str,
+    ) -> Result<()>;
+    fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>>;
+    /// Failing rules of each device's latest attestation: (device id, rule id),
+    /// optionally only one rule.
+    fn latest_failures(&self, rule: Option<&str>) -> Result<Vec<(i64, String)>>;
+    /// Key fingerprints seen on more than one device: (fingerprint, kind, device ids).
+    fn shared_keys(&self) -> Result<Vec<(String, String, Vec<i64>)>>;
+    /// The two latest attestations of a device: (packages, results) each.
+    fn last_two(&self, device_id: i64) -> Result<Vec<Snapshot>>;
+    /// Devices whose latest attestation differs from the previous one in
+    /// packages or rule results (decided in the database, without loading rows).
+    fn drifting(&self) -> Result<Vec<i64>>;
+    /// Fleet aggregates in a few queries: devices per status, failing rule
+    /// counts, (FR, SL, devices), silent device count and the first ids.
+    fn aggregates(&self, silent_before: i64) -> Result<Aggregates>;
+    /// Whether a stored attestation references this SBOM digest (hex).
+    fn sbom_referenced(&self, digest: &str) -> Result<bool>;
+    fn sbom_exists(&self, digest: &str) -> Result<bool>;
+    /// Stores an SBOM body; false when it was already there.
+    fn put_sbom(&self, digest: &str, body: &[u8], now: i64) -> Result<bool>;
+    /// Rule catalogs imported for agent versions newer than this build
+    /// (checked `fieldattest/catalog/v1` documents); replaces the same version.
+    fn put_catalog(&self, version: &str, body: &str, now: i64) -> Result<()>;
+    /// Every imported catalog document.
+    fn catalogs(&self) -> Result<Vec<String>>;
+    /// mTLS: SHA-256 (hex) of the client certificate bound to a device.
+    fn tls_binding(&self, device_id: i64) -> Result<Option<String>>;
+    fn set_tls_binding(&self, device_id: i64, fp: &str) -> Result<()>;
+    /// A key replaced by rotation: (device id, public key, rotation point —
+    /// the key signs nothing with a sequence number at or above it).
+    fn retired_key(&self, kid: &[u8]) -> Result<Option<(i64, Vec<u8>, i64)>>;
+    /// Key rotation in one transaction: the device's current key is retired
+    /// below `below_seq` and the new key becomes current. Fails when the new
+    /// kid is already known.
+    fn rotate_key(
+        &self,
+        device_id: i64,
+        new_kid: &[u8],
+        new_pubkey: &[u8],
+        below_seq: i64,
+        now: i64,
+    ) -> Result<()>;
+    /// Stores an OSV advisory (raw JSON) with the (ecosystem, package) keys it
+    /// affects. Idempotent: an advisory with the same `modified` is left as is.
+    fn put_advisory(
+        &self,
+        id: &str,
+        modified: &str,
+        keys: &[(String, String)],
+        raw: &str,
+        source: &str,
+        now: i64,
+    ) -> Result<PutAdvisory>;
+    /// Raw JSON of the advisories affecting (ecosystem, package): (id, raw).
+    fn advisories_for(&self, ecosystem: &str, name: &str) -> Result<Vec<(String, String)>>;
+    /// Number of advisories and the latest import time.
+    fn advisory_stats(&self) -> Result<(u64, Option<i64>)>;
+    /// Package tags (purls) of every device's latest attestation, active devices only.
+    fn latest_packages(&self) -> Result<Vec<(i64, Vec<String>)>>;
+    /// Records a VEX status for a vulnerability on a device (`None`: the fleet).
+    fn set_vex(&self, v: &VexEntry) -> Result<()>;
+    fn vex_entries(&self) -> Result<Vec<VexEntry>>;
+    /// The device's latest stored attestation.
+    fn latest_token(&self, device_id: i64) -> Result<Option<TokenRow>>;
+}
+
+/// A stored attestation as kept: the raw token re-verifies any verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRow {
+    pub id: i64,
+    pub received_at: i64,
+    pub iat: i64,
+    pub seq: i64,
+    pub online: bool,
+    pub raw: Vec<u8>,
+    pub sbom_digest: Option<String>,
+}
+
+/// Result of storing an advisory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutAdvisory {
+    New,
+    Updated,
+    Unchanged,
+}
+
+/// An operator's VEX statement (CycloneDX analysis states).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VexEntry {
+    pub vuln: String,
+    /// `None`: applies to every device of the fleet.
+    pub device_id: Option<i64>,
+    /// `not_affected`, `affected`, `fixed`, `under_investigation`.
+    pub status: String,
+    pub justification: Option<String>,
+    pub detail: Option<String>,
+    pub at: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Aggregates {
+    pub by_status: Vec<(String, u64)>,
+    pub failing: Vec<(String, u64)>,
+    pub ceilings: Vec<(String, u8, u64)>,
+    pub silent: u64,
+    pub silent_ids: Vec<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionState {
+    Live(Vec<u8>),
+    Unknown,
+    Used,
+    Expired,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub at: i64,
+    pub kid: Option<String>,
+    pub device_id: Option<i64>,
+    pub outcome: String,
+    pub reason: String,
+}
+
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+    /// Group-commit writer for file databases (None for in-memory ones).
+    writer: Option<Mutex<mpsc::Sender<writes::Job>>>,
+}
+
+impl SqliteStore {
+    fn c(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Implements each listed [`Store`] method by calling the function of the
+/// same name, in the module of its concern, with the store's connection.
+macro_rules! delegate {
+    ($($module:ident :: $name:ident ($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {
+        $(
+            fn $name(&self, $($arg: $ty),*) -> Result<$ret> {
+                $module::$name(&mut self.c(), $($arg),*)
+            }
+        )*
+    };
+}
+
+impl Store for SqliteStore {
+    fn store_attestation(&self, a: &Attestation) -> Result<i64> {
+        writes::store_attestation(self, a)
+    }
+
+    delegate! {
+        devices::create_enroll_token(hash: &[u8], site: &str, expires: i64) -> ();
+        devices::take_enroll_token(hash: &[u8], now: i64) -> Option<String>;
+        devices::insert_device(kid: &[u8], ueid: &[u8], pubkey: &[u8], site: &str, now: i64) -> i64;
+        devices::device_by_kid(kid: &[u8]) -> Option<Device>;
+        devices::device(id: i64) -> Option<Device>;
+        devices::devices() -> Vec<Device>;
+        devices::set_status(id: i64, status: &str) -> bool;
+        devices::create_session(id: &str, nonce: &[u8], expires: i64) -> ();
+        devices::take_session(id: &str, now: i64) -> SessionState;
+        writes::cti_seen(device_id: i64, cti: &[u8]) -> bool;
+        devices::audit(at: i64, kid: Option<&[u8]>, device_id: Option<i64>, outcome: &str, reason: &str) -> ();
+        devices::audit_log(limit: i64) -> Vec<AuditEntry>;
+        fleet::latest_failures(rule: Option<&str>) -> Vec<(i64, String)>;
+        fleet::shared_keys() -> Vec<(String, String, Vec<i64>)>;
+        fleet::last_two(device_id: i64) -> Vec<Snapshot>;
+        devices::tls_binding(device_id: i64) -> Option<String>;
+        devices::set_tls_binding(device_id: i64, fp: &str) -> ();
+        devices::retired_key(kid: &[u8]) -> Option<(i64, Vec<u8>, i64)>;
+        devices::rotate_key(device_id: i64, new_kid: &[u8], new_pubkey: &[u8], below_seq: i64, now: i64) -> ();
+        vulns::put_advisory(id: &str, modified: &str, keys: &[(String, String)], raw: &str, source: &str, now: i64) -> PutAdvisory;
+        vulns::advisories_for(ecosystem: &str, name: &str) -> Vec<(String, String)>;
+        vulns::advisory_stats() -> (u64, Option<i64>);
+        fleet::latest_packages() -> Vec<(i64, Vec<String>)>;
+        vulns::set_vex(v: &VexEntry) -> ();
+        vulns::vex_entries() -> Vec<VexEntry>;
+        fleet::latest_token(device_id: i64) -> Option<TokenRow>;
+        artifacts::sbom_referenced(digest: &str) -> bool;
+        artifacts::sbom_exists(digest: &str) -> bool;
+        artifacts::put_sbom(digest: &str, body: &[u8], now: i64) -> bool;
+        artifacts::put_catalog(version: &str, body: &str, now: i64) -> ();
+        artifacts::catalogs() -> Vec<String>;
+        fleet::drifting() -> Vec<i64>;
+        fleet::aggregates(silent_before: i64) -> Aggregates;
+    }
+}

@@ -1,0 +1,124 @@
+//! The SQLite schema: migrations applied in order (`PRAGMA user_version`
+//! records progress), connection settings, and opening a store.
+
+use super::{e, writes, Result, SqliteStore, StoreError};
+use rusqlite::Connection;
+use std::path::Path;
+use std::sync::{mpsc, Mutex};
+
+/// Schema migrations, applied in order; `PRAGMA user_version` records progress.
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE enroll_tokens (hash BLOB PRIMARY KEY, site TEXT NOT NULL, expires INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0);
+     CREATE TABLE devices (id INTEGER PRIMARY KEY, kid BLOB NOT NULL UNIQUE, ueid BLOB NOT NULL, pubkey BLOB NOT NULL, site TEXT NOT NULL,
+        status TEXT NOT NULL, enrolled_at INTEGER NOT NULL, last_seq INTEGER, last_seen INTEGER);
+     CREATE TABLE sessions (id TEXT PRIMARY KEY, nonce BLOB NOT NULL, expires INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0);
+     CREATE TABLE tokens (id INTEGER PRIMARY KEY, device_id INTEGER NOT NULL REFERENCES devices(id), received_at INTEGER NOT NULL,
+        iat INTEGER NOT NULL, seq INTEGER NOT NULL, cti BLOB NOT NULL, raw BLOB NOT NULL, online INTEGER NOT NULL,
+        packages TEXT NOT NULL DEFAULT '', UNIQUE(device_id, cti));
+     CREATE TABLE rule_results (token_id INTEGER NOT NULL REFERENCES tokens(id), rule TEXT NOT NULL, result INTEGER NOT NULL);
+     CREATE TABLE key_prints (token_id INTEGER NOT NULL REFERENCES tokens(id), device_id INTEGER NOT NULL, kind TEXT NOT NULL, path TEXT NOT NULL, fingerprint TEXT NOT NULL);
+     CREATE TABLE ceilings (token_id INTEGER NOT NULL REFERENCES tokens(id), fr TEXT NOT NULL, sl INTEGER NOT NULL);
+     CREATE TABLE audit (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, kid TEXT, device_id INTEGER, outcome TEXT NOT NULL, reason TEXT NOT NULL);
+     CREATE INDEX tokens_device ON tokens(device_id, id);
+     CREATE INDEX results_token ON rule_results(token_id);
+     CREATE INDEX prints_fp ON key_prints(fingerprint);
+     CREATE INDEX ceilings_token ON ceilings(token_id);",
+    "ALTER TABLE devices ADD COLUMN latest_token INTEGER;",
+    "ALTER TABLE devices ADD COLUMN prev_token INTEGER;
+     ALTER TABLE tokens ADD COLUMN results_digest TEXT NOT NULL DEFAULT '';
+     CREATE INDEX devices_status ON devices(status);
+     CREATE INDEX devices_seen ON devices(last_seen);",
+    "CREATE TABLE agg_failing (rule TEXT PRIMARY KEY, n INTEGER NOT NULL);
+     CREATE TABLE agg_ceiling (fr TEXT NOT NULL, sl INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (fr, sl));
+     CREATE TABLE agg_keys (fingerprint TEXT PRIMARY KEY, kind TEXT NOT NULL, n INTEGER NOT NULL);
+     ALTER TABLE devices ADD COLUMN drifting INTEGER NOT NULL DEFAULT 0;
+     CREATE INDEX devices_drifting ON devices(drifting);
+     CREATE INDEX prints_token ON key_prints(token_id);
+     CREATE INDEX agg_keys_n ON agg_keys(n);",
+    "ALTER TABLE tokens ADD COLUMN sbom_digest TEXT;
+     CREATE INDEX tokens_sbom ON tokens(sbom_digest);
+     CREATE TABLE sboms (digest TEXT PRIMARY KEY, body BLOB NOT NULL, received_at INTEGER NOT NULL);",
+    "ALTER TABLE devices ADD COLUMN tls_fp TEXT;",
+    "CREATE TABLE retired_keys (kid BLOB PRIMARY KEY, device_id INTEGER NOT NULL REFERENCES devices(id),
+        pubkey BLOB NOT NULL, below_seq INTEGER NOT NULL, rotated_at INTEGER NOT NULL);",
+    "CREATE TABLE advisories (id TEXT PRIMARY KEY, modified TEXT NOT NULL, imported_at INTEGER NOT NULL,
+        source TEXT NOT NULL, raw TEXT NOT NULL);
+     CREATE TABLE advisory_packages (advisory_id TEXT NOT NULL REFERENCES advisories(id) ON DELETE CASCADE,
+        ecosystem TEXT NOT NULL, name TEXT NOT NULL);
+     CREATE INDEX advisory_packages_key ON advisory_packages(ecosystem, name);
+     CREATE INDEX advisory_packages_id ON advisory_packages(advisory_id);
+     CREATE TABLE vex (vuln TEXT NOT NULL, device_id INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL,
+        justification TEXT, detail TEXT, at INTEGER NOT NULL, PRIMARY KEY (vuln, device_id));",
+    "CREATE TABLE catalogs (version TEXT PRIMARY KEY, body TEXT NOT NULL, imported_at INTEGER NOT NULL);",
+];
+
+/// WAL, `synchronous=NORMAL`, foreign keys, a 5 s busy timeout.
+fn configure(conn: &Connection) -> Result<()> {
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(e)?;
+    conn.pragma_update(None, "foreign_keys", "ON").map_err(e)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(e)?;
+    Ok(())
+}
+
+fn open_file(path: &Path) -> Result<Connection> {
+    Connection::open(path).map_err(|x| StoreError::Database(format!("{}: {x}", path.display())))
+}
+
+impl SqliteStore {
+    /// Opens (creating and migrating) a database file, with a group-commit
+    /// writer thread on a second connection.
+    pub fn open(path: &Path) -> Result<Self> {
+        let mut store = Self::init(open_file(path)?)?;
+        let wconn = open_file(path)?;
+        configure(&wconn)?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || writes::writer_loop(wconn, rx))
+            .map_err(|x| StoreError::Database(x.to_string()))?;
+        store.writer = Some(Mutex::new(tx));
+        Ok(store)
+    }
+
+    /// An in-memory database (tests, fuzzing): writes go through the caller's connection.
+    pub fn memory() -> Result<Self> {
+        Self::init(Connection::open_in_memory().map_err(e)?)
+    }
+
+    fn init(conn: Connection) -> Result<Self> {
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(e)?;
+        configure(&conn)?;
+        let v: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(e)?;
+        for (i, m) in MIGRATIONS.iter().enumerate().skip(v as usize) {
+            conn.execute_batch(&format!(
+                "BEGIN; {m} PRAGMA user_version = {}; COMMIT;",
+                i + 1
+            ))
+            .map_err(|x| StoreError::Database(format!("migration {}: {x}", i + 1)))?;
+        }
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+            writer: None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{SqliteStore, Store};
+
+    #[test]
+    fn migrations_are_idempotent_on_a_file() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("c.db");
+        let s = SqliteStore::open(&p).unwrap();
+        s.insert_device(b"kid", b"ueid", b"pk", "x", 1).unwrap();
+        drop(s);
+        let s = SqliteStore::open(&p).unwrap();
+        assert_eq!(s.devices().unwrap().len(), 1);
+    }
+}
