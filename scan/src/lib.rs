@@ -126,7 +126,7 @@ pub fn scan_with_warnings(root: &RootFs, opts: &ScanOptions) -> (Report, Vec<Str
     .with_cred(cred);
     let mut eval = rules::evaluate(&ctx, &rules::catalog());
     accept::apply(&mut eval, &opts.accept, today);
-    let keys = rules::keys::inventory(&ctx);
+    let keys = inventory::keys::inventory(&ctx);
     let listening = rules::net::inventory(&ctx);
     if let Some(m) = &memo {
         // Keep digests of hashes still present and unchanged, plus new ones.

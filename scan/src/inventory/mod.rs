@@ -8,6 +8,7 @@ pub mod binaries;
 pub mod control;
 pub mod dpkg;
 pub mod hardware;
+pub mod keys;
 pub mod license;
 pub mod opkg;
 pub mod os;

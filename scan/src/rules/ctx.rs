@@ -72,7 +72,10 @@ pub struct Ctx<'a> {
     sysctl: OnceCell<Result<BTreeMap<String, SysctlSetting>, Skip>>,
     sshd: OnceCell<Input<sshd::SshdConfig>>,
     started: OnceCell<Result<Vec<Started>, Skip>>,
-    keys: OnceCell<(Vec<super::keys::FoundKey>, Vec<super::keys::KeyError>)>,
+    keys: OnceCell<(
+        Vec<crate::inventory::keys::FoundKey>,
+        Vec<crate::inventory::keys::KeyError>,
+    )>,
     walk: OnceCell<super::walk::WalkResult>,
     cred: CredOptions,
     cred_new: RefCell<Vec<[u8; 32]>>,
@@ -623,8 +626,14 @@ impl<'a> Ctx<'a> {
     }
 
     /// Every key found on the device (walked once per scan).
-    pub fn keys(&self) -> &(Vec<super::keys::FoundKey>, Vec<super::keys::KeyError>) {
-        self.keys.get_or_init(|| super::keys::collect(self))
+    pub fn keys(
+        &self,
+    ) -> &(
+        Vec<crate::inventory::keys::FoundKey>,
+        Vec<crate::inventory::keys::KeyError>,
+    ) {
+        self.keys
+            .get_or_init(|| crate::inventory::keys::collect(self))
     }
 
     /// Version of an installed package by name.

@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod cred;
 pub mod ctx;
+pub mod dropbear;
 pub mod fileperm;
 pub mod keys;
 pub mod logging;
@@ -115,6 +116,7 @@ const FAMILIES: &[&[Rule]] = &[
     policy::RULES,
     ssh::RULES,
     keys::RULES,
+    dropbear::RULES,
     sudo::RULES,
     fileperm::RULES,
     walk::RULES,
@@ -319,6 +321,16 @@ pub(crate) mod testutil {
             Ok(h) if h.is_empty() => {}
             other => panic!("{id}: expected pass, got {other:?}"),
         }
+    }
+
+    /// Fails the test when `tool` is not installed (no silent skip:
+    /// scripts/test installs the Debian package as root).
+    pub fn require(tool: &str, package: &str) {
+        assert!(
+            std::process::Command::new(tool).arg("-h").output().is_ok(),
+            "this test needs `{tool}` (Debian package {package}): scripts/test installs it \
+             when run as root (or: apt-get install {package})"
+        );
     }
 }
 
