@@ -127,7 +127,7 @@ pub fn scan_with_warnings(root: &RootFs, opts: &ScanOptions) -> (Report, Vec<Str
     let mut eval = rules::evaluate(&ctx, &rules::catalog());
     accept::apply(&mut eval, &opts.accept, today);
     let keys = inventory::keys::inventory(&ctx);
-    let listening = rules::net::inventory(&ctx);
+    let listening = inventory::listeners::inventory(&ctx);
     if let Some(m) = &memo {
         // Keep digests of hashes still present and unchanged, plus new ones.
         let mut keep: Vec<[u8; 32]> = ctx.cred_memo_out();

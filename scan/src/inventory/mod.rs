@@ -10,10 +10,12 @@ pub mod dpkg;
 pub mod hardware;
 pub mod keys;
 pub mod license;
+pub mod listeners;
 pub mod opkg;
 pub mod os;
 pub mod purl;
 pub mod rpm;
+pub mod services;
 
 use crate::root::{display_path, EntryKind, RootFs};
 use fieldattest_protocol::report::{Device, Inventory, InventoryError, Package, PackageSource};

@@ -2,7 +2,7 @@
 //! or NIS, started at boot (inetd, inittab, systemd, init scripts) or
 //! listening.
 
-use crate::rules::ctx::Started;
+use crate::inventory::services::Started;
 use crate::rules::{Ctx, Hit, Meta, Outcome, Rule, Skip};
 use fieldattest_protocol::report::Severity;
 
