@@ -304,7 +304,7 @@ fn valid_algorithms(key: &str, arg: &str) -> Result<(), String> {
 
 /// Parses the arguments of a resolved keyword (canonical name) into a
 /// typed value, rejecting what sshd rejects. Algorithm lists come back as
-/// written (one item); [`resolve`] assembles them with the default.
+/// written (one item); `effective::resolve` assembles them with the default.
 pub fn parse_value(key: &str, args: &[String]) -> Result<Val, String> {
     const FLAG: &[(&str, bool)] = &[("yes", true), ("no", false)];
     let a = || one(args, "argument");
