@@ -64,7 +64,8 @@ pub fn scan(root: &RootFs, opts: &ScanOptions) -> Report {
     scan_with_warnings(root, opts).0
 }
 
-/// Like [`scan`], also returning warnings about the agent's own state.
+/// Like [`scan`], also returning warnings about the scanner's own state (the
+/// state directory, the randomness of the hardware identifier salt).
 pub fn scan_with_warnings(root: &RootFs, opts: &ScanOptions) -> (Report, Vec<String>) {
     let mut warnings = Vec::new();
     let started = SystemTime::now();
