@@ -1,6 +1,8 @@
 //! Rule engine. A rule is metadata ([`Meta`]) plus a small function from the
-//! scan context to hits. Families live in one module each and export `RULES`;
-//! [`catalog`] concatenates them. Adding a rule touches its family file only.
+//! scan context to hits. Families live in one module each (a directory with a
+//! file per concern for the larger ones: `accounts`, `cred`, `services`,
+//! `ssh`) and export `RULES`; [`catalog`] concatenates them. Adding a rule
+//! touches its family only.
 //!
 //! Outcomes: `Ok(vec![])` = pass, `Ok(hits)` = fail, `Err(Skip::NotApplicable)`
 //! when the input does not exist on this device, `Err(Skip::Error)` when the
