@@ -64,7 +64,8 @@ pub fn scan(root: &RootFs, opts: &ScanOptions) -> Report {
     scan_with_warnings(root, opts).0
 }
 
-/// Like [`scan`], also returning warnings about the agent's own state.
+/// Like [`scan`], also returning warnings about the scanner's own state (the
+/// state directory, the randomness of the hardware identifier salt).
 pub fn scan_with_warnings(root: &RootFs, opts: &ScanOptions) -> (Report, Vec<String>) {
     let mut warnings = Vec::new();
     let started = SystemTime::now();
@@ -123,8 +124,8 @@ pub fn scan_with_warnings(root: &RootFs, opts: &ScanOptions) -> (Report, Vec<Str
     .with_cred(cred);
     let mut eval = rules::evaluate(&ctx, &rules::catalog());
     accept::apply(&mut eval, &opts.accept, today);
-    let keys = rules::keys::inventory(&ctx);
-    let listening = rules::net::inventory(&ctx);
+    let keys = inventory::keys::inventory(&ctx);
+    let listening = inventory::listeners::inventory(&ctx);
     if let Some(m) = &memo {
         // Keep digests of hashes still present and unchanged, plus new ones.
         let mut keep: Vec<[u8; 32]> = ctx.cred_memo_out();

@@ -1,5 +1,5 @@
-//! The agent's state directory (`/var/lib/fieldattest` on a device): files it
-//! keeps between scans. Every write goes to a temporary file in the same
+//! The state directory the caller names (`/var/lib/fieldattest` on a device):
+//! files the scans keep between runs. Every write goes to a temporary file in the same
 //! directory, is fsynced, then renamed over the old one, and the directory is
 //! fsynced: a crash leaves the old or the new file, never a torn one.
 

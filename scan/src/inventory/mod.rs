@@ -2,17 +2,25 @@
 //! finds the databases inside the root, feeds them to the parsers and merges
 //! the results. A source that fails adds an [`InventoryError`] and the others
 //! still report.
+//!
+//! The device's keys ([`keys`]), what it starts ([`services`]) and its
+//! listening sockets ([`listeners`]) are read through the rules' scan context
+//! ([`crate::rules::Ctx`]), which computes each once per scan for the rules and
+//! the report alike.
 
 pub mod apk;
 pub mod binaries;
 pub mod control;
 pub mod dpkg;
 pub mod hardware;
+pub mod keys;
 pub mod license;
+pub mod listeners;
 pub mod opkg;
 pub mod os;
 pub mod purl;
 pub mod rpm;
+pub mod services;
 
 use crate::root::{display_path, EntryKind, RootFs};
 use fieldattest_protocol::report::{Device, Inventory, InventoryError, Package, PackageSource};

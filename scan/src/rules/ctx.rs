@@ -2,13 +2,13 @@
 //! shared inputs (each file is read and parsed at most once per scan).
 
 use super::Skip;
+use crate::inventory::services::Started;
 use crate::parse::accounts::{self, GroupEntry, LoginDefs, PasswdEntry, ShadowEntry};
 use crate::parse::{pam, services, sshd, sysctl, LineError};
 use crate::root::{display_path, RootFs};
 use fieldattest_protocol::report::Package;
 use std::cell::{Cell, OnceCell, RefCell};
-use std::collections::BTreeMap;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::time::Instant;
 
@@ -21,19 +21,6 @@ pub struct SysctlSetting {
     pub value: String,
     pub path: String,
     pub line: u64,
-}
-
-/// Something the device starts at boot or on connection, and how.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Started {
-    /// Unit, script, inetd service or program basename (`telnetd`, `vsftpd`).
-    pub name: String,
-    /// The command line when known (inittab, inetd).
-    pub command: String,
-    /// `systemd`, `sysv`, `inittab`, `inetd`, `xinetd`.
-    pub via: &'static str,
-    pub path: String,
-    pub line: Option<u64>,
 }
 
 /// Options of the default-credential check (CCSC 1 budget and memo).
@@ -72,7 +59,10 @@ pub struct Ctx<'a> {
     sysctl: OnceCell<Result<BTreeMap<String, SysctlSetting>, Skip>>,
     sshd: OnceCell<Input<sshd::SshdConfig>>,
     started: OnceCell<Result<Vec<Started>, Skip>>,
-    keys: OnceCell<(Vec<super::keys::FoundKey>, Vec<super::keys::KeyError>)>,
+    keys: OnceCell<(
+        Vec<crate::inventory::keys::FoundKey>,
+        Vec<crate::inventory::keys::KeyError>,
+    )>,
     walk: OnceCell<super::walk::WalkResult>,
     cred: CredOptions,
     cred_new: RefCell<Vec<[u8; 32]>>,
@@ -103,7 +93,8 @@ impl sshd::Files for RootFiles<'_> {
     }
 }
 
-fn first_error(path: &str, errs: &[LineError]) -> Option<Skip> {
+/// The first of `errs` as a rule error on `path`.
+pub(crate) fn first_error(path: &str, errs: &[LineError]) -> Option<Skip> {
     errs.first().map(|e| Skip::Error {
         path: path.into(),
         line: Some(e.line),
@@ -409,126 +400,7 @@ impl<'a> Ctx<'a> {
     /// SysV `S` links, inittab processes, inetd and xinetd services.
     pub fn started(&self) -> Result<&[Started], Skip> {
         self.started
-            .get_or_init(|| {
-                let mut out = Vec::new();
-                let base = |p: &str| {
-                    p.rsplit('/')
-                        .next()
-                        .unwrap_or(p)
-                        .trim_start_matches('-')
-                        .to_string()
-                };
-                for dir in [
-                    "/etc/systemd/system",
-                    "/lib/systemd/system",
-                    "/usr/lib/systemd/system",
-                ] {
-                    let Ok(ents) = self.root.read_dir(dir) else {
-                        continue;
-                    };
-                    for e in ents {
-                        let n = e.name.to_string_lossy().into_owned();
-                        if !(n.ends_with(".wants") || n.ends_with(".requires")) {
-                            continue;
-                        }
-                        let wdir = format!("{dir}/{n}");
-                        for u in self.root.read_dir(&wdir).unwrap_or_default() {
-                            let unit = u.name.to_string_lossy().into_owned();
-                            let masked = self
-                                .root
-                                .read_link(format!("/etc/systemd/system/{unit}"))
-                                .map(|t| t == Path::new("/dev/null"))
-                                .unwrap_or(false);
-                            if !masked
-                                && !out
-                                    .iter()
-                                    .any(|s: &Started| s.via == "systemd" && s.name == unit)
-                            {
-                                out.push(Started {
-                                    name: unit.clone(),
-                                    command: String::new(),
-                                    via: "systemd",
-                                    path: format!("{wdir}/{unit}"),
-                                    line: None,
-                                });
-                            }
-                        }
-                    }
-                }
-                for rl in ["rcS.d", "rc2.d", "rc3.d", "rc4.d", "rc5.d"] {
-                    let dir = format!("/etc/{rl}");
-                    for e in self.root.read_dir(&dir).unwrap_or_default() {
-                        let n = e.name.to_string_lossy().into_owned();
-                        if let Some(rest) = n.strip_prefix('S') {
-                            let name = rest
-                                .trim_start_matches(|c: char| c.is_ascii_digit())
-                                .to_string();
-                            out.push(Started {
-                                name,
-                                command: String::new(),
-                                via: "sysv",
-                                path: format!("{dir}/{n}"),
-                                line: None,
-                            });
-                        }
-                    }
-                }
-                if let Some(t) = self.text("/etc/inittab")? {
-                    let (entries, errs) = services::parse_inittab(&t);
-                    if let Some(e) = first_error("/etc/inittab", &errs) {
-                        return Err(e);
-                    }
-                    for e in entries.into_iter().filter(|e| !e.process.is_empty()) {
-                        let prog = e
-                            .process
-                            .split_whitespace()
-                            .next()
-                            .unwrap_or("")
-                            .to_string();
-                        out.push(Started {
-                            name: base(&prog),
-                            command: e.process.clone(),
-                            via: "inittab",
-                            path: "/etc/inittab".into(),
-                            line: Some(e.line),
-                        });
-                    }
-                }
-                for conf in ["/etc/inetd.conf"] {
-                    if let Some(t) = self.text(conf)? {
-                        let (svcs, errs) = services::parse_inetd(&t);
-                        if let Some(e) = first_error(conf, &errs) {
-                            return Err(e);
-                        }
-                        for s in svcs {
-                            out.push(Started {
-                                name: s.service.clone(),
-                                command: s.server.clone(),
-                                via: "inetd",
-                                path: conf.into(),
-                                line: Some(s.line),
-                            });
-                        }
-                    }
-                }
-                for e in self.root.read_dir("/etc/xinetd.d").unwrap_or_default() {
-                    let p = format!("/etc/xinetd.d/{}", e.name.to_string_lossy());
-                    if let Some(t) = self.text(&p)? {
-                        for (name, enabled, line) in services::parse_xinetd(&t) {
-                            if enabled {
-                                out.push(Started {
-                                    name,
-                                    command: String::new(),
-                                    via: "xinetd",
-                                    path: p.clone(),
-                                    line: Some(line),
-                                });
-                            }
-                        }
-                    }
-                }
-                Ok(out)
-            })
+            .get_or_init(|| crate::inventory::services::started(self))
             .as_ref()
             .map(|v| v.as_slice())
             .map_err(Clone::clone)
@@ -623,8 +495,14 @@ impl<'a> Ctx<'a> {
     }
 
     /// Every key found on the device (walked once per scan).
-    pub fn keys(&self) -> &(Vec<super::keys::FoundKey>, Vec<super::keys::KeyError>) {
-        self.keys.get_or_init(|| super::keys::collect(self))
+    pub fn keys(
+        &self,
+    ) -> &(
+        Vec<crate::inventory::keys::FoundKey>,
+        Vec<crate::inventory::keys::KeyError>,
+    ) {
+        self.keys
+            .get_or_init(|| crate::inventory::keys::collect(self))
     }
 
     /// Version of an installed package by name.

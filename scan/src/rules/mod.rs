@@ -1,6 +1,8 @@
 //! Rule engine. A rule is metadata ([`Meta`]) plus a small function from the
-//! scan context to hits. Families live in one module each and export `RULES`;
-//! [`catalog`] concatenates them. Adding a rule touches its family file only.
+//! scan context to hits. Families live in one module each (a directory with a
+//! file per concern for the larger ones: `accounts`, `cred`, `services`,
+//! `ssh`) and export `RULES`; [`catalog`] concatenates them. Adding a rule
+//! touches its family only.
 //!
 //! Outcomes: `Ok(vec![])` = pass, `Ok(hits)` = fail, `Err(Skip::NotApplicable)`
 //! when the input does not exist on this device, `Err(Skip::Error)` when the
@@ -9,6 +11,7 @@
 pub mod accounts;
 pub mod cred;
 pub mod ctx;
+pub mod dropbear;
 pub mod fileperm;
 pub mod keys;
 pub mod logging;
@@ -115,6 +118,7 @@ const FAMILIES: &[&[Rule]] = &[
     policy::RULES,
     ssh::RULES,
     keys::RULES,
+    dropbear::RULES,
     sudo::RULES,
     fileperm::RULES,
     walk::RULES,
@@ -319,6 +323,16 @@ pub(crate) mod testutil {
             Ok(h) if h.is_empty() => {}
             other => panic!("{id}: expected pass, got {other:?}"),
         }
+    }
+
+    /// Fails the test when `tool` is not installed (no silent skip:
+    /// scripts/test installs the Debian package as root).
+    pub fn require(tool: &str, package: &str) {
+        assert!(
+            std::process::Command::new(tool).arg("-h").output().is_ok(),
+            "this test needs `{tool}` (Debian package {package}): scripts/test installs it \
+             when run as root (or: apt-get install {package})"
+        );
     }
 }
 

@@ -4,9 +4,9 @@
 //! (subject `tcp/502`), which is how the "product allowlist" is expressed.
 
 use super::{Ctx, Hit, Meta, Outcome, Rule, Skip};
-use crate::parse::services::{is_loopback, Listener};
-use fieldattest_protocol::report::{Listening, Severity};
-use std::collections::HashMap;
+use crate::inventory::listeners::{inventory, socket_owners};
+use crate::parse::services::is_loopback;
+use fieldattest_protocol::report::Severity;
 
 /// Well-known industrial and IoT ports: (port, proto prefix, name, plaintext).
 pub const INDUSTRIAL: &[(u16, &str, &str, bool)] = &[
@@ -35,64 +35,6 @@ pub fn protocol_name(port: u16, proto: &str) -> Option<(&'static str, bool)> {
         .iter()
         .find(|(p, pr, _, _)| *p == port && proto.starts_with(pr))
         .map(|(_, _, n, plain)| (*n, *plain))
-}
-
-/// Maps socket inodes to the owning process name via `/proc/<pid>/fd`.
-fn socket_owners(ctx: &Ctx) -> HashMap<u64, String> {
-    let mut out = HashMap::new();
-    for e in ctx.root.read_dir("/proc").unwrap_or_default() {
-        let pid = e.name.to_string_lossy().into_owned();
-        if !pid.bytes().all(|b| b.is_ascii_digit()) {
-            continue;
-        }
-        let comm = ctx
-            .root
-            .read_limited(format!("/proc/{pid}/comm"), 256)
-            .map(|b| String::from_utf8_lossy(&b).trim().to_string())
-            .unwrap_or_default();
-        for fd in ctx
-            .root
-            .read_dir(format!("/proc/{pid}/fd"))
-            .unwrap_or_default()
-        {
-            if let Ok(t) = ctx
-                .root
-                .read_link(format!("/proc/{pid}/fd/{}", fd.name.to_string_lossy()))
-            {
-                let t = t.to_string_lossy();
-                if let Some(inode) = t
-                    .strip_prefix("socket:[")
-                    .and_then(|r| r.strip_suffix(']'))
-                    .and_then(|n| n.parse().ok())
-                {
-                    out.entry(inode)
-                        .or_insert_with(|| format!("{comm} (pid {pid})"));
-                }
-            }
-        }
-    }
-    out
-}
-
-/// Listeners with owners, for `inventory.listening` (empty in image mode).
-pub fn inventory(ctx: &Ctx) -> Vec<Listening> {
-    let l = ctx.listeners();
-    if l.is_empty() {
-        return Vec::new();
-    }
-    let owners = socket_owners(ctx);
-    let mut v: Vec<Listening> = l
-        .iter()
-        .map(|x: &Listener| Listening {
-            proto: x.proto.to_string(),
-            addr: x.addr.clone(),
-            port: x.port,
-            process: owners.get(&x.inode).cloned(),
-        })
-        .collect();
-    v.sort_by(|a, b| (a.port, &a.proto, &a.addr).cmp(&(b.port, &b.proto, &b.addr)));
-    v.dedup();
-    v
 }
 
 fn exposure(ctx: &Ctx) -> Outcome {
