@@ -3,7 +3,7 @@
 //! applies), remediation and external reference — versioned with the agent
 //! version that defines it.
 //!
-//! The agent's rules define the metadata (`fieldattest-scan`, `rules::`);
+//! The scanning library's rules define the metadata (`fieldattest-scan`, `rules::`);
 //! `protocol/catalog/fieldattest-<version>.json` is generated from them
 //! (`fieldattest rules --format json`) and a test in the scanning library
 //! keeps the file of the current version equal to what the rules define.

@@ -1,4 +1,4 @@
-//! Wire formats shared by the fieldattest agent and the collector.
+//! Wire formats and contracts shared by the fieldattest scanning library, the agent and the collector.
 //!
 //! This crate reads no clock and, apart from `fsio`, does no I/O: it defines
 //! data, how it is encoded, and how signed tokens are checked.
