@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The agent's and the protocol crate's test suites built for ARM and run under
+# The scanning library's, the agent's and the protocol crate's test suites built for ARM and run under
 # qemu-user (CARGO_TARGET_<TRIPLE>_RUNNER), then an end-to-end scan of an ARM
 # rootfs tree with the ARM release binary.
 # Usage: cross/test-qemu.sh [ARM64-ROOTFS]
@@ -13,12 +13,12 @@ TARGETS=${TARGETS:-"aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf"}
 cross_require $TARGETS
 cross_binfmt
 for t in $TARGETS; do
-    echo "== $t: agent + protocol tests under $(cross_runner "$t")"
+    echo "== $t: scan + agent + protocol tests under $(cross_runner "$t")"
     # Tests that spawn the ARM binary run it through binfmt + qemu. One test
     # thread: qemu-user can deadlock a child forked while other guest threads
     # hold its locks (several tests spawn ssh-keygen, python3, mkfifo).
     QEMU_LD_PREFIX=$(cross_ld_prefix "$t") \
-        cargo test --locked -p fieldattest-agent -p fieldattest-protocol --target "$t" -- --test-threads=1
+        cargo test --locked -p fieldattest-scan -p fieldattest-agent -p fieldattest-protocol --target "$t" -- --test-threads=1
 done
 
 ROOTFS=${1:-}

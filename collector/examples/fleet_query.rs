@@ -1,5 +1,5 @@
 //! Fleet query benchmark: a database of N devices (default 100 000), each with
-//! an attestation of 67 rule results, 7 FR ceilings and 2 key fingerprints
+//! an attestation of 67 synthetic rule results, 7 FR ceilings and 2 key fingerprints
 //! (1% of them drifting, two devices sharing a host key); then the time of the
 //! `fleet` summary query, median of 5.
 //!

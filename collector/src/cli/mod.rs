@@ -1,7 +1,7 @@
 //! The subcommands: a table of [`Command`]s (name, synopsis, help text,
 //! accepted options, the function that runs it), the option parser they
 //! share, and the output helpers. One module per group of subcommands:
-//! `admin` (serve, enrollment, approval, audit), `fleet` (devices, device,
+//! `admin` (serve, enrollment, approval, audit), `fleet_cmds` (devices, device,
 //! findings, fleet, import), `vulns` (vulndb, vulns, vex), `report` (report,
 //! catalog).
 

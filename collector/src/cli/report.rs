@@ -25,7 +25,7 @@ and mode), a device node or FIFO in place, and follows a symlink to its
 target.",
     values: &["db", "sl", "output"],
     flags: &["fleet"],
-    formats: &["json", "html", "pdf", "text"],
+    formats: &["json", "html", "pdf"],
     run: report,
 };
 
