@@ -1,7 +1,9 @@
-//! The fleet web page (`GET /`), server-rendered with maud: every
-//! interpolated value is HTML-escaped by the template engine, so nothing a
-//! device reports (site names, rule ids, package names, advisory text) can
-//! reach the page as markup. No scripts.
+//! The operator console's pages (fleet page `GET /`, device page, sign-in,
+//! messages), server-rendered with maud: every interpolated value is
+//! HTML-escaped by the template engine, so nothing a device reports (site
+//! names, rule ids, package names, advisory text) can reach the page as
+//! markup. No scripts: every action is a plain form POST carrying the
+//! session's CSRF token.
 
 use crate::fleet;
 use crate::store::Store;
@@ -12,6 +14,14 @@ const FLEET_CSS: &str = "body{font-family:sans-serif;margin:2em}table{border-col
 /// The fleet page at time `t`: summary, SL ceilings, devices with their
 /// failing rules and open vulnerabilities, vulnerabilities with their devices.
 pub fn fleet(store: &dyn Store, t: i64, silent_after: i64) -> Result<maud::Markup, String> {
+    Ok(document(
+        "fieldattest fleet",
+        FLEET_CSS,
+        fleet_body(store, t, silent_after)?,
+    ))
+}
+
+fn fleet_body(store: &dyn Store, t: i64, silent_after: i64) -> Result<maud::Markup, String> {
     use maud::{display, html};
     use std::collections::{BTreeMap, HashMap};
     let devs = fleet::devices(store, t)?;
@@ -98,7 +108,164 @@ pub fn fleet(store: &dyn Store, t: i64, silent_after: i64) -> Result<maud::Marku
             }
         }
     };
+    Ok(body)
+}
+
+/// Who looks at a console page.
+pub struct Viewer {
+    /// `operator NAME`.
+    pub who: String,
+    pub role: &'static str,
+    /// Role operator or above: the action forms are shown.
+    pub may_act: bool,
+    /// The session's CSRF token, put in every form.
+    pub csrf: String,
+}
+
+/// The header of every console page: who is signed in, the sign-out form.
+fn nav(v: &Viewer) -> maud::Markup {
+    maud::html! {
+        form method="post" action="/logout" id="nav" {
+            a href="/" { "fleet" } " · signed in as " span id="who" { (v.who) } " (" (v.role) ") "
+            input type="hidden" name="csrf" value=(v.csrf);
+            button type="submit" { "sign out" }
+        }
+    }
+}
+
+/// The console's fleet page: the fleet page, and for role operator the
+/// pending devices to review, the enrollment-secret and VEX forms.
+pub fn console(
+    store: &dyn Store,
+    t: i64,
+    silent_after: i64,
+    v: &Viewer,
+) -> Result<maud::Markup, String> {
+    use maud::html;
+    let fleet = fleet_body(store, t, silent_after)?;
+    let pending: Vec<_> = if v.may_act {
+        store
+            .devices()?
+            .into_iter()
+            .filter(|d| d.status == "pending")
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let body = html! {
+        (nav(v))
+        @if v.may_act {
+            h2 { "Pending devices" }
+            @if pending.is_empty() { p { "none" } }
+            ul id="pending" {
+                @for d in &pending {
+                    li { a href={ "/devices/" (d.id) } { "device " (d.id) } " (site " (d.site) ") — review and approve" }
+                }
+            }
+            h2 { "Enrollment secret" }
+            form method="post" action="/enrollment-secrets" id="enroll" {
+                input type="hidden" name="csrf" value=(v.csrf);
+                label { "site " input name="site" required; }
+                label { " valid for " input name="ttl" value="1h"; }
+                button type="submit" { "create" }
+            }
+            h2 { "VEX statement" }
+            form method="post" action="/vex" id="vex" {
+                input type="hidden" name="csrf" value=(v.csrf);
+                label { "vulnerability " input name="vuln" required; }
+                label { " device id (empty: fleet) " input name="device"; }
+                label { " status " select name="status" {
+                    @for s in ["not_affected", "affected", "fixed", "under_investigation"] { option { (s) } }
+                } }
+                label { " justification " select name="justification" {
+                    option value="" { "-" }
+                    @for j in crate::vuln::JUSTIFICATIONS { option { (j) } }
+                } }
+                label { " detail " input name="detail"; }
+                button type="submit" { "record" }
+            }
+        }
+        (fleet)
+    };
     Ok(document("fieldattest fleet", FLEET_CSS, body))
+}
+
+/// A device's page: its full key id (kid) to compare with what the device
+/// printed at enrollment, and (role operator) approve / revoke forms, each
+/// with a confirmation.
+pub fn device(d: &crate::store::Device, v: &Viewer) -> maud::Markup {
+    use maud::html;
+    let kid = crate::hex(&d.kid);
+    let body = html! {
+        (nav(v))
+        h1 { "device " (d.id) }
+        table id="device" {
+            tr { th { "site" } td { (d.site) } }
+            tr { th { "status" } td id="status" { (d.status) } }
+            tr { th { "key id (kid)" } td { code id="kid" { (kid) } } }
+            tr { th { "UEID" } td { code { (crate::hex(&d.ueid)) } } }
+            tr { th { "report" } td { a href={ "/report/" (d.id) } { "evidence report" } } }
+        }
+        @if v.may_act && d.status == "pending" {
+            h2 { "Approve" }
+            p { "Compare this key id with the one the device printed when it enrolled (" code { "fieldattest enroll" } "). Approve only if they are equal." }
+            form method="post" action={ "/devices/" (d.id) "/approve" } id="approve" {
+                input type="hidden" name="csrf" value=(v.csrf);
+                input type="hidden" name="kid" value=(kid);
+                label { input type="checkbox" name="confirm" value="yes" required; " the device printed key id " code { (kid) } }
+                " "
+                button type="submit" { "approve" }
+            }
+        }
+        @if v.may_act && d.status != "revoked" {
+            h2 { "Revoke" }
+            form method="post" action={ "/devices/" (d.id) "/revoke" } id="revoke" {
+                input type="hidden" name="csrf" value=(v.csrf);
+                input type="hidden" name="kid" value=(kid);
+                label { input type="checkbox" name="confirm" value="yes" required; " revoke this device (its tokens are refused from then on)" }
+                " "
+                button type="submit" { "revoke" }
+            }
+        }
+    };
+    document(&format!("device {}", d.id), FLEET_CSS, body)
+}
+
+/// The answer to an enrollment-secret request: the secret, shown once.
+pub fn secret(site: &str, ttl: i64, secret: &str, v: &Viewer) -> maud::Markup {
+    use maud::html;
+    let body = html! {
+        (nav(v))
+        h1 { "Enrollment secret" }
+        p { "Single-use secret for site " b { (site) } ", valid " (ttl) " s. It is shown only now; only its SHA-256 is stored." }
+        pre id="secret" { (secret) }
+    };
+    document("enrollment secret", FLEET_CSS, body)
+}
+
+/// The sign-in page, with an error when a sign-in failed.
+pub fn login(error: Option<&str>) -> maud::Markup {
+    use maud::html;
+    let body = html! {
+        h1 { "fieldattest collector — sign in" }
+        @if let Some(e) = error { p class="fail" id="error" { (e) } }
+        form method="post" action="/login" id="login" {
+            p { label { "account " input name="name" autocomplete="username" required; } }
+            p { label { "password " input type="password" name="password" autocomplete="current-password" required; } }
+            button type="submit" { "sign in" }
+        }
+    };
+    document("sign in", FLEET_CSS, body)
+}
+
+/// A short message page (a refusal), with a sign-in link when `sign_in`.
+pub fn message(text: &str, sign_in: bool) -> maud::Markup {
+    use maud::html;
+    let body = html! {
+        p class="fail" id="error" { (text) }
+        @if sign_in { p { a href="/login" { "sign in" } } } @else { p { a href="/" { "back to the fleet" } } }
+    };
+    document("fieldattest", FLEET_CSS, body)
 }
 
 /// An HTML document: doctype, UTF-8, title, inline style, then `body`.

@@ -2,8 +2,8 @@
 
 use super::{fail, find_device, misuse, open, print, refused, Command, Opts, TEXT_JSON_CSV};
 use crate::{emit, PROG};
+use fieldattest_collector::server;
 use fieldattest_collector::store::Store;
-use fieldattest_collector::{hex, now, random, server};
 use fieldattest_protocol::fsio;
 use serde_json::Value;
 use std::path::Path;
@@ -16,15 +16,30 @@ pub const SILENT_AFTER: i64 = 24 * 3600;
 pub const SERVE: Command = Command {
     name: "serve",
     synopsis: &[
-        "serve --db PATH --listen ADDR:PORT --cert PEM --key PEM\n                              [--client-ca PEM] [--silent-after SECS]",
+        "serve --db PATH --listen ADDR:PORT --cert PEM --key PEM [--client-ca PEM]\n                              [--operator-listen ADDR:PORT [--operator-client-ca PEM]]\n                              [--silent-after SECS]",
     ],
-    about: "serves the HTTPS API and the fleet page
+    about: "serves the device channel and the operator console
 
-TLS 1.3 only with the certificate and key given (PEM); --client-ca requires a
-client certificate signed by that CA (mTLS) and binds it to the device at
-enrollment. Devices silent longer than --silent-after seconds (default 86400)
-are flagged. Runs until SIGTERM or SIGINT; prints only to stderr.",
-    values: &["db", "listen", "cert", "key", "client-ca", "silent-after"],
+--listen serves the device channel only (/attestation/v1/*, /healthz);
+--operator-listen serves the operator console (sign-in, fleet page, device
+reports, actions) and /api/v1/* — put it on the management network only.
+Without --operator-listen there is no console. TLS 1.3 only with the
+certificate and key given (PEM) on both. --client-ca requires a device client
+certificate signed by that CA (mTLS) on --listen and binds it to the device at
+enrollment; --operator-client-ca requires an operator client certificate from
+that (separate) CA on --operator-listen, in addition to signing in. Devices
+silent longer than --silent-after seconds (default 86400) are flagged. Runs
+until SIGTERM or SIGINT; prints only to stderr.",
+    values: &[
+        "db",
+        "listen",
+        "operator-listen",
+        "cert",
+        "key",
+        "client-ca",
+        "operator-client-ca",
+        "silent-after",
+    ],
     flags: &[],
     formats: &[],
     run: serve,
@@ -37,18 +52,15 @@ fn serve(o: &Opts) -> Result<(), ExitCode> {
     else {
         return Err(misuse("serve needs --listen, --cert and --key"));
     };
+    if o.get("operator-client-ca").is_some() && o.get("operator-listen").is_none() {
+        return Err(misuse("--operator-client-ca needs --operator-listen"));
+    }
     let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
-    let ca = o
-        .path("client-ca")
-        .map(|p| read(&p))
-        .transpose()
-        .map_err(fail)?;
-    let tls = server::tls_config(
-        &read(&cert).map_err(fail)?,
-        &read(&key).map_err(fail)?,
-        ca.as_deref(),
-    )
-    .map_err(fail)?;
+    let ca = |name: &str| o.path(name).map(|p| read(&p)).transpose().map_err(fail);
+    let (cert, key) = (read(&cert).map_err(fail)?, read(&key).map_err(fail)?);
+    let device_tls = server::tls_config(&cert, &key, ca("client-ca")?.as_deref()).map_err(fail)?;
+    let operator_tls =
+        server::tls_config(&cert, &key, ca("operator-client-ca")?.as_deref()).map_err(fail)?;
     let app = Arc::new(server::App {
         store: Box::new(store),
         silent_after,
@@ -59,16 +71,33 @@ fn serve(o: &Opts) -> Result<(), ExitCode> {
         .build()
         .map_err(fail)?;
     rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .map_err(|e| fail(format!("{listen}: {e}")))?;
-        say!(
-            "{PROG}: listening on https://{}",
-            listener
-                .local_addr()
-                .map(|a| a.to_string())
-                .unwrap_or_default()
-        );
+        let bind = |addr: &str| {
+            let addr = addr.to_string();
+            async move {
+                let l = tokio::net::TcpListener::bind(&addr)
+                    .await
+                    .map_err(|e| fail(format!("{addr}: {e}")))?;
+                let at = l.local_addr().map(|a| a.to_string()).unwrap_or_default();
+                Ok::<_, ExitCode>((l, at))
+            }
+        };
+        let (socket, at) = bind(listen).await?;
+        let mut listeners = vec![server::Listener {
+            socket,
+            tls: device_tls,
+            side: server::Side::Device,
+        }];
+        let mut lines = vec![format!("{PROG}: listening on https://{at}")];
+        if let Some(op) = o.get("operator-listen") {
+            let (socket, at) = bind(op).await?;
+            listeners.push(server::Listener {
+                socket,
+                tls: operator_tls,
+                side: server::Side::Operator,
+            });
+            lines.push(format!("{PROG}: operator console on https://{at}"));
+        }
+        say!("{}", lines.join("\n"));
         let shutdown = async {
             use tokio::signal::unix::{signal, SignalKind};
             let mut term = signal(SignalKind::terminate()).ok();
@@ -82,7 +111,7 @@ fn serve(o: &Opts) -> Result<(), ExitCode> {
                 } => {},
             }
         };
-        server::serve(listener, tls, app, shutdown).await;
+        server::serve(listeners, app, shutdown).await;
         Ok::<(), ExitCode>(())
     })
 }
@@ -108,10 +137,7 @@ fn enroll_token(o: &Opts) -> Result<(), ExitCode> {
     };
     let ttl = humantime::parse_duration(o.get("ttl").unwrap_or("1h"))
         .map_err(|e| misuse(format!("--ttl: {e}")))?;
-    let secret = hex(&random(32));
-    let hash = ring::digest::digest(&ring::digest::SHA256, secret.as_bytes());
-    store
-        .create_enroll_token(hash.as_ref(), site, now() + ttl.as_secs() as i64)
+    let secret = server::actions::enrollment_secret(&store, site, ttl.as_secs() as i64, "cli")
         .map_err(fail)?;
     say!(
         "{PROG}: single-use enrollment secret for site {site}, valid {}",
@@ -163,24 +189,13 @@ fn set_status(o: &Opts, cmd: &str, status: &str) -> Result<(), ExitCode> {
     let Some(id) = find_device(&store, sel).map_err(fail)? else {
         return Err(refused(format!("no single device matches {sel:?}")));
     };
-    let revoked = |s: &dyn Store| {
-        s.device(id)
-            .map(|d| d.is_some_and(|d| d.status == "revoked"))
+    let kid = match server::actions::set_device_status(&store, id, status, "cli") {
+        Ok(kid) => kid,
+        Err(server::actions::ActionError::Store(e)) => return Err(fail(e)),
+        Err(e) => return Err(refused(e)),
     };
-    if status == "active" && revoked(&store).map_err(fail)? {
-        return Err(refused(format!("device {id} is revoked; enroll it again")));
-    }
-    store.set_status(id, status).map_err(fail)?;
-    store
-        .audit(now(), None, Some(id), status, &format!("operator {cmd}"))
-        .map_err(fail)?;
-    let d = store
-        .device(id)
-        .map_err(fail)?
-        .ok_or_else(|| fail("device vanished"))?;
     emit(format!(
-        "device {id} {status}; key fingerprint (kid) {}\n",
-        hex(&d.kid)
+        "device {id} {status}; key fingerprint (kid) {kid}\n"
     ))
 }
 

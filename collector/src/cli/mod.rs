@@ -3,7 +3,7 @@
 //! share, and the output helpers. One module per group of subcommands:
 //! `admin` (serve, enrollment, approval, audit), `fleet_cmds` (devices, device,
 //! findings, fleet, import), `vulns` (vulndb, vulns, vex), `report` (report,
-//! catalog).
+//! catalog), `users` (user, token: operator accounts and API tokens).
 
 use crate::{emit, emit_and_exit, PROG};
 use fieldattest_collector::fleet;
@@ -17,6 +17,7 @@ use std::process::ExitCode;
 mod admin;
 mod fleet_cmds;
 mod report;
+mod users;
 mod vulns;
 
 /// One subcommand.
@@ -54,6 +55,8 @@ pub const COMMANDS: &[Command] = &[
     vulns::VULNS,
     vulns::VEX,
     report::REPORT,
+    users::USER,
+    users::TOKEN,
 ];
 
 const DEVICE_NOTE: &str = "DEVICE is the numeric id or a prefix of the key id (kid, hex).\n";

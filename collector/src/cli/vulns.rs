@@ -3,7 +3,7 @@
 use super::{device_option, fail, misuse, open, print, Command, Opts, TEXT_JSON_CSV};
 use crate::{emit, PROG};
 use fieldattest_collector::store::{Store, VexEntry};
-use fieldattest_collector::{now, vuln};
+use fieldattest_collector::{now, server, vuln};
 use fieldattest_protocol::fsio;
 use serde_json::{json, Value};
 use std::process::ExitCode;
@@ -148,23 +148,8 @@ fn vex_set(o: &Opts, store: &dyn Store, dev: Option<i64>) -> Result<(), ExitCode
             "usage: vex set VULN --status STATUS [--device D] [--justification J] [--detail T]",
         ));
     };
-    if vuln::cdx_state(status).is_none() {
-        return Err(misuse(format!(
-            "--status: {status:?} (not_affected, affected, fixed, under_investigation)"
-        )));
-    }
     let justification = o.get("justification");
-    match justification {
-        Some(j) if !vuln::JUSTIFICATIONS.contains(&j) => {
-            return Err(misuse(format!(
-                "--justification: {j:?} is not a CycloneDX justification"
-            )))
-        }
-        None if status == "not_affected" => {
-            return Err(misuse("not_affected needs --justification"))
-        }
-        _ => {}
-    }
+    server::actions::check_vex(status, justification).map_err(misuse)?;
     let e = VexEntry {
         vuln: vuln.clone(),
         device_id: dev,
@@ -173,11 +158,7 @@ fn vex_set(o: &Opts, store: &dyn Store, dev: Option<i64>) -> Result<(), ExitCode
         detail: o.get("detail").map(str::to_string),
         at: now(),
     };
-    store.set_vex(&e).map_err(fail)?;
-    let why = justification.map(|j| format!(" ({j})")).unwrap_or_default();
-    store
-        .audit(now(), None, dev, "vex", &format!("{vuln}: {status}{why}"))
-        .map_err(fail)?;
+    server::actions::set_vex(store, &e, "cli").map_err(fail)?;
     emit(format!(
         "{vuln}: {status} for {}\n",
         dev.map(|d| format!("device {d}"))

@@ -6,18 +6,19 @@
 //! (`fieldattest_protocol::rejection`); the HTTP status of each code is
 //! chosen here, in [`status`], and nowhere else.
 //!
-//! - `POST /attestation/v1/sessions` → 201 `{id, nonce (hex), expiry}`
-//! - `POST /attestation/v1/sessions/{id}` (application/eat+cwt) → 200 / 4xx
-//! - `POST /attestation/v1/tokens` (spooled token, no session) → 200 / 4xx
-//! - `POST /attestation/v1/enroll/{session}` + `Authorization: Bearer <secret>` → 201
-//! - `POST /attestation/v1/rotate/{session}` (application/cbor-seq) — key rotation
-//! - `PUT|GET /attestation/v1/sbom/{sha256}` — SBOM upload by digest / existence check
-//! - `GET /healthz`, `GET /` (fleet page), `GET /report/{device}` (evidence report),
-//!   `GET /api/v1/fleet`, `GET /api/v1/devices`
+//! Two listeners, each with its own router built from the one route table
+//! [`ROUTES`]: the device channel (`--listen`: `/attestation/v1/*`,
+//! `/healthz`) and the operator side (`--operator-listen`: the console,
+//! `/login`, `/logout`, `/report/{id}`, the actions and `/api/v1/*`). A
+//! route of one side does not exist on the other (404). Every operator
+//! route names the least role it needs and runs behind `auth::guard`.
 //!
 //! `device.rs` holds the device channel's handlers, `operator.rs` the
-//! operator side's; this module assembles the router, TLS and the accept loop.
+//! operator side's, `auth.rs` identity and authorization, `actions.rs` the
+//! operator actions; this module assembles the routers, TLS and the accept loops.
 
+pub mod actions;
+pub mod auth;
 mod device;
 mod operator;
 
@@ -26,10 +27,12 @@ pub use device::PeerCert;
 use crate::hex;
 use crate::store::Store;
 use crate::verify::Refusal;
+use auth::{PeerAddr, Role};
 use axum::extract::DefaultBodyLimit;
+use axum::http::Method;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put, MethodRouter};
 use axum::{Json, Router};
 use fieldattest_protocol::rejection::Rejection;
 use serde_json::json;
@@ -107,32 +110,169 @@ fn is_eat(headers: &HeaderMap) -> bool {
         .unwrap_or(false)
 }
 
-async fn health() -> Response {
+pub(crate) async fn health() -> Response {
     Json(json!({"status": "ok"})).into_response()
 }
 
-pub fn router(app: Shared) -> Router {
-    Router::new()
-        .route("/", get(operator::page))
-        .route("/report/{device}", get(operator::report_page))
-        .route("/healthz", get(health))
-        .route("/api/v1/fleet", get(operator::api_fleet))
-        .route("/api/v1/devices", get(operator::api_devices))
-        .route("/attestation/v1/sessions", post(device::create_session))
-        .route(
-            "/attestation/v1/sessions/{id}",
-            post(device::post_session_token),
-        )
-        .route("/attestation/v1/tokens", post(device::post_offline_token))
-        .route("/attestation/v1/enroll/{session}", post(device::enroll))
-        .route("/attestation/v1/rotate/{session}", post(device::rotate))
-        .route(
-            "/attestation/v1/sbom/{digest}",
-            axum::routing::put(device::put_sbom).get(device::has_sbom),
-        )
-        .layer(DefaultBodyLimit::max(MAX_BODY))
+/// Which listener a route lives on and who may call it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// The device channel (`--listen`): devices authenticate by the
+    /// protocol itself (signed tokens, enrollment secrets, mTLS binding).
+    Device,
+    /// The operator listener, no sign-in (the sign-in page itself).
+    Public,
+    /// The operator listener, signed in with at least this role.
+    Role(Role),
+}
+
+/// One route: method, path, access, handler.
+pub struct RouteSpec {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+    handler: fn() -> MethodRouter<Shared>,
+}
+
+const fn route(
+    method: Method,
+    path: &'static str,
+    access: Access,
+    handler: fn() -> MethodRouter<Shared>,
+) -> RouteSpec {
+    RouteSpec {
+        method,
+        path,
+        access,
+        handler,
+    }
+}
+
+const VIEWER: Access = Access::Role(Role::Viewer);
+const OPERATOR: Access = Access::Role(Role::Operator);
+const ADMIN: Access = Access::Role(Role::Admin);
+
+/// Every route of the collector, each with the access it needs. Nothing
+/// is routed that is not in this table.
+pub static ROUTES: &[RouteSpec] = &[
+    // The device channel.
+    route(Method::GET, "/healthz", Access::Device, || get(health)),
+    route(
+        Method::POST,
+        "/attestation/v1/sessions",
+        Access::Device,
+        || post(device::create_session),
+    ),
+    route(
+        Method::POST,
+        "/attestation/v1/sessions/{id}",
+        Access::Device,
+        || post(device::post_session_token),
+    ),
+    route(
+        Method::POST,
+        "/attestation/v1/tokens",
+        Access::Device,
+        || post(device::post_offline_token),
+    ),
+    route(
+        Method::POST,
+        "/attestation/v1/enroll/{session}",
+        Access::Device,
+        || post(device::enroll),
+    ),
+    route(
+        Method::POST,
+        "/attestation/v1/rotate/{session}",
+        Access::Device,
+        || post(device::rotate),
+    ),
+    route(
+        Method::PUT,
+        "/attestation/v1/sbom/{digest}",
+        Access::Device,
+        || put(device::put_sbom),
+    ),
+    route(
+        Method::GET,
+        "/attestation/v1/sbom/{digest}",
+        Access::Device,
+        || get(device::has_sbom),
+    ),
+    // The operator side.
+    route(Method::GET, "/login", Access::Public, || {
+        get(auth::login_page)
+    }),
+    route(Method::POST, "/login", Access::Public, || post(auth::login)),
+    route(Method::POST, "/logout", VIEWER, || post(auth::logout)),
+    route(Method::GET, "/", VIEWER, || get(operator::page)),
+    route(Method::GET, "/report/{device}", VIEWER, || {
+        get(operator::report_page)
+    }),
+    route(Method::GET, "/devices/{id}", VIEWER, || {
+        get(operator::device_page)
+    }),
+    route(Method::POST, "/devices/{id}/approve", OPERATOR, || {
+        post(operator::approve)
+    }),
+    route(Method::POST, "/devices/{id}/revoke", OPERATOR, || {
+        post(operator::revoke)
+    }),
+    route(Method::POST, "/enrollment-secrets", OPERATOR, || {
+        post(operator::enrollment_secret)
+    }),
+    route(Method::POST, "/vex", OPERATOR, || post(operator::vex)),
+    route(Method::GET, "/api/v1/fleet", VIEWER, || {
+        get(operator::api_fleet)
+    }),
+    route(Method::GET, "/api/v1/devices", VIEWER, || {
+        get(operator::api_devices)
+    }),
+    route(Method::GET, "/api/v1/audit", ADMIN, || {
+        get(operator::api_audit)
+    }),
+];
+
+/// The two listeners.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Device,
+    Operator,
+}
+
+impl Access {
+    pub fn side(self) -> Side {
+        match self {
+            Access::Device => Side::Device,
+            Access::Public | Access::Role(_) => Side::Operator,
+        }
+    }
+}
+
+/// The router of one listener: the routes of [`ROUTES`] on that side, each
+/// operator route behind `auth::guard` with its role.
+pub fn router(app: Shared, side: Side) -> Router {
+    let mut r = Router::new();
+    for spec in ROUTES.iter().filter(|s| s.access.side() == side) {
+        let mut h = (spec.handler)();
+        if let Access::Role(role) = spec.access {
+            h = h.route_layer(axum::middleware::from_fn_with_state(
+                (app.clone(), role),
+                auth::guard,
+            ));
+        }
+        r = r.route(spec.path, h);
+    }
+    r.layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(tower::limit::ConcurrencyLimitLayer::new(MAX_CONCURRENT))
         .with_state(app)
+}
+
+/// A listener: the socket, its TLS configuration, the side it serves.
+pub struct Listener {
+    pub socket: tokio::net::TcpListener,
+    pub tls: rustls::ServerConfig,
+    pub side: Side,
 }
 
 /// TLS configuration: TLS 1.3 only; client certificates required when
@@ -177,19 +317,42 @@ pub fn tls_config(
     Ok(cfg)
 }
 
-/// Serves until the future `shutdown` completes.
+/// Serves every listener until the future `shutdown` completes.
 pub async fn serve(
+    listeners: Vec<Listener>,
+    app: Shared,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut tasks = Vec::new();
+    for l in listeners {
+        let router = router(app.clone(), l.side);
+        let mut stopped = stopped.clone();
+        tasks.push(tokio::spawn(async move {
+            accept_loop(l.socket, l.tls, router, async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .await
+        }));
+    }
+    shutdown.await;
+    let _ = stop.send(true);
+    for t in tasks {
+        let _ = t.await;
+    }
+}
+
+async fn accept_loop(
     listener: tokio::net::TcpListener,
     tls: rustls::ServerConfig,
-    app: Shared,
+    router: Router,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
-    let router = router(app);
     tokio::pin!(shutdown);
     loop {
-        let (tcp, _peer): (tokio::net::TcpStream, SocketAddr) = tokio::select! {
+        let (tcp, peer_addr): (tokio::net::TcpStream, SocketAddr) = tokio::select! {
             r = listener.accept() => match r { Ok(x) => x, Err(_) => continue },
             _ = &mut shutdown => return,
         };
@@ -208,7 +371,9 @@ pub async fn serve(
                 .and_then(|c| c.first())
                 .map(|c| hex(ring::digest::digest(&ring::digest::SHA256, c.as_ref()).as_ref()));
             let svc = hyper_util::service::TowerToHyperService::new(
-                router.layer(axum::Extension(PeerCert(peer))),
+                router
+                    .layer(axum::Extension(PeerCert(peer)))
+                    .layer(axum::Extension(PeerAddr(Some(peer_addr.ip())))),
             );
             let mut b = hyper::server::conn::http1::Builder::new();
             b.timer(TokioTimer::new())

@@ -16,6 +16,7 @@ use std::sync::{mpsc, Mutex};
 mod artifacts;
 mod devices;
 mod fleet;
+mod operators;
 mod schema;
 mod vulns;
 mod writes;
@@ -214,6 +215,80 @@ pub trait Store: Send + Sync {
     fn vex_entries(&self) -> Result<Vec<VexEntry>>;
     /// The device's latest stored attestation.
     fn latest_token(&self, device_id: i64) -> Result<Option<TokenRow>>;
+
+    // Operators (`operators.rs`).
+    /// A new operator account (`phc`: its Argon2id PHC string); false when the name is taken.
+    fn add_operator(&self, name: &str, role: &str, phc: &str, now: i64) -> Result<bool>;
+    fn operator(&self, name: &str) -> Result<Option<Operator>>;
+    fn operators(&self) -> Result<Vec<Operator>>;
+    /// A new password; the account's console sessions end.
+    fn set_operator_password(&self, name: &str, phc: &str) -> Result<bool>;
+    /// Disables an account; its console sessions end.
+    fn disable_operator(&self, name: &str) -> Result<bool>;
+    /// A console session, kept by the SHA-256 of its id.
+    fn create_op_session(&self, hash: &[u8], operator_id: i64, csrf: &str, now: i64) -> Result<()>;
+    /// The live session (used within `idle` s, younger than `absolute` s,
+    /// account enabled), touched at `now`; expired sessions are deleted.
+    fn op_session(
+        &self,
+        hash: &[u8],
+        now: i64,
+        idle: i64,
+        absolute: i64,
+    ) -> Result<Option<OpSession>>;
+    fn delete_op_session(&self, hash: &[u8]) -> Result<()>;
+    /// Counts a failed login under `key` (`user:NAME`, `addr:IP`); the new count.
+    fn login_failed(&self, key: &str, now: i64, window: i64) -> Result<u32>;
+    /// Failed logins under `key`, the last one within `window` s of `now`.
+    fn login_failures(&self, key: &str, now: i64, window: i64) -> Result<u32>;
+    fn clear_login_failures(&self, key: &str) -> Result<()>;
+    /// An API token, kept by its SHA-256; its id.
+    fn create_api_token(
+        &self,
+        name: &str,
+        hash: &[u8],
+        role: &str,
+        expires: i64,
+        now: i64,
+    ) -> Result<i64>;
+    /// The valid (unrevoked, unexpired) token with this hash, its use recorded.
+    fn api_token(&self, hash: &[u8], now: i64) -> Result<Option<ApiToken>>;
+    fn api_tokens(&self) -> Result<Vec<ApiToken>>;
+    fn revoke_api_token(&self, id: i64) -> Result<bool>;
+}
+
+/// An operator account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operator {
+    pub id: i64,
+    pub name: String,
+    /// `viewer`, `operator`, `admin`.
+    pub role: String,
+    /// Argon2id PHC string.
+    pub phc: String,
+    pub disabled: bool,
+    pub created: i64,
+}
+
+/// A live console session: its account and its CSRF token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpSession {
+    pub operator: Operator,
+    pub csrf: String,
+}
+
+/// An API token as listed (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    /// Hex of the first 8 bytes of the token's SHA-256.
+    pub fingerprint: String,
+    pub role: String,
+    pub created: i64,
+    pub expires: i64,
+    pub revoked: bool,
+    pub last_used: Option<i64>,
 }
 
 /// A stored attestation as kept: the raw token re-verifies any verdict.
@@ -338,5 +413,20 @@ impl Store for SqliteStore {
         artifacts::catalogs() -> Vec<String>;
         fleet::drifting() -> Vec<i64>;
         fleet::aggregates(silent_before: i64) -> Aggregates;
+        operators::add_operator(name: &str, role: &str, phc: &str, now: i64) -> bool;
+        operators::operator(name: &str) -> Option<Operator>;
+        operators::operators() -> Vec<Operator>;
+        operators::set_operator_password(name: &str, phc: &str) -> bool;
+        operators::disable_operator(name: &str) -> bool;
+        operators::create_op_session(hash: &[u8], operator_id: i64, csrf: &str, now: i64) -> ();
+        operators::op_session(hash: &[u8], now: i64, idle: i64, absolute: i64) -> Option<OpSession>;
+        operators::delete_op_session(hash: &[u8]) -> ();
+        operators::login_failed(key: &str, now: i64, window: i64) -> u32;
+        operators::login_failures(key: &str, now: i64, window: i64) -> u32;
+        operators::clear_login_failures(key: &str) -> ();
+        operators::create_api_token(name: &str, hash: &[u8], role: &str, expires: i64, now: i64) -> i64;
+        operators::api_token(hash: &[u8], now: i64) -> Option<ApiToken>;
+        operators::api_tokens() -> Vec<ApiToken>;
+        operators::revoke_api_token(id: i64) -> bool;
     }
 }

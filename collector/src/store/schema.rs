@@ -50,6 +50,14 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE vex (vuln TEXT NOT NULL, device_id INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL,
         justification TEXT, detail TEXT, at INTEGER NOT NULL, PRIMARY KEY (vuln, device_id));",
     "CREATE TABLE catalogs (version TEXT PRIMARY KEY, body TEXT NOT NULL, imported_at INTEGER NOT NULL);",
+    // Operators (store/operators.rs): accounts, console sessions, API tokens, login failures.
+    "CREATE TABLE operators (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, role TEXT NOT NULL, phc TEXT NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL);
+     CREATE TABLE operator_sessions (hash BLOB PRIMARY KEY, operator_id INTEGER NOT NULL REFERENCES operators(id),
+        csrf TEXT NOT NULL, created INTEGER NOT NULL, last_seen INTEGER NOT NULL);
+     CREATE TABLE api_tokens (id INTEGER PRIMARY KEY, name TEXT NOT NULL, hash BLOB NOT NULL UNIQUE, role TEXT NOT NULL,
+        created INTEGER NOT NULL, expires INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, last_used INTEGER);
+     CREATE TABLE login_failures (key TEXT PRIMARY KEY, count INTEGER NOT NULL, last_at INTEGER NOT NULL);",
 ];
 
 /// WAL, `synchronous=NORMAL`, foreign keys, a 5 s busy timeout.
