@@ -10,7 +10,10 @@ use std::process::{Child, Command, Stdio};
 
 pub struct Collector {
     pub child: Child,
+    /// The device channel (`--listen`).
     pub port: u16,
+    /// The operator console and API (`--operator-listen`).
+    pub op_port: u16,
     pub dir: tempfile::TempDir,
 }
 
@@ -97,20 +100,33 @@ pub fn issue(dir: &Path, name: &str, cn: &str, ext: &str) {
 pub fn start() -> Collector {
     let dir = tempfile::tempdir().unwrap();
     pki(dir.path());
-    let (child, port) = spawn_collector(dir.path(), &[]);
-    Collector { child, port, dir }
+    let (child, port, op_port) = spawn_collector(dir.path(), &[]);
+    Collector {
+        child,
+        port,
+        op_port,
+        dir,
+    }
 }
 
-/// Starts `serve` on an ephemeral loopback port with the PKI in `dir`; returns
-/// the process and the port it printed.
-pub fn spawn_collector(dir: &Path, extra: &[&str]) -> (Child, u16) {
+/// Starts `serve` on ephemeral loopback ports with the PKI in `dir`; returns
+/// the process, the device port and the operator port it printed.
+pub fn spawn_collector(dir: &Path, extra: &[&str]) -> (Child, u16, u16) {
     spawn_collector_on(dir, "127.0.0.1:0", extra)
 }
 
-/// As [`spawn_collector`], on a given address (a restart on the same port).
-pub fn spawn_collector_on(dir: &Path, listen: &str, extra: &[&str]) -> (Child, u16) {
+/// As [`spawn_collector`], the device channel on a given address (a restart
+/// on the same port); the operator listener on an ephemeral port.
+pub fn spawn_collector_on(dir: &Path, listen: &str, extra: &[&str]) -> (Child, u16, u16) {
     let mut child = Command::new(bin("fieldattest-collector"))
-        .args(["serve", "--listen", listen, "--db"])
+        .args([
+            "serve",
+            "--listen",
+            listen,
+            "--operator-listen",
+            "127.0.0.1:0",
+            "--db",
+        ])
         .arg(dir.join("c.db"))
         .arg("--cert")
         .arg(dir.join("srv.pem"))
@@ -120,18 +136,23 @@ pub fn spawn_collector_on(dir: &Path, listen: &str, extra: &[&str]) -> (Child, u
         .stderr(Stdio::piped())
         .spawn()
         .expect("start collector");
-    let mut line = String::new();
-    BufReader::new(child.stderr.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line
-        .trim()
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no port in {line:?}"));
-    (child, port)
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut port = || {
+        let mut line = String::new();
+        err.read_line(&mut line).unwrap();
+        line.trim()
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no port in {line:?}"))
+    };
+    let device = port();
+    let operator = port();
+    (child, device, operator)
 }
+
+/// The password the test operators get.
+pub const OPERATOR_PASSWORD: &str = "test operator passphrase";
 
 impl Collector {
     pub fn db(&self) -> PathBuf {
@@ -139,6 +160,90 @@ impl Collector {
     }
     pub fn url(&self, p: &str) -> String {
         format!("https://127.0.0.1:{}{p}", self.port)
+    }
+    /// A URL of the operator listener.
+    pub fn op_url(&self, p: &str) -> String {
+        format!("https://127.0.0.1:{}{p}", self.op_port)
+    }
+    /// `user add NAME --role ROLE` with `password` on stdin; the exit code and stderr.
+    pub fn add_user(&self, name: &str, role: &str, password: &str) -> (i32, String) {
+        use std::io::Write;
+        let mut child = Command::new(bin("fieldattest-collector"))
+            .args(["user", "add", name, "--role", role, "--db"])
+            .arg(self.db())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(format!("{password}\n").as_bytes()).unwrap();
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    }
+    /// Signs in on the operator listener as NAME (created with `role` and
+    /// [`OPERATOR_PASSWORD`] if new); the curl cookie jar of the session.
+    pub fn login(&self, name: &str, role: &str) -> PathBuf {
+        let jar = self.dir.path().join(format!("{name}.cookies"));
+        if !jar.exists() {
+            let (code, err) = self.add_user(name, role, OPERATOR_PASSWORD);
+            assert!(code == 0 || err.contains("exists"), "{err}");
+        }
+        // The session presented (if any) ends at sign-in.
+        let present: &[&str] = if jar.exists() {
+            &["-b", jar.to_str().unwrap()]
+        } else {
+            &[]
+        };
+        let (code, body, _) = self.op(
+            "POST",
+            "/login",
+            &[
+                present,
+                &[
+                    "-c",
+                    jar.to_str().unwrap(),
+                    "--data-urlencode",
+                    &format!("name={name}"),
+                    "--data-urlencode",
+                    &format!("password={OPERATOR_PASSWORD}"),
+                ],
+            ]
+            .concat(),
+        );
+        assert_eq!(code, 303, "sign-in as {name}: {body}");
+        jar
+    }
+    /// curl on the operator listener; (status, body, response headers).
+    pub fn op(&self, method: &str, path: &str, extra: &[&str]) -> (u16, String, String) {
+        let hdrs = self.dir.path().join(format!("h{}", counter()));
+        let out = Command::new("curl")
+            .args(["-s", "-o", "-", "-w", "\n%{http_code}", "-D"])
+            .arg(&hdrs)
+            .arg("--cacert")
+            .arg(self.dir.path().join("ca.pem"))
+            .args(["-X", method])
+            .args(extra)
+            .arg(self.op_url(path))
+            .output()
+            .expect("curl");
+        let s = String::from_utf8_lossy(&out.stdout).to_string();
+        let (b, code) = s.rsplit_once('\n').unwrap_or(("", "0"));
+        let h = std::fs::read_to_string(&hdrs).unwrap_or_default();
+        (code.trim().parse().unwrap_or(0), b.to_string(), h)
+    }
+    /// GET on the operator listener signed in as a viewer; (status, body).
+    pub fn console(&self, path: &str) -> (u16, String) {
+        let jar = self.dir.path().join("viewer.cookies");
+        if !jar.exists() {
+            self.login("viewer", "viewer");
+        }
+        let (code, body, _) = self.op("GET", path, &["-b", jar.to_str().unwrap()]);
+        (code, body)
     }
     /// curl; returns (HTTP status, body as JSON).
     pub fn curl(
@@ -286,8 +391,16 @@ impl Device {
         out
     }
 
+    /// Enrolls and approves the device; its id.
     pub fn enroll(&self, c: &Collector) -> i64 {
-        let secret = c.enroll_secret("plant-7");
+        let id = self.enroll_pending(c, "plant-7");
+        c.approve(id);
+        id
+    }
+
+    /// Enrolls the device at `site` and leaves it pending; its id.
+    pub fn enroll_pending(&self, c: &Collector, site: &str) -> i64 {
+        let secret = c.enroll_secret(site);
         let (sid, nonce) = c.session();
         let t = self.token(Some(&nonce), true);
         let (code, v) = c.curl(
@@ -298,9 +411,7 @@ impl Device {
         );
         assert_eq!(code, 201, "{v}");
         assert_eq!(v["status"], "pending");
-        let id = v["device"].as_i64().unwrap();
-        c.approve(id);
-        id
+        v["device"].as_i64().unwrap()
     }
 
     /// `fieldattest attest --spool`: a token into the device's spool.

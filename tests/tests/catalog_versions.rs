@@ -195,9 +195,9 @@ fn a_newer_agents_rule_is_unknown_until_its_catalog_is_imported() {
     assert!(html.contains("<h3>unknown — SL ceiling"), "{html}");
     assert!(!html.contains(HOSTILE), "unescaped: {html}");
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; /etc/future"));
-    let (code, page) = c.curl("GET", &format!("/report/{id}"), None, &[]);
+    let (code, page) = c.console(&format!("/report/{id}"));
     assert_eq!(code, 200);
-    assert!(page.as_str().unwrap().contains(FUTURE));
+    assert!(page.contains(FUTURE));
 
     // (c) Malformed and hostile files: exit 1, the file named, nothing stored.
     let dir = tempfile::tempdir().unwrap();

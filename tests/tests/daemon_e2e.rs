@@ -273,7 +273,7 @@ fn collector_outage_then_every_spooled_token_once_in_order() {
         "{}",
         daemon.log()
     );
-    let (child, _) = spawn_collector_on(c.dir.path(), &format!("127.0.0.1:{}", c.port), &[]);
+    let (child, _, _) = spawn_collector_on(c.dir.path(), &format!("127.0.0.1:{}", c.port), &[]);
     c.child = child;
     wait_for("the spool drained", 30, || {
         spool_files(&d).is_empty() && accepted(&c).len() >= 4
@@ -603,8 +603,14 @@ fn pinned_collector_and_client_certificate() {
         "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
     );
     let ca = dir.path().join("ca.pem");
-    let (child, port) = spawn_collector(dir.path(), &["--client-ca", ca.to_str().unwrap()]);
-    let c = Collector { child, port, dir };
+    let (child, port, op_port) =
+        spawn_collector(dir.path(), &["--client-ca", ca.to_str().unwrap()]);
+    let c = Collector {
+        child,
+        port,
+        op_port,
+        dir,
+    };
     let d = Device::new(None, 2);
     let pin = cert_sha256(&c.dir.path().join("srv.pem"));
     let mtls = format!(

@@ -289,9 +289,8 @@ fn osv_advisories_match_exactly_the_affected_devices_and_vex_closes_them() {
     let doc: Value = serde_json::from_str(&fleet).unwrap();
     assert_eq!(doc["vulnerabilities"].as_array().unwrap().len(), 5);
     // The fleet page: open vulnerabilities by CVE (with devices) and by device.
-    let (code, page) = c.curl("GET", "/", None, &[]);
+    let (code, html) = c.console("/");
     assert_eq!(code, 200);
-    let html = page.as_str().unwrap();
     let table = &html[html.find("id=\"vulnerabilities\"").unwrap()..];
     assert!(
         table.contains(
@@ -354,13 +353,12 @@ fn osv_advisories_match_exactly_the_affected_devices_and_vex_closes_them() {
     assert_eq!(code, 0, "{err}");
     assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF"));
     // The web page's printable view of a device.
-    let (code, page) = c.curl("GET", &format!("/report/{a}"), None, &[]);
+    let (code, page) = c.console(&format!("/report/{a}"));
     assert_eq!(code, 200);
-    let page = page.as_str().unwrap();
     assert!(
         page.contains("IEC 62443-4-2 evidence report") && page.contains("DEBIAN-CVE-2023-5678")
     );
-    assert_eq!(c.curl("GET", "/report/999", None, &[]).0, 404);
+    assert_eq!(c.console("/report/999").0, 404);
 }
 
 /// One advisory against a source package with several binary packages on a
