@@ -244,14 +244,18 @@ fn operator_routes_refuse_attackers_and_keep_serving() {
     assert_eq!(c.op("GET", "/api/v1/devices", &["-H", &bearer]).0, 401);
 
     // 6. Password guessing: the same answer for an unknown account and a
-    //    wrong password; after 5 failures the account and the address are
-    //    locked (even the right password is refused: 429).
+    //    wrong password; 5 failures lock the account (from any address) and,
+    //    separately, the source address (for any account): even the right
+    //    password is refused (429). Loopback sources 127.0.0.x stand for
+    //    different addresses.
     c.add_user("guessme", "operator", OPERATOR_PASSWORD);
-    let try_login = |name: &str, pw: &str| {
+    let try_login = |from: &str, name: &str, pw: &str| {
         c.op(
             "POST",
             "/login",
             &[
+                "--interface",
+                from,
                 "--data-urlencode",
                 &format!("name={name}"),
                 "--data-urlencode",
@@ -259,19 +263,31 @@ fn operator_routes_refuse_attackers_and_keep_serving() {
             ],
         )
     };
-    let (c1, unknown, _) = try_login("nobody", "wrong password 1");
-    let (c2, wrong, _) = try_login("guessme", "wrong password 1");
+    let (c1, unknown, _) = try_login("127.0.0.2", "nobody", "wrong password 1");
+    let (c2, wrong, _) = try_login("127.0.0.3", "guessme", "wrong password 1");
     assert_eq!((c1, c2), (401, 401));
     assert_eq!(unknown, wrong, "unknown account and wrong password differ");
     for i in 2..=5 {
-        assert_eq!(try_login("guessme", &format!("wrong password {i}")).0, 401);
+        assert_eq!(
+            try_login("127.0.0.3", "guessme", &format!("wrong password {i}")).0,
+            401
+        );
     }
-    let (code, body, _) = try_login("guessme", OPERATOR_PASSWORD);
-    assert_eq!(code, 429, "not locked after 5 failures: {body}");
-    assert_eq!(try_login("nobody", OPERATOR_PASSWORD).0, 429);
-    // The address is locked too (5 failures from 127.0.0.1): another
-    // account's right password is refused from here.
-    assert_eq!(try_login("op1", OPERATOR_PASSWORD).0, 429);
+    // The account is locked: from a fresh address too.
+    let (code, body, _) = try_login("127.0.0.4", "guessme", OPERATOR_PASSWORD);
+    assert_eq!(code, 429, "account not locked after 5 failures: {body}");
+    // The address is locked: for another account with its right password.
+    assert_eq!(try_login("127.0.0.3", "op1", OPERATOR_PASSWORD).0, 429);
+    // An unknown account locks like a known one (no enumeration by lockout).
+    for i in 2..=5 {
+        assert_eq!(
+            try_login("127.0.0.5", "nobody", &format!("wrong password {i}")).0,
+            401
+        );
+    }
+    assert_eq!(try_login("127.0.0.6", "nobody", "x").0, 429);
+    // Elsewhere, other accounts still sign in.
+    assert_eq!(try_login("127.0.0.7", "op1", OPERATOR_PASSWORD).0, 303);
 
     // 7. The audit trail names who did what.
     let trail = audit(&c);
@@ -279,7 +295,7 @@ fn operator_routes_refuse_attackers_and_keep_serving() {
         "\"login\"",
         "operator op1 (operator) from 127.0.0.1",
         "\"login-failed\"",
-        "operator \\\"nobody\\\" from 127.0.0.1",
+        "operator \\\"nobody\\\" from 127.0.0.2",
         "\"logout\"",
         "\"token-use\"",
         "\"csrf-refused\"",

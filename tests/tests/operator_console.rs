@@ -40,7 +40,7 @@ struct Browser {
     _profile: tempfile::TempDir,
 }
 
-const ELEMENT: &str = "element-6066-11e4-a5ab-4ede-9b3cf7f5c4f1";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 impl Browser {
     fn start(out: &Path) -> Browser {
@@ -91,7 +91,10 @@ impl Browser {
 
     fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
         let v = wd(method, &format!("{}{path}", self.base), body);
-        assert!(v["value"]["error"].is_null(), "{method} {path}: {v}");
+        assert!(
+            !v.is_null() && v["value"]["error"].is_null(),
+            "{method} {path}: {v}"
+        );
         v["value"].clone()
     }
 
@@ -116,7 +119,10 @@ impl Browser {
             "/element",
             Some(&json!({"using": "css selector", "value": css})),
         );
-        v[ELEMENT].as_str().unwrap().to_string()
+        v[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("{css}: {v}\n{}", self.source()))
+            .to_string()
     }
 
     fn type_into(&self, css: &str, text: &str) {
