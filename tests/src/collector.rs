@@ -100,7 +100,12 @@ pub fn issue(dir: &Path, name: &str, cn: &str, ext: &str) {
 pub fn start() -> Collector {
     let dir = tempfile::tempdir().unwrap();
     pki(dir.path());
-    let (child, port, op_port) = spawn_collector(dir.path(), &[]);
+    start_in(dir, &[])
+}
+
+/// Starts `serve` with the PKI already in `dir` and `extra` options.
+pub fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> Collector {
+    let (child, port, op_port) = spawn_collector(dir.path(), extra);
     Collector {
         child,
         port,
@@ -287,33 +292,31 @@ impl Collector {
         );
         serde_json::from_slice(&out.stdout).unwrap()
     }
-    /// A one-time enrollment secret from `enroll-token`.
-    pub fn enroll_secret(&self, site: &str) -> String {
+    /// Runs a collector subcommand on this database (`--db` appended);
+    /// asserts it succeeds; its stdout, trimmed.
+    pub fn run(&self, args: &[&str]) -> String {
         let out = Command::new(bin("fieldattest-collector"))
-            .args(["enroll-token", "--site", site, "--ttl", "10m", "--db"])
+            .args(args)
+            .arg("--db")
             .arg(self.db())
             .output()
             .unwrap();
         assert!(
             out.status.success(),
-            "{}",
+            "{args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     }
 
+    /// A one-time enrollment secret from `enroll-token`.
+    pub fn enroll_secret(&self, site: &str) -> String {
+        self.run(&["enroll-token", "--site", site, "--ttl", "10m"])
+    }
+
     /// `approve DEVICE`.
     pub fn approve(&self, id: i64) {
-        let out = Command::new(bin("fieldattest-collector"))
-            .args(["approve", &id.to_string(), "--db"])
-            .arg(self.db())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        self.run(&["approve", &id.to_string()]);
     }
 
     pub fn session(&self) -> (String, String) {

@@ -231,16 +231,7 @@ fn operator_routes_refuse_attackers_and_keep_serving() {
         !listed.contains(&tok[4..]),
         "token list shows a token: {listed}"
     );
-    let out = std::process::Command::new(fieldattest_tests::bin("fieldattest-collector"))
-        .args(["token", "revoke", &tid.to_string(), "--db"])
-        .arg(c.db())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    c.run(&["token", "revoke", &tid.to_string()]);
     assert_eq!(c.op("GET", "/api/v1/devices", &["-H", &bearer]).0, 401);
 
     // 6. Password guessing: the same answer for an unknown account and a
@@ -344,21 +335,16 @@ fn a_device_certificate_gets_nothing_from_operator_routes() {
         "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
     );
     let ca = dir.path().join("ca.pem");
-    let (child, port, op_port) = spawn_collector(
-        dir.path(),
+    let opca_pem = opca.join("ca.pem");
+    let c = start_in(
+        dir,
         &[
             "--client-ca",
             ca.to_str().unwrap(),
             "--operator-client-ca",
-            opca.join("ca.pem").to_str().unwrap(),
+            opca_pem.to_str().unwrap(),
         ],
     );
-    let c = Collector {
-        child,
-        port,
-        op_port,
-        dir,
-    };
     let p = |d: &Path, f: &str| d.join(f).display().to_string();
     let dev = [
         "--cert".to_string(),
@@ -404,27 +390,16 @@ fn device_status(c: &Collector, id: i64) -> String {
 
 /// `token create --role ROLE --expires 1h`: the token and its id.
 fn api_token(c: &Collector, role: &str) -> (String, i64) {
-    let out = std::process::Command::new(fieldattest_tests::bin("fieldattest-collector"))
-        .args([
-            "token",
-            "create",
-            "--role",
-            role,
-            "--expires",
-            "1h",
-            "--name",
-            "ci",
-            "--db",
-        ])
-        .arg(c.db())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let tok = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let tok = c.run(&[
+        "token",
+        "create",
+        "--role",
+        role,
+        "--expires",
+        "1h",
+        "--name",
+        "ci",
+    ]);
     assert!(tok.starts_with("fat_") && tok.len() == 68, "{tok}");
     let id = c
         .cli(&["token", "list"])

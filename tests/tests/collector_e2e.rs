@@ -318,14 +318,7 @@ fn mutual_tls_requires_a_client_certificate_and_binds_it_to_the_device() {
         "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
     );
     let ca = dir.path().join("ca.pem");
-    let (child, port, op_port) =
-        spawn_collector(dir.path(), &["--client-ca", ca.to_str().unwrap()]);
-    let c = Collector {
-        child,
-        port,
-        op_port,
-        dir,
-    };
+    let c = start_in(dir, &["--client-ca", ca.to_str().unwrap()]);
     let cert = |n: &str| -> Vec<String> {
         vec![
             "--cert".into(),

@@ -603,18 +603,12 @@ fn pinned_collector_and_client_certificate() {
         "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
     );
     let ca = dir.path().join("ca.pem");
-    let (child, port, op_port) =
-        spawn_collector(dir.path(), &["--client-ca", ca.to_str().unwrap()]);
-    let c = Collector {
-        child,
-        port,
-        op_port,
-        dir,
-    };
+    let c = start_in(dir, &["--client-ca", ca.to_str().unwrap()]);
     let d = Device::new(None, 2);
     let pin = cert_sha256(&c.dir.path().join("srv.pem"));
     let mtls = format!(
-        "[collector]\nurl = \"https://127.0.0.1:{port}\"\npin_sha256 = \"{pin}\"\nclient_cert = {:?}\nclient_key = {:?}\n",
+        "[collector]\nurl = \"https://127.0.0.1:{}\"\npin_sha256 = \"{pin}\"\nclient_cert = {:?}\nclient_key = {:?}\n",
+        c.port,
         c.dir.path().join("cli.pem").display().to_string(),
         c.dir.path().join("cli.key").display().to_string()
     );

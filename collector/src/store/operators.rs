@@ -9,13 +9,18 @@ use rusqlite::{params, Connection, OptionalExtension};
 const OPERATOR_COLS: &str = "id, name, role, phc, disabled, created";
 
 fn row_operator(r: &rusqlite::Row) -> rusqlite::Result<Operator> {
+    operator_at(r, 0)
+}
+
+/// The operator in the columns [`OPERATOR_COLS`] from column `i` on.
+fn operator_at(r: &rusqlite::Row, i: usize) -> rusqlite::Result<Operator> {
     Ok(Operator {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        role: r.get(2)?,
-        phc: r.get(3)?,
-        disabled: r.get::<_, i64>(4)? != 0,
-        created: r.get(5)?,
+        id: r.get(i)?,
+        name: r.get(i + 1)?,
+        role: r.get(i + 2)?,
+        phc: r.get(i + 3)?,
+        disabled: r.get::<_, i64>(i + 4)? != 0,
+        created: r.get(i + 5)?,
     })
 }
 
@@ -137,17 +142,9 @@ pub(super) fn op_session(
             ),
             [hash],
             |r| {
-                let csrf: String = r.get(0)?;
                 Ok(OpSession {
-                    csrf,
-                    operator: Operator {
-                        id: r.get(1)?,
-                        name: r.get(2)?,
-                        role: r.get(3)?,
-                        phc: r.get(4)?,
-                        disabled: r.get::<_, i64>(5)? != 0,
-                        created: r.get(6)?,
-                    },
+                    csrf: r.get(0)?,
+                    operator: operator_at(r, 1)?,
                 })
             },
         )
