@@ -40,6 +40,13 @@ fn role(o: &Opts) -> Result<Role, ExitCode> {
 
 /// The password from stdin: its first line, checked against the policy.
 fn password() -> Result<String, ExitCode> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        say!(
+            "{PROG}: password (one line, at least {} characters):",
+            auth::MIN_PASSWORD
+        );
+    }
     let mut s = String::new();
     std::io::stdin()
         .take(4096)
