@@ -208,7 +208,7 @@ pub fn device(d: &crate::store::Device, v: &Viewer) -> maud::Markup {
         }
         @if v.may_act && d.status == "pending" {
             h2 { "Approve" }
-            p { "Compare this key id with the one the device printed when it enrolled (" code { "fieldattest enroll" } "). Approve only if they are equal." }
+            p { "Compare this key id with the one the device printed (" code { "fieldattest enroll" } " or " code { "fieldattest identity" } " on the device). Approve only if they are equal." }
             form method="post" action={ "/devices/" (d.id) "/approve" } id="approve" {
                 input type="hidden" name="csrf" value=(v.csrf);
                 input type="hidden" name="kid" value=(kid);
