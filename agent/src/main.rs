@@ -738,14 +738,7 @@ fn run_daemon(mut p: lexopt::Parser) -> ExitCode {
         "trace" => tracing::Level::TRACE,
         _ => tracing::Level::INFO,
     };
-    // A log line that cannot be written is dropped: by default the subscriber
-    // reports that with eprintln!, which panics on a full or closed stderr.
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_max_level(level)
-        .with_target(false)
-        .log_internal_errors(false)
-        .init();
+    fieldattest_agent::log::init(level);
     if let Err(e) = fieldattest_agent::sys::settle_in(&cfg) {
         tracing::error!("{e}");
         return ExitCode::from(3);
