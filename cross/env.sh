@@ -31,6 +31,14 @@ export CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=aarch64-linux-gnu-gcc
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUNNER=qemu-aarch64
 export CC_aarch64_unknown_linux_musl=aarch64-linux-gnu-gcc
+# Static musl: link without a GNU_RELRO segment. Only a dynamic loader applies
+# RELRO (musl's static start-up never does), yet GNU ld pads the file so that
+# the RELRO end falls on a 64 KiB page: up to 64 KB of zeros in the binary
+# (31 KB at 0d49a59) and a size that jumps in 64 KiB steps. Without it the
+# data segment follows the code within 4 KiB, still loadable by kernels with
+# 4, 16 or 64 KiB pages (unlike -z max-page-size=4096). The gnu targets are
+# dynamic: their RELRO is real and stays.
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="-C link-arg=-Wl,-z,norelro"
 export CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_LINKER=arm-linux-gnueabihf-gcc
 export CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_RUNNER="qemu-arm -L /usr/arm-linux-gnueabihf"
 export CC_armv7_unknown_linux_gnueabihf=arm-linux-gnueabihf-gcc

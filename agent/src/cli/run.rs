@@ -53,14 +53,10 @@ fn run(o: Opts) -> Exit {
         "trace" => tracing::Level::TRACE,
         _ => tracing::Level::INFO,
     };
-    // A log line that cannot be written is dropped: by default the subscriber
-    // reports that with eprintln!, which panics on a full or closed stderr.
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_max_level(level)
-        .with_target(false)
-        .log_internal_errors(false)
-        .init();
+    // Log lines in tracing-subscriber's fmt format through the agent's own
+    // small subscriber (agent/src/log.rs); a line that cannot be written is
+    // dropped, never a panic.
+    fieldattest_agent::log::init(level);
     if let Err(e) = fieldattest_agent::sys::settle_in(&cfg) {
         tracing::error!("{e}");
         return Exit::Failed;
