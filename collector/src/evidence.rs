@@ -78,10 +78,6 @@ pub fn device(
                 .collect()
         })
         .unwrap_or_default();
-    let ceilings: BTreeMap<String, u8> = claims
-        .as_ref()
-        .map(|c| c.sl_ceiling.iter().cloned().collect())
-        .unwrap_or_default();
     // Metadata from the catalog of the agent version that signed the token
     // (submods["agent"]), never from this collector's build: a rule a newer
     // agent added is listed with its metadata when the collector holds that
@@ -89,6 +85,13 @@ pub fn device(
     let agent_version = claims.as_ref().and_then(agent_version);
     let catalogs = catalogs(store)?;
     out["attestation"]["agent_version"] = json!(agent_version);
+    // SL ceilings computed here from the results and the catalog; the
+    // device's claim is shown beside them and a disagreement flagged.
+    let ceil = claims
+        .as_ref()
+        .map(|c| verify::ceilings(c, &catalogs))
+        .unwrap_or_default();
+    out["attestation"]["sl_ceiling_dispute"] = json!(ceil.dispute);
     let mut by_fr: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for (rule, code) in &results {
         let found: Vec<Value> = claims
@@ -134,10 +137,12 @@ pub fn device(
         by_fr
             .into_iter()
             .map(|(fr, rules)| {
-                let ceiling = ceilings.get(&fr).copied();
+                let ceiling = ceil.effective.get(&fr).copied();
                 json!({
                     "fr": fr,
                     "sl_ceiling": ceiling,
+                    "sl_ceiling_claimed": ceil.claimed.get(&fr),
+                    "sl_ceiling_computed": ceil.computed.get(&fr),
                     "meets_target": ceiling.is_some_and(|c| c >= target_sl),
                     "failing": rules.iter().filter(|r| r["result"] == "fail").count(),
                     "rules": rules,

@@ -3,11 +3,21 @@
 //! and claims → binding (UEID of the kid's device) → freshness (session nonce
 //! live and single use online; `cti` unseen and `seq` increasing always) →
 //! storage. Every outcome, accepted or rejected, goes to the audit trail.
+//!
+//! Nothing the device says is taken on trust where the collector can check
+//! it: the SL ceiling per FR is recomputed from the rule results and the rule
+//! catalog ([`ceilings`]; the claim is kept and a disagreement recorded); a
+//! session is burnt only by a token that verifies, carries its nonce and
+//! comes over the client certificate the session was opened with; a device
+//! bound to a client certificate is held to it on every route; a UEID
+//! already held by another device is refused at enrollment.
 
 use crate::store::{Attestation, Conflict, Device, SessionState, Store, StoreError};
+use fieldattest_protocol::catalog::{Catalog, Catalogs, Lookup};
 use fieldattest_protocol::eat::{self, Claims};
 use fieldattest_protocol::rejection::Rejection;
 use fieldattest_protocol::token::{self, PublicKey, TokenError};
+use std::collections::BTreeMap;
 
 /// How a token arrived.
 #[derive(Debug, Clone)]
@@ -67,20 +77,55 @@ fn bad_token(e: TokenError) -> Refusal {
     reject(Rejection::of_token_error(&e), e.to_string())
 }
 
-/// Verifies and stores an attestation token.
+/// Verifies and stores an attestation token (imports, tests: no requester).
 pub fn accept(
     store: &dyn Store,
     body: &[u8],
     arrival: Arrival,
     now: i64,
 ) -> Result<Accepted, Refusal> {
+    accept_from(store, body, arrival, &Requester::default(), now)
+}
+
+/// Who sent a request over the network: its address (audit coalescing) and
+/// the SHA-256 (hex) of its client certificate (mTLS).
+#[derive(Debug, Clone, Default)]
+pub struct Requester {
+    pub source: Option<String>,
+    pub peer: Option<String>,
+}
+
+/// Verifies and stores an attestation token posted by `from`; a device bound
+/// to a client certificate must come over it, online or spooled.
+pub fn accept_from(
+    store: &dyn Store,
+    body: &[u8],
+    arrival: Arrival,
+    from: &Requester,
+    now: i64,
+) -> Result<Accepted, Refusal> {
     let mut kid_seen: Option<Vec<u8>> = None;
     let mut dev_seen: Option<i64> = None;
-    let r = accept_inner(store, body, arrival, now, &mut kid_seen, &mut dev_seen);
+    let r = accept_inner(
+        store,
+        body,
+        arrival,
+        from,
+        now,
+        &mut kid_seen,
+        &mut dev_seen,
+    );
     // Accepted attestations are audited in the same transaction that stores them.
     if let Err(rj) = &r {
         store
-            .audit(now, kid_seen.as_deref(), dev_seen, "rejected", &rj.reason)
+            .audit_from(
+                from.source.as_deref(),
+                now,
+                kid_seen.as_deref(),
+                dev_seen,
+                "rejected",
+                &rj.reason,
+            )
             .map_err(from_store)?;
     }
     r
@@ -90,6 +135,7 @@ fn accept_inner(
     store: &dyn Store,
     body: &[u8],
     arrival: Arrival,
+    from: &Requester,
     now: i64,
     kid_seen: &mut Option<Vec<u8>>,
     dev_seen: &mut Option<i64>,
@@ -113,11 +159,13 @@ fn accept_inner(
             "UEID does not match the device enrolled for this kid",
         ));
     }
-    if let Arrival::Online { peer, .. } = arrival {
-        check_peer(store, device.id, peer)?;
-    }
+    let peer = match arrival {
+        Arrival::Online { peer, .. } => peer.or(from.peer.as_deref()),
+        Arrival::Offline => from.peer.as_deref(),
+    };
+    check_peer(store, device.id, peer)?;
     if let Arrival::Online { session, .. } = arrival {
-        check_session(store, session, claims.nonce.as_ref(), now)?;
+        check_session(store, session, claims.nonce.as_ref(), peer, now)?;
     }
     if store.cti_seen(device.id, &claims.cti).map_err(from_store)? {
         return Err(from_store(StoreError::Conflict(Conflict::DuplicateCti)));
@@ -140,6 +188,7 @@ fn accept_inner(
         Some(last) if seq > last + 1 => Some((last + 1, seq - 1)),
         _ => None,
     };
+    let ceil = ceilings(&claims, held_catalogs(store)?.as_ref());
     let a = Attestation {
         device_id: device.id,
         received_at: now,
@@ -164,7 +213,8 @@ fn accept_inner(
             .iter()
             .map(|k| (k.kind.clone(), k.path.clone(), k.fingerprint.clone()))
             .collect(),
-        sl_ceiling: claims.sl_ceiling.clone(),
+        sl_ceiling: ceil.effective.into_iter().collect(),
+        ceiling_dispute: ceil.dispute.clone(),
         kid: kid.clone(),
         sbom_digest: claims
             .sbom_digests
@@ -172,8 +222,12 @@ fn accept_inner(
             .find(|(f, d)| f.starts_with("cyclonedx") && d.len() == 32)
             .map(|(_, d)| crate::hex(d)),
         audit_reason: format!(
-            "seq {seq}{}",
+            "seq {seq}{}{}",
             gap.map(|(f, t)| format!("; missing seq {f}..{t}"))
+                .unwrap_or_default(),
+            ceil.dispute
+                .as_ref()
+                .map(|d| format!("; SL ceiling claim disagrees: {d}"))
                 .unwrap_or_default()
         ),
     };
@@ -240,14 +294,18 @@ pub fn check_active(d: &Device) -> Result<(), Refusal> {
     }
 }
 
-/// Burns the session and checks that the token carries its nonce.
+/// Checks the session without burning it — it must be live, carry the
+/// token's nonce and have been opened over the same client certificate, if
+/// it was opened over one — and only then burns it (atomically: of two
+/// racing posts one wins). A foreign or garbage token leaves it usable.
 fn check_session(
     store: &dyn Store,
     session: &str,
     nonce: Option<&Vec<u8>>,
+    peer: Option<&str>,
     now: i64,
 ) -> Result<(), Refusal> {
-    match store.take_session(session, now).map_err(from_store)? {
+    let state = |s: SessionState| match s {
         SessionState::Live(n) if Some(&n) == nonce => Ok(()),
         SessionState::Live(_) => Err(reject(
             Rejection::WrongNonce,
@@ -259,6 +317,111 @@ fn check_session(
         )),
         SessionState::Expired => Err(reject(Rejection::SessionExpired, "session expired")),
         SessionState::Unknown => Err(reject(Rejection::UnknownSession, "unknown session")),
+    };
+    let (peeked, bound) = store.peek_session(session, now).map_err(from_store)?;
+    state(peeked)?;
+    if bound.is_some() && bound.as_deref() != peer {
+        return Err(reject(
+            Rejection::ClientCertificateMismatch,
+            "session opened over another client certificate",
+        ));
+    }
+    state(store.take_session(session, now).map_err(from_store)?)
+}
+
+/// The agent version named in the token (`submods["agent"]`).
+pub fn agent_version(c: &Claims) -> Option<String> {
+    c.submods
+        .iter()
+        .find(|(name, _)| name == "agent")
+        .and_then(|(_, s)| s.sw.as_ref())
+        .map(|sw| sw.version.clone())
+}
+
+/// The catalogs shipped with this build (parsed once) plus those imported
+/// into the store (re-checked: the database is not trusted).
+pub fn held_catalogs(store: &dyn Store) -> Result<std::borrow::Cow<'static, Catalogs>, Refusal> {
+    static SHIPPED: std::sync::OnceLock<Catalogs> = std::sync::OnceLock::new();
+    let shipped = SHIPPED.get_or_init(Catalogs::shipped);
+    let imported = store.catalogs().map_err(from_store)?;
+    if imported.is_empty() {
+        return Ok(std::borrow::Cow::Borrowed(shipped));
+    }
+    let mut c = shipped.clone();
+    for text in imported {
+        if let Ok(cat) = Catalog::parse(&text) {
+            c.insert(cat);
+        }
+    }
+    Ok(std::borrow::Cow::Owned(c))
+}
+
+/// The FR a requirement id belongs to (`CR 1.1`, `EDR 2.4 RE 1` → `FR1`, `FR2`).
+fn fr_of(req: &str) -> Option<String> {
+    let mut w = req.split_whitespace();
+    if !matches!(w.next()?, "CR" | "EDR" | "HDR" | "NDR" | "SAR") {
+        return None;
+    }
+    let n: u8 = w.next()?.split('.').next()?.parse().ok()?;
+    (1..=7).contains(&n).then(|| format!("FR{n}"))
+}
+
+/// SL ceilings of one attestation: the device's claim, the collector's own
+/// computation, the value to use and the disagreement.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ceilings {
+    pub claimed: BTreeMap<String, u8>,
+    /// Computed from the rule results and the catalog, for the FRs with at
+    /// least one known rule that passed or failed.
+    pub computed: BTreeMap<String, u8>,
+    /// The computed ceiling where there is one, else the claim (an FR whose
+    /// rules no held catalog knows cannot be checked).
+    pub effective: BTreeMap<String, u8>,
+    /// The FRs where the claim differs from the computation, as text.
+    pub dispute: Option<String>,
+}
+
+/// Computes the SL ceiling per FR with the agent's semantics (`summarize` in
+/// `scan/src/report.rs`): each FR with a rule that passed or failed starts
+/// at 4; a failing rule lowers the ceiling of the FR of each of its
+/// requirements to that requirement's lowest SL minus one. Rule metadata
+/// comes from the catalog of the agent version that signed the token (or
+/// the newest catalog knowing the rule); unknown rules do not count.
+pub fn ceilings(claims: &Claims, cats: &Catalogs) -> Ceilings {
+    let version = agent_version(claims);
+    let mut computed: BTreeMap<String, u8> = BTreeMap::new();
+    for (rule, code) in claims.measres.iter().flat_map(|(_, r)| r.iter()) {
+        if *code != eat::RESULT_PASS && *code != eat::RESULT_FAIL {
+            continue;
+        }
+        let meta = match cats.lookup(version.as_deref(), rule) {
+            Lookup::Exact(m) | Lookup::OtherVersion { meta: m, .. } => m,
+            Lookup::Unknown => continue,
+        };
+        for req in &meta.requirements {
+            let Some(fr) = fr_of(&req.id) else { continue };
+            let e = computed.entry(fr).or_insert(4);
+            if *code == eat::RESULT_FAIL {
+                *e = (*e).min(req.min_sl.saturating_sub(1));
+            }
+        }
+    }
+    let claimed: BTreeMap<String, u8> = claims.sl_ceiling.iter().cloned().collect();
+    let mut effective = claimed.clone();
+    effective.extend(computed.iter().map(|(k, v)| (k.clone(), *v)));
+    let diffs: Vec<String> = computed
+        .iter()
+        .filter(|(fr, c)| claimed.get(*fr) != Some(c))
+        .map(|(fr, c)| match claimed.get(fr) {
+            Some(d) => format!("{fr}: device claims {d}, computed {c}"),
+            None => format!("{fr}: device claims none, computed {c}"),
+        })
+        .collect();
+    Ceilings {
+        claimed,
+        computed,
+        effective,
+        dispute: (!diffs.is_empty()).then(|| diffs.join("; ")),
     }
 }
 
@@ -282,9 +445,10 @@ pub fn enroll(
     secret: &[u8],
     body: &[u8],
     session: &str,
-    peer: Option<&str>,
+    from: &Requester,
     now: i64,
 ) -> Result<Device, Refusal> {
+    let peer = from.peer.as_deref();
     let mut kid_seen = None;
     let r = (|| {
         let (sign1, kid) = token::parse(body).map_err(bad_token)?;
@@ -309,9 +473,15 @@ pub fn enroll(
                 "not an enrollment token (intuse must be 2)",
             ));
         }
-        check_session(store, session, claims.nonce.as_ref(), now)?;
+        check_session(store, session, claims.nonce.as_ref(), peer, now)?;
         if store.device_by_kid(&kid).map_err(from_store)?.is_some() {
             return Err(reject(Rejection::AlreadyEnrolled, "key already enrolled"));
+        }
+        if let Some(other) = store.device_by_ueid(&claims.ueid).map_err(from_store)? {
+            return Err(reject(
+                Rejection::UeidInUse,
+                format!("UEID already held by device {}", other.id),
+            ));
         }
         let hash = ring::digest::digest(&ring::digest::SHA256, secret);
         let site = store
@@ -344,7 +514,14 @@ pub fn enroll(
         Err(rj) => ("enroll-rejected", rj.reason.clone(), None),
     };
     store
-        .audit(now, kid_seen.as_deref(), dev, outcome, &reason)
+        .audit_from(
+            from.source.as_deref(),
+            now,
+            kid_seen.as_deref(),
+            dev,
+            outcome,
+            &reason,
+        )
         .map_err(from_store)?;
     r
 }
@@ -364,9 +541,10 @@ pub fn rotate(
     store: &dyn Store,
     body: &[u8],
     session: &str,
-    peer: Option<&str>,
+    from: &Requester,
     now: i64,
 ) -> Result<(Device, Vec<u8>, i64), Refusal> {
+    let peer = from.peer.as_deref();
     let mut kid_seen = None;
     let mut dev_seen = None;
     let r = (|| {
@@ -447,7 +625,7 @@ pub fn rotate(
                 last,
             })));
         }
-        check_session(store, session, c1.nonce.as_ref(), now)?;
+        check_session(store, session, c1.nonce.as_ref(), peer, now)?;
         store
             .rotate_key(device.id, &kid2, &new_key.0, seq, now)
             .map_err(from_store)?;
@@ -465,7 +643,14 @@ pub fn rotate(
         Err(rj) => ("rotate-rejected", rj.reason.clone()),
     };
     store
-        .audit(now, kid_seen.as_deref(), dev_seen, outcome, &reason)
+        .audit_from(
+            from.source.as_deref(),
+            now,
+            kid_seen.as_deref(),
+            dev_seen,
+            outcome,
+            &reason,
+        )
         .map_err(from_store)?;
     r
 }

@@ -19,15 +19,17 @@
 //! operator side's; this module assembles the router, TLS and the accept loop.
 
 mod device;
+mod limits;
 mod operator;
 
 pub use device::PeerCert;
+pub use limits::{Limits, Shield, Source};
 
 use crate::hex;
 use crate::store::Store;
 use crate::verify::Refusal;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -79,7 +81,10 @@ pub fn status(r: Rejection) -> StatusCode {
         | R::DuplicateCti
         | R::SequenceNotIncreasing
         | R::AlreadyEnrolled
-        | R::KeyAlreadyKnown => StatusCode::CONFLICT,
+        | R::KeyAlreadyKnown
+        | R::UeidInUse => StatusCode::CONFLICT,
+        R::Busy => StatusCode::TOO_MANY_REQUESTS,
+        R::Timeout => StatusCode::REQUEST_TIMEOUT,
         R::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         R::WrongMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         R::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -100,11 +105,7 @@ fn from_refusal(r: Refusal) -> Response {
 }
 
 fn is_eat(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.trim_start().starts_with("application/eat+cwt"))
-        .unwrap_or(false)
+    device::media_type_is(headers, "application/eat+cwt")
 }
 
 async fn health() -> Response {
@@ -112,6 +113,12 @@ async fn health() -> Response {
 }
 
 pub fn router(app: Shared) -> Router {
+    router_with(app, Shield::new(Limits::default()))
+}
+
+/// The router with the limits of `shield` (issue 16: deadline, work and
+/// memory limits, catch-panic; see `limits.rs`).
+pub fn router_with(app: Shared, shield: Arc<Shield>) -> Router {
     Router::new()
         .route("/", get(operator::page))
         .route("/report/{device}", get(operator::report_page))
@@ -131,7 +138,14 @@ pub fn router(app: Shared) -> Router {
             axum::routing::put(device::put_sbom).get(device::has_sbom),
         )
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(tower::limit::ConcurrencyLimitLayer::new(MAX_CONCURRENT))
+        // Device-channel limits (limits.rs): a whole-request deadline, the
+        // shield for the handlers, panics answered 500.
+        .layer(axum::middleware::from_fn_with_state(
+            shield.clone(),
+            limits::deadline,
+        ))
+        .layer(axum::Extension(shield))
+        .layer(axum::middleware::from_fn(limits::catch_panic))
         .with_state(app)
 }
 
@@ -186,16 +200,23 @@ pub async fn serve(
 ) {
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
-    let router = router(app);
+    let shield = Shield::new(Limits::default());
+    let router = router_with(app, shield.clone());
     tokio::pin!(shutdown);
     loop {
-        let (tcp, _peer): (tokio::net::TcpStream, SocketAddr) = tokio::select! {
+        let (tcp, addr): (tokio::net::TcpStream, SocketAddr) = tokio::select! {
             r = listener.accept() => match r { Ok(x) => x, Err(_) => continue },
             _ = &mut shutdown => return,
         };
+        // Connection limits (limits.rs): over them, the connection is closed.
+        let Some(admitted) = shield.admit(addr.ip()) else {
+            continue;
+        };
+        let source = Source(Some(addr.ip()));
         let acceptor = acceptor.clone();
         let router = router.clone();
         tokio::spawn(async move {
+            let _admitted = admitted;
             let Ok(Ok(tls)) =
                 tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await
             else {
@@ -208,7 +229,9 @@ pub async fn serve(
                 .and_then(|c| c.first())
                 .map(|c| hex(ring::digest::digest(&ring::digest::SHA256, c.as_ref()).as_ref()));
             let svc = hyper_util::service::TowerToHyperService::new(
-                router.layer(axum::Extension(PeerCert(peer))),
+                router
+                    .layer(axum::Extension(PeerCert(peer)))
+                    .layer(axum::Extension(source)),
             );
             let mut b = hyper::server::conn::http1::Builder::new();
             b.timer(TokioTimer::new())

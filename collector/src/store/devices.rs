@@ -1,5 +1,29 @@
 //! Enrollment secrets, devices, sessions, key rotation, the mTLS binding and
 //! the audit trail.
+//!
+//! **Sessions** are bounded: each creation purges expired sessions, keeps at
+//! most [`super::SessionCaps::per_source`] live sessions per source address
+//! (the oldest of that source is dropped, so a noisy neighbour only evicts its
+//! own) and refuses creation when [`super::SessionCaps::total`] rows remain.
+//! A session remembers the client certificate it was opened with.
+//!
+//! **The audit trail is tamper-evident.** Each row carries `prev_hash` (the
+//! previous row's `hash`) and `hash` = SHA-256 over `prev_hash` and its own
+//! fields in a canonical, length-prefixed encoding ([`chain_hash`]); editing,
+//! inserting or deleting a row breaks the chain at that row or the next one,
+//! which [`verify_audit`] (`fieldattest-collector audit verify`) names.
+//! Removing the newest rows is not detectable from the table alone.
+//!
+//! **It is bounded in what unauthenticated requests write**: reasons are cut
+//! at [`MAX_REASON`] bytes with a marker, and a failure repeating from one
+//! source with the same outcome and reason within [`AUDIT_WINDOW`] seconds —
+//! or any failure from a source that already wrote [`AUDIT_ROWS_PER_SOURCE`]
+//! rows in that window — increments a counter in `audit_repeats` (keyed by the
+//! row it repeats) instead of adding a row. The counters live outside the
+//! chain on purpose: a chained row never changes after it is written, so the
+//! chain stays verifiable without re-hashing; the counter only says how often
+//! a chained, already-evident event recurred (its loss understates volume, it
+//! cannot hide or forge an event).
 
 use super::{e, AuditEntry, Conflict, Device, Result, SessionState, StoreError};
 use fieldattest_protocol::hex::hex;
@@ -120,6 +144,114 @@ pub(super) fn create_session(c: &Connection, id: &str, nonce: &[u8], expires: i6
     Ok(())
 }
 
+/// Opens a session bound to its requester within the caps (see the module
+/// doc); false when the table is full of live sessions.
+pub(super) fn open_session(
+    c: &mut Connection,
+    s: &super::NewSession,
+    caps: super::SessionCaps,
+) -> Result<bool> {
+    let tx = c
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(e)?;
+    tx.prepare_cached("DELETE FROM sessions WHERE expires < ?1")
+        .map_err(e)?
+        .execute([s.now])
+        .map_err(e)?;
+    if let Some(src) = &s.source {
+        let n: i64 = tx
+            .prepare_cached("SELECT count(*) FROM sessions WHERE source = ?1")
+            .map_err(e)?
+            .query_row([src], |r| r.get(0))
+            .map_err(e)?;
+        if n >= caps.per_source {
+            tx.prepare_cached("DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions WHERE source = ?1 ORDER BY created, rowid LIMIT ?2)")
+                .map_err(e)?
+                .execute(params![src, n - caps.per_source + 1])
+                .map_err(e)?;
+        }
+    }
+    let total: i64 = tx
+        .prepare_cached("SELECT count(*) FROM sessions")
+        .map_err(e)?
+        .query_row([], |r| r.get(0))
+        .map_err(e)?;
+    if total >= caps.total {
+        return Ok(false);
+    }
+    tx.prepare_cached("INSERT INTO sessions (id, nonce, expires, source, peer, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        .map_err(e)?
+        .execute(params![s.id, s.nonce, s.expires, s.source, s.peer, s.now])
+        .map_err(e)?;
+    tx.commit().map_err(e)?;
+    Ok(true)
+}
+
+/// A session without burning it: (state as [`take_session`] would see it,
+/// the client certificate it was opened with).
+pub(super) fn peek_session(
+    c: &mut Connection,
+    id: &str,
+    now: i64,
+) -> Result<(SessionState, Option<String>)> {
+    let row: Option<(Vec<u8>, i64, i64, Option<String>)> = c
+        .query_row(
+            "SELECT nonce, expires, used, peer FROM sessions WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()
+        .map_err(e)?;
+    Ok(match row {
+        None => (SessionState::Unknown, None),
+        Some((_, _, 1, p)) => (SessionState::Used, p),
+        Some((_, exp, _, p)) if exp < now => (SessionState::Expired, p),
+        Some((n, _, _, p)) => (SessionState::Live(n), p),
+    })
+}
+
+pub(super) fn session_count(c: &mut Connection) -> Result<i64> {
+    c.query_row("SELECT count(*) FROM sessions", [], |r| r.get(0))
+        .map_err(e)
+}
+
+pub(super) fn device_by_ueid(c: &mut Connection, ueid: &[u8]) -> Result<Option<Device>> {
+    c.query_row(
+        &format!("SELECT {DEVICE_COLS} FROM devices WHERE ueid = ?1 ORDER BY id LIMIT 1"),
+        [ueid],
+        row_device,
+    )
+    .optional()
+    .map_err(e)
+}
+
+/// Devices whose stored attestations reference an SBOM digest.
+pub(super) fn sbom_devices(c: &mut Connection, digest: &str) -> Result<Vec<i64>> {
+    let mut st = c
+        .prepare_cached("SELECT DISTINCT device_id FROM tokens WHERE sbom_digest = ?1")
+        .map_err(e)?;
+    let v = st
+        .query_map([digest], |r| r.get(0))
+        .map_err(e)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(e)?;
+    Ok(v)
+}
+
+/// The SL-ceiling disagreement of each device's latest attestation, where
+/// the device's claim differs from the ceiling the collector computed.
+pub(super) fn ceiling_disputes(c: &mut Connection) -> Result<Vec<(i64, String)>> {
+    let mut st = c
+        .prepare("SELECT d.id, t.ceiling_dispute FROM devices d JOIN tokens t ON t.id = d.latest_token WHERE t.ceiling_dispute IS NOT NULL ORDER BY d.id")
+        .map_err(e)?;
+    let v = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(e)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(e)?;
+    Ok(v)
+}
+
 pub(super) fn take_session(c: &mut Connection, id: &str, now: i64) -> Result<SessionState> {
     let tx = c.transaction().map_err(e)?;
     let row: Option<(Vec<u8>, i64, i64)> = tx
@@ -141,7 +273,84 @@ pub(super) fn take_session(c: &mut Connection, id: &str, now: i64) -> Result<Ses
     })
 }
 
-pub(super) fn audit(
+/// Longest audit reason kept, in bytes (longer ones are cut with a marker).
+pub const MAX_REASON: usize = 512;
+/// The coalescing window of repeated failures from one source, in seconds.
+pub const AUDIT_WINDOW: i64 = 60;
+/// Audit rows one source may add per [`AUDIT_WINDOW`]; beyond, failures coalesce.
+pub const AUDIT_ROWS_PER_SOURCE: i64 = 30;
+
+/// `reason` cut to [`MAX_REASON`] bytes at a character boundary, marked.
+pub fn bound_reason(reason: &str) -> std::borrow::Cow<'_, str> {
+    if reason.len() <= MAX_REASON {
+        return reason.into();
+    }
+    let mut end = MAX_REASON;
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… [cut: {} bytes]", &reason[..end], reason.len()).into()
+}
+
+/// One audit row's fields as hashed into the chain.
+struct Row<'a> {
+    id: i64,
+    at: i64,
+    kid: Option<&'a str>,
+    device_id: Option<i64>,
+    outcome: &'a str,
+    reason: &'a str,
+    source: Option<&'a str>,
+}
+
+/// SHA-256 over the previous hash and the row's fields, each length-prefixed
+/// (optional ones with a presence byte), so no two rows encode alike.
+fn chain_hash(prev: &[u8], r: &Row) -> Vec<u8> {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut field = |b: Option<&[u8]>| match b {
+        None => ctx.update(&[0]),
+        Some(b) => {
+            ctx.update(&[1]);
+            ctx.update(&(b.len() as u64).to_be_bytes());
+            ctx.update(b);
+        }
+    };
+    field(Some(prev));
+    field(Some(&r.id.to_be_bytes()));
+    field(Some(&r.at.to_be_bytes()));
+    field(r.kid.map(str::as_bytes));
+    field(r.device_id.map(i64::to_be_bytes).as_ref().map(|b| &b[..]));
+    field(Some(r.outcome.as_bytes()));
+    field(Some(r.reason.as_bytes()));
+    field(r.source.map(str::as_bytes));
+    ctx.finish().as_ref().to_vec()
+}
+
+/// Appends a chained row; the caller holds a write transaction.
+fn append(c: &Connection, r: &mut Row) -> Result<()> {
+    let (last, prev): (i64, Vec<u8>) = c
+        .prepare_cached("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")
+        .map_err(e)?
+        .query_row([], |x| {
+            Ok((
+                x.get(0)?,
+                x.get::<_, Option<Vec<u8>>>(1)?.unwrap_or_default(),
+            ))
+        })
+        .optional()
+        .map_err(e)?
+        .unwrap_or_default();
+    r.id = last + 1;
+    let hash = chain_hash(&prev, r);
+    c.prepare_cached("INSERT INTO audit (id, at, kid, device_id, outcome, reason, source, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")
+        .map_err(e)?
+        .execute(params![r.id, r.at, r.kid, r.device_id, r.outcome, r.reason, r.source, prev, hash])
+        .map_err(e)?;
+    Ok(())
+}
+
+/// Writes an audit entry inside the caller's transaction (attestations).
+pub(super) fn audit_in(
     c: &Connection,
     at: i64,
     kid: Option<&[u8]>,
@@ -149,12 +358,189 @@ pub(super) fn audit(
     outcome: &str,
     reason: &str,
 ) -> Result<()> {
-    c.execute(
-        "INSERT INTO audit (at, kid, device_id, outcome, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![at, kid.map(hex), device_id, outcome, reason],
+    let kid = kid.map(hex);
+    let reason = bound_reason(reason);
+    append(
+        c,
+        &mut Row {
+            id: 0,
+            at,
+            kid: kid.as_deref(),
+            device_id,
+            outcome,
+            reason: &reason,
+            source: None,
+        },
     )
-    .map_err(e)?;
+}
+
+pub(super) fn audit(
+    c: &mut Connection,
+    at: i64,
+    kid: Option<&[u8]>,
+    device_id: Option<i64>,
+    outcome: &str,
+    reason: &str,
+) -> Result<()> {
+    audit_from(c, None, at, kid, device_id, outcome, reason)
+}
+
+/// An audit entry of a request from `source` (its address; `None`: a local
+/// operator action), chained, with the reason bounded and repeats coalesced.
+pub(super) fn audit_from(
+    c: &mut Connection,
+    source: Option<&str>,
+    at: i64,
+    kid: Option<&[u8]>,
+    device_id: Option<i64>,
+    outcome: &str,
+    reason: &str,
+) -> Result<()> {
+    let kid = kid.map(hex);
+    let reason = bound_reason(reason);
+    let tx = c
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(e)?;
+    if let Some(src) = source {
+        let since = at - AUDIT_WINDOW;
+        let same: Option<i64> = tx
+            .prepare_cached("SELECT id FROM audit WHERE source = ?1 AND at >= ?2 AND outcome = ?3 AND reason = ?4 ORDER BY id DESC LIMIT 1")
+            .map_err(e)?
+            .query_row(params![src, since, outcome, &*reason], |r| r.get(0))
+            .optional()
+            .map_err(e)?;
+        let target = match same {
+            Some(id) => Some(id),
+            None => {
+                let (n, latest): (i64, Option<i64>) = tx
+                    .prepare_cached(
+                        "SELECT count(*), max(id) FROM audit WHERE source = ?1 AND at >= ?2",
+                    )
+                    .map_err(e)?
+                    .query_row(params![src, since], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .map_err(e)?;
+                latest.filter(|_| n >= AUDIT_ROWS_PER_SOURCE)
+            }
+        };
+        if let Some(id) = target {
+            tx.prepare_cached("INSERT INTO audit_repeats (audit_id, n, last_at) VALUES (?1, 1, ?2) ON CONFLICT(audit_id) DO UPDATE SET n = n + 1, last_at = excluded.last_at")
+                .map_err(e)?
+                .execute(params![id, at])
+                .map_err(e)?;
+            return tx.commit().map_err(e);
+        }
+    }
+    append(
+        &tx,
+        &mut Row {
+            id: 0,
+            at,
+            kid: kid.as_deref(),
+            device_id,
+            outcome,
+            reason: &reason,
+            source,
+        },
+    )?;
+    tx.commit().map_err(e)
+}
+
+/// Chains rows written before the chain existed (once, in the migration
+/// that adds it).
+pub(super) fn seal_audit(c: &Connection) -> Result<()> {
+    let rows = read_rows(c)?;
+    let mut prev = Vec::new();
+    for r in rows {
+        let hash = chain_hash(&prev, &r.row());
+        c.execute(
+            "UPDATE audit SET prev_hash = ?1, hash = ?2 WHERE id = ?3",
+            params![prev, hash, r.id],
+        )
+        .map_err(e)?;
+        prev = hash;
+    }
     Ok(())
+}
+
+struct Stored {
+    id: i64,
+    at: i64,
+    kid: Option<String>,
+    device_id: Option<i64>,
+    outcome: String,
+    reason: String,
+    source: Option<String>,
+    prev_hash: Option<Vec<u8>>,
+    hash: Option<Vec<u8>>,
+}
+
+impl Stored {
+    fn row(&self) -> Row<'_> {
+        Row {
+            id: self.id,
+            at: self.at,
+            kid: self.kid.as_deref(),
+            device_id: self.device_id,
+            outcome: &self.outcome,
+            reason: &self.reason,
+            source: self.source.as_deref(),
+        }
+    }
+}
+
+fn read_rows(c: &Connection) -> Result<Vec<Stored>> {
+    let mut st = c
+        .prepare("SELECT id, at, kid, device_id, outcome, reason, source, prev_hash, hash FROM audit ORDER BY id")
+        .map_err(e)?;
+    let v = st
+        .query_map([], |r| {
+            Ok(Stored {
+                id: r.get(0)?,
+                at: r.get(1)?,
+                kid: r.get(2)?,
+                device_id: r.get(3)?,
+                outcome: r.get(4)?,
+                reason: r.get(5)?,
+                source: r.get(6)?,
+                prev_hash: r.get(7)?,
+                hash: r.get(8)?,
+            })
+        })
+        .map_err(e)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(e)?;
+    Ok(v)
+}
+
+/// Checks the whole audit chain: the number of rows and the first broken one
+/// (its id and what is wrong), if any.
+pub(super) fn verify_audit(c: &mut Connection) -> Result<super::AuditCheck> {
+    let rows = read_rows(c)?;
+    let mut prev: Vec<u8> = Vec::new();
+    let n = rows.len() as u64;
+    for r in rows {
+        if r.prev_hash.as_deref() != Some(&prev[..]) {
+            return Ok(super::AuditCheck {
+                rows: n,
+                broken: Some((r.id, "does not follow the previous entry (an entry before it was removed, inserted or altered)".into())),
+            });
+        }
+        let h = chain_hash(&prev, &r.row());
+        if r.hash.as_deref() != Some(&h[..]) {
+            return Ok(super::AuditCheck {
+                rows: n,
+                broken: Some((
+                    r.id,
+                    "its fields do not match its hash (the entry was altered)".into(),
+                )),
+            });
+        }
+        prev = h;
+    }
+    Ok(super::AuditCheck {
+        rows: n,
+        broken: None,
+    })
 }
 
 pub(super) fn audit_log(c: &Connection, limit: i64) -> Result<Vec<AuditEntry>> {

@@ -56,6 +56,9 @@ pub struct Attestation {
     pub audit_reason: String,
     /// Hex SHA-256 of the CycloneDX SBOM the token attests (uploaded separately).
     pub sbom_digest: Option<String>,
+    /// Where the device's SL-ceiling claim differs from the ceiling the
+    /// collector computed (`sl_ceiling` holds the computed one).
+    pub ceiling_dispute: Option<String>,
 }
 
 /// writing transaction, so concurrent writers cannot both win).
@@ -214,6 +217,64 @@ pub trait Store: Send + Sync {
     fn vex_entries(&self) -> Result<Vec<VexEntry>>;
     /// The device's latest stored attestation.
     fn latest_token(&self, device_id: i64) -> Result<Option<TokenRow>>;
+
+    // Device channel hardening (issue 16; `devices.rs` documents the bounds).
+    /// An audit entry of a request from `source` (its address): reason
+    /// bounded, repeats from one source coalesced, chained.
+    fn audit_from(
+        &self,
+        source: Option<&str>,
+        at: i64,
+        kid: Option<&[u8]>,
+        device_id: Option<i64>,
+        outcome: &str,
+        reason: &str,
+    ) -> Result<()>;
+    /// Checks the audit hash chain end to end.
+    fn verify_audit(&self) -> Result<AuditCheck>;
+    /// Opens a session bound to its requester within `caps`; false when full.
+    fn open_session(&self, s: &NewSession, caps: SessionCaps) -> Result<bool>;
+    /// A session's state without burning it, and the client certificate it
+    /// was opened with.
+    fn peek_session(&self, id: &str, now: i64) -> Result<(SessionState, Option<String>)>;
+    fn session_count(&self) -> Result<i64>;
+    /// The first device enrolled with this UEID.
+    fn device_by_ueid(&self, ueid: &[u8]) -> Result<Option<Device>>;
+    /// Devices whose stored attestations reference the SBOM digest (hex).
+    fn sbom_devices(&self, digest: &str) -> Result<Vec<i64>>;
+    /// (device id, disagreement) of latest attestations whose SL-ceiling
+    /// claim differs from the computed one.
+    fn ceiling_disputes(&self) -> Result<Vec<(i64, String)>>;
+}
+
+/// Result of checking the audit chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditCheck {
+    pub rows: u64,
+    /// The first broken entry: (id, what is wrong).
+    pub broken: Option<(i64, String)>,
+}
+
+/// A session to open, with its requester.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub id: String,
+    pub nonce: Vec<u8>,
+    pub expires: i64,
+    pub now: i64,
+    /// The requester's address.
+    pub source: Option<String>,
+    /// SHA-256 (hex) of the requester's client certificate (mTLS).
+    pub peer: Option<String>,
+}
+
+/// Bounds of the sessions table.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionCaps {
+    /// Rows in the table at most.
+    pub total: i64,
+    /// Live sessions of one source at most (its oldest is dropped beyond).
+    pub per_source: i64,
 }
 
 /// A stored attestation as kept: the raw token re-verifies any verdict.
@@ -338,5 +399,13 @@ impl Store for SqliteStore {
         artifacts::catalogs() -> Vec<String>;
         fleet::drifting() -> Vec<i64>;
         fleet::aggregates(silent_before: i64) -> Aggregates;
+        devices::audit_from(source: Option<&str>, at: i64, kid: Option<&[u8]>, device_id: Option<i64>, outcome: &str, reason: &str) -> ();
+        devices::verify_audit() -> AuditCheck;
+        devices::open_session(s: &NewSession, caps: SessionCaps) -> bool;
+        devices::peek_session(id: &str, now: i64) -> (SessionState, Option<String>);
+        devices::session_count() -> i64;
+        devices::device_by_ueid(ueid: &[u8]) -> Option<Device>;
+        devices::sbom_devices(digest: &str) -> Vec<i64>;
+        devices::ceiling_disputes() -> Vec<(i64, String)>;
     }
 }
