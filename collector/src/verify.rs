@@ -659,6 +659,7 @@ pub fn rotate(
 mod tests {
     use super::*;
     use crate::store::SqliteStore;
+    use fieldattest_protocol::catalog::RuleMeta;
     use ring::rand::SystemRandom;
     use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 
@@ -773,5 +774,189 @@ mod tests {
         let r = from_store(StoreError::Database("disk I/O error".into()));
         assert_eq!(r.code, Rejection::Internal);
         assert_eq!(r.reason, "storage: database: disk I/O error");
+    }
+
+    fn signed(d: &Dev, c: &Claims) -> Vec<u8> {
+        token::sign(c, &d.kid, |tbs| {
+            d.key
+                .sign(&SystemRandom::new(), tbs)
+                .map(|s| s.as_ref().to_vec())
+                .map_err(|_| "sign")
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_foreign_or_garbage_token_does_not_burn_a_session() {
+        let s = SqliteStore::memory().unwrap();
+        let a = device(&s, "active");
+        let b = device(&s, "active");
+        s.create_session("sb", b"nonce-of-b", 100).unwrap();
+        let online = || Arrival::Online {
+            session: "sb",
+            peer: None,
+        };
+        assert_eq!(
+            code(accept(&s, b"garbage", online(), 5)),
+            Rejection::Malformed
+        );
+        let mut foreign = Claims {
+            iat: 1,
+            cti: vec![9; 16],
+            ueid: a.ueid.clone(),
+            intuse: 1,
+            seq: 1,
+            nonce: Some(b"nonce-of-a".to_vec()),
+            ..Default::default()
+        };
+        assert_eq!(
+            code(accept(&s, &signed(&a, &foreign), online(), 5)),
+            Rejection::WrongNonce
+        );
+        foreign.nonce = Some(b"nonce-of-b".to_vec());
+        let mut forged = signed(&a, &foreign);
+        let last = forged.len() - 1;
+        forged[last] ^= 1;
+        assert_eq!(
+            code(accept(&s, &forged, online(), 5)),
+            Rejection::BadSignature
+        );
+        let mine = Claims {
+            ueid: b.ueid.clone(),
+            nonce: Some(b"nonce-of-b".to_vec()),
+            ..foreign.clone()
+        };
+        assert!(
+            accept(&s, &signed(&b, &mine), online(), 5).is_ok(),
+            "B's session still usable"
+        );
+        // A session opened over a client certificate is only burnt over it.
+        s.open_session(
+            &crate::store::NewSession {
+                id: "sc".into(),
+                nonce: b"nonce-of-c".to_vec(),
+                expires: 100,
+                now: 5,
+                source: None,
+                peer: Some("cert-b".into()),
+            },
+            crate::store::SessionCaps {
+                total: 10,
+                per_source: 10,
+            },
+        )
+        .unwrap();
+        let c = Claims {
+            cti: vec![8; 16],
+            seq: 2,
+            nonce: Some(b"nonce-of-c".to_vec()),
+            ..mine
+        };
+        let over = |peer| Arrival::Online {
+            session: "sc",
+            peer,
+        };
+        assert_eq!(
+            code(accept(&s, &signed(&b, &c), over(Some("cert-x")), 5)),
+            Rejection::ClientCertificateMismatch
+        );
+        assert!(accept(&s, &signed(&b, &c), over(Some("cert-b")), 5).is_ok());
+    }
+
+    #[test]
+    fn the_sl_ceiling_is_computed_from_results_and_catalog_and_a_false_claim_flagged() {
+        let cats = Catalogs::shipped();
+        let cat = cats.get(cats.versions()[0]).unwrap().clone();
+        // Three failing rules filed under FR1 requirements.
+        let fr1: Vec<&RuleMeta> = cat
+            .rules
+            .iter()
+            .filter(|r| {
+                r.requirements
+                    .iter()
+                    .any(|q| fr_of(&q.id).as_deref() == Some("FR1"))
+            })
+            .take(3)
+            .collect();
+        assert_eq!(fr1.len(), 3);
+        let expect = fr1
+            .iter()
+            .flat_map(|r| r.requirements.iter())
+            .filter(|q| fr_of(&q.id).as_deref() == Some("FR1"))
+            .map(|q| q.min_sl - 1)
+            .min()
+            .unwrap();
+        let c = Claims {
+            measres: vec![(
+                "x".into(),
+                fr1.iter()
+                    .map(|r| (r.id.clone(), eat::RESULT_FAIL))
+                    .collect(),
+            )],
+            sl_ceiling: vec![("FR1".into(), 4)],
+            ..Default::default()
+        };
+        let ce = ceilings(&c, &cats);
+        assert_eq!(ce.claimed.get("FR1"), Some(&4));
+        assert_eq!(ce.computed.get("FR1"), Some(&expect));
+        assert_eq!(ce.effective.get("FR1"), Some(&expect));
+        assert!(expect < 2, "three failing FR1 rules cannot meet SL 2");
+        assert!(ce.dispute.unwrap().contains("FR1: device claims 4"));
+        // An honest claim of passing rules agrees.
+        let honest = Claims {
+            measres: vec![(
+                "x".into(),
+                fr1.iter()
+                    .map(|r| (r.id.clone(), eat::RESULT_PASS))
+                    .collect(),
+            )],
+            ..c
+        };
+        let ce = ceilings(
+            &Claims {
+                sl_ceiling: ceilings(&honest, &cats).computed.into_iter().collect(),
+                ..honest.clone()
+            },
+            &cats,
+        );
+        assert_eq!(ce.dispute, None);
+        assert_eq!(ce.computed.get("FR1"), Some(&4));
+    }
+
+    #[test]
+    fn a_ueid_held_by_another_device_is_refused_at_enrollment() {
+        let s = SqliteStore::memory().unwrap();
+        let held = device(&s, "active");
+        let rng = SystemRandom::new();
+        let p8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+        let key =
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, p8.as_ref(), &rng).unwrap();
+        let pk = PublicKey(key.public_key().as_ref().to_vec());
+        let d = Dev {
+            key,
+            kid: pk.kid(),
+            ueid: held.ueid.clone(),
+        };
+        s.create_session("e", b"nonce-of-e", 100).unwrap();
+        s.create_enroll_token(
+            &ring::digest::digest(&ring::digest::SHA256, b"sec")
+                .as_ref()
+                .to_vec(),
+            "p",
+            100,
+        )
+        .unwrap();
+        let c = Claims {
+            iat: 1,
+            cti: vec![1; 16],
+            ueid: held.ueid.clone(),
+            intuse: 2,
+            nonce: Some(b"nonce-of-e".to_vec()),
+            cnf: Some(pk.0.clone()),
+            ..Default::default()
+        };
+        let r = enroll(&s, b"sec", &signed(&d, &c), "e", &Requester::default(), 5);
+        assert_eq!(r.unwrap_err().code, Rejection::UeidInUse);
+        assert_eq!(s.devices().unwrap().len(), 1);
     }
 }

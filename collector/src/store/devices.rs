@@ -653,4 +653,130 @@ mod tests {
         assert_eq!(s.take_session("s2", 10).unwrap(), SessionState::Expired);
         assert_eq!(s.take_session("nope", 10).unwrap(), SessionState::Unknown);
     }
+
+    #[test]
+    fn the_audit_chain_detects_an_edited_or_removed_entry() {
+        use super::super::SqliteStore;
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("c.db");
+        let s = SqliteStore::open(&p).unwrap();
+        for i in 0..5 {
+            s.audit(i, Some(b"k"), Some(1), "approved", &format!("operator {i}"))
+                .unwrap();
+        }
+        let ok = s.verify_audit().unwrap();
+        assert_eq!((ok.rows, ok.broken), (5, None));
+        drop(s);
+        let c = rusqlite::Connection::open(&p).unwrap();
+        c.execute("UPDATE audit SET reason = 'forged' WHERE id = 3", [])
+            .unwrap();
+        drop(c);
+        let s = SqliteStore::open(&p).unwrap();
+        assert_eq!(s.verify_audit().unwrap().broken.map(|b| b.0), Some(3));
+        drop(s);
+        let c = rusqlite::Connection::open(&p).unwrap();
+        c.execute("UPDATE audit SET reason = 'operator 2' WHERE id = 3", [])
+            .unwrap();
+        c.execute("DELETE FROM audit WHERE id = 2", []).unwrap();
+        drop(c);
+        let s = SqliteStore::open(&p).unwrap();
+        assert_eq!(s.verify_audit().unwrap().broken.map(|b| b.0), Some(3));
+    }
+
+    #[test]
+    fn unauthenticated_audit_writes_are_cut_and_coalesced_per_source() {
+        use super::{AUDIT_ROWS_PER_SOURCE, AUDIT_WINDOW, MAX_REASON};
+        let s = SqliteStore::memory().unwrap();
+        let huge = "é".repeat(200_000);
+        for _ in 0..200 {
+            s.audit_from(Some("10.0.0.1"), 100, None, None, "rejected", &huge)
+                .unwrap();
+        }
+        let log = s.audit_log(1000).unwrap();
+        assert_eq!(log.len(), 1, "200 identical failures: one row");
+        assert!(log[0].reason.len() < MAX_REASON + 64);
+        assert!(
+            log[0].reason.ends_with("[cut: 400000 bytes]"),
+            "{}",
+            log[0].reason
+        );
+        // Varying reasons: at most AUDIT_ROWS_PER_SOURCE rows per window.
+        for i in 0..500 {
+            s.audit_from(
+                Some("10.0.0.2"),
+                100,
+                None,
+                None,
+                "rejected",
+                &format!("garbage {i}"),
+            )
+            .unwrap();
+        }
+        let n = s.audit_log(10_000).unwrap().len() as i64;
+        assert_eq!(n, 1 + AUDIT_ROWS_PER_SOURCE);
+        // A new window, another source and local actions write rows again.
+        s.audit_from(
+            Some("10.0.0.2"),
+            100 + AUDIT_WINDOW + 1,
+            None,
+            None,
+            "rejected",
+            "garbage 0",
+        )
+        .unwrap();
+        s.audit_from(Some("10.0.0.3"), 100, None, None, "rejected", "garbage 0")
+            .unwrap();
+        s.audit(100, None, Some(1), "approved", "operator approve")
+            .unwrap();
+        assert_eq!(s.audit_log(10_000).unwrap().len() as i64, n + 3);
+        let c = s.verify_audit().unwrap();
+        assert_eq!(c.broken, None);
+        let reps: i64 = s
+            .c()
+            .query_row("SELECT sum(n) FROM audit_repeats", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(reps, 199 + 500 - AUDIT_ROWS_PER_SOURCE);
+    }
+
+    #[test]
+    fn sessions_are_capped_per_source_and_in_all_and_bound_to_their_requester() {
+        use super::super::{NewSession, SessionCaps};
+        let s = SqliteStore::memory().unwrap();
+        let caps = SessionCaps {
+            total: 50,
+            per_source: 10,
+        };
+        let new = |i: usize, src: &str, now: i64| NewSession {
+            id: format!("{src}-{i}"),
+            nonce: vec![i as u8],
+            expires: now + 300,
+            now,
+            source: Some(src.into()),
+            peer: Some(format!("cert-{src}")),
+        };
+        for i in 0..1000 {
+            assert!(s.open_session(&new(i, "a", 0), caps).unwrap());
+        }
+        assert_eq!(
+            s.session_count().unwrap(),
+            10,
+            "one source keeps its newest 10"
+        );
+        assert_eq!(s.peek_session("a-0", 0).unwrap().0, SessionState::Unknown);
+        let (st, peer) = s.peek_session("a-999", 0).unwrap();
+        assert_eq!(st, SessionState::Live(vec![(999 % 256) as u8]));
+        assert_eq!(peer.as_deref(), Some("cert-a"));
+        for src in 0..10 {
+            for i in 0..10 {
+                let _ = s
+                    .open_session(&new(i, &format!("s{src}"), 0), caps)
+                    .unwrap();
+            }
+        }
+        assert_eq!(s.session_count().unwrap(), 50);
+        assert!(!s.open_session(&new(0, "late", 0), caps).unwrap(), "full");
+        // Expired sessions are purged by the next creation.
+        assert!(s.open_session(&new(1, "late", 301), caps).unwrap());
+        assert_eq!(s.session_count().unwrap(), 1);
+    }
 }
