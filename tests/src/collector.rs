@@ -372,3 +372,34 @@ pub fn counter() -> u64 {
     static N: AtomicU64 = AtomicU64::new(0);
     N.fetch_add(1, Ordering::SeqCst)
 }
+
+/// A DER `INTEGER` as exactly 32 big-endian bytes.
+fn int32(der: &[u8]) -> (Vec<u8>, &[u8]) {
+    assert_eq!(der[0], 0x02, "INTEGER expected");
+    let n = der[1] as usize;
+    let v = &der[2..2 + n];
+    let v = &v[v.len().saturating_sub(32)..];
+    let mut out = vec![0u8; 32 - v.len()];
+    out.extend_from_slice(v);
+    (out, &der[2 + n..])
+}
+
+/// ES256 signature r‖s of `tbs` with the PKCS#8 key at `key` (a device's
+/// `attest-key.p8`), by openssl (which writes DER `SEQUENCE { r, s }`): a
+/// device holding its software key can sign any claims.
+pub fn es256_sign(key: &Path, tbs: &[u8]) -> Result<Vec<u8>, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, sig) = (dir.path().join("tbs"), dir.path().join("sig"));
+    std::fs::write(&input, tbs).unwrap();
+    sh(Command::new("openssl")
+        .args(["dgst", "-sha256", "-keyform", "DER", "-sign"])
+        .arg(key)
+        .arg("-out")
+        .arg(&sig)
+        .arg(&input));
+    let der = std::fs::read(&sig).unwrap();
+    assert_eq!(der[0], 0x30, "DER SEQUENCE expected");
+    let (r, rest) = int32(&der[2..]);
+    let (s, _) = int32(rest);
+    Ok([r, s].concat())
+}

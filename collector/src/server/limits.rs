@@ -268,8 +268,15 @@ pub async fn read_body(
         if buf.len() + data.len() > max {
             return Err(too_large());
         }
-        // Account for the capacity the buffer will have after this chunk.
-        let need = (buf.len() + data.len()).max(buf.capacity()).div_ceil(KIB);
+        // Grow by doubling (no quadratic copying), accounting for the
+        // capacity before allocating it.
+        let want = buf.len() + data.len();
+        let cap = if want > buf.capacity() {
+            want.max(buf.capacity() * 2).min(max)
+        } else {
+            buf.capacity()
+        };
+        let need = cap.div_ceil(KIB);
         if need > held_kib {
             let more = budget
                 .clone()
@@ -286,7 +293,7 @@ pub async fn read_body(
             }
             held_kib = need;
         }
-        buf.reserve_exact(data.len());
+        buf.reserve_exact(cap - buf.len());
         buf.extend_from_slice(&data);
     }
     Ok(Buffered {
