@@ -215,7 +215,7 @@ fn audit(o: &Opts) -> Result<(), ExitCode> {
         .audit_log(limit)
         .map_err(fail)?
         .into_iter()
-        .map(|e| serde_json::json!({"at": e.at, "kid": e.kid, "device": e.device_id, "outcome": e.outcome, "reason": e.reason}))
+        .map(|e| serde_json::json!({"at": e.at, "kid": e.kid, "device": e.device_id, "outcome": e.outcome, "reason": e.reason, "repeats": e.repeats}))
         .collect();
     print(&Value::Array(v), o.format)
 }

@@ -4,7 +4,7 @@
 //!
 //! By concern: `schema` (migrations, opening), `writes` (attestations, the
 //! group-commit writer, aggregate maintenance), `devices` (enrollment,
-//! devices, sessions, key rotation, audit), `fleet` (fleet queries), `vulns`
+//! devices, sessions, key rotation), `audit` (the chained, bounded audit trail), `fleet` (fleet queries), `vulns`
 //! (advisories, VEX), `artifacts` (SBOMs, rule catalogs). This file holds the
 //! trait, its types and the typed error.
 //!
@@ -14,6 +14,7 @@ use rusqlite::Connection;
 use std::sync::{mpsc, Mutex};
 
 mod artifacts;
+mod audit;
 mod devices;
 mod fleet;
 mod schema;
@@ -334,6 +335,9 @@ pub struct AuditEntry {
     pub device_id: Option<i64>,
     pub outcome: String,
     pub reason: String,
+    /// Times the same failure recurred from the same address within the
+    /// coalescing window (counted instead of written; see `audit.rs`).
+    pub repeats: u64,
 }
 
 pub struct SqliteStore {
@@ -376,8 +380,8 @@ impl Store for SqliteStore {
         devices::create_session(id: &str, nonce: &[u8], expires: i64) -> ();
         devices::take_session(id: &str, now: i64) -> SessionState;
         writes::cti_seen(device_id: i64, cti: &[u8]) -> bool;
-        devices::audit(at: i64, kid: Option<&[u8]>, device_id: Option<i64>, outcome: &str, reason: &str) -> ();
-        devices::audit_log(limit: i64) -> Vec<AuditEntry>;
+        audit::audit(at: i64, kid: Option<&[u8]>, device_id: Option<i64>, outcome: &str, reason: &str) -> ();
+        audit::audit_log(limit: i64) -> Vec<AuditEntry>;
         fleet::latest_failures(rule: Option<&str>) -> Vec<(i64, String)>;
         fleet::shared_keys() -> Vec<(String, String, Vec<i64>)>;
         fleet::last_two(device_id: i64) -> Vec<Snapshot>;
@@ -399,8 +403,8 @@ impl Store for SqliteStore {
         artifacts::catalogs() -> Vec<String>;
         fleet::drifting() -> Vec<i64>;
         fleet::aggregates(silent_before: i64) -> Aggregates;
-        devices::audit_from(source: Option<&str>, at: i64, kid: Option<&[u8]>, device_id: Option<i64>, outcome: &str, reason: &str) -> ();
-        devices::verify_audit() -> AuditCheck;
+        audit::audit_from(source: Option<&str>, at: i64, kid: Option<&[u8]>, device_id: Option<i64>, outcome: &str, reason: &str) -> ();
+        audit::verify_audit() -> AuditCheck;
         devices::open_session(s: &NewSession, caps: SessionCaps) -> bool;
         devices::peek_session(id: &str, now: i64) -> (SessionState, Option<String>);
         devices::session_count() -> i64;

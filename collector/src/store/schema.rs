@@ -122,7 +122,7 @@ impl SqliteStore {
                     .map_err(|x| fail(x.to_string()))?;
                 if adds_audit_chain(m) {
                     // In the same transaction: rows written before the chain existed.
-                    super::devices::seal_audit(&conn).map_err(|x| fail(x.to_string()))?;
+                    super::audit::seal_audit(&conn).map_err(|x| fail(x.to_string()))?;
                 }
                 conn.execute_batch(&format!("PRAGMA user_version = {}; COMMIT;", i + 1))
                     .map_err(|x| fail(x.to_string()))

@@ -135,7 +135,7 @@ fn write_attestation(tx: &Connection, a: &Attestation) -> Result<i64> {
         params![a.seq, a.received_at, tid, drifting as i64, a.device_id],
     )
     .map_err(e)?;
-    super::devices::audit_in(
+    super::audit::audit_in(
         tx,
         a.received_at,
         Some(&a.kid),
