@@ -53,7 +53,7 @@ pub(super) async fn create_session(
 ) -> Response {
     let _work = match shield.work(source_of(&source)).await {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let from = requester(&peer, &source);
     let t = now();
@@ -135,7 +135,7 @@ async fn post_token(
     };
     let _work = match shield.work(source).await {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let r = tokio::task::spawn_blocking(move || {
         let arrival = match &session {
@@ -219,7 +219,7 @@ pub(super) async fn enroll(
     };
     let _work = match shield.work(source_of(&source)).await {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let r = tokio::task::spawn_blocking(move || {
         verify::enroll(
@@ -268,7 +268,7 @@ pub(super) async fn rotate(
     };
     let _work = match shield.work(source_of(&source)).await {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let r = tokio::task::spawn_blocking(move || {
         verify::rotate(app.store.as_ref(), &body.bytes, &session, &from, now())
@@ -349,7 +349,7 @@ pub(super) async fn put_sbom(
     }
     let _upload = match shield.sbom_upload(source_of(&source)) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let body = match read_body(&headers, body, MAX_SBOM, shield.sbom_budget()).await {
         Ok(b) => b,
@@ -369,7 +369,7 @@ pub(super) async fn put_sbom(
     }
     let _work = match shield.work(source_of(&source)).await {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let r =
         tokio::task::spawn_blocking(move || app.store.put_sbom(&digest, &body.bytes, now())).await;

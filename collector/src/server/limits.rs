@@ -38,6 +38,16 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+/// A request refused by a limit: its code and reason (answered as the JSON error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused(pub Rejection, pub &'static str);
+
+impl axum::response::IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        err(self.0, self.1)
+    }
+}
+
 /// The bounds (see the module doc).
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -186,14 +196,12 @@ impl Shield {
 
     /// A work slot for a request from `source`: refused (429 `busy`) when the
     /// address has `max_work_per_source` in flight, else queued for a global slot.
-    pub async fn work(&self, source: Source) -> Result<Work, Response> {
+    pub async fn work(&self, source: Source) -> Result<Work, Refused> {
         let slot = match source.0 {
-            Some(ip) => Some(self.work_src.take(ip).ok_or_else(|| {
-                err(
-                    Rejection::Busy,
-                    "too many requests in flight from this address",
-                )
-            })?),
+            Some(ip) => Some(self.work_src.take(ip).ok_or(Refused(
+                Rejection::Busy,
+                "too many requests in flight from this address",
+            ))?),
             None => None,
         };
         let global = self
@@ -201,7 +209,7 @@ impl Shield {
             .clone()
             .acquire_owned()
             .await
-            .map_err(|_| err(Rejection::Internal, "work limiter closed"))?;
+            .map_err(|_| Refused(Rejection::Internal, "work limiter closed"))?;
         Ok(Work {
             _global: global,
             _source: slot,
@@ -209,15 +217,13 @@ impl Shield {
     }
 
     /// A per-address SBOM upload slot.
-    pub fn sbom_upload(&self, source: Source) -> Result<Option<SourceSlot>, Response> {
+    pub fn sbom_upload(&self, source: Source) -> Result<Option<SourceSlot>, Refused> {
         match source.0 {
             None => Ok(None),
-            Some(ip) => self.sbom_src.take(ip).map(Some).ok_or_else(|| {
-                err(
-                    Rejection::Busy,
-                    "too many SBOM uploads in flight from this address",
-                )
-            }),
+            Some(ip) => self.sbom_src.take(ip).map(Some).ok_or(Refused(
+                Rejection::Busy,
+                "too many SBOM uploads in flight from this address",
+            )),
         }
     }
 

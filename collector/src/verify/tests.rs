@@ -222,9 +222,7 @@ fn a_ueid_held_by_another_device_is_refused_at_enrollment() {
     };
     s.create_session("e", b"nonce-of-e", 100).unwrap();
     s.create_enroll_token(
-        &ring::digest::digest(&ring::digest::SHA256, b"sec")
-            .as_ref()
-            .to_vec(),
+        ring::digest::digest(&ring::digest::SHA256, b"sec").as_ref(),
         "p",
         100,
     )
