@@ -101,6 +101,25 @@ pub fn start() -> Collector {
     Collector { child, port, dir }
 }
 
+/// The collector with mTLS (`--client-ca`): a client certificate
+/// `<name>.pem`/`<name>.key` (CN `cn`, clientAuth) for each of `clients`,
+/// all signed by the test CA.
+pub fn start_mtls(clients: &[(&str, &str)]) -> Collector {
+    let dir = tempfile::tempdir().unwrap();
+    pki(dir.path());
+    for (name, cn) in clients {
+        issue(
+            dir.path(),
+            name,
+            cn,
+            "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
+        );
+    }
+    let ca = dir.path().join("ca.pem");
+    let (child, port) = spawn_collector(dir.path(), &["--client-ca", ca.to_str().unwrap()]);
+    Collector { child, port, dir }
+}
+
 /// Starts `serve` on an ephemeral loopback port with the PKI in `dir`; returns
 /// the process and the port it printed.
 pub fn spawn_collector(dir: &Path, extra: &[&str]) -> (Child, u16) {
@@ -134,6 +153,26 @@ pub fn spawn_collector_on(dir: &Path, listen: &str, extra: &[&str]) -> (Child, u
 }
 
 impl Collector {
+    /// curl arguments presenting the client certificate `name` (see [`start_mtls`]).
+    pub fn cert_args(&self, name: &str) -> Vec<String> {
+        let p = |ext: &str| {
+            self.dir
+                .path()
+                .join(format!("{name}.{ext}"))
+                .display()
+                .to_string()
+        };
+        vec!["--cert".into(), p("pem"), "--key".into(), p("key")]
+    }
+    /// `fieldattest-collector ARGS --db DB`.
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
+        Command::new(bin("fieldattest-collector"))
+            .args(args)
+            .arg("--db")
+            .arg(self.db())
+            .output()
+            .unwrap()
+    }
     pub fn db(&self) -> PathBuf {
         self.dir.path().join("c.db")
     }

@@ -13,7 +13,6 @@
 use fieldattest_protocol::catalog::Catalogs;
 use fieldattest_protocol::eat;
 use fieldattest_protocol::token;
-use fieldattest_tests::bin;
 use fieldattest_tests::collector::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -24,12 +23,7 @@ use std::time::{Duration, Instant};
 // ---- helpers ---------------------------------------------------------------
 
 fn collector_cli(c: &Collector, args: &[&str]) -> Output {
-    Command::new(bin("fieldattest-collector"))
-        .args(args)
-        .arg("--db")
-        .arg(c.db())
-        .output()
-        .unwrap()
+    c.run(args)
 }
 
 fn json_cli(c: &Collector, args: &[&str]) -> Value {
@@ -617,31 +611,8 @@ fn ueid_theft_foreign_tokens_and_loose_media_types_are_refused() {
 /// certificate is refused, over its own accepted.
 #[test]
 fn an_mtls_bound_device_is_held_to_its_certificate_on_the_token_route() {
-    let dir = tempfile::tempdir().unwrap();
-    pki(dir.path());
-    for (n, cn) in [("cli", "device-1"), ("cli2", "device-2")] {
-        issue(
-            dir.path(),
-            n,
-            cn,
-            "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
-        );
-    }
-    let ca = dir.path().join("ca.pem");
-    let (child, port) = spawn_collector(dir.path(), &["--client-ca", ca.to_str().unwrap()]);
-    let c = Collector { child, port, dir };
-    let cert = |n: &str| -> Vec<String> {
-        let p = |ext: &str| {
-            c.dir
-                .path()
-                .join(format!("{n}.{ext}"))
-                .display()
-                .to_string()
-        };
-        vec!["--cert".into(), p("pem"), "--key".into(), p("key")]
-    };
-    let refs = |v: &[String]| -> Vec<String> { v.to_vec() };
-    let (one, two) = (refs(&cert("cli")), refs(&cert("cli2")));
+    let c = start_mtls(&[("cli", "device-1"), ("cli2", "device-2")]);
+    let (one, two) = (c.cert_args("cli"), c.cert_args("cli2"));
     fn as_str(v: &[String]) -> Vec<&str> {
         v.iter().map(String::as_str).collect()
     }

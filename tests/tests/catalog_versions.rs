@@ -17,10 +17,9 @@ use fieldattest_protocol::catalog::{Catalog, Requirement, RuleMeta, SCHEMA};
 use fieldattest_protocol::eat::{self, FindingRef};
 use fieldattest_protocol::report::Severity;
 use fieldattest_protocol::token;
-use fieldattest_tests::bin;
 use fieldattest_tests::collector::*;
 use serde_json::Value;
-use std::process::{Command, Output};
+use std::process::Output;
 
 const FUTURE: &str = "future.rule";
 const VERSION: &str = "9.9.9";
@@ -28,12 +27,7 @@ const HOSTILE: &str = "<script>alert(1)</script>";
 
 /// `fieldattest-collector ARGS --db DB`.
 fn collector(c: &Collector, args: &[&str]) -> Output {
-    Command::new(bin("fieldattest-collector"))
-        .args(args)
-        .arg("--db")
-        .arg(c.db())
-        .output()
-        .unwrap()
+    c.run(args)
 }
 
 fn stderr(o: &Output) -> String {

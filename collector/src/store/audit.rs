@@ -107,6 +107,19 @@ pub(super) fn audit_in(
     outcome: &str,
     reason: &str,
 ) -> Result<()> {
+    write_row(c, None, at, kid, device_id, outcome, reason)
+}
+
+/// One chained row with the reason bounded; the caller holds a write transaction.
+fn write_row(
+    c: &Connection,
+    source: Option<&str>,
+    at: i64,
+    kid: Option<&[u8]>,
+    device_id: Option<i64>,
+    outcome: &str,
+    reason: &str,
+) -> Result<()> {
     let kid = kid.map(hex);
     let reason = bound_reason(reason);
     append(
@@ -118,7 +131,7 @@ pub(super) fn audit_in(
             device_id,
             outcome,
             reason: &reason,
-            source: None,
+            source,
         },
     )
 }
@@ -145,8 +158,7 @@ pub(super) fn audit_from(
     outcome: &str,
     reason: &str,
 ) -> Result<()> {
-    let kid = kid.map(hex);
-    let reason = bound_reason(reason);
+    let bounded = bound_reason(reason);
     let tx = c
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(e)?;
@@ -155,7 +167,7 @@ pub(super) fn audit_from(
         let same: Option<i64> = tx
             .prepare_cached("SELECT id FROM audit WHERE source = ?1 AND at >= ?2 AND outcome = ?3 AND reason = ?4 ORDER BY id DESC LIMIT 1")
             .map_err(e)?
-            .query_row(params![src, since, outcome, &*reason], |r| r.get(0))
+            .query_row(params![src, since, outcome, &*bounded], |r| r.get(0))
             .optional()
             .map_err(e)?;
         let target = match same {
@@ -179,18 +191,7 @@ pub(super) fn audit_from(
             return tx.commit().map_err(e);
         }
     }
-    append(
-        &tx,
-        &mut Row {
-            id: 0,
-            at,
-            kid: kid.as_deref(),
-            device_id,
-            outcome,
-            reason: &reason,
-            source,
-        },
-    )?;
+    write_row(&tx, source, at, kid, device_id, outcome, reason)?;
     tx.commit().map_err(e)
 }
 
