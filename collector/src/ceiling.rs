@@ -5,9 +5,9 @@
 
 use crate::store::Store;
 use crate::verify::{from_store, Refusal};
-use fieldattest_protocol::catalog::{Catalog, Catalogs, Lookup};
+use fieldattest_protocol::catalog::{Catalog, Catalogs, RuleMeta};
 use fieldattest_protocol::eat::{self, Claims};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// The agent version named in the token (`submods["agent"]`).
 pub fn agent_version(c: &Claims) -> Option<String> {
@@ -69,14 +69,28 @@ pub struct Ceilings {
 /// the newest catalog knowing the rule); unknown rules do not count.
 pub fn ceilings(claims: &Claims, cats: &Catalogs) -> Ceilings {
     let version = agent_version(claims);
+    // The same answer as `Catalogs::lookup`, indexed once per token rather
+    // than a scan of every catalog per result (this runs on every attestation).
+    let exact = version.as_deref().and_then(|v| cats.get(v)).map(|c| {
+        c.rules
+            .iter()
+            .map(|r| (r.id.as_str(), r))
+            .collect::<HashMap<_, _>>()
+    });
+    let mut newest: HashMap<&str, &RuleMeta> = HashMap::new();
+    for v in cats.versions() {
+        for r in cats.get(v).map(|c| &c.rules[..]).unwrap_or_default() {
+            newest.insert(r.id.as_str(), r);
+        }
+    }
     let mut computed: BTreeMap<String, u8> = BTreeMap::new();
     for (rule, code) in claims.measres.iter().flat_map(|(_, r)| r.iter()) {
         if *code != eat::RESULT_PASS && *code != eat::RESULT_FAIL {
             continue;
         }
-        let meta = match cats.lookup(version.as_deref(), rule) {
-            Lookup::Exact(m) | Lookup::OtherVersion { meta: m, .. } => m,
-            Lookup::Unknown => continue,
+        let found = exact.as_ref().and_then(|m| m.get(rule.as_str()));
+        let Some(meta) = found.or_else(|| newest.get(rule.as_str())) else {
+            continue;
         };
         for req in &meta.requirements {
             let Some(fr) = fr_of(&req.id) else { continue };
@@ -108,7 +122,6 @@ pub fn ceilings(claims: &Claims, cats: &Catalogs) -> Ceilings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fieldattest_protocol::catalog::RuleMeta;
 
     #[test]
     fn the_sl_ceiling_is_computed_from_results_and_catalog_and_a_false_claim_flagged() {
