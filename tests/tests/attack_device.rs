@@ -397,7 +397,8 @@ async fn connect(port: u16, from: &str, tls: Arc<rustls::ClientConfig>) -> std::
 /// a session); one address cannot open more than its connection limit. The
 /// normal device delivers during the attack, within its timeout. Then 24
 /// uploads of 16 MiB SBOMs stall halfway: RSS stays within the SBOM memory
-/// budget and the device still delivers.
+/// budget and the device still delivers. At 34 s the slow requests have
+/// been answered 408 by the 30 s whole-request deadline.
 #[test]
 fn slow_bodies_and_stalled_uploads_do_not_block_attestation() {
     use tokio::io::AsyncWriteExt;
@@ -414,6 +415,7 @@ fn slow_bodies_and_stalled_uploads_do_not_block_attestation() {
         .build()
         .unwrap();
     let stop = Arc::new(tokio::sync::Notify::new());
+    let attack_start = Instant::now();
     let mut slow = Vec::new();
     for i in 0..300usize {
         let (tls, stop) = (tls.clone(), stop.clone());
@@ -423,17 +425,28 @@ fn slow_bodies_and_stalled_uploads_do_not_block_attestation() {
         } else {
             format!("/attestation/v1/sessions/{sid}")
         };
+        // Ends with the HTTP status the collector answers (its deadline), if any.
         slow.push(rt.spawn(async move {
+            use tokio::io::AsyncReadExt;
             let mut s = connect(port, &from, tls).await?;
             s.write_all(format!("POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/eat+cwt\r\nContent-Length: 100000\r\n\r\n").as_bytes()).await?;
             s.flush().await?;
+            let mut answer = [0u8; 64];
             loop {
                 tokio::select! {
-                    _ = stop.notified() => return Ok::<_, std::io::Error>(()),
-                    _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                    _ = stop.notified() => return Ok::<_, std::io::Error>(None),
+                    n = s.read(&mut answer) => {
+                        let n = n?;
+                        let status = std::str::from_utf8(&answer[..n]).ok()
+                            .and_then(|t| t.strip_prefix("HTTP/1.1 "))
+                            .and_then(|t| t.get(..3)?.parse::<u16>().ok());
+                        return Ok(status);
+                    }
+                    _ = tokio::time::sleep(Duration::from_secs(5)) => {
+                        s.write_all(b"x").await?;
+                        s.flush().await?;
+                    }
                 }
-                s.write_all(b"x").await?;
-                s.flush().await?;
             }
         }));
     }
@@ -478,10 +491,6 @@ fn slow_bodies_and_stalled_uploads_do_not_block_attestation() {
     assert!(again < Duration::from_secs(10), "{again:?}");
     assert!(served <= 64, "{served} connections from one address");
     assert!(served > 0);
-    stop.notify_waiters();
-    for h in slow {
-        h.abort();
-    }
 
     // Stalled SBOM uploads of a referenced digest, two per address.
     let report = json_cli(&c, &["report", "1"])["devices"][0].clone();
@@ -525,6 +534,23 @@ fn slow_bodies_and_stalled_uploads_do_not_block_attestation() {
     for u in uploads {
         u.abort();
     }
+    // The whole-request deadline (30 s, body included) ends every slow request.
+    let waited = attack_start.elapsed();
+    std::thread::sleep(Duration::from_secs(34).saturating_sub(waited));
+    stop.notify_waiters();
+    let ended: Vec<Option<u16>> = rt.block_on(async {
+        let mut v = Vec::new();
+        for h in slow {
+            v.push(h.await.ok().and_then(Result::ok).flatten());
+        }
+        v
+    });
+    let timed_out = ended.iter().filter(|s| **s == Some(408)).count();
+    println!(
+        "after {:.0} s: {timed_out} of 300 slow requests answered 408 timeout",
+        attack_start.elapsed().as_secs_f64()
+    );
+    assert!(timed_out >= 290, "{ended:?}");
     drop(rt);
     normal_delivery(&c, &good);
 }
