@@ -240,7 +240,9 @@ fn settle(
             );
             Ok(true)
         }
-        429 | 500..=599 => Err(format!("collector answered {status}: {reason}")),
+        // 408: the collector's request deadline (a slow link), 429: one of
+        // its limits — both transient, the token is kept for the next round.
+        408 | 429 | 500..=599 => Err(format!("collector answered {status}: {reason}")),
         _ => {
             sp.dead_letter(item, &format!("{status} {reason}"))?;
             error!(

@@ -58,6 +58,7 @@ fn main() {
         kid: id.to_be_bytes().to_vec(),
         audit_reason: format!("seq {seq}"),
         sbom_digest: None,
+        ceiling_dispute: None,
     };
     for d in 1..=n {
         let mut ueid = vec![1u8];

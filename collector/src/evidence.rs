@@ -10,7 +10,7 @@ use crate::hex;
 use crate::store::Store;
 use crate::verify;
 use crate::vuln;
-use fieldattest_protocol::catalog::{Catalog, Catalogs, Lookup};
+use fieldattest_protocol::catalog::{Catalogs, Lookup};
 use fieldattest_protocol::eat;
 use fieldattest_protocol::token::{self, PublicKey};
 use serde_json::{json, Value};
@@ -78,17 +78,20 @@ pub fn device(
                 .collect()
         })
         .unwrap_or_default();
-    let ceilings: BTreeMap<String, u8> = claims
-        .as_ref()
-        .map(|c| c.sl_ceiling.iter().cloned().collect())
-        .unwrap_or_default();
     // Metadata from the catalog of the agent version that signed the token
     // (submods["agent"]), never from this collector's build: a rule a newer
     // agent added is listed with its metadata when the collector holds that
     // catalog, and marked unknown otherwise — never dropped.
-    let agent_version = claims.as_ref().and_then(agent_version);
+    let agent_version = claims.as_ref().and_then(crate::ceiling::agent_version);
     let catalogs = catalogs(store)?;
     out["attestation"]["agent_version"] = json!(agent_version);
+    // SL ceilings computed here from the results and the catalog; the
+    // device's claim is shown beside them and a disagreement flagged.
+    let ceil = claims
+        .as_ref()
+        .map(|c| crate::ceiling::ceilings(c, &catalogs))
+        .unwrap_or_default();
+    out["attestation"]["sl_ceiling_dispute"] = json!(ceil.dispute);
     let mut by_fr: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for (rule, code) in &results {
         let found: Vec<Value> = claims
@@ -134,10 +137,12 @@ pub fn device(
         by_fr
             .into_iter()
             .map(|(fr, rules)| {
-                let ceiling = ceilings.get(&fr).copied();
+                let ceiling = ceil.effective.get(&fr).copied();
                 json!({
                     "fr": fr,
                     "sl_ceiling": ceiling,
+                    "sl_ceiling_claimed": ceil.claimed.get(&fr),
+                    "sl_ceiling_computed": ceil.computed.get(&fr),
                     "meets_target": ceiling.is_some_and(|c| c >= target_sl),
                     "failing": rules.iter().filter(|r| r["result"] == "fail").count(),
                     "rules": rules,
@@ -172,25 +177,11 @@ pub fn device(
     Ok(out)
 }
 
-/// The agent version named in the token (`submods["agent"]`).
-fn agent_version(c: &eat::Claims) -> Option<String> {
-    c.submods
-        .iter()
-        .find(|(name, _)| name == "agent")
-        .and_then(|(_, s)| s.sw.as_ref())
-        .map(|sw| sw.version.clone())
-}
-
 /// The catalogs shipped with this build plus those imported into the store.
 pub fn catalogs(store: &dyn Store) -> Result<Catalogs, String> {
-    let mut c = Catalogs::shipped();
-    for text in store.catalogs()? {
-        // Checked when imported; re-checked because the database is not trusted.
-        if let Ok(cat) = Catalog::parse(&text) {
-            c.insert(cat);
-        }
-    }
-    Ok(c)
+    crate::ceiling::held_catalogs(store)
+        .map(std::borrow::Cow::into_owned)
+        .map_err(|r| r.reason)
 }
 
 /// Name and digest of a measured component `{1: [name], 2: [-16, digest]}`.

@@ -7,6 +7,8 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 pub fn devices(store: &dyn Store, now: i64) -> Result<Value, String> {
+    // Where the latest attestation's SL-ceiling claim differs from the computed one.
+    let disputes: BTreeMap<i64, String> = store.ceiling_disputes()?.into_iter().collect();
     let v: Vec<Value> = store
         .devices()?
         .into_iter()
@@ -14,6 +16,7 @@ pub fn devices(store: &dyn Store, now: i64) -> Result<Value, String> {
             json!({
                 "id": d.id, "site": d.site, "status": d.status, "kid": hex(&d.kid), "ueid": hex(&d.ueid),
                 "last_seq": d.last_seq, "last_seen": d.last_seen, "age_s": d.last_seen.map(|t| now - t),
+                "sl_ceiling_dispute": disputes.get(&d.id),
             })
         })
         .collect();

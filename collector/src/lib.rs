@@ -3,6 +3,7 @@
 //! - `store`: storage trait, its typed error and the SQLite backend (WAL,
 //!   migrations in code), split by concern.
 //! - `verify`: the profile's verification order, enrollment, audit trail.
+//! - `ceiling`: SL ceilings computed from rule results and the catalog, beside the claim.
 //! - `import`: offline export bundles (signed completeness manifest), idempotent.
 //! - `fleet`: fleet queries (devices, findings, SL ceilings, shared keys, drift).
 //! - `vuln`: OSV advisories, ecosystem version orderings, matching on inventories.
@@ -11,6 +12,7 @@
 //! - `server`: HTTPS API (axum on hyper, rustls TLS 1.3, optional mTLS) and web page.
 #![forbid(unsafe_code)]
 
+pub mod ceiling;
 pub mod evidence;
 pub mod fleet;
 pub mod import;

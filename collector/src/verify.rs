@@ -3,7 +3,16 @@
 //! and claims → binding (UEID of the kid's device) → freshness (session nonce
 //! live and single use online; `cti` unseen and `seq` increasing always) →
 //! storage. Every outcome, accepted or rejected, goes to the audit trail.
+//!
+//! Nothing the device says is taken on trust where the collector can check
+//! it: the SL ceiling per FR is recomputed from the rule results and the rule
+//! catalog ([`crate::ceiling`]; the claim is kept and a disagreement recorded); a
+//! session is burnt only by a token that verifies, carries its nonce and
+//! comes over the client certificate the session was opened with; a device
+//! bound to a client certificate is held to it on every route; a UEID
+//! already held by another device is refused at enrollment.
 
+use crate::ceiling::{ceilings, held_catalogs};
 use crate::store::{Attestation, Conflict, Device, SessionState, Store, StoreError};
 use fieldattest_protocol::eat::{self, Claims};
 use fieldattest_protocol::rejection::Rejection;
@@ -67,20 +76,55 @@ fn bad_token(e: TokenError) -> Refusal {
     reject(Rejection::of_token_error(&e), e.to_string())
 }
 
-/// Verifies and stores an attestation token.
+/// Verifies and stores an attestation token (imports, tests: no requester).
 pub fn accept(
     store: &dyn Store,
     body: &[u8],
     arrival: Arrival,
     now: i64,
 ) -> Result<Accepted, Refusal> {
+    accept_from(store, body, arrival, &Requester::default(), now)
+}
+
+/// Who sent a request over the network: its address (audit coalescing) and
+/// the SHA-256 (hex) of its client certificate (mTLS).
+#[derive(Debug, Clone, Default)]
+pub struct Requester {
+    pub source: Option<String>,
+    pub peer: Option<String>,
+}
+
+/// Verifies and stores an attestation token posted by `from`; a device bound
+/// to a client certificate must come over it, online or spooled.
+pub fn accept_from(
+    store: &dyn Store,
+    body: &[u8],
+    arrival: Arrival,
+    from: &Requester,
+    now: i64,
+) -> Result<Accepted, Refusal> {
     let mut kid_seen: Option<Vec<u8>> = None;
     let mut dev_seen: Option<i64> = None;
-    let r = accept_inner(store, body, arrival, now, &mut kid_seen, &mut dev_seen);
+    let r = accept_inner(
+        store,
+        body,
+        arrival,
+        from,
+        now,
+        &mut kid_seen,
+        &mut dev_seen,
+    );
     // Accepted attestations are audited in the same transaction that stores them.
     if let Err(rj) = &r {
         store
-            .audit(now, kid_seen.as_deref(), dev_seen, "rejected", &rj.reason)
+            .audit_from(
+                from.source.as_deref(),
+                now,
+                kid_seen.as_deref(),
+                dev_seen,
+                "rejected",
+                &rj.reason,
+            )
             .map_err(from_store)?;
     }
     r
@@ -90,6 +134,7 @@ fn accept_inner(
     store: &dyn Store,
     body: &[u8],
     arrival: Arrival,
+    from: &Requester,
     now: i64,
     kid_seen: &mut Option<Vec<u8>>,
     dev_seen: &mut Option<i64>,
@@ -113,11 +158,13 @@ fn accept_inner(
             "UEID does not match the device enrolled for this kid",
         ));
     }
-    if let Arrival::Online { peer, .. } = arrival {
-        check_peer(store, device.id, peer)?;
-    }
+    let peer = match arrival {
+        Arrival::Online { peer, .. } => peer.or(from.peer.as_deref()),
+        Arrival::Offline => from.peer.as_deref(),
+    };
+    check_peer(store, device.id, peer)?;
     if let Arrival::Online { session, .. } = arrival {
-        check_session(store, session, claims.nonce.as_ref(), now)?;
+        check_session(store, session, claims.nonce.as_ref(), peer, now)?;
     }
     if store.cti_seen(device.id, &claims.cti).map_err(from_store)? {
         return Err(from_store(StoreError::Conflict(Conflict::DuplicateCti)));
@@ -140,6 +187,7 @@ fn accept_inner(
         Some(last) if seq > last + 1 => Some((last + 1, seq - 1)),
         _ => None,
     };
+    let ceil = ceilings(&claims, held_catalogs(store)?.as_ref());
     let a = Attestation {
         device_id: device.id,
         received_at: now,
@@ -164,7 +212,8 @@ fn accept_inner(
             .iter()
             .map(|k| (k.kind.clone(), k.path.clone(), k.fingerprint.clone()))
             .collect(),
-        sl_ceiling: claims.sl_ceiling.clone(),
+        sl_ceiling: ceil.effective.into_iter().collect(),
+        ceiling_dispute: ceil.dispute.clone(),
         kid: kid.clone(),
         sbom_digest: claims
             .sbom_digests
@@ -172,8 +221,12 @@ fn accept_inner(
             .find(|(f, d)| f.starts_with("cyclonedx") && d.len() == 32)
             .map(|(_, d)| crate::hex(d)),
         audit_reason: format!(
-            "seq {seq}{}",
+            "seq {seq}{}{}",
             gap.map(|(f, t)| format!("; missing seq {f}..{t}"))
+                .unwrap_or_default(),
+            ceil.dispute
+                .as_ref()
+                .map(|d| format!("; SL ceiling claim disagrees: {d}"))
                 .unwrap_or_default()
         ),
     };
@@ -240,14 +293,18 @@ pub fn check_active(d: &Device) -> Result<(), Refusal> {
     }
 }
 
-/// Burns the session and checks that the token carries its nonce.
+/// Checks the session without burning it — it must be live, carry the
+/// token's nonce and have been opened over the same client certificate, if
+/// it was opened over one — and only then burns it (atomically: of two
+/// racing posts one wins). A foreign or garbage token leaves it usable.
 fn check_session(
     store: &dyn Store,
     session: &str,
     nonce: Option<&Vec<u8>>,
+    peer: Option<&str>,
     now: i64,
 ) -> Result<(), Refusal> {
-    match store.take_session(session, now).map_err(from_store)? {
+    let state = |s: SessionState| match s {
         SessionState::Live(n) if Some(&n) == nonce => Ok(()),
         SessionState::Live(_) => Err(reject(
             Rejection::WrongNonce,
@@ -259,7 +316,16 @@ fn check_session(
         )),
         SessionState::Expired => Err(reject(Rejection::SessionExpired, "session expired")),
         SessionState::Unknown => Err(reject(Rejection::UnknownSession, "unknown session")),
+    };
+    let (peeked, bound) = store.peek_session(session, now).map_err(from_store)?;
+    state(peeked)?;
+    if bound.is_some() && bound.as_deref() != peer {
+        return Err(reject(
+            Rejection::ClientCertificateMismatch,
+            "session opened over another client certificate",
+        ));
     }
+    state(store.take_session(session, now).map_err(from_store)?)
 }
 
 /// Tag id (purl) and version of an evidence CoSWID.
@@ -282,9 +348,10 @@ pub fn enroll(
     secret: &[u8],
     body: &[u8],
     session: &str,
-    peer: Option<&str>,
+    from: &Requester,
     now: i64,
 ) -> Result<Device, Refusal> {
+    let peer = from.peer.as_deref();
     let mut kid_seen = None;
     let r = (|| {
         let (sign1, kid) = token::parse(body).map_err(bad_token)?;
@@ -309,9 +376,15 @@ pub fn enroll(
                 "not an enrollment token (intuse must be 2)",
             ));
         }
-        check_session(store, session, claims.nonce.as_ref(), now)?;
+        check_session(store, session, claims.nonce.as_ref(), peer, now)?;
         if store.device_by_kid(&kid).map_err(from_store)?.is_some() {
             return Err(reject(Rejection::AlreadyEnrolled, "key already enrolled"));
+        }
+        if let Some(other) = store.device_by_ueid(&claims.ueid).map_err(from_store)? {
+            return Err(reject(
+                Rejection::UeidInUse,
+                format!("UEID already held by device {}", other.id),
+            ));
         }
         let hash = ring::digest::digest(&ring::digest::SHA256, secret);
         let site = store
@@ -344,7 +417,14 @@ pub fn enroll(
         Err(rj) => ("enroll-rejected", rj.reason.clone(), None),
     };
     store
-        .audit(now, kid_seen.as_deref(), dev, outcome, &reason)
+        .audit_from(
+            from.source.as_deref(),
+            now,
+            kid_seen.as_deref(),
+            dev,
+            outcome,
+            &reason,
+        )
         .map_err(from_store)?;
     r
 }
@@ -364,9 +444,10 @@ pub fn rotate(
     store: &dyn Store,
     body: &[u8],
     session: &str,
-    peer: Option<&str>,
+    from: &Requester,
     now: i64,
 ) -> Result<(Device, Vec<u8>, i64), Refusal> {
+    let peer = from.peer.as_deref();
     let mut kid_seen = None;
     let mut dev_seen = None;
     let r = (|| {
@@ -447,7 +528,7 @@ pub fn rotate(
                 last,
             })));
         }
-        check_session(store, session, c1.nonce.as_ref(), now)?;
+        check_session(store, session, c1.nonce.as_ref(), peer, now)?;
         store
             .rotate_key(device.id, &kid2, &new_key.0, seq, now)
             .map_err(from_store)?;
@@ -465,128 +546,17 @@ pub fn rotate(
         Err(rj) => ("rotate-rejected", rj.reason.clone()),
     };
     store
-        .audit(now, kid_seen.as_deref(), dev_seen, outcome, &reason)
+        .audit_from(
+            from.source.as_deref(),
+            now,
+            kid_seen.as_deref(),
+            dev_seen,
+            outcome,
+            &reason,
+        )
         .map_err(from_store)?;
     r
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::SqliteStore;
-    use ring::rand::SystemRandom;
-    use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
-
-    struct Dev {
-        key: EcdsaKeyPair,
-        kid: Vec<u8>,
-        ueid: Vec<u8>,
-    }
-
-    fn device(store: &SqliteStore, status: &str) -> Dev {
-        let rng = SystemRandom::new();
-        let p8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
-        let key =
-            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, p8.as_ref(), &rng).unwrap();
-        let pk = PublicKey(key.public_key().as_ref().to_vec());
-        let ueid = [vec![1u8], crate::random(32)].concat();
-        let id = store
-            .insert_device(&pk.kid(), &ueid, &pk.0, "t", 0)
-            .unwrap();
-        store.set_status(id, status).unwrap();
-        Dev {
-            key,
-            kid: pk.kid(),
-            ueid,
-        }
-    }
-
-    fn token(d: &Dev, seq: u64, cti: u8) -> Vec<u8> {
-        let c = Claims {
-            iat: 1,
-            cti: vec![cti; 16],
-            ueid: d.ueid.clone(),
-            intuse: 1,
-            seq,
-            ..Default::default()
-        };
-        token::sign(&c, &d.kid, |tbs| {
-            d.key
-                .sign(&SystemRandom::new(), tbs)
-                .map(|s| s.as_ref().to_vec())
-                .map_err(|_| "sign")
-        })
-        .unwrap()
-    }
-
-    fn code(r: Result<Accepted, Refusal>) -> Rejection {
-        r.map(|_| ()).unwrap_err().code
-    }
-
-    #[test]
-    fn each_refusal_gets_its_code_and_is_audited() {
-        let s = SqliteStore::memory().unwrap();
-        let d = device(&s, "active");
-        let off = || Arrival::Offline;
-        assert_eq!(code(accept(&s, b"garbage", off(), 5)), Rejection::Malformed);
-        assert!(accept(&s, &token(&d, 5, 1), off(), 5).is_ok());
-        assert_eq!(
-            code(accept(&s, &token(&d, 6, 1), off(), 5)),
-            Rejection::DuplicateCti
-        );
-        assert_eq!(
-            code(accept(&s, &token(&d, 5, 2), off(), 5)),
-            Rejection::SequenceNotIncreasing
-        );
-        let mut bad = token(&d, 7, 3);
-        let last = bad.len() - 1;
-        bad[last] ^= 1;
-        assert_eq!(code(accept(&s, &bad, off(), 5)), Rejection::BadSignature);
-        let online = Arrival::Online {
-            session: "nope",
-            peer: None,
-        };
-        assert_eq!(
-            code(accept(&s, &token(&d, 8, 4), online, 5)),
-            Rejection::UnknownSession
-        );
-        let p = device(&s, "pending");
-        assert_eq!(
-            code(accept(&s, &token(&p, 1, 1), off(), 5)),
-            Rejection::Pending
-        );
-        let r = device(&s, "revoked");
-        assert_eq!(
-            code(accept(&s, &token(&r, 1, 1), off(), 5)),
-            Rejection::Revoked
-        );
-        let stranger = device(&SqliteStore::memory().unwrap(), "active");
-        assert_eq!(
-            code(accept(&s, &token(&stranger, 1, 1), off(), 5)),
-            Rejection::UnknownDevice
-        );
-        let audit = s.audit_log(100).unwrap();
-        let rejected: Vec<&str> = audit
-            .iter()
-            .filter(|e| e.outcome == "rejected")
-            .map(|e| e.reason.as_str())
-            .collect();
-        assert_eq!(rejected.len(), 8, "{rejected:?}");
-        assert!(rejected.contains(&"duplicate cti: token already received"));
-        assert!(rejected.contains(&"sequence replay: seq 5 <= last accepted 5"));
-    }
-
-    #[test]
-    fn store_conflicts_become_client_refusals_and_the_rest_internal() {
-        let c = |x| from_store(StoreError::Conflict(x)).code;
-        assert_eq!(c(Conflict::DuplicateCti), Rejection::DuplicateCti);
-        assert_eq!(
-            c(Conflict::SequenceReplay { seq: 1, last: 2 }),
-            Rejection::SequenceNotIncreasing
-        );
-        assert_eq!(c(Conflict::KeyKnown), Rejection::KeyAlreadyKnown);
-        let r = from_store(StoreError::Database("disk I/O error".into()));
-        assert_eq!(r.code, Rejection::Internal);
-        assert_eq!(r.reason, "storage: database: disk I/O error");
-    }
-}
+mod tests;

@@ -23,6 +23,6 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(cose) = cose {
             let _ = import(&s.store, tokens, manifest, &cose, 0);
         }
-        let _ = fieldattest_collector::verify::rotate(&s.store, data, "fuzz", None, 0);
+        let _ = fieldattest_collector::verify::rotate(&s.store, data, "fuzz", &Default::default(), 0);
     });
 });

@@ -75,11 +75,18 @@ pub enum Rejection {
     NotFound,
     /// The collector failed (storage, a task); retry later.
     Internal,
+    /// The UEID of an enrollment token is already held by another device.
+    UeidInUse,
+    /// A limit of the collector is reached (connections, sessions, request
+    /// rate, SBOM memory); retry later.
+    Busy,
+    /// The request (headers and body) did not arrive within the collector's deadline.
+    Timeout,
 }
 
 impl Rejection {
     /// Every reason, in declaration order.
-    pub const ALL: [Rejection; 31] = [
+    pub const ALL: [Rejection; 34] = [
         Rejection::Malformed,
         Rejection::TooLarge,
         Rejection::WrongMediaType,
@@ -111,6 +118,9 @@ impl Rejection {
         Rejection::NotReferenced,
         Rejection::NotFound,
         Rejection::Internal,
+        Rejection::UeidInUse,
+        Rejection::Busy,
+        Rejection::Timeout,
     ];
 
     /// The stable code (lower-case, hyphenated).
@@ -147,6 +157,9 @@ impl Rejection {
             Rejection::NotReferenced => "not-referenced",
             Rejection::NotFound => "not-found",
             Rejection::Internal => "internal",
+            Rejection::UeidInUse => "ueid-in-use",
+            Rejection::Busy => "busy",
+            Rejection::Timeout => "timeout",
         }
     }
 

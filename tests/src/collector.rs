@@ -114,6 +114,24 @@ pub fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> Collector {
     }
 }
 
+/// The collector with mTLS (`--client-ca`): a client certificate
+/// `<name>.pem`/`<name>.key` (CN `cn`, clientAuth) for each of `clients`,
+/// all signed by the test CA.
+pub fn start_mtls(clients: &[(&str, &str)]) -> Collector {
+    let dir = tempfile::tempdir().unwrap();
+    pki(dir.path());
+    for (name, cn) in clients {
+        issue(
+            dir.path(),
+            name,
+            cn,
+            "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
+        );
+    }
+    let ca = dir.path().join("ca.pem").display().to_string();
+    start_in(dir, &["--client-ca", &ca])
+}
+
 /// Starts `serve` on ephemeral loopback ports with the PKI in `dir`; returns
 /// the process, the device port and the operator port it printed.
 pub fn spawn_collector(dir: &Path, extra: &[&str]) -> (Child, u16, u16) {
@@ -160,6 +178,26 @@ pub fn spawn_collector_on(dir: &Path, listen: &str, extra: &[&str]) -> (Child, u
 pub const OPERATOR_PASSWORD: &str = "test operator passphrase";
 
 impl Collector {
+    /// curl arguments presenting the client certificate `name` (see [`start_mtls`]).
+    pub fn cert_args(&self, name: &str) -> Vec<String> {
+        let p = |ext: &str| {
+            self.dir
+                .path()
+                .join(format!("{name}.{ext}"))
+                .display()
+                .to_string()
+        };
+        vec!["--cert".into(), p("pem"), "--key".into(), p("key")]
+    }
+    /// `fieldattest-collector ARGS --db DB`, whatever its outcome.
+    pub fn run_output(&self, args: &[&str]) -> std::process::Output {
+        Command::new(bin("fieldattest-collector"))
+            .args(args)
+            .arg("--db")
+            .arg(self.db())
+            .output()
+            .unwrap()
+    }
     pub fn db(&self) -> PathBuf {
         self.dir.path().join("c.db")
     }
@@ -485,4 +523,35 @@ pub fn counter() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     N.fetch_add(1, Ordering::SeqCst)
+}
+
+/// A DER `INTEGER` as exactly 32 big-endian bytes.
+fn int32(der: &[u8]) -> (Vec<u8>, &[u8]) {
+    assert_eq!(der[0], 0x02, "INTEGER expected");
+    let n = der[1] as usize;
+    let v = &der[2..2 + n];
+    let v = &v[v.len().saturating_sub(32)..];
+    let mut out = vec![0u8; 32 - v.len()];
+    out.extend_from_slice(v);
+    (out, &der[2 + n..])
+}
+
+/// ES256 signature r‖s of `tbs` with the PKCS#8 key at `key` (a device's
+/// `attest-key.p8`), by openssl (which writes DER `SEQUENCE { r, s }`): a
+/// device holding its software key can sign any claims.
+pub fn es256_sign(key: &Path, tbs: &[u8]) -> Result<Vec<u8>, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, sig) = (dir.path().join("tbs"), dir.path().join("sig"));
+    std::fs::write(&input, tbs).unwrap();
+    sh(Command::new("openssl")
+        .args(["dgst", "-sha256", "-keyform", "DER", "-sign"])
+        .arg(key)
+        .arg("-out")
+        .arg(&sig)
+        .arg(&input));
+    let der = std::fs::read(&sig).unwrap();
+    assert_eq!(der[0], 0x30, "DER SEQUENCE expected");
+    let (r, rest) = int32(&der[2..]);
+    let (s, _) = int32(rest);
+    Ok([r, s].concat())
 }

@@ -17,11 +17,9 @@ use fieldattest_protocol::catalog::{Catalog, Requirement, RuleMeta, SCHEMA};
 use fieldattest_protocol::eat::{self, FindingRef};
 use fieldattest_protocol::report::Severity;
 use fieldattest_protocol::token;
-use fieldattest_tests::bin;
 use fieldattest_tests::collector::*;
 use serde_json::Value;
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 const FUTURE: &str = "future.rule";
 const VERSION: &str = "9.9.9";
@@ -29,46 +27,11 @@ const HOSTILE: &str = "<script>alert(1)</script>";
 
 /// `fieldattest-collector ARGS --db DB`.
 fn collector(c: &Collector, args: &[&str]) -> Output {
-    Command::new(bin("fieldattest-collector"))
-        .args(args)
-        .arg("--db")
-        .arg(c.db())
-        .output()
-        .unwrap()
+    c.run_output(args)
 }
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// A DER `INTEGER` as exactly 32 big-endian bytes.
-fn int32(der: &[u8]) -> (Vec<u8>, &[u8]) {
-    assert_eq!(der[0], 0x02, "INTEGER expected");
-    let n = der[1] as usize;
-    let v = &der[2..2 + n];
-    let v = &v[v.len().saturating_sub(32)..];
-    let mut out = vec![0u8; 32 - v.len()];
-    out.extend_from_slice(v);
-    (out, &der[2 + n..])
-}
-
-/// ES256 signature r‖s of `tbs` with the PKCS#8 key at `key`, by openssl
-/// (which writes DER `SEQUENCE { r, s }`).
-fn openssl_sign(key: &Path, tbs: &[u8]) -> Result<Vec<u8>, String> {
-    let dir = tempfile::tempdir().unwrap();
-    let (input, sig) = (dir.path().join("tbs"), dir.path().join("sig"));
-    std::fs::write(&input, tbs).unwrap();
-    sh(Command::new("openssl")
-        .args(["dgst", "-sha256", "-keyform", "DER", "-sign"])
-        .arg(key)
-        .arg("-out")
-        .arg(&sig)
-        .arg(&input));
-    let der = std::fs::read(&sig).unwrap();
-    assert_eq!(der[0], 0x30, "DER SEQUENCE expected");
-    let (r, rest) = int32(&der[2..]);
-    let (s, _) = int32(rest);
-    Ok([r, s].concat())
 }
 
 /// A token of `d` as the real agent makes it, then edited: agent version
@@ -102,7 +65,7 @@ fn future_token(d: &Device) -> std::path::PathBuf {
         accepted: None,
     });
     let key = d.state.join("attest-key.p8");
-    let signed = token::sign(&claims, &kid, |tbs| openssl_sign(&key, tbs)).unwrap();
+    let signed = token::sign(&claims, &kid, |tbs| es256_sign(&key, tbs)).unwrap();
     let out = d.tree.outside().join("future.cwt");
     std::fs::write(&out, signed).unwrap();
     out

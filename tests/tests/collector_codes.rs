@@ -57,7 +57,7 @@ fn refusals_carry_their_code_and_status() {
         404,
         Rejection::UnknownSession,
     );
-    let (sid, _) = c.session();
+    let (sid, nonce) = c.session();
     let wrong = d.token(
         Some("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"),
         false,
@@ -73,14 +73,15 @@ fn refusals_carry_their_code_and_status() {
         400,
         Rejection::WrongNonce,
     );
+    // A token without the session's nonce leaves the session usable (issue
+    // 16: a foreign token cannot burn it); once used, it answers replay.
+    let right = d.token(Some(&nonce), false);
+    let session = format!("/attestation/v1/sessions/{sid}");
+    let (code, v) = c.curl("POST", &session, Some(&right), &[]);
+    assert_eq!(code, 200, "{v}");
     refused(
         "session used",
-        c.curl(
-            "POST",
-            &format!("/attestation/v1/sessions/{sid}"),
-            Some(&wrong),
-            &[],
-        ),
+        c.curl("POST", &session, Some(&right), &[]),
         409,
         Rejection::NonceReplayed,
     );

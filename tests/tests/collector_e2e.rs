@@ -302,31 +302,9 @@ fn shared_host_keys_and_drift_are_detected() {
 
 #[test]
 fn mutual_tls_requires_a_client_certificate_and_binds_it_to_the_device() {
-    let dir = tempfile::tempdir().unwrap();
-    pki(dir.path());
     // Two device client certificates signed by the same test CA.
-    issue(
-        dir.path(),
-        "cli",
-        "device-1",
-        "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
-    );
-    issue(
-        dir.path(),
-        "cli2",
-        "device-2",
-        "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
-    );
-    let ca = dir.path().join("ca.pem");
-    let c = start_in(dir, &["--client-ca", ca.to_str().unwrap()]);
-    let cert = |n: &str| -> Vec<String> {
-        vec![
-            "--cert".into(),
-            c.dir.path().join(format!("{n}.pem")).display().to_string(),
-            "--key".into(),
-            c.dir.path().join(format!("{n}.key")).display().to_string(),
-        ]
-    };
+    let c = start_mtls(&[("cli", "device-1"), ("cli2", "device-2")]);
+    let cert = |n: &str| c.cert_args(n);
     let args = |v: &[String]| -> Vec<String> { v.to_vec() };
     fn as_refs(v: &[String]) -> Vec<&str> {
         v.iter().map(String::as_str).collect()

@@ -240,13 +240,19 @@ fn steady_delivery_with_sbom_and_quick_clean_stop() {
     assert!(c.cli(&["devices"])[0]["id"] == id);
 }
 
+/// Reasons of the audit entries with `outcome`, each as often as it
+/// happened (a repeated refusal from one address is one entry with a
+/// `repeats` counter).
 fn audit_outcomes(c: &Collector, outcome: &str) -> Vec<String> {
     c.cli(&["audit", "--limit", "100000"])
         .as_array()
         .unwrap()
         .iter()
         .filter(|e| e["outcome"] == outcome)
-        .map(|e| e["reason"].as_str().unwrap_or("").to_string())
+        .flat_map(|e| {
+            let times = 1 + e["repeats"].as_u64().unwrap_or(0) as usize;
+            vec![e["reason"].as_str().unwrap_or("").to_string(); times]
+        })
         .collect()
 }
 

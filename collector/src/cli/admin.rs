@@ -201,11 +201,17 @@ fn set_status(o: &Opts, cmd: &str, status: &str) -> Result<(), ExitCode> {
 
 pub const AUDIT: Command = Command {
     name: "audit",
-    synopsis: &["audit --db PATH [--limit N] [--format text|json|csv]"],
-    about: "prints the audit trail, newest first
+    synopsis: &[
+        "audit --db PATH [--limit N] [--format text|json|csv]",
+        "audit verify --db PATH",
+    ],
+    about: "prints the audit trail, newest first; `audit verify` checks its hash chain
 
 Every accepted or refused attestation, enrollment, rotation, import, approval,
-revocation and VEX statement, with its reason; --limit N entries (default 100).",
+revocation and VEX statement, with its reason; --limit N entries (default 100).
+Each entry carries the SHA-256 of the previous one and of its own fields:
+`audit verify` recomputes the chain and names the first entry that was
+altered, inserted or removed (exit 1), or prints the number of entries checked.",
     values: &["db", "limit"],
     flags: &[],
     formats: TEXT_JSON_CSV,
@@ -213,13 +219,31 @@ revocation and VEX statement, with its reason; --limit N entries (default 100)."
 };
 
 fn audit(o: &Opts) -> Result<(), ExitCode> {
+    match o.pos.first().map(String::as_str) {
+        None => {}
+        Some("verify") => return audit_verify(o),
+        Some(other) => return Err(misuse(format!("audit: unknown action {other:?}"))),
+    }
     let store = open(o)?;
     let limit: i64 = o.number("limit", 100, "number")?;
     let v: Vec<Value> = store
         .audit_log(limit)
         .map_err(fail)?
         .into_iter()
-        .map(|e| serde_json::json!({"at": e.at, "kid": e.kid, "device": e.device_id, "outcome": e.outcome, "reason": e.reason}))
+        .map(|e| serde_json::json!({"at": e.at, "kid": e.kid, "device": e.device_id, "outcome": e.outcome, "reason": e.reason, "repeats": e.repeats}))
         .collect();
     print(&Value::Array(v), o.format)
+}
+
+/// `audit verify`: the whole chain; the first broken entry is a refusal (exit 1).
+fn audit_verify(o: &Opts) -> Result<(), ExitCode> {
+    let store = open(o)?;
+    let c = store.verify_audit().map_err(fail)?;
+    match c.broken {
+        Some((id, why)) => Err(refused(format!(
+            "audit chain broken at entry {id}: {why} ({} entries)",
+            c.rows
+        ))),
+        None => emit(format!("audit chain intact: {} entries\n", c.rows)),
+    }
 }

@@ -4,50 +4,107 @@
 //! on the blocking pool, and answers with the refusal's stable code; the
 //! HTTP status comes from [`super::status`].
 
+use super::limits::{read_body, Buffered, Shield, Source};
 use super::{err, from_refusal, is_eat, Shared, MAX_BODY, SESSION_TTL};
-use crate::verify::{self, Arrival};
+use crate::store::NewSession;
+use crate::verify::{self, Arrival, Requester};
 use crate::{hex, now, random};
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use fieldattest_protocol::rejection::Rejection;
 use serde_json::json;
+use std::sync::Arc;
 
-pub(super) async fn create_session(State(app): State<Shared>) -> Response {
-    let id = hex(&random(16));
-    let nonce = random(32);
-    let expiry = now() + SESSION_TTL;
+/// The requester of a request: its address and client certificate.
+fn requester(peer: &Option<Extension<PeerCert>>, source: &Option<Extension<Source>>) -> Requester {
+    Requester {
+        source: source.as_ref().and_then(|s| s.0.text()),
+        peer: peer.as_ref().and_then(|p| p.0 .0.clone()),
+    }
+}
+
+fn source_of(source: &Option<Extension<Source>>) -> Source {
+    source.as_ref().map(|s| s.0).unwrap_or_default()
+}
+
+/// Whether the request's single `Content-Type` is exactly `want` (RFC 9110
+/// §8.3: type and subtype case-insensitive, optional whitespace and
+/// parameters after `;`). `application/eat+cwtjunk` is not `application/eat+cwt`.
+pub(super) fn media_type_is(headers: &HeaderMap, want: &str) -> bool {
+    let mut all = headers.get_all(header::CONTENT_TYPE).iter();
+    let (Some(v), None) = (all.next(), all.next()) else {
+        return false;
+    };
+    let Ok(v) = v.to_str() else {
+        return false;
+    };
+    let essence = v.split(';').next().unwrap_or("").trim_matches([' ', '\t']);
+    essence.eq_ignore_ascii_case(want)
+}
+
+pub(super) async fn create_session(
+    State(app): State<Shared>,
+    Extension(shield): Extension<Arc<Shield>>,
+    peer: Option<Extension<PeerCert>>,
+    source: Option<Extension<Source>>,
+) -> Response {
+    let _work = match shield.work(source_of(&source)).await {
+        Ok(w) => w,
+        Err(r) => return r.into_response(),
+    };
+    let from = requester(&peer, &source);
+    let t = now();
+    let s = NewSession {
+        id: hex(&random(16)),
+        nonce: random(32),
+        expires: t + SESSION_TTL,
+        now: t,
+        source: from.source,
+        peer: from.peer,
+    };
+    let caps = shield.limits.sessions;
     let r = {
-        let (id, nonce) = (id.clone(), nonce.clone());
-        tokio::task::spawn_blocking(move || app.store.create_session(&id, &nonce, expiry)).await
+        let s = s.clone();
+        tokio::task::spawn_blocking(move || app.store.open_session(&s, caps)).await
     };
     match r {
-        Ok(Ok(())) => (
+        Ok(Ok(true)) => (
             StatusCode::CREATED,
-            Json(json!({"id": id, "nonce": hex(&nonce), "expiry": expiry})),
+            Json(json!({"id": s.id, "nonce": hex(&s.nonce), "expiry": s.expires})),
         )
             .into_response(),
+        Ok(Ok(false)) => err(
+            Rejection::Busy,
+            "too many open sessions; retry after the oldest expire",
+        ),
         _ => err(Rejection::Internal, "cannot create session"),
     }
 }
 
-/// Reads a body up to [`MAX_BODY`]; larger bodies are refused (and audited)
-/// without being buffered whole.
-async fn read_limited(app: &Shared, body: axum::body::Body) -> Result<Bytes, Response> {
-    use http_body_util::BodyExt;
-    match http_body_util::Limited::new(body, MAX_BODY).collect().await {
-        Ok(c) => Ok(c.to_bytes()),
-        Err(_) => {
+/// Reads a body up to [`MAX_BODY`] within the shield's memory budget; a
+/// refused body is audited (bounded and coalesced per source) and never
+/// buffered whole.
+async fn read_limited(
+    app: &Shared,
+    shield: &Shield,
+    headers: &HeaderMap,
+    body: Body,
+    from: &Requester,
+) -> Result<Buffered, Response> {
+    match read_body(headers, body, MAX_BODY, shield.body_budget()).await {
+        Ok(b) => Ok(b),
+        Err((code, reason)) => {
             let app = app.clone();
-            let reason = format!("body larger than {MAX_BODY} bytes");
-            let r2 = reason.clone();
+            let (r2, src) = (reason.clone(), from.source.clone());
             let _ = tokio::task::spawn_blocking(move || {
-                app.store.audit(now(), None, None, "rejected", &r2)
+                app.store
+                    .audit_from(src.as_deref(), now(), None, None, "rejected", &r2)
             })
             .await;
-            Err(err(Rejection::TooLarge, &reason))
+            Err(err(code, &reason))
         }
     }
 }
@@ -59,10 +116,12 @@ pub struct PeerCert(pub Option<String>);
 
 async fn post_token(
     app: Shared,
+    shield: Arc<Shield>,
     headers: HeaderMap,
-    body: axum::body::Body,
+    body: Body,
     session: Option<String>,
-    peer: PeerCert,
+    from: Requester,
+    source: Source,
 ) -> Response {
     if !is_eat(&headers) {
         return err(
@@ -70,16 +129,20 @@ async fn post_token(
             "Content-Type must be application/eat+cwt",
         );
     }
-    let body = match read_limited(&app, body).await {
+    let body = match read_limited(&app, &shield, &headers, body, &from).await {
         Ok(b) => b,
         Err(r) => return r,
     };
+    let _work = match shield.work(source).await {
+        Ok(w) => w,
+        Err(r) => return r.into_response(),
+    };
     let r = tokio::task::spawn_blocking(move || {
         let arrival = match &session {
-            Some(s) => Arrival::Online { session: s.as_str(), peer: peer.0.as_deref() },
+            Some(s) => Arrival::Online { session: s.as_str(), peer: from.peer.as_deref() },
             None => Arrival::Offline,
         };
-        verify::accept(app.store.as_ref(), &body, arrival, now()).map(|a| json!({"result": "accepted", "device": a.device.id, "seq": a.claims.seq, "missing_seq": a.gap}))
+        verify::accept_from(app.store.as_ref(), &body.bytes, arrival, &from, now()).map(|a| json!({"result": "accepted", "device": a.device.id, "seq": a.claims.seq, "missing_seq": a.gap}))
     })
     .await;
     match r {
@@ -91,37 +154,48 @@ async fn post_token(
 
 pub(super) async fn post_session_token(
     State(app): State<Shared>,
+    Extension(shield): Extension<Arc<Shield>>,
     Path(id): Path<String>,
-    peer: Option<axum::Extension<PeerCert>>,
+    peer: Option<Extension<PeerCert>>,
+    source: Option<Extension<Source>>,
     headers: HeaderMap,
-    body: axum::body::Body,
+    body: Body,
 ) -> Response {
+    let from = requester(&peer, &source);
     post_token(
         app,
+        shield,
         headers,
         body,
         Some(id),
-        peer.map(|p| p.0).unwrap_or_default(),
+        from,
+        source_of(&source),
     )
     .await
 }
 
 pub(super) async fn post_offline_token(
     State(app): State<Shared>,
+    Extension(shield): Extension<Arc<Shield>>,
+    peer: Option<Extension<PeerCert>>,
+    source: Option<Extension<Source>>,
     headers: HeaderMap,
-    body: axum::body::Body,
+    body: Body,
 ) -> Response {
-    post_token(app, headers, body, None, PeerCert::default()).await
+    let from = requester(&peer, &source);
+    post_token(app, shield, headers, body, None, from, source_of(&source)).await
 }
 
 pub(super) async fn enroll(
     State(app): State<Shared>,
+    Extension(shield): Extension<Arc<Shield>>,
     Path(session): Path<String>,
-    peer: Option<axum::Extension<PeerCert>>,
+    peer: Option<Extension<PeerCert>>,
+    source: Option<Extension<Source>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
-    let peer = peer.map(|p| p.0 .0).unwrap_or_default();
+    let from = requester(&peer, &source);
     if !is_eat(&headers) {
         return err(
             Rejection::WrongMediaType,
@@ -139,13 +213,21 @@ pub(super) async fn enroll(
             "Authorization: Bearer <enrollment secret> required",
         );
     };
+    let body = match read_limited(&app, &shield, &headers, body, &from).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let _work = match shield.work(source_of(&source)).await {
+        Ok(w) => w,
+        Err(r) => return r.into_response(),
+    };
     let r = tokio::task::spawn_blocking(move || {
         verify::enroll(
             app.store.as_ref(),
             &secret,
-            &body,
+            &body.bytes,
             &session,
-            peer.as_deref(),
+            &from,
             now(),
         )
     })
@@ -166,24 +248,30 @@ pub(super) async fn enroll(
 /// and the new key's proof of possession, both over the session nonce.
 pub(super) async fn rotate(
     State(app): State<Shared>,
+    Extension(shield): Extension<Arc<Shield>>,
     Path(session): Path<String>,
-    peer: Option<axum::Extension<PeerCert>>,
+    peer: Option<Extension<PeerCert>>,
+    source: Option<Extension<Source>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
-    let peer = peer.map(|p| p.0 .0).unwrap_or_default();
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !ct.trim().eq_ignore_ascii_case("application/cbor-seq") {
+    let from = requester(&peer, &source);
+    if !media_type_is(&headers, "application/cbor-seq") {
         return err(
             Rejection::WrongMediaType,
             "Content-Type must be application/cbor-seq",
         );
     }
+    let body = match read_limited(&app, &shield, &headers, body, &from).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let _work = match shield.work(source_of(&source)).await {
+        Ok(w) => w,
+        Err(r) => return r.into_response(),
+    };
     let r = tokio::task::spawn_blocking(move || {
-        verify::rotate(app.store.as_ref(), &body, &session, peer.as_deref(), now())
+        verify::rotate(app.store.as_ref(), &body.bytes, &session, &from, now())
     })
     .await;
     match r {
@@ -205,10 +293,14 @@ pub const MAX_SBOM: usize = 16 * 1024 * 1024;
 /// the body travels separately). 201 new, 200 already stored.
 pub(super) async fn put_sbom(
     State(app): State<Shared>,
+    Extension(shield): Extension<Arc<Shield>>,
     Path(digest): Path<String>,
-    body: axum::body::Body,
+    peer: Option<Extension<PeerCert>>,
+    source: Option<Extension<Source>>,
+    headers: HeaderMap,
+    body: Body,
 ) -> Response {
-    use http_body_util::BodyExt;
+    let from = requester(&peer, &source);
     let digest = digest.to_ascii_lowercase();
     if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
         return err(
@@ -216,39 +308,78 @@ pub(super) async fn put_sbom(
             "path must be the SBOM's SHA-256 in hex",
         );
     }
-    let body = match http_body_util::Limited::new(body, MAX_SBOM).collect().await {
-        Ok(c) => c.to_bytes(),
-        Err(_) => {
+    // Before reading the body: a stored attestation must reference the
+    // digest, and over mTLS one of the devices referencing it must be the
+    // one bound to this certificate (or bound to none).
+    let check = {
+        let (app, d, peer) = (app.clone(), digest.clone(), from.peer.clone());
+        tokio::task::spawn_blocking(
+            move || -> Result<Option<Rejection>, crate::store::StoreError> {
+                let devices = app.store.sbom_devices(&d)?;
+                if devices.is_empty() {
+                    return Ok(Some(Rejection::NotReferenced));
+                }
+                let Some(p) = peer else { return Ok(None) };
+                for id in devices {
+                    match app.store.tls_binding(id)? {
+                        Some(b) if b != p => {}
+                        _ => return Ok(None),
+                    }
+                }
+                Ok(Some(Rejection::ClientCertificateMismatch))
+            },
+        )
+        .await
+    };
+    match check {
+        Ok(Ok(None)) => {}
+        Ok(Ok(Some(Rejection::NotReferenced))) => {
+            return err(
+                Rejection::NotReferenced,
+                "no stored attestation references this SBOM digest",
+            )
+        }
+        Ok(Ok(Some(code))) => {
+            return err(
+                code,
+                "client certificate does not belong to a device that attested this SBOM",
+            )
+        }
+        _ => return err(Rejection::Internal, "SBOM lookup failed"),
+    }
+    let _upload = match shield.sbom_upload(source_of(&source)) {
+        Ok(u) => u,
+        Err(r) => return r.into_response(),
+    };
+    let body = match read_body(&headers, body, MAX_SBOM, shield.sbom_budget()).await {
+        Ok(b) => b,
+        Err((Rejection::TooLarge, _)) => {
             return err(
                 Rejection::TooLarge,
                 &format!("SBOM larger than {MAX_SBOM} bytes"),
             )
         }
+        Err((code, reason)) => return err(code, &reason),
     };
-    if hex(ring::digest::digest(&ring::digest::SHA256, &body).as_ref()) != digest {
+    if hex(ring::digest::digest(&ring::digest::SHA256, &body.bytes).as_ref()) != digest {
         return err(
             Rejection::DigestMismatch,
             "body does not match the digest in the path",
         );
     }
-    let r = tokio::task::spawn_blocking(move || -> Result<u16, crate::store::StoreError> {
-        if !app.store.sbom_referenced(&digest)? {
-            return Ok(404);
-        }
-        Ok(if app.store.put_sbom(&digest, &body, now())? {
-            201
-        } else {
-            200
-        })
-    })
-    .await;
+    let _work = match shield.work(source_of(&source)).await {
+        Ok(w) => w,
+        Err(r) => return r.into_response(),
+    };
+    let r =
+        tokio::task::spawn_blocking(move || app.store.put_sbom(&digest, &body.bytes, now())).await;
     match r {
-        Ok(Ok(404)) => err(
-            Rejection::NotReferenced,
-            "no stored attestation references this SBOM digest",
-        ),
-        Ok(Ok(code)) => (
-            StatusCode::from_u16(code).unwrap_or(StatusCode::OK),
+        Ok(Ok(new)) => (
+            if new {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            },
             Json(json!({"stored": true})),
         )
             .into_response(),

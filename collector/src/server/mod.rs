@@ -20,9 +20,11 @@
 pub mod actions;
 pub mod auth;
 mod device;
+mod limits;
 mod operator;
 
 pub use device::PeerCert;
+pub use limits::{Limits, Shield, Source};
 
 use crate::hex;
 use crate::store::Store;
@@ -30,7 +32,7 @@ use crate::verify::Refusal;
 use auth::{PeerAddr, Role};
 use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put, MethodRouter};
 use axum::{Json, Router};
@@ -82,7 +84,10 @@ pub fn status(r: Rejection) -> StatusCode {
         | R::DuplicateCti
         | R::SequenceNotIncreasing
         | R::AlreadyEnrolled
-        | R::KeyAlreadyKnown => StatusCode::CONFLICT,
+        | R::KeyAlreadyKnown
+        | R::UeidInUse => StatusCode::CONFLICT,
+        R::Busy => StatusCode::TOO_MANY_REQUESTS,
+        R::Timeout => StatusCode::REQUEST_TIMEOUT,
         R::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         R::WrongMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         R::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -103,11 +108,7 @@ fn from_refusal(r: Refusal) -> Response {
 }
 
 fn is_eat(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.trim_start().starts_with("application/eat+cwt"))
-        .unwrap_or(false)
+    device::media_type_is(headers, "application/eat+cwt")
 }
 
 pub(crate) async fn health() -> Response {
@@ -252,6 +253,12 @@ impl Access {
 /// The router of one listener: the routes of [`ROUTES`] on that side, each
 /// operator route behind `auth::guard` with its role.
 pub fn router(app: Shared, side: Side) -> Router {
+    router_with(app, side, Shield::new(Limits::default()))
+}
+
+/// [`router`] with the limits of `shield` (shared by both listeners:
+/// deadline, work and memory limits, catch-panic; see `limits.rs`).
+pub fn router_with(app: Shared, side: Side, shield: Arc<Shield>) -> Router {
     let mut r = Router::new();
     for spec in ROUTES.iter().filter(|s| s.access.side() == side) {
         let mut h = (spec.handler)();
@@ -263,9 +270,22 @@ pub fn router(app: Shared, side: Side) -> Router {
         }
         r = r.route(spec.path, h);
     }
-    r.layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(tower::limit::ConcurrencyLimitLayer::new(MAX_CONCURRENT))
-        .with_state(app)
+    let r = r.layer(DefaultBodyLimit::max(MAX_BODY));
+    // The device channel takes work slots per source inside its handlers
+    // (limits.rs); the operator side has one global concurrency limit.
+    let r = match side {
+        Side::Device => r,
+        Side::Operator => r.layer(tower::limit::ConcurrencyLimitLayer::new(MAX_CONCURRENT)),
+    };
+    // Both sides: a whole-request deadline, the shield for the handlers,
+    // panics answered 500 with the internal refusal code.
+    r.layer(axum::middleware::from_fn_with_state(
+        shield.clone(),
+        limits::deadline,
+    ))
+    .layer(axum::Extension(shield))
+    .layer(axum::middleware::from_fn(limits::catch_panic))
+    .with_state(app)
 }
 
 /// A listener: the socket, its TLS configuration, the side it serves.
@@ -325,11 +345,15 @@ pub async fn serve(
 ) {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut tasks = Vec::new();
+    // One shield for both listeners: connection, work and memory limits are
+    // the process's, whichever side a request arrives on.
+    let shield = Shield::new(Limits::default());
     for l in listeners {
-        let router = router(app.clone(), l.side);
+        let router = router_with(app.clone(), l.side, shield.clone());
         let mut stopped = stopped.clone();
+        let shield = shield.clone();
         tasks.push(tokio::spawn(async move {
-            accept_loop(l.socket, l.tls, router, async move {
+            accept_loop(l.socket, l.tls, router, shield, async move {
                 let _ = stopped.wait_for(|s| *s).await;
             })
             .await
@@ -346,6 +370,7 @@ async fn accept_loop(
     listener: tokio::net::TcpListener,
     tls: rustls::ServerConfig,
     router: Router,
+    shield: Arc<Shield>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -356,9 +381,14 @@ async fn accept_loop(
             r = listener.accept() => match r { Ok(x) => x, Err(_) => continue },
             _ = &mut shutdown => return,
         };
+        // Connection limits (limits.rs): over them, the connection is closed.
+        let Some(admitted) = shield.admit(peer_addr.ip()) else {
+            continue;
+        };
         let acceptor = acceptor.clone();
         let router = router.clone();
         tokio::spawn(async move {
+            let _admitted = admitted;
             let Ok(Ok(tls)) =
                 tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await
             else {
@@ -373,7 +403,8 @@ async fn accept_loop(
             let svc = hyper_util::service::TowerToHyperService::new(
                 router
                     .layer(axum::Extension(PeerCert(peer)))
-                    .layer(axum::Extension(PeerAddr(Some(peer_addr.ip())))),
+                    .layer(axum::Extension(PeerAddr(Some(peer_addr.ip()))))
+                    .layer(axum::Extension(Source(Some(peer_addr.ip())))),
             );
             let mut b = hyper::server::conn::http1::Builder::new();
             b.timer(TokioTimer::new())
@@ -429,7 +460,7 @@ mod tests {
             .replace("{digest}", "00");
         let mut req = Request::builder().method(method).uri(path);
         if let Some(c) = cookie {
-            req = req.header(header::COOKIE, c);
+            req = req.header(axum::http::header::COOKIE, c);
         }
         r.oneshot(req.body(Body::empty()).unwrap())
             .await

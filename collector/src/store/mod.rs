@@ -4,7 +4,7 @@
 //!
 //! By concern: `schema` (migrations, opening), `writes` (attestations, the
 //! group-commit writer, aggregate maintenance), `devices` (enrollment,
-//! devices, sessions, key rotation, audit), `fleet` (fleet queries), `vulns`
+//! devices, sessions, key rotation), `audit` (the chained, bounded audit trail), `fleet` (fleet queries), `vulns`
 //! (advisories, VEX), `artifacts` (SBOMs, rule catalogs). This file holds the
 //! trait, its types and the typed error.
 //!
@@ -14,6 +14,7 @@ use rusqlite::Connection;
 use std::sync::{mpsc, Mutex};
 
 mod artifacts;
+mod audit;
 mod devices;
 mod fleet;
 mod operators;
@@ -57,6 +58,9 @@ pub struct Attestation {
     pub audit_reason: String,
     /// Hex SHA-256 of the CycloneDX SBOM the token attests (uploaded separately).
     pub sbom_digest: Option<String>,
+    /// Where the device's SL-ceiling claim differs from the ceiling the
+    /// collector computed (`sl_ceiling` holds the computed one).
+    pub ceiling_dispute: Option<String>,
 }
 
 /// writing transaction, so concurrent writers cannot both win).
@@ -255,6 +259,33 @@ pub trait Store: Send + Sync {
     fn api_token(&self, hash: &[u8], now: i64) -> Result<Option<ApiToken>>;
     fn api_tokens(&self) -> Result<Vec<ApiToken>>;
     fn revoke_api_token(&self, id: i64) -> Result<bool>;
+    // Device channel hardening (issue 16; `devices.rs` documents the bounds).
+    /// An audit entry of a request from `source` (its address): reason
+    /// bounded, repeats from one source coalesced, chained.
+    fn audit_from(
+        &self,
+        source: Option<&str>,
+        at: i64,
+        kid: Option<&[u8]>,
+        device_id: Option<i64>,
+        outcome: &str,
+        reason: &str,
+    ) -> Result<()>;
+    /// Checks the audit hash chain end to end.
+    fn verify_audit(&self) -> Result<AuditCheck>;
+    /// Opens a session bound to its requester within `caps`; false when full.
+    fn open_session(&self, s: &NewSession, caps: SessionCaps) -> Result<bool>;
+    /// A session's state without burning it, and the client certificate it
+    /// was opened with.
+    fn peek_session(&self, id: &str, now: i64) -> Result<(SessionState, Option<String>)>;
+    fn session_count(&self) -> Result<i64>;
+    /// The first device enrolled with this UEID.
+    fn device_by_ueid(&self, ueid: &[u8]) -> Result<Option<Device>>;
+    /// Devices whose stored attestations reference the SBOM digest (hex).
+    fn sbom_devices(&self, digest: &str) -> Result<Vec<i64>>;
+    /// (device id, disagreement) of latest attestations whose SL-ceiling
+    /// claim differs from the computed one.
+    fn ceiling_disputes(&self) -> Result<Vec<(i64, String)>>;
 }
 
 /// An operator account.
@@ -289,6 +320,36 @@ pub struct ApiToken {
     pub expires: i64,
     pub revoked: bool,
     pub last_used: Option<i64>,
+}
+
+/// Result of checking the audit chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditCheck {
+    pub rows: u64,
+    /// The first broken entry: (id, what is wrong).
+    pub broken: Option<(i64, String)>,
+}
+
+/// A session to open, with its requester.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub id: String,
+    pub nonce: Vec<u8>,
+    pub expires: i64,
+    pub now: i64,
+    /// The requester's address.
+    pub source: Option<String>,
+    /// SHA-256 (hex) of the requester's client certificate (mTLS).
+    pub peer: Option<String>,
+}
+
+/// Bounds of the sessions table.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionCaps {
+    /// Rows in the table at most.
+    pub total: i64,
+    /// Live sessions of one source at most (its oldest is dropped beyond).
+    pub per_source: i64,
 }
 
 /// A stored attestation as kept: the raw token re-verifies any verdict.
@@ -348,6 +409,9 @@ pub struct AuditEntry {
     pub device_id: Option<i64>,
     pub outcome: String,
     pub reason: String,
+    /// Times the same failure recurred from the same address within the
+    /// coalescing window (counted instead of written; see `audit.rs`).
+    pub repeats: u64,
 }
 
 pub struct SqliteStore {
@@ -390,8 +454,8 @@ impl Store for SqliteStore {
         devices::create_session(id: &str, nonce: &[u8], expires: i64) -> ();
         devices::take_session(id: &str, now: i64) -> SessionState;
         writes::cti_seen(device_id: i64, cti: &[u8]) -> bool;
-        devices::audit(at: i64, kid: Option<&[u8]>, device_id: Option<i64>, outcome: &str, reason: &str) -> ();
-        devices::audit_log(limit: i64) -> Vec<AuditEntry>;
+        audit::audit(at: i64, kid: Option<&[u8]>, device_id: Option<i64>, outcome: &str, reason: &str) -> ();
+        audit::audit_log(limit: i64) -> Vec<AuditEntry>;
         fleet::latest_failures(rule: Option<&str>) -> Vec<(i64, String)>;
         fleet::shared_keys() -> Vec<(String, String, Vec<i64>)>;
         fleet::last_two(device_id: i64) -> Vec<Snapshot>;
@@ -428,5 +492,13 @@ impl Store for SqliteStore {
         operators::api_token(hash: &[u8], now: i64) -> Option<ApiToken>;
         operators::api_tokens() -> Vec<ApiToken>;
         operators::revoke_api_token(id: i64) -> bool;
+        audit::audit_from(source: Option<&str>, at: i64, kid: Option<&[u8]>, device_id: Option<i64>, outcome: &str, reason: &str) -> ();
+        audit::verify_audit() -> AuditCheck;
+        devices::open_session(s: &NewSession, caps: SessionCaps) -> bool;
+        devices::peek_session(id: &str, now: i64) -> (SessionState, Option<String>);
+        devices::session_count() -> i64;
+        devices::device_by_ueid(ueid: &[u8]) -> Option<Device>;
+        devices::sbom_devices(digest: &str) -> Vec<i64>;
+        devices::ceiling_disputes() -> Vec<(i64, String)>;
     }
 }

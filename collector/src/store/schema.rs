@@ -58,7 +58,29 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE api_tokens (id INTEGER PRIMARY KEY, name TEXT NOT NULL, hash BLOB NOT NULL UNIQUE, role TEXT NOT NULL,
         created INTEGER NOT NULL, expires INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, last_used INTEGER);
      CREATE TABLE login_failures (key TEXT PRIMARY KEY, count INTEGER NOT NULL, last_at INTEGER NOT NULL);",
+    // Device channel hardening (issue 16): the audit hash chain and its
+    // coalescing counters, sessions bound to their requester and bounded,
+    // the SL-ceiling disagreement of a token, UEID lookup at enrollment.
+    // Rows older than this migration are chained by `seal_audit` right after it.
+    "ALTER TABLE audit ADD COLUMN source TEXT;
+     ALTER TABLE audit ADD COLUMN prev_hash BLOB;
+     ALTER TABLE audit ADD COLUMN hash BLOB;
+     CREATE INDEX audit_source ON audit(source, at);
+     CREATE TABLE audit_repeats (audit_id INTEGER PRIMARY KEY REFERENCES audit(id), n INTEGER NOT NULL, last_at INTEGER NOT NULL);
+     ALTER TABLE sessions ADD COLUMN source TEXT;
+     ALTER TABLE sessions ADD COLUMN peer TEXT;
+     ALTER TABLE sessions ADD COLUMN created INTEGER NOT NULL DEFAULT 0;
+     CREATE INDEX sessions_expires ON sessions(expires);
+     CREATE INDEX sessions_source ON sessions(source, created);
+     ALTER TABLE tokens ADD COLUMN ceiling_dispute TEXT;
+     CREATE INDEX devices_ueid ON devices(ueid);",
 ];
+
+/// Whether migration `m` is the one that adds the audit hash chain (found by
+/// content, so migrations appended before or after it do not move it).
+fn adds_audit_chain(m: &str) -> bool {
+    m.contains("ALTER TABLE audit ADD COLUMN prev_hash")
+}
 
 /// WAL, `synchronous=NORMAL`, foreign keys, a 5 s busy timeout.
 fn configure(conn: &Connection) -> Result<()> {
@@ -102,11 +124,21 @@ impl SqliteStore {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(e)?;
         for (i, m) in MIGRATIONS.iter().enumerate().skip(v as usize) {
-            conn.execute_batch(&format!(
-                "BEGIN; {m} PRAGMA user_version = {}; COMMIT;",
-                i + 1
-            ))
-            .map_err(|x| StoreError::Database(format!("migration {}: {x}", i + 1)))?;
+            let fail = |x: String| StoreError::Database(format!("migration {}: {x}", i + 1));
+            let step = || -> Result<()> {
+                conn.execute_batch(&format!("BEGIN; {m}"))
+                    .map_err(|x| fail(x.to_string()))?;
+                if adds_audit_chain(m) {
+                    // In the same transaction: rows written before the chain existed.
+                    super::audit::seal_audit(&conn).map_err(|x| fail(x.to_string()))?;
+                }
+                conn.execute_batch(&format!("PRAGMA user_version = {}; COMMIT;", i + 1))
+                    .map_err(|x| fail(x.to_string()))
+            };
+            if let Err(x) = step() {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(x);
+            }
         }
         Ok(SqliteStore {
             conn: Mutex::new(conn),

@@ -80,8 +80,8 @@ fn write_attestation(tx: &Connection, a: &Attestation) -> Result<i64> {
     let digest =
         hex(ring::digest::digest(&ring::digest::SHA256, sorted.join("\n").as_bytes()).as_ref());
     tx.execute(
-        "INSERT INTO tokens (device_id, received_at, iat, seq, cti, raw, online, packages, results_digest, sbom_digest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![a.device_id, a.received_at, a.iat, a.seq, a.cti, a.raw, a.online as i64, a.packages.join("\n"), digest, a.sbom_digest],
+        "INSERT INTO tokens (device_id, received_at, iat, seq, cti, raw, online, packages, results_digest, sbom_digest, ceiling_dispute) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![a.device_id, a.received_at, a.iat, a.seq, a.cti, a.raw, a.online as i64, a.packages.join("\n"), digest, a.sbom_digest, a.ceiling_dispute],
     )
     .map_err(e)?;
     let tid = tx.last_insert_rowid();
@@ -135,7 +135,14 @@ fn write_attestation(tx: &Connection, a: &Attestation) -> Result<i64> {
         params![a.seq, a.received_at, tid, drifting as i64, a.device_id],
     )
     .map_err(e)?;
-    tx.execute("INSERT INTO audit (at, kid, device_id, outcome, reason) VALUES (?1, ?2, ?3, 'accepted', ?4)", params![a.received_at, hex(&a.kid), a.device_id, a.audit_reason]).map_err(e)?;
+    super::audit::audit_in(
+        tx,
+        a.received_at,
+        Some(&a.kid),
+        Some(a.device_id),
+        "accepted",
+        &a.audit_reason,
+    )?;
     Ok(tid)
 }
 
