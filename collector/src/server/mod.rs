@@ -19,6 +19,7 @@
 //! operator side's; this module assembles the router, TLS and the accept loop.
 
 mod device;
+mod headers;
 mod operator;
 
 pub use device::PeerCert;
@@ -132,6 +133,7 @@ pub fn router(app: Shared) -> Router {
         )
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(tower::limit::ConcurrencyLimitLayer::new(MAX_CONCURRENT))
+        .layer(headers::layer())
         .with_state(app)
 }
 
