@@ -90,8 +90,11 @@ fn report(o: &Opts) -> Result<(), ExitCode> {
 /// existing path someone else prepared, so a planted symlink is not
 /// followed) and removed afterwards.
 fn print_pdf(html: &[u8]) -> Result<Vec<u8>, String> {
+    use std::os::unix::fs::PermissionsExt;
+    // tempfile's default for directories is 0777 less the umask.
     let dir = tempfile::Builder::new()
         .prefix("fieldattest-report-")
+        .permissions(std::fs::Permissions::from_mode(0o700))
         .tempdir()
         .map_err(|e| format!("{}: {e}", std::env::temp_dir().display()))?;
     chromium_print(dir.path(), html)
