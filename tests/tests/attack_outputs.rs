@@ -245,13 +245,15 @@ fn hostile_device_strings_are_neutralised_in_every_csv_and_text_output() {
     assert!(v_csv.contains(&format!("'{FORMULA}")), "{v_csv}");
     let (_, f_csv, _) = cli(&c, &["findings", "--format", "csv"]);
     assert!(
-        f_csv.contains(&format!("\"'=cmd|' /C calc'!A0{ESC_SHOWN}\""))
-            || f_csv.contains(&format!("'=cmd|' /C calc'!A0{ESC_SHOWN}")),
+        f_csv.contains(&format!(",'=cmd|' /C calc'!A0{ESC_SHOWN}\n")),
         "{f_csv}"
     );
     assert!(f_csv.contains(&format!("'@SUM(1){ESC_SHOWN}")), "{f_csv}");
     let (_, d_csv, _) = cli(&c, &["devices", "--format", "csv"]);
-    assert!(d_csv.contains(&format!("'=HYPERLINK(")), "{d_csv}");
+    assert!(
+        d_csv.contains(",\"'=HYPERLINK(\"\"http://x\"\")\\x1b]0;pwned"),
+        "{d_csv}"
+    );
     let (_, f_text, _) = cli(&c, &["findings", "--format", "text"]);
     assert!(
         f_text.contains(&format!("rule==cmd|' /C calc'!A0{ESC_SHOWN}")),
