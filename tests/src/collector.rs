@@ -167,6 +167,21 @@ impl Collector {
             serde_json::from_str(b).unwrap_or(Value::String(b.to_string())),
         )
     }
+    /// The collector CLI on this database: (exit status, stdout, stderr).
+    pub fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let o = Command::new(bin("fieldattest-collector"))
+            .args(args)
+            .arg("--db")
+            .arg(self.db())
+            .output()
+            .unwrap();
+        (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stdout).into(),
+            String::from_utf8_lossy(&o.stderr).into(),
+        )
+    }
+
     pub fn cli(&self, args: &[&str]) -> Value {
         let out = Command::new(bin("fieldattest-collector"))
             .args(args)
@@ -287,7 +302,12 @@ impl Device {
     }
 
     pub fn enroll(&self, c: &Collector) -> i64 {
-        let secret = c.enroll_secret("plant-7");
+        self.enroll_at(c, "plant-7")
+    }
+
+    /// [`Device::enroll`] with a secret for `site`.
+    pub fn enroll_at(&self, c: &Collector, site: &str) -> i64 {
+        let secret = c.enroll_secret(site);
         let (sid, nonce) = c.session();
         let t = self.token(Some(&nonce), true);
         let (code, v) = c.curl(

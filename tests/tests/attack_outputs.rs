@@ -26,20 +26,6 @@ const ESC: &str = "\x1b]0;pwned\x07\x1b[2J";
 /// `ESC` as the outputs show it.
 const ESC_SHOWN: &str = "\\x1b]0;pwned\\x07\\x1b[2J";
 
-fn cli(c: &Collector, args: &[&str]) -> (i32, String, String) {
-    let o = Command::new(bin("fieldattest-collector"))
-        .args(args)
-        .arg("--db")
-        .arg(c.db())
-        .output()
-        .unwrap();
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into(),
-        String::from_utf8_lossy(&o.stderr).into(),
-    )
-}
-
 /// An ES256 signature (r‖s) of `tbs` by the device's PKCS#8 key, by openssl.
 fn openssl_sign(key: &Path, tbs: &[u8]) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
@@ -99,23 +85,24 @@ fn hostile_token(d: &Device, real: &Path) -> std::path::PathBuf {
     p
 }
 
-/// The cells of a CSV document (RFC 4180 quoting).
+/// The cells of a CSV document as Python's `csv` module (the reader of
+/// countless operator scripts) reads them.
 fn csv_cells(csv: &str) -> Vec<String> {
-    let (mut cell, mut quoted, mut cells) = (String::new(), false, Vec::new());
-    let mut chars = csv.chars().peekable();
-    while let Some(ch) = chars.next() {
-        match ch {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                chars.next();
-                cell.push('"');
-            }
-            '"' => quoted = !quoted,
-            ',' | '\n' if !quoted => cells.push(std::mem::take(&mut cell)),
-            _ => cell.push(ch),
-        }
-    }
-    assert!(!quoted && cell.is_empty(), "unterminated CSV:\n{csv}");
-    cells
+    use std::io::Write;
+    let mut p = Command::new(fieldattest_tests::python())
+        .args([
+            "-c",
+            "import csv, json, sys\n\
+             print(json.dumps([c for row in csv.reader(sys.stdin, strict=True) for c in row]))",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    p.stdin.take().unwrap().write_all(csv.as_bytes()).unwrap();
+    let out = p.wait_with_output().unwrap();
+    assert!(out.status.success(), "not CSV:\n{csv}");
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// No control character but line ends, no bidirectional override.
@@ -138,6 +125,16 @@ fn assert_no_formula(what: &str, csv: &str) {
     }
 }
 
+/// A collector with one enrolled device that has attested once.
+fn attested() -> (Collector, i64) {
+    let c = start();
+    let d = Device::new(None, 3);
+    let id = d.enroll(&c);
+    let (code, v) = d.attest_online(&c);
+    assert_eq!(code, 200, "{v}");
+    (c, id)
+}
+
 #[test]
 fn hostile_device_strings_are_neutralised_in_every_csv_and_text_output() {
     let c = start();
@@ -158,18 +155,7 @@ fn hostile_device_strings_are_neutralised_in_every_csv_and_text_output() {
         );
     // Enrolled for a site whose name the operator typed as a formula.
     let site = format!("=HYPERLINK(\"http://x\"){ESC}");
-    let secret = c.enroll_secret(&site);
-    let (sid, nonce) = c.session();
-    let t = d.token(Some(&nonce), true);
-    let (code, v) = c.curl(
-        "POST",
-        &format!("/attestation/v1/enroll/{sid}"),
-        Some(&t),
-        &["-H", &format!("Authorization: Bearer {secret}")],
-    );
-    assert_eq!(code, 201, "{v}");
-    let id = v["device"].as_i64().unwrap();
-    c.approve(id);
+    let id = d.enroll_at(&c, &site);
     // The real agent's attestation, then one the device signed itself.
     let (sid, nonce) = c.session();
     let real = d.token(Some(&nonce), false);
@@ -198,7 +184,7 @@ fn hostile_device_strings_are_neutralised_in_every_csv_and_text_output() {
         .to_string(),
     )
     .unwrap();
-    let (code, _, err) = cli(&c, &["vulndb", "import", adv.to_str().unwrap()]);
+    let (code, _, err) = c.run(&["vulndb", "import", adv.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
 
     // The hostile strings are stored as sent (JSON escapes them).
@@ -227,7 +213,7 @@ fn hostile_device_strings_are_neutralised_in_every_csv_and_text_output() {
         for format in ["csv", "text"] {
             let mut args = cmd.clone();
             args.extend(["--format", format]);
-            let (code, out, err) = cli(&c, &args);
+            let (code, out, err) = c.run(&args);
             assert_eq!(code, 0, "{args:?}: {err}");
             assert_terminal_safe(&format!("{args:?}"), &out);
             assert_terminal_safe(&format!("{args:?} stderr"), &err);
@@ -241,30 +227,30 @@ fn hostile_device_strings_are_neutralised_in_every_csv_and_text_output() {
     }
     assert!(seen_formula, "the formula version shown with its ' prefix");
     // What each view shows, neutralised but visible.
-    let (_, v_csv, _) = cli(&c, &["vulns", "--format", "csv"]);
+    let (_, v_csv, _) = c.run(&["vulns", "--format", "csv"]);
     assert!(v_csv.contains(&format!("'{FORMULA}")), "{v_csv}");
-    let (_, f_csv, _) = cli(&c, &["findings", "--format", "csv"]);
+    let (_, f_csv, _) = c.run(&["findings", "--format", "csv"]);
     assert!(
         f_csv.contains(&format!(",'=cmd|' /C calc'!A0{ESC_SHOWN}\n")),
         "{f_csv}"
     );
     assert!(f_csv.contains(&format!("'@SUM(1){ESC_SHOWN}")), "{f_csv}");
-    let (_, d_csv, _) = cli(&c, &["devices", "--format", "csv"]);
+    let (_, d_csv, _) = c.run(&["devices", "--format", "csv"]);
     assert!(
         d_csv.contains(",\"'=HYPERLINK(\"\"http://x\"\")\\x1b]0;pwned"),
         "{d_csv}"
     );
-    let (_, f_text, _) = cli(&c, &["findings", "--format", "text"]);
+    let (_, f_text, _) = c.run(&["findings", "--format", "text"]);
     assert!(
         f_text.contains(&format!("rule==cmd|' /C calc'!A0{ESC_SHOWN}")),
         "{f_text}"
     );
-    let (_, fl_text, _) = cli(&c, &["fleet", "--format", "text"]);
+    let (_, fl_text, _) = c.run(&["fleet", "--format", "text"]);
     assert!(fl_text.contains(&format!("evil{ESC_SHOWN}")), "{fl_text}");
-    let (_, dev_text, _) = cli(&c, &["device", &ids, "--format", "text"]);
+    let (_, dev_text, _) = c.run(&["device", &ids, "--format", "text"]);
     assert!(dev_text.contains(ESC_SHOWN), "{dev_text}");
     // The evidence report carries the finding subject, escaped for HTML.
-    let (code, html, err) = cli(&c, &["report", &ids, "--format", "html"]);
+    let (code, html, err) = c.run(&["report", &ids, "--format", "html"]);
     assert_eq!(code, 0, "{err}");
     assert!(!html.contains("<script"), "{html}");
 }
@@ -300,11 +286,7 @@ fn head(c: &Collector, method: &str, path: &str, body: Option<&str>) -> (u16, Ve
 
 #[test]
 fn every_response_carries_the_security_headers() {
-    let c = start();
-    let d = Device::new(None, 3);
-    let id = d.enroll(&c);
-    let (code, v) = d.attest_online(&c);
-    assert_eq!(code, 200, "{v}");
+    let (c, id) = attested();
     let cases = [
         ("GET", "/healthz".to_string(), None, 200),
         (
@@ -366,11 +348,7 @@ fn every_response_carries_the_security_headers() {
 
 #[test]
 fn database_wal_and_shm_are_created_0600() {
-    let c = start();
-    let d = Device::new(None, 3);
-    d.enroll(&c);
-    let (code, v) = d.attest_online(&c);
-    assert_eq!(code, 200, "{v}");
+    let (c, _) = attested();
     for suffix in ["", "-wal", "-shm"] {
         let p = format!("{}{suffix}", c.db().display());
         let m = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
@@ -380,11 +358,7 @@ fn database_wal_and_shm_are_created_0600() {
 
 #[test]
 fn report_pdf_uses_a_private_temporary_directory_not_a_planted_symlink() {
-    let c = start();
-    let d = Device::new(None, 3);
-    let id = d.enroll(&c);
-    let (code, v) = d.attest_online(&c);
-    assert_eq!(code, 200, "{v}");
+    let (c, id) = attested();
     let work = tempfile::tempdir().unwrap();
     let (tmp, victim, fake) = (
         work.path().join("tmp"),
