@@ -376,14 +376,21 @@ impl Device {
     }
 
     pub fn attest_online(&self, c: &Collector) -> (u16, Value) {
+        let (code, v, _) = self.attest_online_token(c);
+        (code, v)
+    }
+
+    /// [`Device::attest_online`], also returning the token file it posted.
+    pub fn attest_online_token(&self, c: &Collector) -> (u16, Value, PathBuf) {
         let (sid, nonce) = c.session();
         let t = self.token(Some(&nonce), false);
-        c.curl(
+        let (code, v) = c.curl(
             "POST",
             &format!("/attestation/v1/sessions/{sid}"),
             Some(&t),
             &[],
-        )
+        );
+        (code, v, t)
     }
 }
 

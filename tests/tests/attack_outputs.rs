@@ -157,14 +157,7 @@ fn hostile_device_strings_are_neutralised_in_every_csv_and_text_output() {
     let site = format!("=HYPERLINK(\"http://x\"){ESC}");
     let id = d.enroll_at(&c, &site);
     // The real agent's attestation, then one the device signed itself.
-    let (sid, nonce) = c.session();
-    let real = d.token(Some(&nonce), false);
-    let (code, v) = c.curl(
-        "POST",
-        &format!("/attestation/v1/sessions/{sid}"),
-        Some(&real),
-        &[],
-    );
+    let (code, v, real) = d.attest_online_token(&c);
     assert_eq!(code, 200, "{v}");
     let (code, v) = c.curl(
         "POST",
