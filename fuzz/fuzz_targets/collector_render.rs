@@ -121,7 +121,11 @@ fn claims(u: &mut Unstructured, ueid: &[u8], seq: u64, now: i64) -> Result<Claim
         intuse: 1,
         seq,
         key_tier: 3,
-        sw: Some(SwId { name: text(u)?, version: text(u)?, scheme: 1 }),
+        sw: Some(SwId {
+            name: text(u)?,
+            version: text(u)?,
+            scheme: 1,
+        }),
         ..Default::default()
     };
     for _ in 0..n(u)? + 1 {
@@ -131,10 +135,23 @@ fn claims(u: &mut Unstructured, ueid: &[u8], seq: u64, now: i64) -> Result<Claim
     for _ in 0..n(u)? {
         results.push((text(u)?, u.int_in_range(1..=4u8)?));
     }
-    c.measres.push(("tag:fieldattest.org,2026:catalog/ccsc@0.1.0".into(), results));
+    c.measres.push((
+        "tag:fieldattest.org,2026:catalog/ccsc@0.1.0".into(),
+        results,
+    ));
     if u.arbitrary()? {
-        let sw = SwId { name: "fieldattest".into(), version: text(u)?, scheme: 16384 };
-        c.submods.push(("agent".into(), Submod { sw: Some(sw), measurements: vec![] }));
+        let sw = SwId {
+            name: "fieldattest".into(),
+            version: text(u)?,
+            scheme: 16384,
+        };
+        c.submods.push((
+            "agent".into(),
+            Submod {
+                sw: Some(sw),
+                measurements: vec![],
+            },
+        ));
     }
     for _ in 0..n(u)? {
         c.sl_ceiling.push((text(u)?, u.arbitrary()?));
@@ -149,7 +166,12 @@ fn claims(u: &mut Unstructured, ueid: &[u8], seq: u64, now: i64) -> Result<Claim
     }
     for _ in 0..n(u)? {
         let accepted = if u.arbitrary()? { Some(text(u)?) } else { None };
-        c.findings.push(FindingRef { rule: text(u)?, subject: text(u)?, path: text(u)?, accepted });
+        c.findings.push(FindingRef {
+            rule: text(u)?,
+            subject: text(u)?,
+            path: text(u)?,
+            accepted,
+        });
     }
     Ok(c)
 }
@@ -178,15 +200,21 @@ fn check_csv(what: &str, csv: &str) {
     assert!(!quoted && cell.is_empty(), "{what}: unterminated CSV");
     for c in cells {
         if c.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-            let numeric = c.chars().all(|x| "0123456789-+.eE".contains(x)) && c.parse::<f64>().is_ok();
+            let numeric =
+                c.chars().all(|x| "0123456789-+.eE".contains(x)) && c.parse::<f64>().is_ok();
             assert!(numeric, "{what}: formula cell {c:?}");
         }
-        assert!(!c.chars().any(char::is_control), "{what}: control character in {c:?}");
+        assert!(
+            !c.chars().any(char::is_control),
+            "{what}: control character in {c:?}"
+        );
     }
 }
 
 fn check_text(what: &str, t: &str) {
-    let bad = t.chars().find(|c| (c.is_control() && *c != '\n') || ('\u{202a}'..='\u{202e}').contains(c));
+    let bad = t
+        .chars()
+        .find(|c| (c.is_control() && *c != '\n') || ('\u{202a}'..='\u{202e}').contains(c));
     assert!(bad.is_none(), "{what}: {bad:?} in text output");
 }
 
@@ -206,7 +234,12 @@ fn run(s: &common::State, u: &mut Unstructured) -> Result<()> {
     let tok = token::sign(&c, &s.kid, |tbs| Ok::<_, ()>(common::sign(s, tbs))).unwrap_or_default();
     if let Err(r) = accept(store, &tok, Arrival::Offline, now) {
         // Only claims the profile refuses (e.g. over its size limits) may fail.
-        assert_ne!(r.code, fieldattest_protocol::rejection::Rejection::Internal, "{}", r.reason);
+        assert_ne!(
+            r.code,
+            fieldattest_protocol::rejection::Rejection::Internal,
+            "{}",
+            r.reason
+        );
     }
 
     let ms = vuln::matches(store).unwrap_or_default();
@@ -224,7 +257,11 @@ fn run(s: &common::State, u: &mut Unstructured) -> Result<()> {
     let summary = fleet::fleet(store, now, 86_400).unwrap_or_default();
     let drift = fleet::drift(store, dev.id).ok().flatten();
     let view = json!({"device": devices[0].clone(), "failing_rules": findings, "drift": drift});
-    for (what, v) in [("vulns", &vulns), ("devices", &devices), ("findings", &findings)] {
+    for (what, v) in [
+        ("vulns", &vulns),
+        ("devices", &devices),
+        ("findings", &findings),
+    ] {
         check_csv(what, &fleet::to_csv(v));
         check_text(what, &fleet::render_text(v));
     }
@@ -236,7 +273,10 @@ fn run(s: &common::State, u: &mut Unstructured) -> Result<()> {
     }
     if let Ok(r) = evidence::device(store, dev.id, 2, &ms) {
         let _ = serde_json::to_string(&r);
-        check_html("evidence report", &evidence::html(&[r], "2027-01-15T08:00:00Z"));
+        check_html(
+            "evidence report",
+            &evidence::html(&[r], "2027-01-15T08:00:00Z"),
+        );
     }
     Ok(())
 }
