@@ -201,7 +201,7 @@ fn measured(name: &str, b: &[u8]) -> Option<String> {
     Some(hex(d))
 }
 
-const REPORT_CSS: &str = "body{font-family:sans-serif;margin:2em;font-size:11pt}table{border-collapse:collapse;width:100%;margin-bottom:1em}td,th{border:1px solid #999;padding:3px 6px;text-align:left;vertical-align:top}.fail{color:#b00;font-weight:bold}.pass{color:#070}h2{page-break-before:always}h2:first-of-type{page-break-before:avoid}";
+pub(crate) const REPORT_CSS: &str = "body{font-family:sans-serif;margin:2em;font-size:11pt}table{border-collapse:collapse;width:100%;margin-bottom:1em}td,th{border:1px solid #999;padding:3px 6px;text-align:left;vertical-align:top}.fail{color:#b00;font-weight:bold}.pass{color:#070}h2{page-break-before:always}h2:first-of-type{page-break-before:avoid}";
 
 /// A string field of a report value ("" when absent).
 fn text<'a>(v: &'a Value, key: &str) -> &'a str {

@@ -99,7 +99,8 @@ pub fn fleet(store: &dyn Store, now: i64, silent_after: i64) -> Result<Value, St
     }))
 }
 
-/// Renders an array of flat objects as CSV (header from the first row).
+/// Renders an array of flat objects as CSV (header from the first row),
+/// every cell through [`csv_cell`].
 pub fn to_csv(v: &Value) -> String {
     let Some(rows) = v.as_array() else {
         return String::new();
@@ -108,35 +109,48 @@ pub fn to_csv(v: &Value) -> String {
         return String::new();
     };
     let cols: Vec<&String> = first.keys().collect();
-    let cell = |x: &Value| {
-        let s = match x {
-            Value::String(s) => s.clone(),
-            Value::Null => String::new(),
-            other => other.to_string(),
-        };
-        if s.contains([',', '"', '\n']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s
-        }
+    let cell = |x: &Value| match x {
+        Value::String(s) => csv_cell(s),
+        Value::Null => String::new(),
+        // A JSON number or boolean cannot hold a formula (digits, `-`, `.`,
+        // `e`, `+`): left as is so numeric columns stay numeric.
+        Value::Number(_) | Value::Bool(_) => x.to_string(),
+        other => csv_cell(&other.to_string()),
     };
-    let mut out = cols
-        .iter()
-        .map(|c| c.as_str())
-        .collect::<Vec<_>>()
-        .join(",");
-    out.push('\n');
+    let line = |cells: Vec<String>| {
+        let mut l = cells.join(",");
+        l.push('\n');
+        l
+    };
+    let mut out = line(cols.iter().map(|c| csv_cell(c)).collect());
     for r in rows {
-        out.push_str(
-            &cols
-                .iter()
+        out.push_str(&line(
+            cols.iter()
                 .map(|c| cell(r.get(c.as_str()).unwrap_or(&Value::Null)))
-                .collect::<Vec<_>>()
-                .join(","),
-        );
-        out.push('\n');
+                .collect(),
+        ));
     }
     out
+}
+
+/// One CSV cell, safe to open in a spreadsheet and to print on a terminal:
+/// control characters written as by [`sanitize`], then a text starting with `=`,
+/// `+`, `-`, `@`, TAB or CR (a formula to Excel, LibreOffice and Sheets,
+/// OWASP "CSV injection") gets a leading `'`; a cell holding `,`, `"`, CR or
+/// LF is quoted with `"` doubled (RFC 4180). Every CSV the collector writes
+/// goes through here.
+pub fn csv_cell(s: &str) -> String {
+    let s = sanitize(s);
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
 }
 
 /// `s` with control characters (C0, DEL, C1: escape sequences, newlines
@@ -166,6 +180,79 @@ pub fn cell(v: &Value) -> String {
         Value::Null => "-".into(),
         Value::Array(a) => a.iter().map(cell).collect::<Vec<_>>().join(", "),
         other => sanitize(&other.to_string()),
+    }
+}
+
+/// Any value as text for people (the `--format text` of the listing
+/// commands): an array of flat objects as one `key=value  ...` line per row;
+/// anything else one `key: value` line per scalar, nested objects indented,
+/// arrays of flat objects as rows. Every string through [`sanitize`].
+pub fn render_text(v: &Value) -> String {
+    let mut out = String::new();
+    match v {
+        Value::Array(rows) => {
+            for r in rows {
+                out.push_str(&r.as_object().map(text_row).unwrap_or_default());
+                out.push('\n');
+            }
+        }
+        other => text_tree(other, 0, &mut out),
+    }
+    out
+}
+
+/// `key=value` pairs of a flat row.
+fn text_row(o: &serde_json::Map<String, Value>) -> String {
+    o.iter()
+        .map(|(k, x)| format!("{}={}", sanitize(k), scalar_text(x)))
+        .collect::<Vec<_>>()
+        .join("  ")
+}
+
+/// A scalar as sanitised text (a string bare, anything else as JSON).
+fn scalar_text(x: &Value) -> String {
+    sanitize(
+        x.as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| x.to_string())
+            .as_str(),
+    )
+}
+
+/// Text for a non-row value (e.g. `device`); depth-bounded by the value the
+/// collector itself built.
+fn text_tree(v: &Value, depth: usize, out: &mut String) {
+    let pad = "  ".repeat(depth);
+    match v {
+        Value::Object(o) => {
+            for (k, x) in o {
+                let k = sanitize(k);
+                match x {
+                    Value::Object(_) | Value::Array(_) => {
+                        out.push_str(&format!("{pad}{k}:\n"));
+                        text_tree(x, depth + 1, out);
+                    }
+                    _ => out.push_str(&format!("{pad}{k}: {}\n", scalar_text(x))),
+                }
+            }
+        }
+        Value::Array(a) if a.is_empty() => out.push_str(&format!("{pad}(none)\n")),
+        Value::Array(a) => {
+            for x in a {
+                match x {
+                    Value::Object(o) if o.values().all(|y| !y.is_object() && !y.is_array()) => {
+                        out.push_str(&format!("{pad}{}\n", text_row(o)));
+                    }
+                    Value::Object(_) | Value::Array(_) => {
+                        out.push_str(&format!("{pad}-\n"));
+                        text_tree(x, depth + 1, out);
+                    }
+                    _ => out.push_str(&format!("{pad}{}\n", scalar_text(x))),
+                }
+            }
+        }
+        Value::Null => out.push_str(&format!("{pad}(none)\n")),
+        x => out.push_str(&format!("{pad}{}\n", scalar_text(x))),
     }
 }
 
@@ -305,6 +392,42 @@ mod text_tests {
         );
         assert_eq!(sanitize("a\u{202e}b\u{85}"), "a\\u{202e}b\\x85");
         assert_eq!(sanitize("plain-ü"), "plain-ü");
+    }
+
+    #[test]
+    fn csv_cells_cannot_start_a_formula_and_are_quoted_per_rfc_4180() {
+        for (raw, want) in [
+            ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
+            ("=HYPERLINK(\"x\")", "\"'=HYPERLINK(\"\"x\"\")\""),
+            ("+1", "'+1"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "\\x09=1"),
+            ("\r=1", "\\x0d=1"),
+            ("a,b", "\"a,b\""),
+            ("1.2-3", "1.2-3"),
+            ("\x1b]0;t\x07\x1b[2J", "\\x1b]0;t\\x07\\x1b[2J"),
+        ] {
+            assert_eq!(csv_cell(raw), want, "{raw:?}");
+        }
+        let v = json!([{"device": -1, "version": "-2+3", "x": null}, {"device": 2, "version": "=1,2", "x": true}]);
+        assert_eq!(
+            to_csv(&v),
+            "device,version,x\n-1,'-2+3,\n2,\"'=1,2\",true\n"
+        );
+    }
+
+    #[test]
+    fn render_text_escapes_every_string_rows_and_trees() {
+        let hostile = "v\x1b]0;x\x07\x1b[2J\u{9b}";
+        let rows = render_text(&json!([{"version": hostile, "n\x1bk": 1}]));
+        let tree = render_text(
+            &json!({"device": {"site": hostile}, "list": [hostile], "rows": [{"a": hostile}]}),
+        );
+        for t in [&rows, &tree] {
+            assert!(!t.chars().any(|c| c.is_control() && c != '\n'), "{t:?}");
+            assert!(t.contains("v\\x1b]0;x\\x07\\x1b[2J\\x9b"), "{t}");
+        }
+        assert!(rows.contains("n\\x1bk=1"), "{rows}");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::fleet;
 use crate::store::Store;
 use serde_json::Value;
 
-const FLEET_CSS: &str = "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}.fail{color:#b00}";
+pub(crate) const FLEET_CSS: &str = "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}.fail{color:#b00}";
 
 /// The fleet page at time `t`: summary, SL ceilings, devices with their
 /// failing rules and open vulnerabilities, vulnerabilities with their devices.

@@ -33,11 +33,18 @@ thread_local! {
 }
 
 /// Runs `f` with the state (renewed every 20 000 runs).
+#[allow(dead_code)]
 pub fn with_state(f: impl FnOnce(&State)) {
+    with_state_every(20_000, f)
+}
+
+/// Runs `f` with the state, renewed every `n` runs (a target whose work
+/// grows with the store renews it more often).
+pub fn with_state_every(n: u64, f: impl FnOnce(&State)) {
     STATE.with(|s| {
         let mut s = s.borrow_mut();
         s.runs += 1;
-        if s.runs % 20_000 == 0 {
+        if s.runs % n == 0 {
             *s = fresh();
         }
         f(&s);

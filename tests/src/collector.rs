@@ -315,6 +315,16 @@ impl Collector {
             serde_json::from_str(b).unwrap_or(Value::String(b.to_string())),
         )
     }
+    /// The collector CLI on this database: (exit status, stdout, stderr).
+    pub fn run_parts(&self, args: &[&str]) -> (i32, String, String) {
+        let o = self.run_output(args);
+        (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stdout).into(),
+            String::from_utf8_lossy(&o.stderr).into(),
+        )
+    }
+
     pub fn cli(&self, args: &[&str]) -> Value {
         let out = Command::new(bin("fieldattest-collector"))
             .args(args)
@@ -434,7 +444,12 @@ impl Device {
 
     /// Enrolls and approves the device; its id.
     pub fn enroll(&self, c: &Collector) -> i64 {
-        let id = self.enroll_pending(c, "plant-7");
+        self.enroll_at(c, "plant-7")
+    }
+
+    /// [`Device::enroll`] with a secret for `site`: enrolled and approved.
+    pub fn enroll_at(&self, c: &Collector, site: &str) -> i64 {
+        let id = self.enroll_pending(c, site);
         c.approve(id);
         id
     }
@@ -508,14 +523,21 @@ impl Device {
     }
 
     pub fn attest_online(&self, c: &Collector) -> (u16, Value) {
+        let (code, v, _) = self.attest_online_token(c);
+        (code, v)
+    }
+
+    /// [`Device::attest_online`], also returning the token file it posted.
+    pub fn attest_online_token(&self, c: &Collector) -> (u16, Value, PathBuf) {
         let (sid, nonce) = c.session();
         let t = self.token(Some(&nonce), false);
-        c.curl(
+        let (code, v) = c.curl(
             "POST",
             &format!("/attestation/v1/sessions/{sid}"),
             Some(&t),
             &[],
-        )
+        );
+        (code, v, t)
     }
 }
 

@@ -229,28 +229,34 @@ pub fn open(o: &Opts) -> Result<SqliteStore, ExitCode> {
         say!("{PROG}: --db PATH is required");
         return Err(ExitCode::from(2));
     };
-    SqliteStore::open(&db).map_err(|e| {
-        say!("{PROG}: {e}");
-        ExitCode::from(3)
-    })
+    SqliteStore::open(&db).map_err(fail)
 }
 
 /// A runtime failure: the message, exit 3.
 pub fn fail(e: impl std::fmt::Display) -> ExitCode {
-    say!("{PROG}: {e}");
-    ExitCode::from(3)
+    complain(e, 3)
 }
 
 /// A usage failure inside a command: the message, exit 2.
 pub fn misuse(e: impl std::fmt::Display) -> ExitCode {
-    say!("{PROG}: {e}");
-    ExitCode::from(2)
+    complain(e, 2)
 }
 
 /// A refusal or something not found: the message, exit 1.
 pub fn refused(e: impl std::fmt::Display) -> ExitCode {
-    say!("{PROG}: {e}");
-    ExitCode::from(1)
+    complain(e, 1)
+}
+
+/// [`warn`], then `code` as the exit status.
+fn complain(e: impl std::fmt::Display, code: u8) -> ExitCode {
+    warn(e);
+    ExitCode::from(code)
+}
+
+/// Prints `PROG: MESSAGE` on stderr, the message sanitised of control
+/// characters (it may quote what a device or an advisory said).
+pub fn warn(e: impl std::fmt::Display) {
+    say!("{PROG}: {}", fleet::sanitize(&e.to_string()));
 }
 
 /// The device a selector names: the numeric id or a unique kid prefix.
@@ -289,81 +295,17 @@ pub fn write_out(p: &std::path::Path, data: &[u8]) -> Result<(), String> {
         .map_err(|e| format!("{}: {}", p.display(), fsio::describe(&e)))
 }
 
-/// Renders `v` as `format` (json; csv for arrays of flat objects; text:
-/// one `key=value` line per row, device-reported strings sanitised of control
+/// Renders `v` as `format` (json; csv for arrays of flat objects through
+/// `fleet::to_csv`, formula cells neutralised; text through
+/// `fleet::render_text`, device-reported strings sanitised of control
 /// characters) and writes it to stdout.
 pub fn print(v: &Value, format: &str) -> Result<(), ExitCode> {
     let out = match format {
         "json" => format!("{}\n", serde_json::to_string_pretty(v).unwrap_or_default()),
         "csv" => fleet::to_csv(v),
-        _ => match v {
-            Value::Array(rows) => {
-                let mut out = String::new();
-                for r in rows {
-                    out.push_str(&r.as_object().map(text_row).unwrap_or_default());
-                    out.push('\n');
-                }
-                out
-            }
-            other => {
-                let mut out = String::new();
-                text_tree(other, 0, &mut out);
-                out
-            }
-        },
+        _ => fleet::render_text(v),
     };
     emit(out)
-}
-
-/// `key=value` pairs of a flat row, device-reported strings sanitised.
-fn text_row(o: &serde_json::Map<String, Value>) -> String {
-    o.iter()
-        .map(|(k, x)| format!("{k}={}", fleet::sanitize(&scalar_text(x))))
-        .collect::<Vec<_>>()
-        .join("  ")
-}
-
-fn scalar_text(x: &Value) -> String {
-    x.as_str()
-        .map(str::to_string)
-        .unwrap_or_else(|| x.to_string())
-}
-
-/// Text for a non-row value (e.g. `device`): one `key: value` line per
-/// scalar, nested objects indented, arrays of objects as rows; depth-bounded
-/// by the value the collector itself built.
-fn text_tree(v: &Value, depth: usize, out: &mut String) {
-    let pad = "  ".repeat(depth);
-    match v {
-        Value::Object(o) => {
-            for (k, x) in o {
-                match x {
-                    Value::Object(_) | Value::Array(_) => {
-                        out.push_str(&format!("{pad}{k}:\n"));
-                        text_tree(x, depth + 1, out);
-                    }
-                    _ => out.push_str(&format!("{pad}{k}: {}\n", fleet::sanitize(&scalar_text(x)))),
-                }
-            }
-        }
-        Value::Array(a) if a.is_empty() => out.push_str(&format!("{pad}(none)\n")),
-        Value::Array(a) => {
-            for x in a {
-                match x {
-                    Value::Object(o) if o.values().all(|y| !y.is_object() && !y.is_array()) => {
-                        out.push_str(&format!("{pad}{}\n", text_row(o)));
-                    }
-                    Value::Object(_) | Value::Array(_) => {
-                        out.push_str(&format!("{pad}-\n"));
-                        text_tree(x, depth + 1, out);
-                    }
-                    _ => out.push_str(&format!("{pad}{}\n", fleet::sanitize(&scalar_text(x)))),
-                }
-            }
-        }
-        Value::Null => out.push_str(&format!("{pad}(none)\n")),
-        x => out.push_str(&format!("{pad}{}\n", fleet::sanitize(&scalar_text(x)))),
-    }
 }
 
 #[cfg(test)]

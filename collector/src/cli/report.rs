@@ -1,9 +1,10 @@
 //! report (the evidence report as JSON, HTML or PDF) and catalog import|list.
 
-use super::{fail, find_device, misuse, open, write_out, Command, Opts};
+use super::{fail, find_device, misuse, open, warn, write_out, Command, Opts};
 use crate::{emit, PROG};
+use fieldattest_collector::fleet::sanitize;
 use fieldattest_collector::store::Store;
-use fieldattest_collector::{evidence, hex, now, random, vuln};
+use fieldattest_collector::{evidence, now, vuln};
 use fieldattest_protocol::catalog::{Catalog, MAX_DOCUMENT};
 use fieldattest_protocol::fsio;
 use std::path::Path;
@@ -84,24 +85,19 @@ fn report(o: &Opts) -> Result<(), ExitCode> {
     }
 }
 
-/// Prints HTML to PDF with headless Chromium in a private, unpredictable
-/// work directory (not an existing one someone else prepared).
+/// Prints HTML to PDF with headless Chromium in a private work directory:
+/// created by `mkdtemp` (mode 0700, an unpredictable name, never an
+/// existing path someone else prepared, so a planted symlink is not
+/// followed) and removed afterwards.
 fn print_pdf(html: &[u8]) -> Result<Vec<u8>, String> {
-    let dir = std::env::temp_dir().join(format!(
-        "fieldattest-report-{}-{}",
-        std::process::id(),
-        hex(&random(8))
-    ));
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&dir)
-            .map_err(|e| format!("{}: {e}", dir.display()))?;
-    }
-    let r = chromium_print(&dir, html);
-    let _ = std::fs::remove_dir_all(&dir);
-    r
+    use std::os::unix::fs::PermissionsExt;
+    // tempfile's default for directories is 0777 less the umask.
+    let dir = tempfile::Builder::new()
+        .prefix("fieldattest-report-")
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir()
+        .map_err(|e| format!("{}: {e}", std::env::temp_dir().display()))?;
+    chromium_print(dir.path(), html)
 }
 
 fn chromium_print(dir: &Path, body: &[u8]) -> Result<Vec<u8>, String> {
@@ -166,7 +162,7 @@ fn catalog(o: &Opts) -> Result<(), ExitCode> {
             let mut out = String::new();
             for v in cs.versions() {
                 let n = cs.get(v).map(|c| c.rules.len()).unwrap_or(0);
-                out.push_str(&format!("{v}\t{n} rules\n"));
+                out.push_str(&format!("{}\t{n} rules\n", sanitize(v)));
             }
             emit(out)
         }
@@ -194,16 +190,13 @@ fn catalog_import(store: &dyn Store, files: &[String]) -> Result<(), ExitCode> {
                 store.put_catalog(&c.version, &t, now()).map_err(fail)?;
                 emit(format!(
                     "catalog {} {}: {} rules imported\n",
-                    c.agent,
-                    c.version,
+                    sanitize(&c.agent),
+                    sanitize(&c.version),
                     c.rules.len()
                 ))?;
             }
             Err(e) => {
-                say!(
-                    "{PROG}: catalog: {f}: {}",
-                    fieldattest_collector::fleet::sanitize(&e)
-                );
+                warn(format!("catalog: {f}: {e}"));
                 failed = true;
             }
         }

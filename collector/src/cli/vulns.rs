@@ -1,10 +1,9 @@
 //! vulndb import, vulns, vex set|export.
 
-use super::{device_option, fail, misuse, open, print, Command, Opts, TEXT_JSON_CSV};
-use crate::{emit, PROG};
+use super::{device_option, fail, misuse, open, print, warn, Command, Opts, TEXT_JSON_CSV};
+use crate::emit;
 use fieldattest_collector::store::{Store, VexEntry};
 use fieldattest_collector::{now, server, vuln};
-use fieldattest_protocol::fsio;
 use serde_json::{json, Value};
 use std::process::ExitCode;
 
@@ -38,7 +37,7 @@ fn vulndb(o: &Opts) -> Result<(), ExitCode> {
         }
     }
     for (f, e) in &rep.errors {
-        say!("{PROG}: vulndb: {f}: {e} (skipped)");
+        warn(format!("vulndb: {f}: {e} (skipped)"));
     }
     let (total, _) = store.advisory_stats().map_err(fail)?;
     emit(format!(

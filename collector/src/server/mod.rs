@@ -20,6 +20,7 @@
 pub mod actions;
 pub mod auth;
 mod device;
+mod headers;
 mod limits;
 mod operator;
 
@@ -285,6 +286,8 @@ pub fn router_with(app: Shared, side: Side, shield: Arc<Shield>) -> Router {
     ))
     .layer(axum::Extension(shield))
     .layer(axum::middleware::from_fn(limits::catch_panic))
+    // Security headers on every response, errors and panics included.
+    .layer(headers::layer())
     .with_state(app)
 }
 

@@ -96,11 +96,59 @@ fn open_file(path: &Path) -> Result<Connection> {
     Connection::open(path).map_err(|x| StoreError::Database(format!("{}: {x}", path.display())))
 }
 
+/// The database and its `-wal` and `-shm` files (they hold the same data).
+fn db_files(path: &Path) -> [std::path::PathBuf; 3] {
+    let with = |suffix: &str| {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        std::path::PathBuf::from(p)
+    };
+    [path.to_path_buf(), with("-wal"), with("-shm")]
+}
+
+/// Creates the database file 0600 before SQLite opens it (`O_EXCL`: an
+/// existing file or symlink is left alone), so SQLite, which gives the
+/// `-wal` and `-shm` files the database file's mode, creates them 0600
+/// too.
+fn create_private(path: &Path) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(x) if x.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(x) => Err(StoreError::Database(format!("{}: {x}", path.display()))),
+    }
+}
+
+/// Takes group and other permissions off the database files that have
+/// them (a database created by an older collector, or through a symlink):
+/// best effort, a user who does not own them can still read a database
+/// they were given access to.
+fn restrict(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    for f in db_files(path) {
+        if let Ok(m) = std::fs::metadata(&f) {
+            if m.is_file() && m.permissions().mode() & 0o077 != 0 {
+                let mode = m.permissions().mode() & 0o700;
+                let _ = std::fs::set_permissions(&f, std::fs::Permissions::from_mode(mode));
+            }
+        }
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating and migrating) a database file, with a group-commit
-    /// writer thread on a second connection.
+    /// writer thread on a second connection. The database, `-wal` and
+    /// `-shm` files are private to the owner (0600).
     pub fn open(path: &Path) -> Result<Self> {
+        create_private(path)?;
+        restrict(path);
         let mut store = Self::init(open_file(path)?)?;
+        restrict(path);
         let wconn = open_file(path)?;
         configure(&wconn)?;
         let (tx, rx) = mpsc::channel();
@@ -160,5 +208,45 @@ mod tests {
         drop(s);
         let s = SqliteStore::open(&p).unwrap();
         assert_eq!(s.devices().unwrap().len(), 1);
+    }
+
+    fn modes(p: &std::path::Path) -> Vec<(String, u32)> {
+        use std::os::unix::fs::PermissionsExt;
+        super::db_files(p)
+            .iter()
+            .map(|f| {
+                let m = std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
+                (f.display().to_string(), m)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn database_wal_and_shm_are_private_after_a_write() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("c.db");
+        let s = SqliteStore::open(&p).unwrap();
+        s.insert_device(b"kid", b"ueid", b"pk", "x", 1).unwrap();
+        for (f, m) in modes(&p) {
+            assert_eq!(m, 0o600, "{f}");
+        }
+    }
+
+    #[test]
+    fn an_older_world_readable_database_is_tightened_on_open() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("c.db");
+        let s = SqliteStore::open(&p).unwrap();
+        s.insert_device(b"kid", b"ueid", b"pk", "x", 1).unwrap();
+        for f in super::db_files(&p) {
+            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        let s2 = SqliteStore::open(&p).unwrap();
+        assert_eq!(s2.devices().unwrap().len(), 1);
+        for (f, m) in modes(&p) {
+            assert_eq!(m, 0o600, "{f}");
+        }
+        drop((s, s2));
     }
 }
