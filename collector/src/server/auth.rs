@@ -181,14 +181,20 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 /// The browser's word that a request comes from this site: `Origin` (when
 /// sent) is `https://` + this request's `Host`, and `Sec-Fetch-Site` (when
-/// sent) is `same-origin`.
+/// sent) is `same-origin`. Our pages carry `Referrer-Policy: no-referrer`,
+/// under which a browser serialises the origin of its own same-origin form
+/// posts as `Origin: null` (Fetch, "serializing a request origin"); `null`
+/// is taken only together with `Sec-Fetch-Site: same-origin`, a header no
+/// page can set.
 pub fn same_origin(headers: &HeaderMap) -> bool {
     let get = |h: &str| headers.get(h).and_then(|v| v.to_str().ok());
-    if get("sec-fetch-site").is_some_and(|s| s != "same-origin") {
+    let fetch_site = get("sec-fetch-site");
+    if fetch_site.is_some_and(|s| s != "same-origin") {
         return false;
     }
     match get("origin") {
         None => true,
+        Some("null") => fetch_site == Some("same-origin"),
         Some(o) => get("host").is_some_and(|h| o == format!("https://{h}")),
     }
 }
@@ -518,6 +524,14 @@ mod tests {
         assert!(!same_origin(&h));
         h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
         assert!(same_origin(&h));
+        // Referrer-Policy: no-referrer makes the browser send `Origin: null`
+        // on its own form posts; only with Sec-Fetch-Site: same-origin.
+        h.insert("origin", HeaderValue::from_static("null"));
+        assert!(same_origin(&h));
+        h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+        assert!(!same_origin(&h));
+        h.remove("sec-fetch-site");
+        assert!(!same_origin(&h), "null origin without Sec-Fetch-Site");
         let mut c = HeaderMap::new();
         c.insert(
             header::COOKIE,
