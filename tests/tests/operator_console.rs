@@ -371,7 +371,7 @@ fn console_sign_in_and_approve_in_chromium_and_csrf_from_other_origins_fails() {
     }
     let trail = c.cli(&["audit", "--limit", "100"]).to_string();
     assert!(trail.contains("csrf-refused"), "{trail}");
-    assert!(!trail.contains("operator approve by"), "{trail}");
+    assert!(!trail.contains("operator approve by operator"), "{trail}");
 
     // Approve on the console: the device page shows the kid to compare.
     b.goto(&c.op_url("/"));

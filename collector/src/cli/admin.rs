@@ -137,8 +137,9 @@ fn enroll_token(o: &Opts) -> Result<(), ExitCode> {
     };
     let ttl = humantime::parse_duration(o.get("ttl").unwrap_or("1h"))
         .map_err(|e| misuse(format!("--ttl: {e}")))?;
-    let secret = server::actions::enrollment_secret(&store, site, ttl.as_secs() as i64, "cli")
-        .map_err(fail)?;
+    let secret =
+        server::actions::enrollment_secret(&store, site, ttl.as_secs() as i64, &super::cli_actor())
+            .map_err(fail)?;
     say!(
         "{PROG}: single-use enrollment secret for site {site}, valid {}",
         humantime::format_duration(ttl)
@@ -189,7 +190,7 @@ fn set_status(o: &Opts, cmd: &str, status: &str) -> Result<(), ExitCode> {
     let Some(id) = find_device(&store, sel).map_err(fail)? else {
         return Err(refused(format!("no single device matches {sel:?}")));
     };
-    let kid = match server::actions::set_device_status(&store, id, status, "cli") {
+    let kid = match server::actions::set_device_status(&store, id, status, &super::cli_actor()) {
         Ok(kid) => kid,
         Err(server::actions::ActionError::Store(e)) => return Err(fail(e)),
         Err(e) => return Err(refused(e)),

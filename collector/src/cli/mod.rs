@@ -224,6 +224,16 @@ pub fn parse(cmd: &Command, args: Vec<OsString>) -> Result<Opts, String> {
 }
 
 /// Opens `--db PATH` (exit 2 without it, 3 when it cannot be opened).
+/// Who acts on the command line, for the audit trail: `cli (uid N)`, the
+/// process's user (the owner of `/proc/self`), or `cli` without `/proc`.
+pub fn cli_actor() -> String {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::metadata("/proc/self") {
+        Ok(m) => format!("cli (uid {})", m.uid()),
+        Err(_) => "cli".into(),
+    }
+}
+
 pub fn open(o: &Opts) -> Result<SqliteStore, ExitCode> {
     let Some(db) = o.path("db") else {
         say!("{PROG}: --db PATH is required");

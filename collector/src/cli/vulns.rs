@@ -157,7 +157,7 @@ fn vex_set(o: &Opts, store: &dyn Store, dev: Option<i64>) -> Result<(), ExitCode
         detail: o.get("detail").map(str::to_string),
         at: now(),
     };
-    server::actions::set_vex(store, &e, "cli").map_err(fail)?;
+    server::actions::set_vex(store, &e, &super::cli_actor()).map_err(fail)?;
     emit(format!(
         "{vuln}: {status} for {}\n",
         dev.map(|d| format!("device {d}"))

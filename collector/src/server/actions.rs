@@ -1,6 +1,6 @@
 //! The operator actions, shared by the console and the command line: each
 //! changes the store and writes the audit trail naming who did it
-//! (`actor`: `operator NAME` in the console, `cli` on the command line).
+//! (`actor`: `operator NAME` in the console, `cli (uid N)` on the command line).
 
 use crate::store::{Store, VexEntry};
 use crate::{hex, now, random};
@@ -30,11 +30,7 @@ impl From<crate::store::StoreError> for ActionError {
 }
 
 fn by(actor: &str) -> String {
-    if actor == "cli" {
-        String::new()
-    } else {
-        format!(" by {actor}")
-    }
+    format!(" by {actor}")
 }
 
 /// Approves (`active`) or revokes (`revoked`) a device; a revoked device is
@@ -80,15 +76,13 @@ pub fn enrollment_secret(
     let secret = hex(&random(32));
     let hash = ring::digest::digest(&ring::digest::SHA256, secret.as_bytes());
     store.create_enroll_token(hash.as_ref(), site, now() + ttl)?;
-    if actor != "cli" {
-        store.audit(
-            now(),
-            None,
-            None,
-            "enroll-secret",
-            &format!("site {site:?}, valid {ttl} s{}", by(actor)),
-        )?;
-    }
+    store.audit(
+        now(),
+        None,
+        None,
+        "enroll-secret",
+        &format!("site {site:?}, valid {ttl} s{}", by(actor)),
+    )?;
     Ok(secret)
 }
 

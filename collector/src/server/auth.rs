@@ -281,9 +281,11 @@ pub async fn guard(
         match check_csrf(req, &id).await {
             Ok(r) => r,
             Err(r) => {
-                let reason = format!("{} {method} {path} from {}: {r}", id.who, peer.text());
+                let from = peer.text();
+                let reason = format!("{} {method} {path} from {from}: {r}", id.who);
                 let _ = tokio::task::spawn_blocking(move || {
-                    app.store.audit(now(), None, None, "csrf-refused", &reason)
+                    app.store
+                        .audit_from(Some(&from), now(), None, None, "csrf-refused", &reason)
                 })
                 .await;
                 return deny(StatusCode::FORBIDDEN, &path, r);
@@ -429,7 +431,10 @@ fn login_blocking(
         } else {
             ""
         };
-        s.audit(
+        // Through the bounded writer: the source recorded, repeats from one
+        // address coalesced (store/audit.rs).
+        s.audit_from(
+            Some(&from),
             t,
             None,
             None,
