@@ -83,13 +83,14 @@ pub fn device(
     // agent added is listed with its metadata when the collector holds that
     // catalog, and marked unknown otherwise — never dropped.
     let agent_version = claims.as_ref().and_then(crate::ceiling::agent_version);
-    let catalogs = catalogs(store)?;
+    // Borrowed when nothing is imported: no copy of the shipped catalogs per device.
+    let catalogs = crate::ceiling::held_catalogs(store).map_err(|r| r.reason)?;
     out["attestation"]["agent_version"] = json!(agent_version);
     // SL ceilings computed here from the results and the catalog; the
     // device's claim is shown beside them and a disagreement flagged.
     let ceil = claims
         .as_ref()
-        .map(|c| crate::ceiling::ceilings(c, &catalogs))
+        .map(|c| crate::ceiling::ceilings(c, catalogs.as_ref()))
         .unwrap_or_default();
     out["attestation"]["sl_ceiling_dispute"] = json!(ceil.dispute);
     let mut by_fr: BTreeMap<String, Vec<Value>> = BTreeMap::new();

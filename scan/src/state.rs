@@ -26,10 +26,6 @@ pub struct CredMemo {
 
 use fieldattest_protocol::hex::{hex, unhex_array};
 
-fn unhex(s: &str) -> Option<[u8; 32]> {
-    unhex_array(s)
-}
-
 impl CredMemo {
     /// Loads (creating the key when absent) from `dir`.
     pub fn load(dir: &Path) -> Result<Self, String> {
@@ -49,7 +45,7 @@ impl CredMemo {
             Err(e) => return Err(format!("{}: {e}", key_path.display())),
         };
         let digests = fs::read_to_string(&memo_path)
-            .map(|t| t.lines().filter_map(unhex).collect())
+            .map(|t| t.lines().filter_map(unhex_array::<32>).collect())
             .unwrap_or_default();
         Ok(CredMemo {
             key,

@@ -84,6 +84,21 @@ pub(super) async fn create_session(
     }
 }
 
+/// The answer of a verification run on the blocking pool: `ok` on success,
+/// the refusal's code and status, or `internal` when the task itself failed
+/// (`what` names it: "verification task failed").
+fn answer<T>(
+    r: Result<Result<T, verify::Refusal>, tokio::task::JoinError>,
+    what: &str,
+    ok: impl FnOnce(T) -> Response,
+) -> Response {
+    match r {
+        Ok(Ok(v)) => ok(v),
+        Ok(Err(rj)) => from_refusal(rj),
+        Err(_) => err(Rejection::Internal, &format!("{what} task failed")),
+    }
+}
+
 /// Reads a body up to [`MAX_BODY`] within the shield's memory budget; a
 /// refused body is audited (bounded and coalesced per source) and never
 /// buffered whole.
@@ -145,11 +160,9 @@ async fn post_token(
         verify::accept_from(app.store.as_ref(), &body.bytes, arrival, &from, now()).map(|a| json!({"result": "accepted", "device": a.device.id, "seq": a.claims.seq, "missing_seq": a.gap}))
     })
     .await;
-    match r {
-        Ok(Ok(v)) => (StatusCode::OK, Json(v)).into_response(),
-        Ok(Err(rj)) => from_refusal(rj),
-        Err(_) => err(Rejection::Internal, "verification task failed"),
-    }
+    answer(r, "verification", |v| {
+        (StatusCode::OK, Json(v)).into_response()
+    })
 }
 
 pub(super) async fn post_session_token(
@@ -232,15 +245,13 @@ pub(super) async fn enroll(
         )
     })
     .await;
-    match r {
-        Ok(Ok(d)) => (
+    answer(r, "enrollment", |d| {
+        (
             StatusCode::CREATED,
             Json(json!({"device": d.id, "status": d.status, "kid": hex(&d.kid), "site": d.site})),
         )
-            .into_response(),
-        Ok(Err(rj)) => from_refusal(rj),
-        Err(_) => err(Rejection::Internal, "enrollment task failed"),
-    }
+            .into_response()
+    })
 }
 
 /// `POST /attestation/v1/rotate/{session}` (profile §11.4): a CBOR sequence
@@ -274,15 +285,13 @@ pub(super) async fn rotate(
         verify::rotate(app.store.as_ref(), &body.bytes, &session, &from, now())
     })
     .await;
-    match r {
-        Ok(Ok((d, kid, seq))) => (
+    answer(r, "rotation", |(d, kid, seq)| {
+        (
             StatusCode::OK,
             Json(json!({"result": "rotated", "device": d.id, "kid": hex(&kid), "old_key_valid_below_seq": seq})),
         )
-            .into_response(),
-        Ok(Err(rj)) => from_refusal(rj),
-        Err(_) => err(Rejection::Internal, "rotation task failed"),
-    }
+            .into_response()
+    })
 }
 
 /// Largest SBOM accepted.
