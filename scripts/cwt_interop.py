@@ -42,6 +42,9 @@ def summary(claims):
         "rules": sum(len(g[1]) for g in claims.get(274, [])),
         "int_keys_only": all(isinstance(k, int) for k in claims),
         "private_keys_ok": all(k > -65536 or k <= -65537 for k in claims),
+        "hostname": claims.get(-65545),
+        "listeners": claims.get(-65546, []),
+        "cve_status": claims.get(-65547, []),
     }
 
 
@@ -112,6 +115,14 @@ def make(outdir):
         274: [["tag:fieldattest.org,2026:catalog/ccsc@test", [["ssh.permit-root-login", 1]]]],
         -65537: 7,
         -65540: 3,
+        -65545: "py-device",
+        # A listener with its package (fifth element), one without (four).
+        -65546: [["tcp", "0.0.0.0", 502, "modbusd", "plc-runtime"], ["udp6", "::", 161, None]],
+        -65547: [
+            ["CVE-2023-0464", "openssl", 1, "backported-patch", "CVE-2023-0464.patch"],
+            ["CVE-2023-5678", "openssl", 2, "not-applicable-config", "no DH"],
+            ["CVE-2024-0001", "plc-runtime", 3, "", ""],
+        ],
         -70000: "unknown private claim, ignored",
     }
     tok = cwt.encode(claims, key, tagged=True)

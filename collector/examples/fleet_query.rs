@@ -58,6 +58,11 @@ fn main() {
         kid: id.to_be_bytes().to_vec(),
         audit_reason: format!("seq {seq}"),
         sbom_digest: None,
+        hostname: Some(format!("plc-{id}")),
+        key_tier: Some("software".into()),
+        findings: Vec::new(),
+        cve_status: Vec::new(),
+        listeners: Vec::new(),
         ceiling_dispute: None,
     };
     for d in 1..=n {

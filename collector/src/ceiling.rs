@@ -77,19 +77,29 @@ pub fn ceilings(claims: &Claims, cats: &Catalogs) -> Ceilings {
             .map(|r| (r.id.as_str(), r))
             .collect::<HashMap<_, _>>()
     });
-    let mut newest: HashMap<&str, &RuleMeta> = HashMap::new();
-    for v in cats.versions() {
-        for r in cats.get(v).map(|c| &c.rules[..]).unwrap_or_default() {
-            newest.insert(r.id.as_str(), r);
-        }
-    }
+    // The newest held catalog knowing each rule, indexed only when a rule
+    // is missing from the token's own version (rarely: a newer agent).
+    let mut newest: Option<HashMap<&str, &RuleMeta>> = None;
     let mut computed: BTreeMap<String, u8> = BTreeMap::new();
     for (rule, code) in claims.measres.iter().flat_map(|(_, r)| r.iter()) {
         if *code != eat::RESULT_PASS && *code != eat::RESULT_FAIL {
             continue;
         }
-        let found = exact.as_ref().and_then(|m| m.get(rule.as_str()));
-        let Some(meta) = found.or_else(|| newest.get(rule.as_str())) else {
+        let found = exact.as_ref().and_then(|m| m.get(rule.as_str()).copied());
+        let Some(meta) = found.or_else(|| {
+            newest
+                .get_or_insert_with(|| {
+                    let mut n = HashMap::new();
+                    for v in cats.versions() {
+                        for r in cats.get(v).map(|c| &c.rules[..]).unwrap_or_default() {
+                            n.insert(r.id.as_str(), r);
+                        }
+                    }
+                    n
+                })
+                .get(rule.as_str())
+                .copied()
+        }) else {
             continue;
         };
         for req in &meta.requirements {

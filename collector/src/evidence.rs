@@ -93,6 +93,14 @@ pub fn device(
         .map(|c| crate::ceiling::ceilings(c, catalogs.as_ref()))
         .unwrap_or_default();
     out["attestation"]["sl_ceiling_dispute"] = json!(ceil.dispute);
+    // Collector-side acceptances live now: shown beside the device's own
+    // result, which they do not change.
+    let now = crate::now();
+    let accepts: Vec<_> = store
+        .accepts_for(id)?
+        .into_iter()
+        .filter(|a| a.live(now))
+        .collect();
     let mut by_fr: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for (rule, code) in &results {
         let found: Vec<Value> = claims
@@ -107,6 +115,22 @@ pub fn device(
             "evidence": format!("token {} (seq {}), measres", t.id, t.seq),
             "findings": found,
         });
+        let subjects: Vec<&str> = claims
+            .iter()
+            .flat_map(|c| c.findings.iter())
+            .filter(|f| &f.rule == rule)
+            .map(|f| f.subject.as_str())
+            .collect();
+        if let Some(a) = accepts
+            .iter()
+            .find(|a| a.covers(rule, None) || subjects.iter().any(|s| a.covers(rule, Some(s))))
+        {
+            entry["accepted_by_operator"] = json!({
+                "id": a.id, "subject": a.subject, "justification": a.justification,
+                "by": a.actor, "at": a.at, "expires": crate::rfc3339(a.expires),
+                "scope": if a.device_id.is_some() { "device" } else { "fleet" },
+            });
+        }
         let (fr, meta, source) = match catalogs.lookup(agent_version.as_deref(), rule) {
             Lookup::Exact(m) => (m.fr.clone(), Some(m), json!("agent")),
             Lookup::OtherVersion { version, meta } => (
@@ -159,12 +183,24 @@ pub fn device(
                 json!({
                     "id": m.vuln, "aliases": m.aliases, "package": m.package, "version": m.version,
                     "fixed": m.fixed, "severity": m.severity.as_ref().map(|(_, s)| s),
-                    "vex": m.vex.as_ref().map(|v| json!({"status": v.status, "justification": v.justification, "detail": v.detail})),
+                    "vex": m.vex.as_ref().map(|v| json!({"status": v.status, "justification": v.justification, "detail": v.detail, "source": m.vex_source})),
                     "open": m.is_open(),
                 })
             })
             .collect(),
     );
+    // What matching could not see: never a bare zero.
+    let cov = store.coverage(Some(id))?;
+    let open = matches
+        .iter()
+        .filter(|m| m.device_id == id && m.is_open())
+        .map(|m| (&m.vuln, &m.package))
+        .collect::<std::collections::BTreeSet<_>>()
+        .len() as u64;
+    out["vulnerability_coverage"] = json!({
+        "summary": cov.count(open), "components": cov.total,
+        "unidentified": cov.unidentified, "without_data": cov.uncovered, "notes": cov.notes,
+    });
     out["accepted"] = Value::Array(
         claims
             .iter()
@@ -185,21 +221,11 @@ pub fn catalogs(store: &dyn Store) -> Result<Catalogs, String> {
         .map_err(|r| r.reason)
 }
 
-/// Name and digest of a measured component `{1: [name], 2: [-16, digest]}`.
+/// The digest (hex) of the measured component called `name`.
 fn measured(name: &str, b: &[u8]) -> Option<String> {
-    let v = fieldattest_protocol::cbor::from_slice(b, 8).ok()?;
-    let m = v.as_map()?;
-    let get = |k: i64| {
-        m.iter()
-            .find(|(x, _)| x.as_integer() == Some(k.into()))
-            .map(|(_, v)| v)
-    };
-    let n = get(1)?.as_array()?.first()?.as_text()?;
-    if n != name {
-        return None;
-    }
-    let d = get(2)?.as_array()?.get(1)?.as_bytes()?;
-    Some(hex(d))
+    crate::console::device::measured_component(b)
+        .filter(|(n, _)| n == name)
+        .map(|(_, d)| hex(&d))
 }
 
 pub(crate) const REPORT_CSS: &str = "body{font-family:sans-serif;margin:2em;font-size:11pt}table{border-collapse:collapse;width:100%;margin-bottom:1em}td,th{border:1px solid #999;padding:3px 6px;text-align:left;vertical-align:top}.fail{color:#b00;font-weight:bold}.pass{color:#070}h2{page-break-before:always}h2:first-of-type{page-break-before:avoid}";
@@ -210,18 +236,54 @@ fn text<'a>(v: &'a Value, key: &str) -> &'a str {
 }
 
 /// The printable HTML view of one or more device reports (maud escapes every
-/// interpolated value).
+/// interpolated value), self-contained (its style sheet inline) for files
+/// and PDF.
 pub fn html(reports: &[Value], generated: &str) -> String {
+    use maud::{html, PreEscaped};
+    report_page(
+        html! { style { (PreEscaped(REPORT_CSS)) } },
+        reports,
+        generated,
+    )
+}
+
+/// [`html`] as the console serves it: the style sheet linked
+/// (`/assets/report.css`, the CSP allows no inline style).
+pub fn html_linked(reports: &[Value], generated: &str) -> String {
     use maud::html;
-    let body = html! {
+    report_page(
+        html! { link rel="stylesheet" href="/assets/report.css"; },
+        reports,
+        generated,
+    )
+}
+
+/// The report document with `style` (its style sheet, inline or linked) in the head.
+fn report_page(style: maud::Markup, reports: &[Value], generated: &str) -> String {
+    use maud::{html, DOCTYPE};
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                title { "IEC 62443-4-2 evidence report" }
+                (style)
+            }
+            body { (report_body(reports, generated)) }
+        }
+    }
+    .into_string()
+}
+
+fn report_body(reports: &[Value], generated: &str) -> maud::Markup {
+    use maud::html;
+    html! {
         h1 { "IEC 62443-4-2 evidence report" }
         p { "Generated " (generated) " by fieldattest-collector " (env!("CARGO_PKG_VERSION")) "." }
         @for r in reports {
             (device_html(r))
         }
-    };
-    let page = crate::page::document("IEC 62443-4-2 evidence report", REPORT_CSS, body);
-    page.into_string()
+    }
 }
 
 fn device_html(r: &Value) -> maud::Markup {
@@ -284,6 +346,10 @@ fn device_html(r: &Value) -> maud::Markup {
                 }
             }
             h3 { "Vulnerabilities" }
+            p class="coverage" { (text(&r["vulnerability_coverage"], "summary")) }
+            @for n in r["vulnerability_coverage"]["notes"].as_array().into_iter().flatten() {
+                p class="small" { (n.as_str().unwrap_or("")) }
+            }
             table {
                 tr { th { "vulnerability" } th { "package" } th { "fixed in" } th { "VEX" } }
                 @for v in r["vulnerabilities"].as_array().into_iter().flatten() {
@@ -344,7 +410,15 @@ fn rule_row(rule: &Value) -> maud::Markup {
             td { (reqs.join(", ")) }
             td { (text(rule, "severity")) }
             td class=(class) { (res) }
-            td { (evidence) }
+            td {
+                (evidence)
+                @if let Some(a) = rule["accepted_by_operator"].as_object() {
+                    br; b { "accepted (collector)" } ": "
+                    (a.get("justification").and_then(Value::as_str).unwrap_or(""))
+                    " — " (a.get("by").and_then(Value::as_str).unwrap_or(""))
+                    ", until " (a.get("expires").and_then(Value::as_str).unwrap_or(""))
+                }
+            }
         }
     }
 }
@@ -364,6 +438,7 @@ mod tests {
             "requirements": [{"fr": hostile, "sl_ceiling": 1, "meets_target": false, "failing": 1,
                 "rules": [{"rule": hostile, "title": hostile, "result": "fail", "severity": hostile,
                     "evidence": hostile, "requirements": [{"id": hostile, "min_sl": 1}],
+                    "accepted_by_operator": {"justification": hostile, "by": hostile, "expires": hostile},
                     "findings": [{"subject": hostile, "path": hostile}]}]}],
             "accepted": [{"rule": hostile, "subject": hostile, "path": hostile, "countermeasure": hostile}],
             "vulnerabilities": [{"id": hostile, "package": hostile, "version": hostile, "fixed": hostile,
@@ -373,8 +448,10 @@ mod tests {
         assert!(!h.contains("<img"), "{h}");
         let escaped = "&lt;img src=x onerror=alert(1)&gt;&quot;&amp;";
         // Generated time, site, kid, arrival, FR, rule, title, requirement,
-        // severity, evidence, findings, accepted (4), vulnerability (5), VEX (2).
-        assert!(h.matches(escaped).count() >= 20, "{h}");
+        // severity, evidence, findings, accepted (4), vulnerability (5), VEX (2),
+        // accepted by the operator (3).
+        assert!(h.matches(escaped).count() >= 23, "{h}");
+        assert!(h.contains("<b>accepted (collector)</b>: "), "{h}");
         assert!(h.contains("<td class=\"fail\">fail</td>"), "{h}");
         assert!(
             h.contains("<span class=\"fail\">(below the target)</span>"),

@@ -4,6 +4,7 @@
 //!   migrations in code), split by concern.
 //! - `verify`: the profile's verification order, enrollment, audit trail.
 //! - `ceiling`: SL ceilings computed from rule results and the catalog, beside the claim.
+//! - `demo`: a generated demo fleet through the store and the verification path.
 //! - `import`: offline export bundles (signed completeness manifest), idempotent.
 //! - `fleet`: fleet queries (devices, findings, SL ceilings, shared keys, drift).
 //! - `vuln`: OSV advisories, ecosystem version orderings, matching on inventories.
@@ -13,10 +14,14 @@
 #![forbid(unsafe_code)]
 
 pub mod ceiling;
+pub mod chart;
+pub mod console;
+pub mod demo;
 pub mod evidence;
 pub mod fleet;
 pub mod import;
 pub mod page;
+pub mod posture;
 pub mod server;
 pub mod store;
 pub mod verify;
@@ -30,6 +35,17 @@ pub fn now() -> i64 {
 /// The collector's clock as RFC 3339 (seconds, UTC), for generated documents.
 pub fn timestamp() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// RFC 3339 (seconds, UTC) of a time in seconds since the epoch; times
+/// outside what the calendar renders show as the number.
+pub fn rfc3339(t: i64) -> String {
+    u64::try_from(t)
+        .ok()
+        .and_then(|s| std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(s)))
+        .filter(|_| t < 253_402_300_800)
+        .map(|st| humantime::format_rfc3339_seconds(st).to_string())
+        .unwrap_or_else(|| t.to_string())
 }
 
 pub use fieldattest_protocol::hex::hex;

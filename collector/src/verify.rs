@@ -188,6 +188,9 @@ fn accept_inner(
         _ => None,
     };
     let ceil = ceilings(&claims, held_catalogs(store)?.as_ref());
+    // The image's CVE_STATUS and the listeners, row by row: they replace the
+    // device's previous rows in the transaction that stores the token.
+    let (cve_status, listeners) = crate::store::device_claims_of(&claims);
     let a = Attestation {
         device_id: device.id,
         received_at: now,
@@ -215,11 +218,35 @@ fn accept_inner(
         sl_ceiling: ceil.effective.into_iter().collect(),
         ceiling_dispute: ceil.dispute.clone(),
         kid: kid.clone(),
+        hostname: claims.hostname.clone(),
+        key_tier: Some(
+            match claims.key_tier {
+                1 => "tpm",
+                2 => "pkcs11",
+                3 => "software",
+                _ => "unknown",
+            }
+            .to_string(),
+        ),
+        findings: claims
+            .findings
+            .iter()
+            .map(|f| {
+                (
+                    f.rule.clone(),
+                    f.subject.clone(),
+                    f.path.clone(),
+                    f.accepted.clone(),
+                )
+            })
+            .collect(),
         sbom_digest: claims
             .sbom_digests
             .iter()
             .find(|(f, d)| f.starts_with("cyclonedx") && d.len() == 32)
             .map(|(_, d)| crate::hex(d)),
+        cve_status,
+        listeners,
         audit_reason: format!(
             "seq {seq}{}{}",
             gap.map(|(f, t)| format!("; missing seq {f}..{t}"))
@@ -233,6 +260,12 @@ fn accept_inner(
     // The store re-checks cti and seq inside its transaction (concurrent
     // posts of one device) and writes the audit entry with the attestation.
     let token_id = store.store_attestation(&a).map_err(from_store)?;
+    // A package set never seen before is matched against the advisories
+    // now; a failure leaves it for the next attestation or import (the
+    // token is stored either way).
+    if let Err(x) = crate::vuln::refresh(store, false) {
+        let _ = store.audit(now, Some(&kid), Some(device.id), "vuln-match-failed", &x);
+    }
     Ok(Accepted {
         device,
         token_id,

@@ -12,6 +12,16 @@ fn collector(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// Asserts exit status 0, showing stderr otherwise.
+fn succeeded(out: &std::process::Output) {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn version_usage_and_an_enrollment_token_on_a_new_database() {
     let out = collector(&["--version"]);
@@ -28,20 +38,44 @@ fn version_usage_and_an_enrollment_token_on_a_new_database() {
     let db = dir.path().join("c.db");
     let db = db.to_str().unwrap();
     let out = collector(&["enroll-token", "--db", db, "--site", "plant-1"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     assert!(!String::from_utf8_lossy(&out.stdout).trim().is_empty());
     let out = collector(&["devices", "--db", db, "--format", "json"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
+    succeeded(&out);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v.as_array().map(Vec::len), Some(0), "{v}");
+}
+
+/// The number of devices `devices --format json` lists.
+fn device_count(db: &str) -> usize {
+    let out = collector(&["devices", "--db", db, "--format", "json"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    list.as_array().map_or(0, Vec::len)
+}
+
+#[test]
+fn demo_fleet_fills_an_empty_database_and_refuses_one_with_devices() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let db = db.to_str().unwrap();
+    let args = ["demo-fleet", "--db", db, "--devices", "12", "--days", "3"];
+    let out = collector(&[&args[..], &["--format", "json"]].concat());
+    succeeded(&out);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["devices"], 12, "{v}");
+    assert_eq!(v["advisories"], 200, "{v}");
+    assert!(v["tokens"].as_u64().unwrap() >= 1, "{v}");
+    assert_eq!(device_count(db), 12);
+    // A second run would mix demo data into a fleet: refused, nothing added.
+    let out = collector(&args);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already holds devices"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v.as_array().map(Vec::len), Some(0), "{v}");
+    assert_eq!(device_count(db), 12);
+    // Out-of-range values are usage errors.
+    let out = collector(&["demo-fleet", "--db", db, "--devices", "0"]);
+    assert_eq!(out.status.code(), Some(2));
 }

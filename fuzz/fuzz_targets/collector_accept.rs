@@ -17,7 +17,10 @@ mod common;
 fuzz_target!(|data: &[u8]| {
     common::with_state(|s| {
         let _ = accept(&s.store, data, Arrival::Offline, 0);
-        let protected = HeaderBuilder::new().algorithm(iana::Algorithm::ES256).key_id(s.kid.clone()).build();
+        let protected = HeaderBuilder::new()
+            .algorithm(iana::Algorithm::ES256)
+            .key_id(s.kid.clone())
+            .build();
         let sign1 = CoseSign1Builder::new()
             .protected(protected)
             .payload(data.to_vec())

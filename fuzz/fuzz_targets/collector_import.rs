@@ -17,12 +17,17 @@ mod common;
 fuzz_target!(|data: &[u8]| {
     common::with_state(|s| {
         let _ = import(&s.store, data, data, data, 0);
-        let split = data.first().map(|b| *b as usize).unwrap_or(0).min(data.len());
+        let split = data
+            .first()
+            .map(|b| *b as usize)
+            .unwrap_or(0)
+            .min(data.len());
         let (manifest, tokens) = data.split_at(split);
         let cose = sign_manifest(manifest, &s.kid, |tbs| Ok::<_, ()>(common::sign(s, tbs)));
         if let Ok(cose) = cose {
             let _ = import(&s.store, tokens, manifest, &cose, 0);
         }
-        let _ = fieldattest_collector::verify::rotate(&s.store, data, "fuzz", &Default::default(), 0);
+        let _ =
+            fieldattest_collector::verify::rotate(&s.store, data, "fuzz", &Default::default(), 0);
     });
 });

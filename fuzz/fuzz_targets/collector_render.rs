@@ -173,13 +173,48 @@ fn claims(u: &mut Unstructured, ueid: &[u8], seq: u64, now: i64) -> Result<Claim
             accepted,
         });
     }
+    // Issue 18: listeners with their package, the image's CVE_STATUS
+    // (stored row by row on acceptance).
+    for _ in 0..n(u)? {
+        let process = if u.arbitrary()? { Some(text(u)?) } else { None };
+        let package = if u.arbitrary()? { Some(text(u)?) } else { None };
+        let (proto, addr) = (text(u)?, text(u)?);
+        c.listeners.push(
+            eat::Listener::bounded(&proto, &addr, u.arbitrary()?, process.as_deref())
+                .with_package(package.as_deref()),
+        );
+    }
+    for _ in 0..n(u)? {
+        let status = ["Patched", "Ignored", "Unpatched"][u.int_in_range(0..=2usize)?];
+        let (id, component, detail, description) = (text(u)?, text(u)?, text(u)?, text(u)?);
+        if let Some(e) = eat::CveStatus::bounded(&id, &component, status, &detail, &description) {
+            if !c
+                .cve_status
+                .iter()
+                .any(|x| (&x.cve, &x.component) == (&e.cve, &e.component))
+            {
+                c.cve_status.push(e);
+            }
+        }
+    }
     Ok(c)
 }
 
 fn check_html(what: &str, h: &str) {
     let l = h.to_ascii_lowercase();
     assert!(!l.contains("<script"), "{what}: <script in the HTML");
-    assert_eq!(l.matches("<style").count(), 1, "{what}: injected <style");
+    // The console links its sheet; the self-contained evidence report inlines one.
+    assert!(l.matches("<style").count() <= 1, "{what}: injected <style");
+    assert!(!l.contains("style=\""), "{what}: injected style attribute");
+    for a in ["href=\"", "src=\"", "action=\""] {
+        for v in l.split(a).skip(1) {
+            assert!(
+                (v.starts_with('/') && !v.starts_with("//")) || v.starts_with('#'),
+                "{what}: link off the collector: {a}{}",
+                &v[..v.len().min(40)]
+            );
+        }
+    }
 }
 
 /// A cell may start with a formula character only as a JSON number.
@@ -232,14 +267,35 @@ fn run(s: &common::State, u: &mut Unstructured) -> Result<()> {
     let seq = dev.last_seq.map(|x| x + 1).unwrap_or(1) as u64;
     let c = claims(u, &dev.ueid, seq, now)?;
     let tok = token::sign(&c, &s.kid, |tbs| Ok::<_, ()>(common::sign(s, tbs))).unwrap_or_default();
-    if let Err(r) = accept(store, &tok, Arrival::Offline, now) {
+    match accept(store, &tok, Arrival::Offline, now) {
         // Only claims the profile refuses (e.g. over its size limits) may fail.
-        assert_ne!(
+        Err(r) => assert_ne!(
             r.code,
             fieldattest_protocol::rejection::Rejection::Internal,
             "{}",
             r.reason
-        );
+        ),
+        // The device's rows are the accepted token's claims, exactly.
+        Ok(_) => {
+            let (mut cve, listeners) = fieldattest_collector::store::device_claims_of(&c);
+            let mut stored = store.device_cve_status(dev.id).unwrap_or_default();
+            cve.sort_by(|a, b| (&a.component, &a.vuln).cmp(&(&b.component, &b.vuln)));
+            stored.sort_by(|a, b| (&a.component, &a.vuln).cmp(&(&b.component, &b.vuln)));
+            assert_eq!(stored, cve);
+            let key = |l: &fieldattest_collector::store::DeviceListener| {
+                (l.port, l.proto.clone(), l.addr.clone(), l.process.clone(), l.package.clone())
+            };
+            let mut a: Vec<_> = listeners.iter().map(key).collect();
+            let mut b: Vec<_> = store
+                .device_listeners(dev.id)
+                .unwrap_or_default()
+                .iter()
+                .map(key)
+                .collect();
+            a.sort();
+            b.sort();
+            assert_eq!(a, b);
+        }
     }
 
     let ms = vuln::matches(store).unwrap_or_default();
@@ -268,8 +324,40 @@ fn run(s: &common::State, u: &mut Unstructured) -> Result<()> {
     check_text("device", &fleet::render_text(&view));
     check_text("fleet", &fleet::to_text(&summary));
 
-    if let Ok(p) = page::fleet(store, now, 86_400) {
-        check_html("fleet page", &p.into_string());
+    let viewer = fieldattest_collector::console::Viewer {
+        who: "operator fuzz".into(),
+        role: "operator",
+        may_act: true,
+        csrf: "csrf".into(),
+    };
+    let params = fieldattest_collector::console::Params::default();
+    if let Ok(p) =
+        fieldattest_collector::console::overview::overview(store, &params, now, 86_400, &viewer)
+    {
+        check_html("overview", &p.into_string());
+    }
+    if let Ok(p) =
+        fieldattest_collector::console::devices::list(store, &params, now, 86_400, &viewer)
+    {
+        check_html("device list", &p.into_string());
+    }
+    if let Ok(p) =
+        fieldattest_collector::console::findings::findings(store, &params, now, 86_400, &viewer)
+    {
+        check_html("findings", &p.into_string());
+    }
+    if let Ok(p) =
+        fieldattest_collector::console::findings::vulnerabilities(store, &params, now, &viewer)
+    {
+        check_html("vulnerabilities", &p.into_string());
+    }
+    if let Ok(Some(p)) =
+        fieldattest_collector::console::device::page(store, dev.id, &params, now, 86_400, &viewer)
+    {
+        check_html("device page", &p.into_string());
+    }
+    if let Ok(p) = page::enroll(store, now, &viewer) {
+        check_html("enroll page", &p.into_string());
     }
     if let Ok(r) = evidence::device(store, dev.id, 2, &ms) {
         let _ = serde_json::to_string(&r);

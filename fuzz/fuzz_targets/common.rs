@@ -18,14 +18,22 @@ pub struct State {
 fn fresh() -> State {
     let rng = SystemRandom::new();
     let p8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
-    let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, p8.as_ref(), &rng).unwrap();
+    let key =
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, p8.as_ref(), &rng).unwrap();
     let pk = PublicKey(key.public_key().as_ref().to_vec());
     let store = SqliteStore::memory().unwrap();
     let mut ueid = vec![1u8];
     ueid.extend([9u8; 32]);
-    let id = store.insert_device(&pk.kid(), &ueid, &pk.0, "fuzz", 0).unwrap();
+    let id = store
+        .insert_device(&pk.kid(), &ueid, &pk.0, "fuzz", 0)
+        .unwrap();
     store.set_status(id, "active").unwrap();
-    State { store, key, kid: pk.kid(), runs: 0 }
+    State {
+        store,
+        key,
+        kid: pk.kid(),
+        runs: 0,
+    }
 }
 
 thread_local! {

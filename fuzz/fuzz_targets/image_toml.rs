@@ -10,8 +10,8 @@
 #![no_main]
 
 use fieldattest_agent::config;
-use fieldattest_scan::{accept, rules};
 use fieldattest_protocol::report::{Finding, FindingStatus, RuleResult, RuleStatus, Severity};
+use fieldattest_scan::{accept, rules};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 

@@ -46,6 +46,34 @@ pub const SBOM_DIGESTS: i64 = -65541;
 pub const SL_CEILING: i64 = -65542;
 pub const KEY_FINGERPRINTS: i64 = -65543;
 pub const FINDINGS: i64 = -65544;
+pub const HOSTNAME: i64 = -65545;
+pub const LISTENERS: i64 = -65546;
+/// The image's recorded CVE_STATUS (Yocto), one entry per (CVE, recipe).
+pub const CVE_STATUS: i64 = -65547;
+
+// Bounds of the operator-console claims (bytes of UTF-8, entries).
+/// `hostname`: a DNS name's longest text form (RFC 1035).
+pub const MAX_HOSTNAME: usize = 253;
+pub const MAX_LISTENERS: usize = 512;
+pub const MAX_LISTENER_PROTO: usize = 16;
+/// A listener's address and its process name.
+pub const MAX_LISTENER_TEXT: usize = 64;
+/// A listener's package (the installed package owning its executable).
+pub const MAX_LISTENER_PACKAGE: usize = 128;
+
+// Bounds of the `cve-status` claim (bytes of UTF-8, entries).
+pub const MAX_CVE_STATUS: usize = 16384;
+pub const MAX_CVE_ID: usize = 32;
+/// The component (Yocto recipe `PN`).
+pub const MAX_CVE_COMPONENT: usize = 128;
+/// The CVE_STATUS key (`fixed-version`, `backported-patch`, ...).
+pub const MAX_CVE_DETAIL: usize = 64;
+pub const MAX_CVE_DESCRIPTION: usize = 256;
+
+/// `cve-status` status codes: OE-core's mapped statuses.
+pub const CVE_PATCHED: u8 = 1;
+pub const CVE_IGNORED: u8 = 2;
+pub const CVE_UNPATCHED: u8 = 3;
 
 /// `measres` result codes (RFC 9711 §4.2.17).
 pub const RESULT_PASS: u8 = 1;
@@ -77,6 +105,109 @@ pub struct FindingRef {
     pub subject: String,
     pub path: String,
     pub accepted: Option<String>,
+}
+
+/// A listening socket of the running device and the process that owns it
+/// (when known).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listener {
+    pub proto: String,
+    pub addr: String,
+    pub port: u16,
+    pub process: Option<String>,
+    /// The installed package owning the process's executable (an optional
+    /// fifth element: tokens of older agents have four).
+    pub package: Option<String>,
+}
+
+impl Listener {
+    /// A listener with each text cut to the profile's bound (at a character
+    /// boundary), so the claim always decodes.
+    pub fn bounded(proto: &str, addr: &str, port: u16, process: Option<&str>) -> Self {
+        Listener {
+            proto: clip(proto, MAX_LISTENER_PROTO).into(),
+            addr: clip(addr, MAX_LISTENER_TEXT).into(),
+            port,
+            process: process.map(|p| clip(p, MAX_LISTENER_TEXT).into()),
+            package: None,
+        }
+    }
+
+    /// The listener with its package (cut to [`MAX_LISTENER_PACKAGE`]).
+    pub fn with_package(self, package: Option<&str>) -> Self {
+        Listener {
+            package: package.map(|p| clip(p, MAX_LISTENER_PACKAGE).into()),
+            ..self
+        }
+    }
+}
+
+/// One CVE_STATUS entry of the image (Yocto `CVE_STATUS` as OE-core decodes
+/// it): the CVE, the recipe it concerns, OE-core's mapped status
+/// ([`CVE_PATCHED`], [`CVE_IGNORED`], [`CVE_UNPATCHED`]), the CVE_STATUS key
+/// and its free text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CveStatus {
+    pub cve: String,
+    pub component: String,
+    pub status: u8,
+    pub detail: String,
+    pub description: String,
+}
+
+impl CveStatus {
+    /// An entry from the record's texts, each cut to the profile's bound;
+    /// `None` for a status other than `Patched`, `Ignored`, `Unpatched`.
+    pub fn bounded(
+        cve: &str,
+        component: &str,
+        status: &str,
+        detail: &str,
+        description: &str,
+    ) -> Option<Self> {
+        Some(CveStatus {
+            cve: clip(cve, MAX_CVE_ID).into(),
+            component: clip(component, MAX_CVE_COMPONENT).into(),
+            status: cve_status_code(status)?,
+            detail: clip(detail, MAX_CVE_DETAIL).into(),
+            description: clip(description, MAX_CVE_DESCRIPTION).into(),
+        })
+    }
+
+    /// Bytes of the entry in the encoded claim.
+    pub fn encoded_len(&self) -> usize {
+        cbor::to_vec(&encode::cve_status_value(self)).len()
+    }
+}
+
+/// The claim's code of an OE-core status name.
+pub fn cve_status_code(status: &str) -> Option<u8> {
+    match status {
+        "Patched" => Some(CVE_PATCHED),
+        "Ignored" => Some(CVE_IGNORED),
+        "Unpatched" => Some(CVE_UNPATCHED),
+        _ => None,
+    }
+}
+
+/// OE-core's status name of a claim code.
+pub fn cve_status_name(code: u8) -> Option<&'static str> {
+    match code {
+        CVE_PATCHED => Some("Patched"),
+        CVE_IGNORED => Some("Ignored"),
+        CVE_UNPATCHED => Some("Unpatched"),
+        _ => None,
+    }
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends at a character
+/// boundary.
+pub fn clip(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// A public key fingerprint reported in the token (no key material).
@@ -115,6 +246,13 @@ pub struct Claims {
     pub key_fingerprints: Vec<KeyFingerprint>,
     /// Failed and accepted findings (subjects, paths, acceptance reasons).
     pub findings: Vec<FindingRef>,
+    /// The device's hostname (at most [`MAX_HOSTNAME`] bytes).
+    pub hostname: Option<String>,
+    /// Listening sockets (at most [`MAX_LISTENERS`]).
+    pub listeners: Vec<Listener>,
+    /// The image's CVE_STATUS entries (at most [`MAX_CVE_STATUS`], one per
+    /// (cve, component)).
+    pub cve_status: Vec<CveStatus>,
     /// Enrollment / rotation: the P-256 public key (uncompressed SEC1) in `cnf`.
     pub cnf: Option<Vec<u8>>,
 }
@@ -131,135 +269,6 @@ fn text(s: &str) -> Value {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-
-    pub fn sample() -> Claims {
-        Claims {
-            iat: 1_767_225_600,
-            cti: vec![7; 16],
-            nonce: Some(vec![9; 32]),
-            ueid: {
-                let mut u = vec![1u8];
-                u.extend([3u8; 32]);
-                u
-            },
-            uptime: Some(86_400),
-            bootcount: Some(17),
-            bootseed: Some(vec![5; 16]),
-            intuse: 1,
-            sw: Some(SwId {
-                name: "Poky".into(),
-                version: "5.0.4".into(),
-                scheme: 1,
-            }),
-            measurements: vec![(CF_COSWID, vec![0xa0])],
-            measres: vec![(
-                "tag:fieldattest.org,2026:catalog/ccsc@0.1.0".into(),
-                vec![
-                    ("ssh.permit-root-login".into(), RESULT_PASS),
-                    ("time.sync".into(), RESULT_FAIL),
-                ],
-            )],
-            submods: vec![(
-                "agent".into(),
-                Submod {
-                    sw: Some(SwId {
-                        name: "fieldattest".into(),
-                        version: "0.1.0".into(),
-                        scheme: 16384,
-                    }),
-                    measurements: vec![],
-                },
-            )],
-            seq: 1042,
-            cnf: Some({
-                let mut k = vec![4u8];
-                k.extend([1u8; 64]);
-                k
-            }),
-            epoch: None,
-            time_source: Some(1),
-            key_tier: 3,
-            sbom_digests: vec![("cyclonedx+json".into(), vec![1; 32])],
-            sl_ceiling: vec![("FR1".into(), 1), ("FR2".into(), 2)],
-            key_fingerprints: vec![KeyFingerprint {
-                kind: "ssh-host".into(),
-                path: "/etc/ssh/ssh_host_ed25519_key".into(),
-                algorithm: "ed25519".into(),
-                fingerprint: "SHA256:abc".into(),
-            }],
-            findings: vec![
-                FindingRef {
-                    rule: "cred.known-default-password".into(),
-                    subject: "plc".into(),
-                    path: "/etc/shadow".into(),
-                    accepted: None,
-                },
-                FindingRef {
-                    rule: "ssh.root-login".into(),
-                    subject: "".into(),
-                    path: "/etc/ssh/sshd_config".into(),
-                    accepted: Some("jump host enforces MFA (SEC-42)".into()),
-                },
-            ],
-        }
-    }
-
-    #[test]
-    fn roundtrip_and_determinism() {
-        let c = sample();
-        let b = c.encode();
-        assert_eq!(decode(&b).unwrap(), c);
-        assert_eq!(c.encode(), b);
-        // Keys appear in bytewise order of their encodings: 6 first, -65543 last.
-        assert_eq!(b[1], 0x06);
-    }
-
-    #[test]
-    fn rejects_bad_claims() {
-        let mut c = sample();
-        c.nonce = Some(vec![1; 4]);
-        assert!(matches!(
-            decode(&c.encode()),
-            Err(ClaimError::Length {
-                claim: "eat_nonce",
-                ..
-            })
-        ));
-        let mut c = sample();
-        c.ueid = vec![9; 20];
-        assert!(matches!(
-            decode(&c.encode()),
-            Err(ClaimError::Length { claim: "ueid", .. })
-        ));
-        // Missing seq.
-        let Value::Map(m) = sample().to_value() else {
-            panic!()
-        };
-        let m: Vec<_> = m
-            .into_iter()
-            .filter(|(k, _)| k.as_integer().map(i64::try_from) != Some(Ok(SEQ)))
-            .collect();
-        assert_eq!(
-            decode(&cbor::to_vec(&Value::Map(m))),
-            Err(ClaimError::Missing("seq"))
-        );
-        // Text keys, duplicates, exp.
-        assert_eq!(
-            decode(&cbor::to_vec(&Value::Map(vec![(text("iat"), int(1))]))),
-            Err(ClaimError::NonIntegerKey)
-        );
-        assert_eq!(
-            decode(&cbor::to_vec(&Value::Map(vec![
-                (int(6), int(1)),
-                (int(6), int(2))
-            ]))),
-            Err(ClaimError::DuplicateKey(6))
-        );
-        assert_eq!(
-            decode(&cbor::to_vec(&Value::Map(vec![(int(4), text("x"))]))),
-            Err(ClaimError::Type("exp/nbf"))
-        );
-    }
-}
+mod cve_status_tests;
+#[cfg(test)]
+pub(crate) mod tests;

@@ -150,6 +150,32 @@ pub struct Package {
     pub state: Option<String>,
     /// The database or binary the entry was read from (path inside the root).
     pub path: String,
+    /// CPE 2.3 formatted strings (NISTIR 7695 §6.2) naming the component as
+    /// NVD does, e.g. `cpe:2.3:a:openssl:openssl:3.0.2:*:*:*:*:*:*:*`.
+    /// Empty when no source knows the component (no guessing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cpe: Vec<String>,
+    /// CVE statuses the image build recorded for this package's recipe
+    /// (Yocto `CVE_STATUS`, from `/usr/share/fieldattest/cve-record.jsonl`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cve_status: Vec<CveStatus>,
+}
+
+/// One CVE status recorded at build time (OE-core's `CVE_STATUS`), strings
+/// as the image record holds them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CveStatus {
+    /// `CVE-YYYY-N`.
+    pub id: String,
+    /// OE-core's mapped status: `Patched`, `Ignored`, `Unpatched`.
+    pub status: String,
+    /// The `CVE_STATUS` key: `fixed-version`, `backported-patch`,
+    /// `cpe-stable-backport`, `cpe-incorrect`, `not-applicable-config`, ….
+    #[serde(default)]
+    pub detail: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: String,
 }
 
 impl Package {
@@ -174,6 +200,8 @@ impl Package {
             license_expression: None,
             state: None,
             path: path.into(),
+            cpe: Vec::new(),
+            cve_status: Vec::new(),
         }
     }
 }
@@ -196,6 +224,9 @@ pub struct Listening {
     pub port: u16,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process: Option<String>,
+    /// The installed package owning the listening process's executable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
 }
 
 /// A source of inventory that could not be read completely. The scan goes on.
@@ -351,6 +382,29 @@ mod tests {
         let s = serde_json::to_string(&p).unwrap();
         assert!(!s.contains("arch"), "{s}");
         let back: Package = serde_json::from_str(&s).unwrap();
+        assert_eq!(back, p);
+        assert!(!s.contains("cpe") && !s.contains("cve_status"), "{s}");
+    }
+
+    #[test]
+    fn package_cpe_and_cve_status_are_additive() {
+        // A report written before the fields existed still reads.
+        let old = r#"{"name":"openssl","version":"3.0.2-r0","source":"opkg","path":"/var/lib/opkg/status"}"#;
+        let p: Package = serde_json::from_str(old).unwrap();
+        assert!(p.cpe.is_empty() && p.cve_status.is_empty());
+        let mut p = p;
+        p.cpe = vec!["cpe:2.3:a:openssl:openssl:3.0.2:*:*:*:*:*:*:*".into()];
+        p.cve_status = vec![CveStatus {
+            id: "CVE-2023-0464".into(),
+            status: "Patched".into(),
+            detail: "backported-patch".into(),
+            description: "fix in 0001.patch".into(),
+        }];
+        let v: serde_json::Value = serde_json::to_value(&p).unwrap();
+        assert_eq!(v["cpe"][0], "cpe:2.3:a:openssl:openssl:3.0.2:*:*:*:*:*:*:*");
+        assert_eq!(v["cve_status"][0]["id"], "CVE-2023-0464");
+        assert_eq!(v["cve_status"][0]["detail"], "backported-patch");
+        let back: Package = serde_json::from_value(v).unwrap();
         assert_eq!(back, p);
     }
 }

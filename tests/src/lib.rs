@@ -24,6 +24,7 @@
 //!   testing old code.
 #![forbid(unsafe_code)]
 
+pub mod browser;
 pub mod collector;
 
 use std::fs;

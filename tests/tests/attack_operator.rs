@@ -307,7 +307,7 @@ fn operator_routes_refuse_attackers_and_keep_serving() {
     assert!(audit(&c).contains("operator approve by operator op1"));
     assert_eq!(d.attest_online(&c).0, 200);
     assert_eq!(d2.attest_online(&c).0, 200);
-    let (code, page, _) = c.op("GET", "/", &jar(&op));
+    let (code, page, _) = c.op("GET", "/devices?status=active", &jar(&op));
     assert_eq!(code, 200);
     assert_eq!(page.matches("class=\"device\"").count(), 2, "{page}");
 }

@@ -35,7 +35,8 @@ fn device() -> Tree {
         .file("etc/passwd", "root:x:0:0::/root:/bin/sh\nop:x:1000:1000::/home/op:/bin/sh\n")
         .file("etc/group", "root:x:0:\nop:x:1000:\n")
         .file("etc/shadow", "root:!:19000::::::\nop:$6$s4ltS4lt$Q7bX8u1rXh2M3wJzM1fV0n0m9H8cGkqH2Lh0y3b1nD4p3k0QYq1o9Yq2Wf5Yb8R0Yb3Zb5tG6yK9r0pQxJ1aA/:19000:0:99999:7:::\n")
-        .file("etc/ssh/sshd_config", "PermitRootLogin no\n");
+        .file("etc/ssh/sshd_config", "PermitRootLogin no\n")
+        .file("etc/hostname", "plc-07.line3\n");
     let key = t.root().join("etc/ssh/ssh_host_ed25519_key");
     let st = Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-f"])
@@ -143,6 +144,16 @@ fn our_token_verifies_with_python_cwt_and_claims_match() {
     assert_eq!(ours["measurements"], theirs["measurements"]);
     assert_eq!(ours["rules"], theirs["rules"]);
     assert!(theirs["measurements"].as_u64().unwrap() >= 120);
+    // The operator console's claims: the image's hostname; no listening
+    // sockets in an image, so the claim is omitted.
+    assert_eq!(theirs["hostname"], "plc-07.line3");
+    assert_eq!(theirs["listeners"], serde_json::json!([]));
+    // A Debian device has no Yocto CVE record: no cve-status claim.
+    assert_eq!(theirs["cve_status"], serde_json::json!([]));
+    assert_eq!(
+        (&ours["listeners"], &ours["cve_status"]),
+        (&0.into(), &0.into())
+    );
     // The SBOM digest in the token is the SHA-256 of the SBOM written with it.
     let sbom = std::fs::read(m.dir.join("sbom.json")).unwrap();
     let out = Command::new("sha256sum")
@@ -263,7 +274,11 @@ fn python_cwt_token_verifies_with_our_verifier() {
         dir.join("pub.pem").to_str().unwrap(),
         dir.join("token.cwt").to_str().unwrap(),
     ]));
+    // Valid: its hostname, listeners (one with a null process and no
+    // package, one with both) and cve-status entries, as cbor2 writes
+    // them, pass our strict decoder.
     assert_eq!(v["valid"], true);
+    assert_eq!((&v["listeners"], &v["cve_status"]), (&2.into(), &3.into()));
     assert_eq!(v["ueid"], expect["ueid"]);
     assert_eq!(v["seq"], 7);
     assert_eq!(v["kid"], expect["kid"]);

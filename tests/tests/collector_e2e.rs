@@ -293,10 +293,16 @@ fn shared_host_keys_and_drift_are_detected() {
         .unwrap()
         .iter()
         .any(|r| r["rule"] == "ssh.permit-root-login"));
-    // The web page lists the devices and a failing device's findings.
-    let (code, html) = c.console("/");
+    // The console lists the devices, the drifting one with its badge, and
+    // the overview names a failing rule.
+    let (code, html) = c.console("/devices");
     assert_eq!(code, 200, "{html}");
     assert_eq!(html.matches("class=\"device\"").count(), 3, "{html}");
+    let (code, html) = c.console("/devices?drifting=1");
+    assert_eq!(code, 200, "{html}");
+    assert_eq!(html.matches("class=\"device\"").count(), 1, "{html}");
+    let (code, html) = c.console("/");
+    assert_eq!(code, 200, "{html}");
     assert!(html.contains("ssh.permit-root-login"));
 }
 

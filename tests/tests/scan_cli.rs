@@ -95,7 +95,10 @@ fn debian_tree_with_bad_paragraph_names_file_and_line_and_keeps_going() {
     assert_eq!(errs[0]["path"], "/var/lib/dpkg/status");
     let p = packages(&v);
     let names: Vec<_> = p.iter().map(|x| x.0.as_str()).collect();
-    assert_eq!(names, ["base-files", "extra", "libssl3"]);
+    // No package lists the kernel whose modules are installed: it is a
+    // component of its own (ISSUE18 Contract 1).
+    assert_eq!(names, ["base-files", "extra", "libssl3", "linux"]);
+    assert_eq!((p[3].1.as_str(), p[3].2.as_str()), ("6.1.0", "binary"));
     assert_eq!(
         p[2].3,
         "pkg:deb/debian/libssl3@3.0.13-1~deb12u1?arch=arm64&distro=debian-12"
@@ -123,7 +126,7 @@ fn debian_tree_with_bad_paragraph_names_file_and_line_and_keeps_going() {
     );
     assert_eq!(status("sysctl.aslr"), Some(Value::from("pass")));
     assert_eq!(v["summary"]["meets_target"], false);
-    assert_eq!(v["summary"]["packages"], 3);
+    assert_eq!(v["summary"]["packages"], 4);
 }
 
 #[test]
@@ -144,10 +147,14 @@ fn yocto_opkg_tree_gets_yocto_purls_never_deb() {
     let (v, _) = scan_json(&t);
     let p = packages(&v);
     assert_eq!(p.len(), 2, "{p:?}");
-    assert_eq!(p[0].3, "pkg:yocto/busybox@1.36.1?arch=cortexa53");
+    // The CPEs OE-core's CVE_PRODUCT gives the recipes ride in the purl.
+    assert_eq!(
+        p[0].3,
+        "pkg:yocto/busybox@1.36.1?arch=cortexa53&cpe=cpe:2.3:%2A:%2A:busybox:1.36.1:%2A:%2A:%2A:%2A:%2A:%2A:%2A"
+    );
     assert_eq!(
         p[1].3,
-        "pkg:yocto/glibc@2.39%2Bgit0%2B6a3a5f2b8f?arch=cortexa53"
+        "pkg:yocto/glibc@2.39%2Bgit0%2B6a3a5f2b8f?arch=cortexa53&cpe=cpe:2.3:%2A:%2A:glibc:2.39:%2A:%2A:%2A:%2A:%2A:%2A:%2A"
     );
     assert_eq!(p[1].2, "opkg");
     assert_eq!(v["device"]["os"]["build_id"], "20241010120000");
@@ -168,7 +175,7 @@ fn openwrt_opkg_conf_override_and_generic_purls() {
     assert_eq!(p.len(), 2);
     assert_eq!(
         p[0].3,
-        "pkg:generic/dropbear@2022.82-6?arch=aarch64_cortex-a53&distro=openwrt-23.05.3"
+        "pkg:generic/dropbear@2022.82-6?arch=aarch64_cortex-a53&cpe=cpe:2.3:a:dropbear_ssh_project:dropbear_ssh:2022.82:%2A:%2A:%2A:%2A:%2A:%2A:%2A&distro=openwrt-23.05.3"
     );
     assert_eq!(v["inventory"]["databases"][0], "/overlay/opkg/status");
 }
@@ -205,12 +212,15 @@ fn buildroot_tree_without_package_db_is_identified_from_binaries() {
         [
             ("busybox", "1.36.1", "binary"),
             ("dropbear", "2024.84", "binary"),
-            ("linux-kernel", "6.6.30", "binary"),
+            ("linux", "6.6.30", "binary"),
             ("musl", "1.2.4", "binary"),
             ("openssl", "3.2.1", "binary"),
         ]
     );
-    assert_eq!(p[0].3, "pkg:generic/busybox@1.36.1");
+    assert_eq!(
+        p[0].3,
+        "pkg:generic/busybox@1.36.1?cpe=cpe:2.3:a:busybox:busybox:1.36.1:%2A:%2A:%2A:%2A:%2A:%2A:%2A"
+    );
     assert_eq!(v["device"]["kernel"]["machine"], "aarch64");
 }
 

@@ -288,21 +288,47 @@ fn osv_advisories_match_exactly_the_affected_devices_and_vex_closes_them() {
     let (_, fleet, _) = cli(&c, &["vex", "export"]);
     let doc: Value = serde_json::from_str(&fleet).unwrap();
     assert_eq!(doc["vulnerabilities"].as_array().unwrap().len(), 5);
-    // The fleet page: open vulnerabilities by CVE (with devices) and by device.
-    let (code, html) = c.console("/");
+    // The console: open vulnerabilities across the fleet (with their
+    // aliases and fixed versions), drill-down to the devices, and each
+    // device's count in the device list agree with the CLI.
+    let (code, table) = c.console("/vulnerabilities");
     assert_eq!(code, 200);
-    let table = &html[html.find("id=\"vulnerabilities\"").unwrap()..];
-    assert!(
-        table.contains(
-            "<td>DEBIAN-CVE-2024-0001</td><td>CVE-2024-0001</td><td>foo</td><td>1.4-1</td>"
-        ),
-        "{table}"
-    );
+    for s in [
+        "DEBIAN-CVE-2024-0001",
+        "CVE-2024-0001",
+        "1.4-1",
+        "ALPINE-CVE-2023-42363",
+    ] {
+        assert!(table.contains(s), "{s}: {table}");
+    }
     assert!(
         !table.contains("DEBIAN-CVE-2023-5678"),
         "closed by VEX: {table}"
     );
-    assert!(table.contains("ALPINE-CVE-2023-42363"));
+    let (code, out, err) = cli(&c, &["vulns", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Value = serde_json::from_str(&out).unwrap();
+    let mut on: Vec<i64> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["vulnerability"] == "DEBIAN-CVE-2024-0001")
+        .map(|r| r["device"].as_i64().unwrap())
+        .collect();
+    on.dedup();
+    assert!(!on.is_empty(), "{out}");
+    let (code, list) = c.console("/devices?vuln=DEBIAN-CVE-2024-0001");
+    assert_eq!(code, 200);
+    assert_eq!(list.matches("class=\"device\"").count(), on.len(), "{list}");
+    for d in on {
+        assert!(list.contains(&format!("href=\"/devices/{d}\"")), "{list}");
+    }
+    let (_, list) = c.console("/devices?vuln=DEBIAN-CVE-2023-5678");
+    assert_eq!(
+        list.matches("class=\"device\"").count(),
+        0,
+        "closed by VEX: {list}"
+    );
 
     // Evidence report: per FR, results of the re-verified latest token, the
     // SBOM/HBOM digests, vulnerabilities with their VEX status.

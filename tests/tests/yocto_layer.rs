@@ -8,6 +8,7 @@
 
 use fieldattest_tests::{bin, python, Tree};
 use std::collections::HashMap;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -69,6 +70,7 @@ fn oelint_adv_reports_no_error_or_warning() {
             "--quiet",
             "recipes-security/fieldattest/fieldattest_0.1.0.bb",
             "classes/fieldattest_image_check.bbclass",
+            "classes/fieldattest_cve_record.bbclass",
             "conf/layer.conf",
         ])
         .output()
@@ -108,19 +110,20 @@ fn oelint_adv_reports_no_error_or_warning() {
 struct ClassRun {
     out: Output,
     scans: Vec<String>,
+    /// The image's CVE record when the scanner ran (absent: none).
+    record_at_scan: Option<String>,
 }
 
-/// The class's `fieldattest_image_check` function as bitbake would run it.
-fn run_class(vars: &HashMap<&str, String>) -> ClassRun {
-    let class =
-        std::fs::read_to_string(layer().join("classes/fieldattest_image_check.bbclass")).unwrap();
+/// The body of shell function `name` of `class`, its bitbake variables
+/// (`${VAR}`) expanded from `vars` as bitbake expands them from its datastore.
+fn shell_function(class: &str, name: &str, vars: &HashMap<&str, String>) -> String {
     let start = class
-        .find("fieldattest_image_check () {")
-        .expect("function in class");
+        .find(&format!("\n{name} () {{\n"))
+        .unwrap_or_else(|| panic!("function {name} in class"))
+        + 1;
     let body_start = start + class[start..].find('\n').unwrap() + 1;
     let end = body_start + class[body_start..].find("\n}\n").expect("end of function");
     let mut body = class[body_start..end].to_string();
-    // bitbake expands ${VAR} of its datastore before running the function.
     while let Some(i) = body.find("${") {
         let j = i + body[i..].find('}').unwrap();
         let name = &body[i + 2..j];
@@ -129,19 +132,32 @@ fn run_class(vars: &HashMap<&str, String>) -> ClassRun {
             .unwrap_or_else(|| panic!("variable {name} not set in the test"));
         body.replace_range(i..=j, v);
     }
+    body
+}
+
+/// The class's `fieldattest_image_check` function as bitbake would run it
+/// (with the `fieldattest_cve_record` function it calls).
+fn run_class(vars: &HashMap<&str, String>) -> ClassRun {
+    let class =
+        std::fs::read_to_string(layer().join("classes/fieldattest_image_check.bbclass")).unwrap();
+    let check = shell_function(&class, "fieldattest_image_check", vars);
+    let record = shell_function(&class, "fieldattest_cve_record", vars);
     let script = format!(
-        "set -e\nbbfatal() {{ echo \"ERROR: $*\" >&2; exit 1; }}\nbbnote() {{ echo \"NOTE: $*\"; }}\nbbwarn() {{ echo \"WARNING: $*\" >&2; }}\nfieldattest_image_check() {{\n{body}\n}}\nfieldattest_image_check\n"
+        "set -e\nbbfatal() {{ echo \"ERROR: $*\" >&2; exit 1; }}\nbbnote() {{ echo \"NOTE: $*\"; }}\nbbwarn() {{ echo \"WARNING: $*\" >&2; }}\nfieldattest_cve_record() {{\n{record}\n}}\nfieldattest_image_check() {{\n{check}\n}}\nfieldattest_image_check\n"
     );
     // A `fieldattest` that logs its arguments (one line per run) and runs
     // the real one.
     let wrap = tempfile::tempdir().unwrap();
     let log = wrap.path().join("runs.log");
+    let seen = wrap.path().join("record-at-scan");
     let wrapper = wrap.path().join("fieldattest");
+    // It also keeps the image's CVE record as the scan found it.
     std::fs::write(
         &wrapper,
         format!(
-            "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{}' \"$@\"\n",
+            "#!/bin/sh\necho \"$*\" >> '{}'\nprev=\nfor a; do [ \"$prev\" = --root ] && cp \"$a/usr/share/fieldattest/cve-record.jsonl\" '{}' 2>/dev/null; prev=$a; done\nexec '{}' \"$@\"\n",
             log.display(),
+            seen.display(),
             bin("fieldattest").display()
         ),
     )
@@ -165,7 +181,12 @@ fn run_class(vars: &HashMap<&str, String>) -> ClassRun {
         .lines()
         .map(String::from)
         .collect();
-    ClassRun { out, scans }
+    let record_at_scan = std::fs::read_to_string(&seen).ok();
+    ClassRun {
+        out,
+        scans,
+        record_at_scan,
+    }
 }
 
 /// The text summary, the JSON report and the CycloneDX SBOM in `out` come
@@ -239,6 +260,19 @@ fn vars(root: &Path, out: &Path, fail_on: &str, accept: &str) -> HashMap<&'stati
         ("FIELDATTEST_FAIL_ON", fail_on.into()),
         ("FIELDATTEST_ACCEPT", accept.into()),
         ("FIELDATTEST_SL", "2".into()),
+        // No recipe recorded: the CVE record directory does not exist.
+        (
+            "FIELDATTEST_CVE_RECORD_DIR",
+            out.join("no-cve-record").display().to_string(),
+        ),
+        (
+            "FIELDATTEST_CVE_RECORD_ARCHS",
+            "all any noarch cortexa53 qemuarm64".into(),
+        ),
+        ("FIELDATTEST_CVE_RECORD_PACKAGES_ROOM", "16384".into()),
+        ("PKGDATA_DIR", out.join("pkgdata").display().to_string()),
+        ("localstatedir", "/var".into()),
+        ("WORKDIR", out.join("work").display().to_string()),
     ])
 }
 
@@ -275,6 +309,8 @@ fn image_check_passes_clean_fails_default_password_and_honours_accept() {
     let o = &r.out;
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stdout).contains("no finding at or above high"));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("no CVE record in the image"));
+    assert_eq!(r.record_at_scan, None);
     assert_eq!(r.scans.len(), 1, "{:?}", r.scans);
     assert!(r.scans[0].starts_with("scan "), "{:?}", r.scans);
     let report: serde_json::Value = serde_json::from_slice(
@@ -366,4 +402,348 @@ fn image_check_passes_clean_fails_default_password_and_honours_accept() {
     let r = run_class(&vars(&bad.root(), &out, "severe", ""));
     assert!(String::from_utf8_lossy(&r.out.stderr).contains("FIELDATTEST_FAIL_ON"));
     assert!(r.scans.is_empty());
+}
+
+/// An opkg image of five recipes and the records the recipe class wrote for
+/// them: openssl's two installed packages (one not installed), busybox, the
+/// kernel (a stale copy in another architecture), zlib recorded only for
+/// another machine's architecture, a recipe never recorded and a package
+/// without pkgdata.
+fn recorded_image() -> (Tree, HashMap<&'static str, String>) {
+    let t = image("!");
+    let para = |name: &str, status: &str| {
+        format!("Package: {name}\nVersion: 1.0-r0\nStatus: {status}\nArchitecture: cortexa53\n\n")
+    };
+    let mut status = String::new();
+    for (name, st) in [
+        ("busybox", "install ok installed"),
+        ("libssl3", "install user installed"),
+        ("openssl", "install ok installed"),
+        ("openssl-conf", "deinstall ok not-installed"),
+        ("kernel-image-6.6.52", "install ok installed"),
+        ("kernel-module-foo", "install ok half-installed"),
+        ("zlib", "install ok installed"),
+        ("plc-runtime", "install ok installed"),
+        ("no-pkgdata", "install ok installed"),
+    ] {
+        status.push_str(&para(name, st));
+    }
+    t.file("var/lib/opkg/status", status);
+    let out = t.outside().join("deploy");
+    let records = t.outside().join("tmp/fieldattest-cve-record");
+    let pkgdata = t.outside().join("tmp/pkgdata/qemuarm64");
+    for (pkg, pn) in [
+        ("busybox", "busybox"),
+        ("libssl3", "openssl"),
+        ("openssl", "openssl"),
+        ("openssl-conf", "openssl"),
+        ("kernel-image-6.6.52", "linux-yocto"),
+        ("kernel-module-foo", "linux-yocto"),
+        ("zlib", "zlib"),
+        ("plc-runtime", "plc-runtime"),
+    ] {
+        let p = pkgdata.join("runtime-reverse").join(pkg);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, format!("PN: {pn}\nPV: 1.0\nPKG:{pkg}: {pkg}\n")).unwrap();
+    }
+    for (arch, pn, line) in RECORDS {
+        let p = records.join(arch).join(format!("{pn}.json"));
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, format!("{line}\n")).unwrap();
+    }
+    let mut v = vars(&t.root(), &out, "high", "");
+    v.insert("FIELDATTEST_CVE_RECORD_DIR", records.display().to_string());
+    v.insert("PKGDATA_DIR", pkgdata.display().to_string());
+    v.insert("WORKDIR", t.outside().join("work").display().to_string());
+    (t, v)
+}
+
+/// Records as fieldattest_cve_record.bbclass writes them: (arch, PN, line).
+const RECORDS: [(&str, &str, &str); 5] = [
+    (
+        "cortexa53",
+        "openssl",
+        r#"{"pn":"openssl","pv":"3.2.3","cve_version":"3.2.3","cve_product":["openssl:openssl"],"cve_status":[{"id":"CVE-2023-0464","status":"Patched","detail":"backported-patch","description":"CVE-2023-0464.patch"},{"id":"CVE-2023-5678","status":"Ignored","detail":"not-applicable-config","description":"no DH in this image"}],"packages":[]}"#,
+    ),
+    (
+        "cortexa53",
+        "busybox",
+        r#"{"pn":"busybox","pv":"1.36.1","cve_product":["busybox"],"cve_status":[],"packages":[]}"#,
+    ),
+    (
+        "all",
+        "linux-yocto",
+        r#"{"pn":"linux-yocto","pv":"6.1.20+git","cve_product":["linux:linux_kernel"],"cve_status":[],"packages":[]}"#,
+    ),
+    (
+        "qemuarm64",
+        "linux-yocto",
+        r#"{"pn":"linux-yocto","pv":"6.6.52+git","cve_version":"6.6.52","cve_product":["linux:linux_kernel"],"cve_status":[{"id":"CVE-2024-26581","status":"Patched","detail":"cpe-stable-backport","description":""}],"packages":[]}"#,
+    ),
+    (
+        "x86-64",
+        "zlib",
+        r#"{"pn":"zlib","pv":"1.3.1","cve_product":["zlib:zlib"],"cve_status":[],"packages":[]}"#,
+    ),
+];
+
+/// The record the image should carry for [`recorded_image`].
+fn expected_record() -> String {
+    let with = |line: &str, packages: &str| {
+        line.replace(
+            r#""packages":[]}"#,
+            &format!(r#""packages":[{packages}]}}"#),
+        )
+    };
+    [
+        with(RECORDS[1].2, r#""busybox""#),
+        with(RECORDS[3].2, r#""kernel-image-6.6.52""#),
+        with(RECORDS[0].2, r#""libssl3","openssl""#),
+    ]
+    .iter()
+    .map(|l| format!("{l}\n"))
+    .collect()
+}
+
+#[test]
+fn image_cve_record_is_assembled_from_the_recipes_of_installed_packages() {
+    let (t, v) = recorded_image();
+    let r = run_class(&v);
+    let stderr = String::from_utf8_lossy(&r.out.stderr);
+    assert!(r.out.status.success(), "{stderr}");
+    let path = t.root().join("usr/share/fieldattest/cve-record.jsonl");
+    let got = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(got, expected_record());
+    for line in got.lines() {
+        serde_json::from_str::<serde_json::Value>(line).unwrap();
+    }
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o644
+    );
+    let stdout = String::from_utf8_lossy(&r.out.stdout);
+    assert!(stdout.contains("CVE record of 3 recipes"), "{stdout}");
+    // Recipes whose packages are installed but that have no record (for
+    // this image's architectures) are named; nothing is cut.
+    assert!(
+        stdout.contains("recipes without a CVE record (built before fieldattest_cve_record was inherited?): plc-runtime zlib"),
+        "{stdout}"
+    );
+    assert!(!stderr.contains("WARNING"), "{stderr}");
+    // The record was there before the scan ran.
+    assert_eq!(r.scans.len(), 1);
+    assert_eq!(
+        r.record_at_scan.as_deref(),
+        Some(expected_record().as_str())
+    );
+
+    // A package list longer than its room is cut, with a warning; a dpkg
+    // database is read too; a rerun replaces the file.
+    let (t, mut v) = recorded_image();
+    v.insert("FIELDATTEST_CVE_RECORD_PACKAGES_ROOM", "15".into());
+    std::fs::remove_file(t.root().join("var/lib/opkg/status")).unwrap();
+    t.file(
+        "var/lib/dpkg/status",
+        "Package: libssl3\nStatus: install ok installed\nVersion: 3\n\nPackage: openssl\nStatus: install ok installed\nVersion: 3\n\nPackage: busybox\nStatus: deinstall ok config-files\nVersion: 1\n\n",
+    );
+    let r = run_class(&v);
+    let stderr = String::from_utf8_lossy(&r.out.stderr);
+    assert!(r.out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("package lists cut to FIELDATTEST_CVE_RECORD_PACKAGES_ROOM (15 bytes) in the CVE record: openssl"),
+        "{stderr}"
+    );
+    let got =
+        std::fs::read_to_string(t.root().join("usr/share/fieldattest/cve-record.jsonl")).unwrap();
+    assert_eq!(
+        got,
+        format!(
+            "{}\n",
+            RECORDS[0]
+                .2
+                .replace(r#""packages":[]}"#, r#""packages":["libssl3"]}"#)
+        )
+    );
+}
+
+/// For the lead (issue 18 merge): the scan that passes or fails the build
+/// reads the assembled record — extend with the report's packages (`cpe`,
+/// `cve_status`) and the SBOM's `cpe` and VEX once identity's reader is in.
+#[test]
+fn cve_record_reaches_the_scan_report_and_sbom() {
+    let (t, v) = recorded_image();
+    let r = run_class(&v);
+    assert!(
+        r.out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&r.out.stderr)
+    );
+    assert_eq!(
+        r.record_at_scan.as_deref(),
+        Some(expected_record().as_str())
+    );
+    assert!(r.scans[0].contains(&format!("--root {}", t.root().display())));
+    const NAME: &str = "core-image-plc-qemuarm64-20261129.fieldattest";
+    let out = t.outside().join("deploy");
+    assert_one_scan(&out, NAME);
+}
+
+/// Runs the recipe class's python functions (`def fieldattest_*`) with a
+/// stub datastore and a stub `oe.cve_check` of the given OE-core shape
+/// (`set`: scarthgap, `dict`: styhead and later), printing the record line
+/// for `max_line` and what was left out.
+fn record_line(shape: &str, statuses: &str, max_line: usize) -> (serde_json::Value, usize, usize) {
+    const HARNESS: &str = r#"
+import json, sys, types
+cls, shape, statuses, max_line = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), int(sys.argv[4])
+lines, src, i = open(cls).read().split("\n"), [], 0
+while i < len(lines):
+    if lines[i].startswith("def fieldattest_"):
+        block = [lines[i]]
+        i += 1
+        while i < len(lines) and (lines[i].startswith(" ") or lines[i] == ""):
+            block.append(lines[i])
+            i += 1
+        src.append("\n".join(block))
+    else:
+        i += 1
+STATUSMAP = {"backported-patch": "Patched", "fixed-version": "Patched", "cpe-stable-backport": "Patched",
+             "not-applicable-config": "Ignored", "disputed": "Ignored", "cpe-incorrect": "Ignored",
+             "vulnerable-investigating": "Unpatched"}
+FROM_PATCHES = {"CVE-2024-0001": "/layer/recipes/foo/files/CVE-2024-0001.patch"}
+class D:
+    def getVar(self, name):
+        return {"PN": "foo", "PV": "1.2.3", "CVE_VERSION": "1.2.3", "CVE_PRODUCT": "acme:foo foo"}.get(name)
+    def getVarFlags(self, name):
+        return dict(statuses) if name == "CVE_STATUS" else None
+def decode(d, cve):
+    detail, _, description = statuses[cve].partition(":")
+    mapping = STATUSMAP.get(detail, "Unpatched")
+    if shape == "set":
+        return (mapping, detail, description.strip())
+    return {"mapping": mapping, "detail": detail, "description": description.strip(), "vendor": "*", "product": "*"}
+def patched(d):
+    if shape == "set":
+        return set(FROM_PATCHES) | {c for c in statuses if decode(d, c)[0] == "Patched"}
+    out = {c: {"abbrev-status": "Patched", "status": "fix-file-included", "resource": [p]} for c, p in FROM_PATCHES.items()}
+    for c in statuses:
+        s = decode(d, c)
+        out[c] = {"abbrev-status": s["mapping"], "status": s["detail"], "justification": s["description"],
+                  "affected-vendor": "*", "affected-product": "*"}
+    return out
+oe = types.ModuleType("oe")
+oe.cve_check = types.ModuleType("oe.cve_check")
+oe.cve_check.get_patched_cves, oe.cve_check.decode_cve_status = patched, decode
+sys.modules["oe"], sys.modules["oe.cve_check"] = oe, oe.cve_check
+ns = {}
+exec("\n\n".join(src), ns)
+d = D()
+st = ns["fieldattest_cve_statuses"](d)
+line, omitted = ns["fieldattest_cve_record_line"](d, st, max_line, ["fixed-version", "cpe-stable-backport"])
+print(json.dumps({"line": line, "omitted": omitted, "len": len(line)}))
+"#;
+    let class = layer().join("classes/fieldattest_cve_record.bbclass");
+    let o = Command::new("python3")
+        .args(["-c", HARNESS])
+        .arg(&class)
+        .arg(shape)
+        .arg(statuses)
+        .arg(max_line.to_string())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let line = v["line"].as_str().unwrap();
+    assert!(line.ends_with(r#""packages":[]}"#), "{line}");
+    (
+        serde_json::from_str(line).unwrap(),
+        v["omitted"].as_u64().unwrap() as usize,
+        v["len"].as_u64().unwrap() as usize,
+    )
+}
+
+#[test]
+fn recipe_class_records_cve_status_as_oe_core_decodes_it() {
+    let statuses = serde_json::json!({
+        "CVE-2023-0002": "backported-patch: upstream 1a2b3c",
+        "CVE-2023-0003": "not-applicable-config: no TLS in this build",
+        "CVE-2023-0004": "cpe-stable-backport: Backported in 1.2.2",
+        "CVE-2023-0005": "vulnerable-investigating",
+    })
+    .to_string();
+    let want = serde_json::json!({
+        "pn": "foo", "pv": "1.2.3", "cve_version": "1.2.3", "cve_product": ["acme:foo", "foo"],
+        "cve_status": [
+            {"id": "CVE-2023-0002", "status": "Patched", "detail": "backported-patch", "description": "upstream 1a2b3c"},
+            {"id": "CVE-2023-0003", "status": "Ignored", "detail": "not-applicable-config", "description": "no TLS in this build"},
+            {"id": "CVE-2023-0004", "status": "Patched", "detail": "cpe-stable-backport", "description": "Backported in 1.2.2"},
+            {"id": "CVE-2023-0005", "status": "Unpatched", "detail": "vulnerable-investigating", "description": ""},
+            {"id": "CVE-2024-0001", "status": "Patched", "detail": "fix-file-included", "description": "CVE-2024-0001.patch"},
+        ],
+        "packages": [],
+    });
+    // styhead and later: dictionaries.
+    let (rec, omitted, _) = record_line("dict", &statuses, 65536);
+    assert_eq!((rec, omitted), (want.clone(), 0));
+    // scarthgap: a set of patched ids, decode_cve_status a tuple; a patch
+    // file's CVE has no description there.
+    let (rec, omitted, _) = record_line("set", &statuses, 65536);
+    let mut scarthgap = want.clone();
+    scarthgap["cve_status"][4]["description"] = "".into();
+    assert_eq!((rec, omitted), (scarthgap, 0));
+    // Too long: Patched descriptions go first, then version-decided Patched
+    // entries, then by-patch Patched ones; Ignored and Unpatched stay; the
+    // line keeps within its bound and counts what was left out.
+    let full = record_line("dict", &statuses, 65536).2;
+    let (rec, omitted, len) = record_line("dict", &statuses, full - 1);
+    assert_eq!(omitted, 0);
+    assert!(len < full);
+    let described: Vec<&str> = rec["cve_status"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["description"] != "")
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(described, ["CVE-2023-0003"]);
+    let ids = |rec: &serde_json::Value| -> Vec<String> {
+        rec["cve_status"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (rec, omitted, len) = record_line("dict", &statuses, 420);
+    assert!(len <= 420, "{len}");
+    assert_eq!(
+        omitted,
+        rec["cve_status_omitted"].as_u64().unwrap() as usize
+    );
+    let kept = ids(&rec);
+    assert!(
+        kept.contains(&"CVE-2023-0003".into()) && kept.contains(&"CVE-2023-0005".into()),
+        "{rec}"
+    );
+    assert_eq!(kept, ["CVE-2023-0003", "CVE-2023-0005"]);
+    assert_eq!(omitted, 3);
+    // More room: the by-patch Patched entries come back before the
+    // version-decided one.
+    let (rec, omitted, len) = record_line("dict", &statuses, 600);
+    assert!(len <= 600, "{len}");
+    assert_eq!(
+        (ids(&rec), omitted),
+        (
+            vec![
+                "CVE-2023-0002".to_string(),
+                "CVE-2023-0003".into(),
+                "CVE-2023-0005".into(),
+                "CVE-2024-0001".into()
+            ],
+            1
+        )
+    );
+    // No room for any entry: all five counted.
+    let (rec, omitted, _) = record_line("dict", &statuses, 150);
+    assert_eq!((ids(&rec).len(), omitted), (0, 5));
 }

@@ -10,6 +10,11 @@
 #   FIELDATTEST_FAIL_ON = "high"                 # critical|high|medium|low|info|none
 #   FIELDATTEST_ACCEPT = "${THISDIR}/files/fieldattest-accept.toml"
 #   FIELDATTEST_SL = "2"                          # target security level 1..4
+#
+# With INHERIT += "fieldattest_cve_record" (every recipe's CVE_PRODUCT, PV and
+# CVE_STATUS recorded), the check first writes the records of the recipes the
+# image installs into /usr/share/fieldattest/cve-record.jsonl: the agent reads
+# and attests it, and this scan's SBOM carries its CPEs and VEX statements.
 
 FIELDATTEST_FAIL_ON ??= "high"
 FIELDATTEST_ACCEPT ??= ""
@@ -17,6 +22,12 @@ FIELDATTEST_SL ??= "2"
 FIELDATTEST_REPORT_DIR ??= "${IMGDEPLOYDIR}"
 FIELDATTEST_REPORT_NAME ??= "${IMAGE_NAME}.fieldattest"
 FIELDATTEST_REPORT_LINK ??= "${IMAGE_LINK_NAME}.fieldattest"
+# Where fieldattest_cve_record.bbclass writes its records (same default), the
+# package architectures of this image (searched in order, the last found wins),
+# and the room a record line leaves for its package list.
+FIELDATTEST_CVE_RECORD_DIR ??= "${TMPDIR}/fieldattest-cve-record"
+FIELDATTEST_CVE_RECORD_ARCHS ??= "${ALL_MULTILIB_PACKAGE_ARCHS}"
+FIELDATTEST_CVE_RECORD_PACKAGES_ROOM ??= "16384"
 
 do_rootfs[depends] += "fieldattest-native:do_populate_sysroot"
 do_rootfs[vardeps] += "FIELDATTEST_FAIL_ON FIELDATTEST_ACCEPT FIELDATTEST_SL"
@@ -26,7 +37,90 @@ do_rootfs[file-checksums] += "${@'%s:True' % d.getVar('FIELDATTEST_ACCEPT') if d
 # systemd targets...): the check sees the rootfs the image is made of.
 ROOTFS_POSTPROCESS_COMMAND:append = " fieldattest_image_check"
 
+# The image's CVE record, /usr/share/fieldattest/cve-record.jsonl: one line per
+# recipe of an installed package (opkg, dpkg or rpm database of the rootfs;
+# package to recipe from pkgdata's runtime-reverse, as OE-core's vex class
+# does), its installed packages filled into the record's "packages", sorted
+# by recipe. Nothing is written when no recipe was recorded.
+fieldattest_cve_record () {
+    root="${IMAGE_ROOTFS}"
+    records="${FIELDATTEST_CVE_RECORD_DIR}"
+    archs="${FIELDATTEST_CVE_RECORD_ARCHS}"
+    room="${FIELDATTEST_CVE_RECORD_PACKAGES_ROOM}"
+    reverse="${PKGDATA_DIR}/runtime-reverse"
+    dest="$root/usr/share/fieldattest/cve-record.jsonl"
+    rm -f "$dest"
+    if [ ! -d "$records" ]; then
+        bbnote "fieldattest: no CVE record in the image (INHERIT += \"fieldattest_cve_record\" records the recipes' CVE_PRODUCT and CVE_STATUS)"
+        return 0
+    fi
+    work="${WORKDIR}/fieldattest-cve-record"
+    rm -rf "$work"
+    mkdir -p "$work"
+    : >"$work/installed"
+    # opkg and dpkg: the packages whose status ends in "installed".
+    for status in "$root${localstatedir}/lib/opkg/status" "$root/usr/lib/opkg/status" "$root${localstatedir}/lib/dpkg/status"; do
+        [ -f "$status" ] || continue
+        awk 'BEGIN { RS = ""; FS = "\n" }
+            { p = ""; s = ""
+              for (i = 1; i <= NF; i++) {
+                  if ($i ~ /^Package:/) { p = $i; sub(/^Package:[ \t]*/, "", p); sub(/[ \t]+$/, "", p) }
+                  else if ($i ~ /^Status:/) s = $i
+              }
+              if (p != "" && s ~ /[ \t]installed[ \t]*$/) print p }' "$status" >>"$work/installed"
+    done
+    if [ -d "$root${localstatedir}/lib/rpm" ]; then
+        if command -v rpm >/dev/null 2>&1; then
+            rpm --root "$root" --dbpath "${localstatedir}/lib/rpm" -qa --qf '%{NAME}\n' >>"$work/installed" 2>"$work/rpm.log" ||
+                bbwarn "fieldattest: rpm could not list the packages of $root: $(cat "$work/rpm.log")"
+        else
+            bbwarn "fieldattest: no rpm on PATH to list the packages of $root; their CVE record is missing"
+        fi
+    fi
+    # Installed package -> recipe, then the recipe's record in the last of
+    # this image's package architectures that has one.
+    LC_ALL=C sort -u "$work/installed" | while read -r pkg; do
+        case "$pkg" in "" | .* | *[!A-Za-z0-9.+_-]*) continue ;; esac
+        [ -f "$reverse/$pkg" ] || continue
+        pn=$(sed -n 's/^PN: *//p' "$reverse/$pkg" | head -n 1)
+        case "$pn" in "" | .* | *[!A-Za-z0-9.+_-]*) continue ;; esac
+        found=""
+        for arch in $archs; do
+            [ -f "$records/$arch/$pn.json" ] && found="$records/$arch/$pn.json"
+        done
+        if [ -n "$found" ]; then
+            printf '%s\t%s\t%s\n' "$pn" "$pkg" "$found"
+        else
+            echo "$pn" >>"$work/unrecorded"
+        fi
+    done >"$work/owned"
+    # One line per recipe: its record with "packages" filled in (at most
+    # $room bytes of names; the rest reported).
+    LC_ALL=C sort -t "$(printf '\t')" -k1,1 -k2,2 "$work/owned" | awk -F '\t' -v room="$room" -v cut="$work/cut" '
+        # (braces balance on each line, a closing one written \175: the
+        # layer linter would take it for the end of the shell function)
+        BEGIN { tail = "\"packages\":[]\175" } # a record line ends with an empty package list
+        function flush(line, n) { if (pn != "" && (getline line < file) > 0) { n = length(line) - length(tail); if (n >= 0 && substr(line, n + 1) == tail) print substr(line, 1, n) "\"packages\":[" list "]\175" }; if (pn != "") close(file) } # the record of recipe pn with its packages
+        $1 != pn { flush(); pn = $1; file = $3; list = "" } # a new recipe
+        NF >= 3 { item = "\"" $2 "\""; if (length(list) + length(item) + 1 <= room + 0) list = list (list == "" ? "" : ",") item; else print pn " " $2 >> cut } # its packages
+        END { flush() } # the last recipe
+        ' | LC_ALL=C sort >"$work/record"
+    if [ -s "$work/cut" ]; then
+        bbwarn "fieldattest: package lists cut to FIELDATTEST_CVE_RECORD_PACKAGES_ROOM ($room bytes) in the CVE record: $(cut -d ' ' -f 1 "$work/cut" | sort -u | tr '\n' ' ')"
+    fi
+    if [ -s "$work/unrecorded" ]; then
+        bbnote "fieldattest: recipes without a CVE record (built before fieldattest_cve_record was inherited?): $(sort -u "$work/unrecorded" | tr '\n' ' ')"
+    fi
+    if [ -s "$work/record" ]; then
+        mkdir -p "$root/usr/share/fieldattest"
+        install -m 0644 "$work/record" "$dest"
+        bbnote "fieldattest: CVE record of $(wc -l <"$dest") recipes in $dest"
+    fi
+}
+
 fieldattest_image_check () {
+    # The record first: the scan reads it (report, SBOM).
+    fieldattest_cve_record
     root="${IMAGE_ROOTFS}"
     out="${FIELDATTEST_REPORT_DIR}"
     name="${FIELDATTEST_REPORT_NAME}"

@@ -2,6 +2,7 @@
 //! the device, signs them with the device key (protocol crate envelope).
 //! Clock, randomness and key storage enter here as arguments / the identity.
 
+pub mod cve_status;
 pub mod keystore;
 
 use ciborium::value::Value;
@@ -221,7 +222,7 @@ pub fn claims(
             fingerprint: k.fingerprint.clone(),
         })
         .collect();
-    Ok(Claims {
+    let mut c = Claims {
         iat: dev.iat,
         cti: id.random(16)?,
         nonce,
@@ -263,9 +264,46 @@ pub fn claims(
                     .then(|| f.accepted_reason.clone().unwrap_or_default()),
             })
             .collect(),
+        // For the operator console: which device, listening where.
+        hostname: rep
+            .device
+            .hostname
+            .as_deref()
+            .map(|h| eat::clip(h, eat::MAX_HOSTNAME).into()),
+        listeners: rep
+            .inventory
+            .listening
+            .iter()
+            .take(eat::MAX_LISTENERS)
+            .map(|l| {
+                eat::Listener::bounded(&l.proto, &l.addr, l.port, l.process.as_deref())
+                    .with_package(l.package.as_deref())
+            })
+            .collect(),
+        cve_status: Vec::new(),
         cnf: None,
-    })
+    };
+    // The image's CVE_STATUS in what room the token has left.
+    let entries = cve_status::entries(rep);
+    if !entries.is_empty() {
+        let budget = token::MAX_TOKEN.saturating_sub(c.encode().len() + SIGN1_OVERHEAD);
+        let (kept, cut) = cve_status::fit(entries, budget);
+        if cut != cve_status::Cut::default() {
+            tracing::warn!(
+                descriptions = cut.descriptions,
+                left_out = cut.entries,
+                "the image's CVE_STATUS does not fit the token: descriptions emptied, entries left out"
+            );
+        }
+        c.cve_status = kept;
+    }
+    Ok(c)
 }
+
+/// Bytes a signed token adds to its claims: the COSE_Sign1 and CWT tags,
+/// the protected header with the kid, the signature, array and map headers
+/// (a generous bound; the map header may grow by a byte with the claim).
+pub const SIGN1_OVERHEAD: usize = 256;
 
 /// Signs claims with the identity's key.
 pub fn sign(claims: &Claims, id: &Identity) -> Result<Vec<u8>, String> {
@@ -457,3 +495,6 @@ pub fn spool(
     let keep = evidence_changed(id, &evidence_digest(&made.claims))?;
     sp.put(made.claims.seq, &made.claims.cti, &made.token, keep)
 }
+
+#[cfg(test)]
+mod tests;

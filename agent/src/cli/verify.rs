@@ -64,6 +64,8 @@ fn run(o: Opts) -> Exit {
         "measurements": c.measurements.len(),
         "rules": c.measres.iter().map(|(_, r)| r.len()).sum::<usize>(),
         "failed_rules": failed,
+        "listeners": c.listeners.len(),
+        "cve_status": c.cve_status.len(),
         "sl_ceiling": c.sl_ceiling.iter().map(|(k, v)| (k.clone(), *v)).collect::<std::collections::BTreeMap<_, _>>(),
         "sbom_sha256": c.sbom_digests.first().map(|(_, d)| hex(d)),
     });

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 /// Devices silent longer than this (seconds) are flagged, unless `--silent-after`.
-pub const SILENT_AFTER: i64 = 24 * 3600;
+pub use fieldattest_collector::posture::SILENT_AFTER;
 
 pub const SERVE: Command = Command {
     name: "serve",

@@ -3,7 +3,8 @@
 //! share, and the output helpers. One module per group of subcommands:
 //! `admin` (serve, enrollment, approval, audit), `fleet_cmds` (devices, device,
 //! findings, fleet, import), `vulns` (vulndb, vulns, vex), `report` (report,
-//! catalog), `users` (user, token: operator accounts and API tokens).
+//! catalog), `users` (user, token: operator accounts and API tokens), `demo`
+//! (demo-fleet).
 
 use crate::{emit, emit_and_exit, PROG};
 use fieldattest_collector::fleet;
@@ -15,6 +16,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod admin;
+mod demo;
 mod fleet_cmds;
 mod report;
 mod users;
@@ -57,6 +59,7 @@ pub const COMMANDS: &[Command] = &[
     report::REPORT,
     users::USER,
     users::TOKEN,
+    demo::DEMO_FLEET,
 ];
 
 const DEVICE_NOTE: &str = "DEVICE is the numeric id or a prefix of the key id (kid, hex).\n";

@@ -9,39 +9,63 @@ use std::process::ExitCode;
 
 pub const VULNDB: Command = Command {
     name: "vulndb",
-    synopsis: &["vulndb import FILE... --db PATH"],
-    about: "imports OSV advisories
+    synopsis: &[
+        "vulndb import FILE... --db PATH",
+        "vulndb status [--max-age DURATION] [--format text|json] --db PATH",
+    ],
+    about: "imports vulnerability data, shows how fresh it is
 
-FILEs are OSV JSON documents, JSON arrays of them, or the zip files osv.dev
-publishes per ecosystem. Importing is idempotent (an advisory with the same
-'modified' is left as is); malformed advisories are reported and skipped, and
-then the exit status is 1.",
-    values: &["db"],
+vulndb import reads each FILE by its content (not its name): OSV advisories
+(JSON, arrays, osv.dev's zip files), NVD CVE API 2.0 JSON, CVE JSON 5 records
+(one, arrays, a cvelistV5 zip), the CISA KEV catalog, FIRST EPSS CSV, and
+supplier VEX in CSAF 2.0, OpenVEX or CycloneDX; any of them gzip-compressed.
+Importing is idempotent (an unchanged record is left as is); malformed records
+are reported with their position and skipped, and then the exit status is 1.
+For one CVE and product, a CVE 5 record's versions win over NVD's criteria.
+
+vulndb status lists each feed imported (kind, file, records, import time,
+data date, age) and flags those older than --max-age (default 7d; e.g. 36h,
+14d); the exit status is 1 when one is stale or nothing was imported.",
+    values: &["db", "max-age"],
     flags: &[],
-    formats: &[],
+    formats: &["text", "json"],
     run: vulndb,
 };
 
 fn vulndb(o: &Opts) -> Result<(), ExitCode> {
     let store = open(o)?;
-    let files = match o.pos.split_first() {
-        Some((verb, files)) if verb == "import" && !files.is_empty() => files,
-        _ => return Err(misuse("usage: vulndb import FILE... --db PATH")),
-    };
+    match o.pos.split_first() {
+        Some((verb, files)) if verb == "import" && !files.is_empty() => {
+            vulndb_import(&store, files)
+        }
+        Some((verb, rest)) if verb == "status" && rest.is_empty() => vulndb_status(o, &store),
+        _ => Err(misuse(
+            "usage: vulndb import FILE... --db PATH | vulndb status [--max-age D] --db PATH",
+        )),
+    }
+}
+
+fn vulndb_import(store: &dyn Store, files: &[String]) -> Result<(), ExitCode> {
     let mut rep = vuln::ImportReport::default();
     let t = now();
     for f in files {
-        match std::fs::read(f) {
-            Ok(b) => vuln::import_bytes(&store, f, &b, t, &mut rep),
-            Err(e) => rep.errors.push((f.clone(), e.to_string())),
-        }
+        vuln::import_file(store, f, t, &mut rep);
     }
     for (f, e) in &rep.errors {
         warn(format!("vulndb: {f}: {e} (skipped)"));
     }
+    // The package sets holding what the import touched are matched again
+    // (and those that had no data for its ecosystems; every set when a
+    // supplier's statements changed): the console reads the matches.
+    if rep.statements_changed {
+        vuln::refresh(store, true).map_err(fail)?;
+    } else {
+        let touched: Vec<(String, String)> = rep.touched.iter().cloned().collect();
+        vuln::refresh_keys(store, &touched).map_err(fail)?;
+    }
     let (total, _) = store.advisory_stats().map_err(fail)?;
     emit(format!(
-        "advisories: {} new, {} updated, {} unchanged, {} skipped; {total} in the database\n",
+        "records: {} new, {} updated, {} unchanged, {} skipped; {total} advisories in the database\n",
         rep.new,
         rep.updated,
         rep.unchanged,
@@ -54,45 +78,197 @@ fn vulndb(o: &Opts) -> Result<(), ExitCode> {
     }
 }
 
+fn vulndb_status(o: &Opts, store: &dyn Store) -> Result<(), ExitCode> {
+    let max_age = match o.get("max-age") {
+        None => vuln::feeds::DEFAULT_MAX_AGE,
+        Some(d) => humantime::parse_duration(d)
+            .map(|d| d.as_secs().min(i64::MAX as u64) as i64)
+            .map_err(|e| misuse(format!("--max-age {d:?}: {e}")))?,
+    };
+    let t = now();
+    let feeds = vuln::feeds::feed_status(store, t, max_age).map_err(fail)?;
+    let stamp = |s: i64| {
+        humantime::format_rfc3339_seconds(
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(s.max(0) as u64),
+        )
+        .to_string()
+    };
+    let rows: Vec<Value> = feeds
+        .iter()
+        .map(|f| {
+            json!({
+                "kind": f.feed.kind, "origin": f.feed.origin, "records": f.feed.records,
+                "imported": stamp(f.feed.imported_at), "data_date": f.feed.data_date,
+                "age_days": f.age / 86400, "stale": f.stale,
+            })
+        })
+        .collect();
+    let stale = feeds.iter().filter(|f| f.stale).count();
+    if o.format == "json" {
+        print(
+            &json!({"max_age_days": max_age as f64 / 86400.0, "feeds": rows, "stale": stale}),
+            "json",
+        )?;
+    } else {
+        print(&Value::Array(rows), "text")?;
+        if feeds.is_empty() {
+            emit("no vulnerability data imported: vulnerability counts mean nothing yet\n")?;
+        } else if stale > 0 {
+            emit(format!(
+                "{stale} of {} feeds older than {}\n",
+                feeds.len(),
+                humantime::format_duration(std::time::Duration::from_secs(max_age as u64))
+            ))?;
+        }
+    }
+    if feeds.is_empty() || stale > 0 {
+        Err(ExitCode::from(1))
+    } else {
+        Ok(())
+    }
+}
+
 pub const VULNS: Command = Command {
     name: "vulns",
-    synopsis: &["vulns --db PATH [--device DEVICE] [--all] [--format text|json|csv]"],
-    about: "lists the open vulnerabilities of each device's latest attested inventory
+    synopsis: &["vulns --db PATH [--device DEVICE] [--site SITE] [--kev] [--reachable]\n                        [--fix-available] [--all] [--format text|json|csv]"],
+    about: "lists the open vulnerabilities of each device's latest attested inventory, most urgent first
 
-Each vulnerability is listed once per device and source package, with the
-binary packages of that source it affects. --all: also those closed by a
-not_affected or fixed VEX statement.",
-    values: &["db", "device"],
-    flags: &["all"],
+Each vulnerability is listed once per device and component, with the binary
+packages of it that match. Order: known exploited (CISA KEV, ransomware use
+first), then reachable from the network on the device (a package of the
+component listening on a non-loopback address), then EPSS, then the CVSS
+base score; each row says why (rank_reason). A statement closes a row: the
+operator's VEX, else the supplier's, else the image's CVE_STATUS, else an
+accepted finding (vex_source); --all lists closed rows too. --kev,
+--reachable, --fix-available keep only rows that are known exploited,
+network-reachable, or have a fixed version. Each device's coverage follows
+(components without identity or advisory data: never a bare zero); with
+--format json or csv it goes to stderr.",
+    values: &["db", "device", "site"],
+    flags: &["all", "kev", "reachable", "fix-available"],
     formats: TEXT_JSON_CSV,
     run: vulns,
 };
 
 fn vulns(o: &Opts) -> Result<(), ExitCode> {
+    use vuln::risk::{reach, Risk};
     let store = open(o)?;
     let dev = device_option(&store, o)?;
+    let site = o.get("site");
+    let sites: std::collections::HashMap<i64, String> = store
+        .devices()
+        .map_err(fail)?
+        .into_iter()
+        .map(|d| (d.id, d.site))
+        .collect();
+    let wanted = |d: i64| {
+        dev.is_none_or(|x| x == d) && site.is_none_or(|s| sites.get(&d).is_some_and(|x| x == s))
+    };
     let ms = vuln::matches(&store).map_err(fail)?;
     let shown: Vec<_> = ms
         .into_iter()
-        .filter(|m| dev.is_none_or(|d| d == m.device_id))
+        .filter(|m| wanted(m.device_id))
         .filter(|m| o.flag("all") || m.is_open())
         .collect();
-    // One row per (device, advisory, source package): the binary
-    // packages of a source are listed together.
-    let rows: Vec<Value> = vuln::listing(&shown)
+    let (kev, epss) = (
+        store.kev_all().map_err(fail)?,
+        store.epss_all().map_err(fail)?,
+    );
+    let mut listeners = std::collections::HashMap::new();
+    // One row per (device, advisory, component): the binary packages of a
+    // component are listed together.
+    let mut rows: Vec<(Risk, vuln::Listed)> = Vec::new();
+    for l in vuln::listing(&shown) {
+        let m = l.first;
+        let ls = match listeners.get(&m.device_id) {
+            Some(x) => x,
+            None => {
+                let x = store.device_listeners(m.device_id).map_err(fail)?;
+                listeners.entry(m.device_id).or_insert(x)
+            }
+        };
+        let risk = Risk::of(
+            m.cves(),
+            &kev,
+            &epss,
+            reach(ls, &m.package, &l.binaries),
+            &m.cvss,
+        );
+        rows.push((risk, l));
+    }
+    rows.retain(|(r, l)| {
+        (!o.flag("kev") || r.kev.is_some())
+            && (!o.flag("reachable") || r.reach.is_network())
+            && (!o.flag("fix-available") || l.first.fixed.is_some())
+    });
+    rows.sort_by(|(a, x), (b, y)| {
+        a.urgency(b)
+            .then(x.first.device_id.cmp(&y.first.device_id))
+            .then(x.first.vuln.cmp(&y.first.vuln))
+            .then(x.first.package.cmp(&y.first.package))
+    });
+    let json_rows: Vec<Value> = rows
         .iter()
-        .map(|l| {
+        .enumerate()
+        .map(|(i, (r, l))| {
             let m = l.first;
+            let base = r.base();
             json!({
+                "rank": i + 1,
                 "device": m.device_id, "vulnerability": m.vuln,
                 "aliases": m.aliases.join(" "), "package": m.package,
+                "ecosystem": m.ecosystem,
                 "binaries": l.binaries.join(" "), "version": l.versions.join(" "),
                 "fixed": m.fixed, "severity": m.severity.as_ref().map(|(_, s)| s.clone()),
+                "cvss": base.map(|c| c.score), "cvss_version": base.map(|c| c.version.clone()),
+                "cvss_vectors": r.cvss.iter().map(|c| format!("{} ({:.1})", c.vector, c.score)).collect::<Vec<_>>().join(" "),
+                "epss": r.epss.as_ref().map(|e| e.score),
+                "epss_percentile": r.epss.as_ref().map(|e| e.percentile),
+                "kev": r.kev.is_some(),
+                "kev_ransomware": r.kev.as_ref().is_some_and(|k| k.ransomware),
+                "reachability": r.reach.label(),
+                "reachability_evidence": r.reach.evidence().join(", "),
                 "vex": m.vex.as_ref().map(|v| v.status.clone()),
+                "vex_justification": m.vex.as_ref().and_then(|v| v.justification.clone()),
+                "vex_detail": m.vex.as_ref().and_then(|v| v.detail.clone()),
+                "vex_source": m.vex_source,
+                "image_cve_status": m.image_status,
+                "rank_reason": r.reason(),
             })
         })
         .collect();
-    print(&Value::Array(rows), o.format)
+    print(&Value::Array(json_rows), o.format)?;
+    // Coverage of every device shown or selected, next to its count.
+    let mut devices: Vec<i64> = store
+        .latest_packages()
+        .map_err(fail)?
+        .into_iter()
+        .map(|(d, _)| d)
+        .filter(|d| wanted(*d))
+        .collect();
+    devices.sort_unstable();
+    let mut lines = Vec::new();
+    for d in devices {
+        let open = rows.iter().filter(|(_, l)| l.first.device_id == d).count() as u64;
+        let cov = store.coverage(Some(d)).map_err(fail)?;
+        let mut line = format!("device {d}: {}", cov.count(open));
+        if !cov.notes.is_empty() {
+            line += &format!(" — {}", cov.notes.join("; "));
+        }
+        lines.push(line);
+    }
+    if o.format == "text" {
+        let mut out = String::from("\ncoverage:\n");
+        for l in &lines {
+            out += &format!("  {}\n", fieldattest_collector::fleet::sanitize(l));
+        }
+        emit(out)
+    } else {
+        for l in lines {
+            warn(format!("coverage: {l}"));
+        }
+        Ok(())
+    }
 }
 
 pub const VEX: Command = Command {

@@ -1,12 +1,10 @@
 //! Security headers on every response of both listeners (a tower layer,
 //! outermost in the router, so refusals, 404s and 405s carry them too):
 //!
-//! - `Content-Security-Policy`: nothing may load but the pages' own style
-//!   sheets — no script at all, no frames, forms only to this origin. The
-//!   pages inline their constant style sheets ([`STYLE_SHEETS`]); they are
-//!   allowed by their SHA-256 (`'sha256-…'`), computed once from the same
-//!   constants, so any other inline style (which could only come from
-//!   injected markup) is refused by the browser.
+//! - `Content-Security-Policy`: nothing may load but this origin's own
+//!   style sheets (`/assets/*.css`, part of the repository) — no script at
+//!   all, no inline style, no frames, forms only to this origin; charts are
+//!   inline SVG markup, not loaded resources.
 //! - `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY`,
 //!   `Strict-Transport-Security: max-age=31536000` (the collector speaks
 //!   HTTPS only), `Referrer-Policy: no-referrer`.
@@ -17,42 +15,17 @@
 
 use axum::http::header::{self, HeaderName, HeaderValue};
 use axum::response::Response;
-use std::sync::OnceLock;
 
-/// The constant style sheets the pages inline (a new page with its own
-/// sheet adds it here, or its `<style>` is blocked).
-pub const STYLE_SHEETS: &[&str] = &[crate::page::FLEET_CSS, crate::evidence::REPORT_CSS];
-
-/// The `Content-Security-Policy` value: no script, styles only from this
-/// origin and the inline sheets of [`STYLE_SHEETS`] by hash.
-pub fn csp() -> &'static str {
-    static CSP: OnceLock<String> = OnceLock::new();
-    CSP.get_or_init(|| {
-        use base64::Engine;
-        let hashes: Vec<String> = STYLE_SHEETS
-            .iter()
-            .map(|css| {
-                let d = ring::digest::digest(&ring::digest::SHA256, css.as_bytes());
-                format!(
-                    "'sha256-{}'",
-                    base64::engine::general_purpose::STANDARD.encode(d.as_ref())
-                )
-            })
-            .collect();
-        format!(
-            "default-src 'none'; style-src 'self' {}; img-src 'self'; form-action 'self'; \
-             frame-ancestors 'none'; base-uri 'none'",
-            hashes.join(" ")
-        )
-    })
-}
+/// The `Content-Security-Policy` value: no script, nothing but this origin.
+pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+     frame-ancestors 'none'; base-uri 'none'";
 
 /// The headers added to every response.
 fn headers() -> [(HeaderName, HeaderValue); 6] {
     [
         (
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(csp()),
+            HeaderValue::from_static(CSP),
         ),
         (
             header::X_CONTENT_TYPE_OPTIONS,
@@ -76,6 +49,20 @@ pub fn secure(mut r: Response) -> Response {
     let h = r.headers_mut();
     for (name, value) in headers() {
         h.entry(name).or_insert(value);
+    }
+    r
+}
+
+/// `Server-Timing: app;dur=MS` on the operator side's answers: the time the
+/// collector spent on the request (queueing for a slot included), which
+/// browsers show in their developer tools and the console's tests measure.
+pub async fn timing(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let t = std::time::Instant::now();
+    let mut r = next.run(req).await;
+    let ms = t.elapsed().as_secs_f64() * 1000.0;
+    if let Ok(v) = HeaderValue::from_str(&format!("app;dur={ms:.1}")) {
+        r.headers_mut()
+            .insert(HeaderName::from_static("server-timing"), v);
     }
     r
 }
@@ -108,7 +95,7 @@ mod tests {
     fn assert_secure(r: &Response) {
         let h = r.headers();
         let want = [
-            ("content-security-policy", csp()),
+            ("content-security-policy", CSP),
             ("x-content-type-options", "nosniff"),
             ("x-frame-options", "DENY"),
             ("strict-transport-security", "max-age=31536000"),
@@ -154,31 +141,22 @@ mod tests {
     }
 
     #[test]
-    fn the_policy_allows_no_script_and_exactly_the_pages_style_sheets() {
-        let p = csp();
+    fn the_policy_allows_no_script_and_nothing_but_self() {
+        let p = CSP;
         assert!(p.starts_with("default-src 'none'; "), "{p}");
         assert!(!p.contains("script-src") && !p.contains("unsafe-"), "{p}");
+        assert!(!p.contains("sha256-") && !p.contains("http"), "{p}");
         for d in [
+            "style-src 'self';",
             "frame-ancestors 'none'",
             "base-uri 'none'",
             "form-action 'self'",
         ] {
             assert!(p.contains(d), "{d} in {p}");
         }
-        assert_eq!(p.matches("'sha256-").count(), STYLE_SHEETS.len());
-        // The hash of the fleet page's sheet, as a browser computes it over
-        // the text of its <style> element.
-        let page = crate::page::document("t", crate::page::FLEET_CSS, maud::html! {}).into_string();
-        let inline = page
-            .split("<style>")
-            .nth(1)
-            .and_then(|x| x.split("</style>").next())
-            .unwrap();
-        use base64::Engine;
-        let h = base64::engine::general_purpose::STANDARD.encode(ring::digest::digest(
-            &ring::digest::SHA256,
-            inline.as_bytes(),
-        ));
-        assert!(p.contains(&format!("'sha256-{h}'")), "{p}");
+        // Every page links the served sheet and inlines none.
+        let page = crate::console::document("t", maud::html! {}).into_string();
+        assert!(!page.contains("<style"), "{page}");
+        assert!(page.contains(r#"href="/assets/console.css""#), "{page}");
     }
 }

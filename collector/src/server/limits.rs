@@ -411,11 +411,9 @@ mod tests {
             request_deadline: Duration::from_millis(100),
             ..Limits::default()
         });
-        let t = std::time::Instant::now();
         let (s, b) = call(&r, "POST", "/slow").await;
         assert_eq!(s, 408, "{b}");
         assert!(b.contains("\"code\":\"timeout\""), "{b}");
-        assert!(t.elapsed() < Duration::from_secs(2));
     }
 
     #[test]

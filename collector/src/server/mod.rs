@@ -1,21 +1,19 @@
-//! HTTPS API (profile §8) on axum/hyper with rustls (TLS 1.3 only, ring
-//! provider), optional client-certificate authentication, and hard limits:
-//! body size before reading, TLS handshake and header read timeouts, a
-//! concurrency limit. Errors are JSON `{"error": REASON, "code": CODE}`:
-//! the human reason and the protocol's stable refusal code
-//! (`fieldattest_protocol::rejection`); the HTTP status of each code is
-//! chosen here, in [`status`], and nowhere else.
+//! HTTPS API (profile §8) on axum/hyper with rustls (TLS 1.3 only, ring provider), optional
+//! client-certificate authentication, and hard limits: body size before reading, TLS handshake
+//! and header read timeouts, a concurrency limit. Errors are JSON `{"error": REASON, "code":
+//! CODE}`: the human reason and the protocol's stable refusal code
+//! (`fieldattest_protocol::rejection`); the HTTP status of each code is chosen here, in
+//! [`status`], and nowhere else.
 //!
-//! Two listeners, each with its own router built from the one route table
-//! [`ROUTES`]: the device channel (`--listen`: `/attestation/v1/*`,
-//! `/healthz`) and the operator side (`--operator-listen`: the console,
-//! `/login`, `/logout`, `/report/{id}`, the actions and `/api/v1/*`). A
-//! route of one side does not exist on the other (404). Every operator
-//! route names the least role it needs and runs behind `auth::guard`.
+//! Two listeners, each with its own router built from the one route table [`ROUTES`]: the device
+//! channel (`--listen`: `/attestation/v1/*`, `/healthz`) and the operator side
+//! (`--operator-listen`: the console, `/login`, `/logout`, `/report/{id}`, the actions and
+//! `/api/v1/*`). A route of one side does not exist on the other (404). Every operator route
+//! names the least role it needs and runs behind `auth::guard`.
 //!
-//! `device.rs` holds the device channel's handlers, `operator.rs` the
-//! operator side's, `auth.rs` identity and authorization, `actions.rs` the
-//! operator actions; this module assembles the routers, TLS and the accept loops.
+//! `device.rs` holds the device channel's handlers, `operator.rs` the operator side's, `auth.rs`
+//! identity and authorization, `actions.rs` the operator actions; this module assembles the
+//! routers, TLS and the accept loops.
 
 pub mod actions;
 pub mod auth;
@@ -23,6 +21,10 @@ mod device;
 mod headers;
 mod limits;
 mod operator;
+mod pages;
+mod tls;
+
+pub use tls::tls_config;
 
 pub use device::PeerCert;
 pub use limits::{Limits, Shield, Source};
@@ -133,15 +135,12 @@ pub struct RouteSpec {
     pub method: Method,
     pub path: &'static str,
     pub access: Access,
-    handler: fn() -> MethodRouter<Shared>,
+    handler: Handler,
 }
 
-const fn route(
-    method: Method,
-    path: &'static str,
-    access: Access,
-    handler: fn() -> MethodRouter<Shared>,
-) -> RouteSpec {
+/// A route's method router builder; [`route`] makes a table row.
+type Handler = fn() -> MethodRouter<Shared>;
+const fn route(method: Method, path: &'static str, access: Access, handler: Handler) -> RouteSpec {
     RouteSpec {
         method,
         path,
@@ -207,7 +206,22 @@ pub static ROUTES: &[RouteSpec] = &[
     }),
     route(Method::POST, "/login", Access::Public, || post(auth::login)),
     route(Method::POST, "/logout", VIEWER, || post(auth::logout)),
-    route(Method::GET, "/", VIEWER, || get(operator::page)),
+    route(Method::GET, "/assets/{name}", Access::Public, || {
+        get(pages::asset)
+    }),
+    route(Method::GET, "/", VIEWER, || get(pages::overview)),
+    route(Method::GET, "/devices", VIEWER, || get(pages::devices)),
+    route(Method::GET, "/findings", VIEWER, || get(pages::findings)),
+    route(Method::GET, "/vulnerabilities", VIEWER, || {
+        get(pages::vulnerabilities)
+    }),
+    route(Method::GET, "/devices.csv", VIEWER, || {
+        get(pages::export_csv)
+    }),
+    route(Method::GET, "/devices.json", VIEWER, || {
+        get(pages::export_json)
+    }),
+    route(Method::GET, "/enroll", OPERATOR, || get(operator::page)),
     route(Method::GET, "/report/{device}", VIEWER, || {
         get(operator::report_page)
     }),
@@ -219,6 +233,12 @@ pub static ROUTES: &[RouteSpec] = &[
     }),
     route(Method::POST, "/devices/{id}/revoke", OPERATOR, || {
         post(operator::revoke)
+    }),
+    route(Method::POST, "/devices/{id}/accepts", OPERATOR, || {
+        post(operator::accept)
+    }),
+    route(Method::POST, "/accepts/{id}/revoke", OPERATOR, || {
+        post(operator::unaccept)
     }),
     route(Method::POST, "/enrollment-secrets", OPERATOR, || {
         post(operator::enrollment_secret)
@@ -276,7 +296,9 @@ pub fn router_with(app: Shared, side: Side, shield: Arc<Shield>) -> Router {
     // (limits.rs); the operator side has one global concurrency limit.
     let r = match side {
         Side::Device => r,
-        Side::Operator => r.layer(tower::limit::ConcurrencyLimitLayer::new(MAX_CONCURRENT)),
+        Side::Operator => r
+            .layer(tower::limit::ConcurrencyLimitLayer::new(MAX_CONCURRENT))
+            .layer(axum::middleware::from_fn(headers::timing)),
     };
     // Both sides: a whole-request deadline, the shield for the handlers,
     // panics answered 500 with the internal refusal code.
@@ -296,48 +318,6 @@ pub struct Listener {
     pub socket: tokio::net::TcpListener,
     pub tls: rustls::ServerConfig,
     pub side: Side,
-}
-
-/// TLS configuration: TLS 1.3 only; client certificates required when
-/// `client_ca` is given (mTLS).
-pub fn tls_config(
-    cert_pem: &[u8],
-    key_pem: &[u8],
-    client_ca: Option<&[u8]>,
-) -> Result<rustls::ServerConfig, String> {
-    let certs: Vec<_> = rustls_pemfile::certs(&mut &cert_pem[..])
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("certificate: {e}"))?;
-    let key = rustls_pemfile::private_key(&mut &key_pem[..])
-        .map_err(|e| format!("key: {e}"))?
-        .ok_or("no private key in key file")?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .map_err(|e| e.to_string())?;
-    let builder = match client_ca {
-        Some(ca) => {
-            let mut roots = rustls::RootCertStore::empty();
-            for c in rustls_pemfile::certs(&mut &ca[..]) {
-                roots
-                    .add(c.map_err(|e| format!("client CA: {e}"))?)
-                    .map_err(|e| format!("client CA: {e}"))?;
-            }
-            let v = rustls::server::WebPkiClientVerifier::builder_with_provider(
-                Arc::new(roots),
-                provider,
-            )
-            .build()
-            .map_err(|e| format!("client CA: {e}"))?;
-            builder.with_client_cert_verifier(v)
-        }
-        None => builder.with_no_client_auth(),
-    };
-    let mut cfg = builder
-        .with_single_cert(certs, key)
-        .map_err(|e| format!("certificate/key: {e}"))?;
-    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(cfg)
 }
 
 /// Serves every listener until the future `shutdown` completes.
@@ -362,7 +342,23 @@ pub async fn serve(
             .await
         }));
     }
+    // The daily posture (posture.rs): at start, then every INTERVAL.
+    let recorder = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(crate::posture::INTERVAL));
+            loop {
+                tick.tick().await;
+                let app = app.clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    crate::posture::record_with(app.store.as_ref(), crate::now(), app.silent_after)
+                })
+                .await;
+            }
+        })
+    };
     shutdown.await;
+    recorder.abort();
     let _ = stop.send(true);
     for t in tasks {
         let _ = t.await;

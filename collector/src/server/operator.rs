@@ -3,7 +3,7 @@
 //! API. Every handler here runs behind `auth::guard` (see the route table).
 
 use super::actions::{self, ActionError};
-use super::auth::{deny, Identity, Role};
+use super::auth::{deny, Identity};
 use super::{err, Shared};
 use crate::store::VexEntry;
 use crate::{fleet, now};
@@ -31,22 +31,16 @@ pub(super) async fn api_devices(State(app): State<Shared>) -> Response {
     }
 }
 
-/// The console's fleet page: devices with status and last attestation age,
-/// failing rules per device, fleet summary; for role operator the pending
-/// devices to review and the enrollment and VEX forms. Server-rendered, no scripts.
+/// `GET /enroll` (operator): pending devices, the enrollment-secret and VEX forms.
 pub(super) async fn page(
     State(app): State<Shared>,
     Extension(who): Extension<Identity>,
 ) -> Response {
     let v = viewer(&who);
-    let r = tokio::task::spawn_blocking(move || {
-        crate::page::console(app.store.as_ref(), now(), app.silent_after, &v)
+    super::pages::render("/", move || {
+        crate::page::enroll(app.store.as_ref(), now(), &v)
     })
-    .await;
-    match r {
-        Ok(Ok(h)) => Html(h.into_string()).into_response(),
-        _ => err(Rejection::Internal, "page failed"),
-    }
+    .await
 }
 
 /// `GET /report/{device}`: the printable IEC 62443-4-2 evidence report of a
@@ -58,7 +52,10 @@ pub(super) async fn report_page(State(app): State<Shared>, Path(id): Path<i64>) 
         }
         let ms = crate::vuln::matches(app.store.as_ref())?;
         let r = crate::evidence::device(app.store.as_ref(), id, 2, &ms)?;
-        Ok(Some(crate::evidence::html(&[r], &crate::timestamp())))
+        Ok(Some(crate::evidence::html_linked(
+            &[r],
+            &crate::timestamp(),
+        )))
     })
     .await;
     match r {
@@ -81,18 +78,22 @@ pub(super) async fn api_audit(State(app): State<Shared>) -> Response {
     }
 }
 
-/// `GET /devices/{id}`: one device with its full kid, and (role operator)
-/// the approve and revoke forms.
+/// `GET /devices/{id}`: the device page (`console::device`); its query
+/// chooses the two attestations compared (`a`, `b`).
 pub(super) async fn device_page(
     State(app): State<Shared>,
     Extension(who): Extension<Identity>,
     Path(id): Path<i64>,
+    uri: axum::http::Uri,
 ) -> Response {
-    let r = tokio::task::spawn_blocking(move || app.store.device(id)).await;
+    let v = viewer(&who);
+    let p = crate::console::Params::parse(uri.query());
+    let r = tokio::task::spawn_blocking(move || {
+        crate::console::device::page(app.store.as_ref(), id, &p, now(), app.silent_after, &v)
+    })
+    .await;
     match r {
-        Ok(Ok(Some(d))) => {
-            Html(crate::page::device(&d, &viewer(&who)).into_string()).into_response()
-        }
+        Ok(Ok(Some(h))) => Html(h.into_string()).into_response(),
         Ok(Ok(None)) => deny(
             StatusCode::NOT_FOUND,
             "/devices",
@@ -106,14 +107,70 @@ pub(super) async fn device_page(
     }
 }
 
-fn viewer(who: &Identity) -> crate::page::Viewer {
-    crate::page::Viewer {
-        who: who.who.clone(),
-        role: who.role.as_str(),
-        may_act: who.role >= Role::Operator,
-        csrf: who.csrf.clone().unwrap_or_default(),
-    }
+#[derive(serde::Deserialize)]
+pub(super) struct AcceptForm {
+    rule: String,
+    subject: Option<String>,
+    justification: String,
+    /// `90d` or `YYYY-MM-DD`.
+    expires: String,
+    confirm: Option<String>,
 }
+
+/// `POST /devices/{id}/accepts` (operator; confirmed): a collector-side
+/// acceptance of a finding (`actions::accept_finding` checks it).
+pub(super) async fn accept(
+    State(app): State<Shared>,
+    Extension(who): Extension<Identity>,
+    Path(id): Path<i64>,
+    Form(f): Form<AcceptForm>,
+) -> Response {
+    let back = format!("/devices/{id}");
+    let r = tokio::task::spawn_blocking(move || {
+        if f.confirm.as_deref() != Some("yes") {
+            return Err(ActionError::Refused("confirm the acceptance".into()));
+        }
+        let req = actions::AcceptRequest {
+            device_id: id,
+            rule: f.rule,
+            subject: f.subject.unwrap_or_default(),
+            justification: f.justification,
+            expires: f.expires,
+        };
+        actions::accept_finding(app.store.as_ref(), &req, &who.who).map(|_| ())
+    })
+    .await;
+    outcome(r, &back)
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct ConfirmForm {
+    confirm: Option<String>,
+}
+
+/// `POST /accepts/{id}/revoke` (operator; confirmed): back to the device
+/// page of the acceptance (the device list for a fleet-wide one).
+pub(super) async fn unaccept(
+    State(app): State<Shared>,
+    Extension(who): Extension<Identity>,
+    Path(id): Path<i64>,
+    Form(f): Form<ConfirmForm>,
+) -> Response {
+    let r = tokio::task::spawn_blocking(move || {
+        if f.confirm.as_deref() != Some("yes") {
+            return Err(ActionError::Refused("confirm the revocation".into()));
+        }
+        actions::revoke_accept(app.store.as_ref(), id, &who.who)
+    })
+    .await;
+    let back = match &r {
+        Ok(Ok(Some(d))) => format!("/devices/{d}"),
+        _ => "/devices".to_string(),
+    };
+    outcome(r.map(|x| x.map(|_| ())), &back)
+}
+
+use super::pages::viewer;
 
 /// An action's outcome: 303 to `back` when done, a message page otherwise.
 fn outcome(r: Result<Result<(), ActionError>, tokio::task::JoinError>, back: &str) -> Response {
@@ -238,6 +295,24 @@ pub(super) struct VexForm {
     status: String,
     justification: Option<String>,
     detail: Option<String>,
+    /// The console page to return to (a path on this collector).
+    back: Option<String>,
+}
+
+/// `back` when it is a path on this collector (no scheme, host or line
+/// break), else the overview.
+fn local_path(back: Option<&str>) -> String {
+    match back {
+        Some(b)
+            if b.starts_with('/')
+                && !b.starts_with("//")
+                && b.len() <= 512
+                && !b.contains(['\\', '\r', '\n']) =>
+        {
+            b.to_string()
+        }
+        _ => "/".to_string(),
+    }
 }
 
 /// `POST /vex` (operator): records a VEX statement.
@@ -246,19 +321,26 @@ pub(super) async fn vex(
     Extension(who): Extension<Identity>,
     Form(f): Form<VexForm>,
 ) -> Response {
+    let back = local_path(f.back.as_deref());
     let nonempty = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     let device = match nonempty(f.device) {
         None => None,
         Some(d) => match d.parse::<i64>() {
             Ok(d) => Some(d),
-            Err(_) => return deny(StatusCode::BAD_REQUEST, "/", "device: a device id or empty"),
+            Err(_) => {
+                return deny(
+                    StatusCode::BAD_REQUEST,
+                    &back,
+                    "device: a device id or empty",
+                )
+            }
         },
     };
     let vuln = f.vuln.trim().to_string();
     if vuln.is_empty() || vuln.len() > 200 {
         return deny(
             StatusCode::BAD_REQUEST,
-            "/",
+            &back,
             "vulnerability: 1 to 200 characters",
         );
     }
@@ -279,5 +361,96 @@ pub(super) async fn vex(
         actions::set_vex(app.store.as_ref(), &e, &who.who)
     })
     .await;
-    outcome(r, "/")
+    outcome(r, &back)
+}
+
+#[cfg(test)]
+mod back_tests {
+    #[test]
+    fn the_page_to_return_to_stays_on_the_collector() {
+        use super::local_path as l;
+        assert_eq!(
+            l(Some("/vulnerabilities?page=2")),
+            "/vulnerabilities?page=2"
+        );
+        for bad in [
+            "//evil.example/",
+            "https://evil.example/",
+            "/\\evil",
+            "/a\r\nSet-Cookie: x",
+            "",
+        ] {
+            assert_eq!(l(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(l(None), "/");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{auth, router, App, PeerCert, Side};
+    use crate::store::{SqliteStore, Store};
+    use axum::body::Body;
+    use axum::http::{header, Request, StatusCode};
+    use std::sync::Arc;
+    use tower::ServiceExt;
+
+    /// POSTs a form as the signed-in operator `op`: (status, Location).
+    async fn post(app: &Arc<App>, path: &str, form: &str) -> (StatusCode, String) {
+        let r = router(app.clone(), Side::Operator)
+            .layer(axum::Extension(PeerCert(None)))
+            .layer(axum::Extension(auth::PeerAddr(None)));
+        let req = Request::post(path)
+            .header(header::COOKIE, format!("{}=sid", auth::COOKIE))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("csrf=tok&{form}")))
+            .unwrap();
+        let resp = r.oneshot(req).await.unwrap();
+        let loc = resp
+            .headers()
+            .get(header::LOCATION)
+            .map(|l| l.to_str().unwrap().to_string());
+        (resp.status(), loc.unwrap_or_default())
+    }
+
+    #[tokio::test]
+    async fn accept_and_revoke_through_the_console_routes() {
+        let s = SqliteStore::memory().unwrap();
+        s.add_operator("op", "operator", "$x", 0).unwrap();
+        let op = s.operator("op").unwrap().unwrap();
+        s.create_op_session(&auth::sha256(b"sid"), op.id, "tok", crate::now())
+            .unwrap();
+        let d = s.insert_device(b"k", b"u", b"p", "x", 1).unwrap();
+        let cats = crate::ceiling::held_catalogs(&s).unwrap();
+        let rule = cats.get(cats.versions()[0]).unwrap().rules[0].id.clone();
+        let app = Arc::new(App {
+            store: Box::new(s),
+            silent_after: 60,
+        });
+        let form = format!("rule={rule}&subject=&justification=jump+host+enforces+MFA&expires=30d");
+        let back = format!("/devices/{d}");
+        let path = format!("{back}/accepts");
+        let (code, _) = post(&app, &path, &form).await;
+        assert_eq!(code, StatusCode::BAD_REQUEST, "unconfirmed");
+        let (code, _) = post(
+            &app,
+            &path,
+            &(form.replace("30d", "2001-01-01") + "&confirm=yes"),
+        )
+        .await;
+        assert_eq!(code, StatusCode::BAD_REQUEST, "expired");
+        assert!(app.store.accepts_for(d).unwrap().is_empty());
+        let (code, loc) = post(&app, &path, &(form + "&confirm=yes")).await;
+        assert_eq!((code, loc.as_str()), (StatusCode::SEE_OTHER, back.as_str()));
+        let a = app.store.accepts_for(d).unwrap();
+        assert_eq!((a.len(), a[0].actor.as_str()), (1, "operator op"));
+        let revoke = format!("/accepts/{}/revoke", a[0].id);
+        let (code, loc) = post(&app, &revoke, "confirm=yes").await;
+        assert_eq!((code, loc.as_str()), (StatusCode::SEE_OTHER, back.as_str()));
+        assert!(app.store.accepts_for(d).unwrap().is_empty());
+        let (code, _) = post(&app, &revoke, "confirm=yes").await;
+        assert_eq!(code, StatusCode::BAD_REQUEST, "already revoked");
+        let (code, _) = post(&app, "/accepts/999/revoke", "confirm=yes").await;
+        assert_eq!(code, StatusCode::NOT_FOUND);
+    }
 }

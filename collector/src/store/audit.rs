@@ -294,11 +294,24 @@ pub(super) fn verify_audit(c: &mut Connection) -> Result<super::AuditCheck> {
 }
 
 pub(super) fn audit_log(c: &Connection, limit: i64) -> Result<Vec<AuditEntry>> {
+    entries(c, "", params![limit])
+}
+
+/// A device's entries, newest first (index `audit_device`).
+pub(super) fn audit_for_device(
+    c: &Connection,
+    device_id: i64,
+    limit: i64,
+) -> Result<Vec<AuditEntry>> {
+    entries(c, "WHERE a.device_id = ?2", params![limit, device_id])
+}
+
+fn entries(c: &Connection, filter: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<AuditEntry>> {
     let mut st = c
-        .prepare("SELECT a.at, a.kid, a.device_id, a.outcome, a.reason, coalesce(r.n, 0) FROM audit a LEFT JOIN audit_repeats r ON r.audit_id = a.id ORDER BY a.id DESC LIMIT ?1")
+        .prepare_cached(&format!("SELECT a.at, a.kid, a.device_id, a.outcome, a.reason, coalesce(r.n, 0), a.source FROM audit a LEFT JOIN audit_repeats r ON r.audit_id = a.id {filter} ORDER BY a.id DESC LIMIT ?1"))
         .map_err(e)?;
     let v = st
-        .query_map([limit], |r| {
+        .query_map(p, |r| {
             Ok(AuditEntry {
                 at: r.get(0)?,
                 kid: r.get(1)?,
@@ -306,6 +319,7 @@ pub(super) fn audit_log(c: &Connection, limit: i64) -> Result<Vec<AuditEntry>> {
                 outcome: r.get(3)?,
                 reason: r.get(4)?,
                 repeats: r.get::<_, i64>(5)?.max(0) as u64,
+                source: r.get(6)?,
             })
         })
         .map_err(e)?
@@ -345,6 +359,31 @@ mod tests {
         drop(c);
         let s = SqliteStore::open(&p).unwrap();
         assert_eq!(s.verify_audit().unwrap().broken.map(|b| b.0), Some(3));
+    }
+
+    #[test]
+    fn a_devices_entries_newest_first_with_their_source() {
+        let s = SqliteStore::memory().unwrap();
+        for i in 0..5 {
+            s.audit(i, None, Some(i % 2), "approved", &format!("n{i}"))
+                .unwrap();
+        }
+        s.audit_from(Some("10.0.0.9"), 9, None, Some(1), "rejected", "bad")
+            .unwrap();
+        let l = s.audit_for_device(1, 50).unwrap();
+        let reasons: Vec<&str> = l.iter().map(|a| a.reason.as_str()).collect();
+        assert_eq!(reasons, ["bad", "n3", "n1"]);
+        assert_eq!(l[0].source.as_deref(), Some("10.0.0.9"));
+        assert_eq!(s.audit_for_device(1, 2).unwrap().len(), 2);
+        let plan: String = s
+            .c()
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT id FROM audit a WHERE a.device_id = 1 ORDER BY a.id DESC",
+                [],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("audit_device"), "{plan}");
     }
 
     #[test]

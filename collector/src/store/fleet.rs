@@ -52,17 +52,15 @@ pub(super) fn last_two(c: &Connection, device_id: i64) -> Result<Vec<Snapshot>> 
         .map_err(e)?;
     let mut out = Vec::new();
     for id in ids {
-        let joined: String = c
-            .query_row("SELECT packages FROM tokens WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
+        let pk: Vec<String> = c
+            .prepare_cached(
+                "SELECT i.purl FROM tokens t JOIN pkgset_items i ON i.set_id = t.pkgset WHERE t.id = ?1 ORDER BY i.purl",
+            )
+            .map_err(e)?
+            .query_map([id], |r| r.get(0))
+            .map_err(e)?
+            .collect::<rusqlite::Result<Vec<String>>>()
             .map_err(e)?;
-        let mut pk: Vec<String> = joined
-            .split('\n')
-            .filter(|x| !x.is_empty())
-            .map(str::to_string)
-            .collect();
-        pk.sort();
         let mut r = c
             .prepare_cached(
                 "SELECT rule, result FROM rule_results WHERE token_id = ?1 ORDER BY rule",
@@ -79,25 +77,37 @@ pub(super) fn last_two(c: &Connection, device_id: i64) -> Result<Vec<Snapshot>> 
 }
 
 pub(super) fn latest_packages(c: &Connection) -> Result<Vec<(i64, Vec<String>)>> {
+    // Each package set once, however many devices run it.
     let mut st = c
         .prepare(
-            "SELECT d.id, t.packages FROM devices d JOIN tokens t ON t.id = d.latest_token
-             WHERE d.status = 'active' ORDER BY d.id",
+            "SELECT id, pkgset FROM devices WHERE status = 'active' AND latest_token IS NOT NULL ORDER BY id",
         )
         .map_err(e)?;
-    let rows = st
+    let devices = st
         .query_map([], |r| {
-            let p: String = r.get(1)?;
-            Ok((
-                r.get(0)?,
-                p.lines()
-                    .filter(|l| !l.is_empty())
-                    .map(str::to_string)
-                    .collect(),
-            ))
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?))
         })
+        .map_err(e)?
+        .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(e)?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(e)
+    let mut items = c
+        .prepare_cached("SELECT purl FROM pkgset_items WHERE set_id = ?1 ORDER BY rowid")
+        .map_err(e)?;
+    let mut sets: std::collections::HashMap<i64, Vec<String>> = Default::default();
+    let mut out = Vec::with_capacity(devices.len());
+    for (d, set) in devices {
+        let set = set.unwrap_or(-1);
+        if let std::collections::hash_map::Entry::Vacant(v) = sets.entry(set) {
+            let tags = items
+                .query_map([set], |r| r.get(0))
+                .map_err(e)?
+                .collect::<rusqlite::Result<Vec<String>>>()
+                .map_err(e)?;
+            v.insert(tags);
+        }
+        out.push((d, sets[&set].clone()));
+    }
+    Ok(out)
 }
 
 pub(super) fn latest_token(c: &Connection, device_id: i64) -> Result<Option<TokenRow>> {
@@ -170,11 +180,19 @@ pub(super) fn aggregates(c: &Connection, silent_before: i64) -> Result<Aggregate
         .map_err(e)?
         .collect::<rusqlite::Result<Vec<i64>>>()
         .map_err(e)?;
+    let drifting: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM devices WHERE drifting = 1 AND status = 'active'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(e)?;
     Ok(Aggregates {
         by_status,
         failing,
         ceilings,
         silent: silent as u64,
         silent_ids,
+        drifting: drifting.max(0) as u64,
     })
 }

@@ -1,11 +1,15 @@
 //! Storage of the collector. [`Store`] is the seam for other backends
 //! (PostgreSQL later); [`SqliteStore`] is the embedded default: WAL mode,
-//! schema migrations in code, every write in a transaction.
+//! schema migrations in code, every write in a transaction. One concept: the
+//! `Store` trait — every operation a backend implements, with its row types —
+//! in one file, so that a second backend has one list to follow.
 //!
 //! By concern: `schema` (migrations, opening), `writes` (attestations, the
-//! group-commit writer, aggregate maintenance), `devices` (enrollment,
-//! devices, sessions, key rotation), `audit` (the chained, bounded audit trail), `fleet` (fleet queries), `vulns`
-//! (advisories, VEX), `artifacts` (SBOMs, rule catalogs). This file holds the
+//! group-commit writer, aggregate maintenance), `accepts` (collector-side acceptances), `devices` (enrollment,
+//! devices, sessions, key rotation), `console` (what the operator console
+//! reads: per-device columns, package sets, posture), `audit` (the chained, bounded audit trail), `fleet` (fleet queries), `vulns`
+//! (advisories, VEX), `feeds` (NVD/CVE 5 records, KEV, EPSS, supplier
+//! VEX, feed status), `artifacts` (SBOMs, rule catalogs). This file holds the
 //! trait, its types and the typed error.
 //!
 //! Secrets never stored in clear: enrollment secrets are kept as SHA-256.
@@ -13,14 +17,27 @@
 use rusqlite::Connection;
 use std::sync::{mpsc, Mutex};
 
+mod accepts;
 mod artifacts;
 mod audit;
+mod console;
+mod device_claims;
+mod device_list;
 mod devices;
+mod feeds;
 mod fleet;
 mod operators;
 mod schema;
+mod set_vulns;
 mod vulns;
 mod writes;
+
+pub use accepts::{Accept, NewAccept};
+pub use console::{HistoryEntry, SetMatches, TokenDetail};
+pub use device_claims::{of_claims as device_claims_of, DeviceCveStatus, DeviceListener};
+pub use device_list::{DeviceQuery, DeviceRow, Sort};
+pub use feeds::{Epss, Feed, FeedRecord, Kev, MergeFn, Merged, PutCounts, SupplierVex};
+pub use set_vulns::{Coverage, SetMatch, SetVuln, Statement, VulnException};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Device {
@@ -61,6 +78,16 @@ pub struct Attestation {
     /// Where the device's SL-ceiling claim differs from the ceiling the
     /// collector computed (`sl_ceiling` holds the computed one).
     pub ceiling_dispute: Option<String>,
+    /// The device's hostname claim (hostile text: shown escaped, searched).
+    pub hostname: Option<String>,
+    /// The key tier the device claims: `software`, `tpm`, `pkcs11`.
+    pub key_tier: Option<String>,
+    /// Findings the token lists: (rule, subject, path, accepted countermeasure).
+    pub findings: Vec<(String, String, String, Option<String>)>,
+    /// The image's CVE_STATUS entries the token claims.
+    pub cve_status: Vec<DeviceCveStatus>,
+    /// The listening sockets the token claims, with their packages.
+    pub listeners: Vec<DeviceListener>,
 }
 
 /// writing transaction, so concurrent writers cannot both win).
@@ -286,6 +313,96 @@ pub trait Store: Send + Sync {
     /// (device id, disagreement) of latest attestations whose SL-ceiling
     /// claim differs from the computed one.
     fn ceiling_disputes(&self) -> Result<Vec<(i64, String)>>;
+
+    // The operator console (`console.rs`).
+    /// One page of the device list and the number of devices matching.
+    fn device_list(&self, q: &DeviceQuery) -> Result<(Vec<DeviceRow>, u64)>;
+    /// Devices per (site, status).
+    fn sites(&self) -> Result<Vec<(String, String, u64)>>;
+    /// Package sets to match against advisories (`all`: every set, else
+    /// those never matched) with their package tags.
+    fn pkgsets_to_match(&self, all: bool) -> Result<Vec<(i64, Vec<String>)>>;
+    /// Replaces the matches, keys and coverage of package sets; devices'
+    /// open counts follow.
+    fn put_set_vulns(&self, sets: &[SetMatch]) -> Result<()>;
+    /// Package sets to match again after an import touching these
+    /// (ecosystem, name) keys, and those never matched, with their tags.
+    fn pkgsets_for_keys(&self, keys: &[(String, String)]) -> Result<Vec<(i64, Vec<String>)>>;
+    /// Ecosystems of the imported advisories.
+    fn advisory_ecosystems(&self) -> Result<Vec<String>>;
+    /// Active devices per package set, of one site or all.
+    fn set_counts(&self, site: Option<&str>) -> Result<Vec<(i64, u64)>>;
+    /// (device, package set) of the active devices, of one site or all.
+    fn device_sets(&self, site: Option<&str>) -> Result<Vec<(i64, i64)>>;
+    /// The matching coverage of a device's package set, or of the fleet's.
+    fn coverage(&self, device: Option<i64>) -> Result<Coverage>;
+    /// Every (package set, vulnerability) and active devices per package set.
+    fn set_vulns(&self) -> Result<SetMatches>;
+    /// Active devices with an accepted finding or a device-specific VEX statement.
+    fn vuln_exceptions(&self) -> Result<Vec<VulnException>>;
+    /// The open vulnerabilities of a device's latest attestation, highest score first.
+    fn device_vulns(&self, device: i64) -> Result<Vec<SetVuln>>;
+    /// One day's posture metrics (replacing the day's earlier values).
+    fn put_posture(&self, day: i64, metrics: &[(String, u64)]) -> Result<()>;
+    /// Posture metrics whose name starts with `prefix`, from day `from`.
+    fn posture(&self, from: i64, prefix: &str) -> Result<Vec<(i64, String, u64)>>;
+    /// Since `t`: devices gone silent, drifting devices, devices whose keys
+    /// changed, key rotations.
+    fn changes(&self, t: i64, now: i64, silent_after: i64) -> Result<[u64; 4]>;
+    /// A device's attestations, newest first: (token, received, seq, iat, online).
+    fn history(&self, device: i64, limit: i64) -> Result<Vec<HistoryEntry>>;
+    /// One attestation of a device in full.
+    fn token_detail(&self, device: i64, token: i64) -> Result<Option<TokenDetail>>;
+    /// One device as a list row (with its approval).
+    fn device_row(&self, id: i64) -> Result<Option<DeviceRow>>;
+    /// Records who approved a device (`operator NAME`, `cli`) and when.
+    fn set_approved(&self, id: i64, by: &str, at: i64) -> Result<()>;
+    /// A device's audit entries, newest first (indexed on `device_id`).
+    fn audit_for_device(&self, device_id: i64, limit: i64) -> Result<Vec<AuditEntry>>;
+
+    // Collector-side acceptances (`accepts.rs`).
+    fn add_accept(&self, a: &NewAccept) -> Result<i64>;
+    /// A device's unrevoked acceptances and the fleet's (expired ones too).
+    fn accepts_for(&self, device_id: i64) -> Result<Vec<Accept>>;
+    fn accept(&self, id: i64) -> Result<Option<Accept>>;
+    /// Marks one revoked; false when unknown or already revoked.
+    fn revoke_accept(&self, id: i64, actor: &str) -> Result<bool>;
+
+    // Imported data (`feeds.rs`, issue 18).
+    /// Stores records of a CPE-based feed (`nvd`, `cve5`) and, for each
+    /// changed one, the advisory `merge` makes of every feed's record of its
+    /// id. Per record: new / updated / unchanged, or why it is not matched.
+    fn put_feed_records(
+        &self,
+        kind: &str,
+        source: &str,
+        recs: &[FeedRecord],
+        now: i64,
+        merge: &MergeFn,
+    ) -> Result<Vec<std::result::Result<PutAdvisory, String>>>;
+    /// Replaces the KEV catalog.
+    fn put_kev(&self, entries: &[(String, Kev)]) -> Result<PutCounts>;
+    fn kev(&self, cve: &str) -> Result<Option<Kev>>;
+    fn kev_all(&self) -> Result<std::collections::HashMap<String, Kev>>;
+    /// Replaces the EPSS scores.
+    fn put_epss(&self, rows: &[(String, Epss)]) -> Result<PutCounts>;
+    fn epss_all(&self) -> Result<std::collections::HashMap<String, Epss>>;
+    /// Replaces the statements of one supplier VEX document (`source`).
+    fn put_supplier_vex(&self, source: &str, rows: &[SupplierVex]) -> Result<PutCounts>;
+    fn supplier_vex(&self) -> Result<Vec<SupplierVex>>;
+    /// Records what an import of a file held of a feed (replacing the same
+    /// kind and origin).
+    fn put_feed(&self, f: &Feed) -> Result<()>;
+    fn feeds(&self) -> Result<Vec<Feed>>;
+    // The latest attestation's claims row by row (`device_claims.rs`).
+    /// The CVE_STATUS entries of a device's latest attestation.
+    fn device_cve_status(&self, device_id: i64) -> Result<Vec<DeviceCveStatus>>;
+    /// Every device's CVE_STATUS entries: (device id, entry).
+    fn cve_status_all(&self) -> Result<Vec<(i64, DeviceCveStatus)>>;
+    /// The listeners of a device's latest attestation, with their packages.
+    fn device_listeners(&self, device_id: i64) -> Result<Vec<DeviceListener>>;
+    /// Every device's listeners: (device id, listener).
+    fn listeners_all(&self) -> Result<Vec<(i64, DeviceListener)>>;
 }
 
 /// An operator account.
@@ -392,6 +509,8 @@ pub struct Aggregates {
     pub ceilings: Vec<(String, u8, u64)>,
     pub silent: u64,
     pub silent_ids: Vec<i64>,
+    /// Active devices whose latest attestation differs from the previous one.
+    pub drifting: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -412,6 +531,8 @@ pub struct AuditEntry {
     /// Times the same failure recurred from the same address within the
     /// coalescing window (counted instead of written; see `audit.rs`).
     pub repeats: u64,
+    /// The requester's address (`None`: a local or operator action).
+    pub source: Option<String>,
 }
 
 pub struct SqliteStore {
@@ -500,5 +621,43 @@ impl Store for SqliteStore {
         devices::device_by_ueid(ueid: &[u8]) -> Option<Device>;
         devices::sbom_devices(digest: &str) -> Vec<i64>;
         devices::ceiling_disputes() -> Vec<(i64, String)>;
+        device_list::device_list(q: &DeviceQuery) -> (Vec<DeviceRow>, u64);
+        device_list::sites() -> Vec<(String, String, u64)>;
+        set_vulns::pkgsets_to_match(all: bool) -> Vec<(i64, Vec<String>)>;
+        set_vulns::put_set_vulns(sets: &[SetMatch]) -> ();
+        set_vulns::pkgsets_for_keys(keys: &[(String, String)]) -> Vec<(i64, Vec<String>)>;
+        set_vulns::advisory_ecosystems() -> Vec<String>;
+        set_vulns::set_counts(site: Option<&str>) -> Vec<(i64, u64)>;
+        set_vulns::device_sets(site: Option<&str>) -> Vec<(i64, i64)>;
+        set_vulns::coverage(device: Option<i64>) -> Coverage;
+        device_claims::device_cve_status(device_id: i64) -> Vec<DeviceCveStatus>;
+        device_claims::cve_status_all() -> Vec<(i64, DeviceCveStatus)>;
+        device_claims::device_listeners(device_id: i64) -> Vec<DeviceListener>;
+        device_claims::listeners_all() -> Vec<(i64, DeviceListener)>;
+        set_vulns::set_vulns() -> SetMatches;
+        set_vulns::vuln_exceptions() -> Vec<VulnException>;
+        set_vulns::device_vulns(device: i64) -> Vec<SetVuln>;
+        console::put_posture(day: i64, metrics: &[(String, u64)]) -> ();
+        console::posture(from: i64, prefix: &str) -> Vec<(i64, String, u64)>;
+        console::changes(t: i64, now: i64, silent_after: i64) -> [u64; 4];
+        console::history(device: i64, limit: i64) -> Vec<HistoryEntry>;
+        console::token_detail(device: i64, token: i64) -> Option<TokenDetail>;
+        device_list::device_row(id: i64) -> Option<DeviceRow>;
+        device_list::set_approved(id: i64, by: &str, at: i64) -> ();
+        audit::audit_for_device(device_id: i64, limit: i64) -> Vec<AuditEntry>;
+        accepts::add_accept(a: &NewAccept) -> i64;
+        accepts::accepts_for(device_id: i64) -> Vec<Accept>;
+        accepts::accept(id: i64) -> Option<Accept>;
+        accepts::revoke_accept(id: i64, actor: &str) -> bool;
+        feeds::put_feed_records(kind: &str, source: &str, recs: &[FeedRecord], now: i64, merge: &MergeFn) -> Vec<std::result::Result<PutAdvisory, String>>;
+        feeds::put_kev(entries: &[(String, Kev)]) -> PutCounts;
+        feeds::kev(cve: &str) -> Option<Kev>;
+        feeds::kev_all() -> std::collections::HashMap<String, Kev>;
+        feeds::put_epss(rows: &[(String, Epss)]) -> PutCounts;
+        feeds::epss_all() -> std::collections::HashMap<String, Epss>;
+        feeds::put_supplier_vex(source: &str, rows: &[SupplierVex]) -> PutCounts;
+        feeds::supplier_vex() -> Vec<SupplierVex>;
+        feeds::put_feed(f: &Feed) -> ();
+        feeds::feeds() -> Vec<Feed>;
     }
 }

@@ -74,7 +74,118 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX sessions_source ON sessions(source, created);
      ALTER TABLE tokens ADD COLUMN ceiling_dispute TEXT;
      CREATE INDEX devices_ueid ON devices(ueid);",
+    // The operator console (issue 17): what a page of 100,000 devices sorts
+    // and filters on, kept per device by the write path; package sets shared
+    // by every token that attests the same inventory (a fleet runs a handful
+    // of images) and their vulnerability matches; each device's failing
+    // rules; the findings a token lists; the daily posture; collector-side
+    // acceptances. Rows older than this migration are filled by `backfill`.
+    "ALTER TABLE devices ADD COLUMN hostname TEXT;
+     ALTER TABLE devices ADD COLUMN key_tier TEXT;
+     ALTER TABLE devices ADD COLUMN failing INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE devices ADD COLUMN vulns_open INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE devices ADD COLUMN ceiling_min INTEGER;
+     ALTER TABLE devices ADD COLUMN pkgset INTEGER;
+     ALTER TABLE devices ADD COLUMN approved_by TEXT;
+     ALTER TABLE devices ADD COLUMN approved_at INTEGER;
+     ALTER TABLE devices ADD COLUMN keys_changed INTEGER;
+     ALTER TABLE devices ADD COLUMN excepted INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE tokens ADD COLUMN pkgset INTEGER;
+     ALTER TABLE tokens ADD COLUMN hostname TEXT;
+     ALTER TABLE tokens ADD COLUMN key_tier TEXT;
+     CREATE TABLE pkgsets (id INTEGER PRIMARY KEY, digest BLOB NOT NULL UNIQUE, n INTEGER NOT NULL,
+        matched INTEGER NOT NULL DEFAULT 0);
+     CREATE TABLE pkgset_items (set_id INTEGER NOT NULL REFERENCES pkgsets(id), purl TEXT NOT NULL,
+        name TEXT NOT NULL, version TEXT NOT NULL, source TEXT NOT NULL);
+     CREATE INDEX pkgset_items_set ON pkgset_items(set_id);
+     CREATE INDEX pkgset_items_name ON pkgset_items(name, set_id);
+     CREATE INDEX pkgset_items_source ON pkgset_items(source, set_id);
+     CREATE TABLE pkgset_vulns (set_id INTEGER NOT NULL REFERENCES pkgsets(id), vuln TEXT NOT NULL,
+        component TEXT NOT NULL, ecosystem TEXT NOT NULL, packages TEXT NOT NULL, version TEXT NOT NULL,
+        fixed TEXT, aliases TEXT NOT NULL DEFAULT '', summary TEXT, severity TEXT, score REAL,
+        PRIMARY KEY (set_id, vuln, component));
+     CREATE INDEX pkgset_vulns_vuln ON pkgset_vulns(vuln, set_id);
+     CREATE TABLE latest_failing (rule TEXT NOT NULL, device_id INTEGER NOT NULL,
+        PRIMARY KEY (rule, device_id)) WITHOUT ROWID;
+     CREATE INDEX latest_failing_device ON latest_failing(device_id);
+     CREATE TABLE token_findings (token_id INTEGER NOT NULL REFERENCES tokens(id), rule TEXT NOT NULL,
+        subject TEXT NOT NULL, path TEXT NOT NULL, accepted TEXT);
+     CREATE INDEX token_findings_token ON token_findings(token_id);
+     CREATE TABLE posture (day INTEGER NOT NULL, metric TEXT NOT NULL, n INTEGER NOT NULL,
+        PRIMARY KEY (day, metric)) WITHOUT ROWID;
+     CREATE TABLE accepts (id INTEGER PRIMARY KEY, device_id INTEGER REFERENCES devices(id), rule TEXT NOT NULL,
+        subject TEXT NOT NULL DEFAULT '', justification TEXT NOT NULL, expires INTEGER NOT NULL,
+        actor TEXT NOT NULL, at INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
+     CREATE INDEX accepts_device ON accepts(device_id);
+     CREATE INDEX devices_site ON devices(site, status);
+     CREATE INDEX devices_hostname ON devices(hostname);
+     CREATE INDEX devices_failing ON devices(failing);
+     CREATE INDEX devices_vulns ON devices(vulns_open);
+     CREATE INDEX devices_ceiling ON devices(ceiling_min);
+     CREATE INDEX devices_pkgset ON devices(pkgset, excepted, status);
+     CREATE INDEX devices_tier ON devices(key_tier);
+     CREATE INDEX devices_keys_changed ON devices(keys_changed);
+     CREATE INDEX devices_excepted ON devices(excepted) WHERE excepted = 1;
+     CREATE INDEX pkgsets_unmatched ON pkgsets(matched) WHERE matched = 0;
+     CREATE INDEX devices_status_seen ON devices(status, last_seen);
+     CREATE INDEX devices_drift_seen ON devices(drifting, status, last_seen);
+     CREATE INDEX tokens_received ON tokens(received_at);",
+    // The device page: a device's audit entries, newest first.
+    "CREATE INDEX audit_device ON audit(device_id, id);",
+    // Imported data (store/feeds.rs, issue 18): each feed's records per
+    // source (NVD and CVE 5 merged into `advisories`), KEV, EPSS, supplier
+    // VEX, and what was imported from where.
+    "CREATE TABLE feed_records (kind TEXT NOT NULL, id TEXT NOT NULL, modified TEXT NOT NULL, raw TEXT NOT NULL,
+        PRIMARY KEY (id, kind));
+     CREATE TABLE kev (cve TEXT PRIMARY KEY, added TEXT NOT NULL, due TEXT, ransomware INTEGER NOT NULL);
+     CREATE TABLE epss (cve TEXT PRIMARY KEY, score REAL NOT NULL, percentile REAL NOT NULL, date TEXT NOT NULL);
+     CREATE TABLE supplier_vex (source TEXT NOT NULL, vuln TEXT NOT NULL, product TEXT NOT NULL, status TEXT NOT NULL,
+        justification TEXT, detail TEXT, at INTEGER NOT NULL, PRIMARY KEY (source, vuln, product));
+     CREATE INDEX supplier_vex_vuln ON supplier_vex(vuln);
+     CREATE TABLE feeds (kind TEXT NOT NULL, origin TEXT NOT NULL, records INTEGER NOT NULL, imported_at INTEGER NOT NULL,
+        data_date TEXT, PRIMARY KEY (kind, origin));",
+    // Issue 18: the latest attestation's CVE_STATUS entries and listeners,
+    // row by row (`device_claims.rs`), with the digests that skip rewriting
+    // unchanged rows.
+    "CREATE TABLE device_cve_status (device_id INTEGER NOT NULL REFERENCES devices(id), vuln TEXT NOT NULL,
+        component TEXT NOT NULL, status TEXT NOT NULL, detail TEXT NOT NULL, description TEXT NOT NULL,
+        PRIMARY KEY (device_id, vuln, component)) WITHOUT ROWID;
+     CREATE INDEX device_cve_status_vuln ON device_cve_status(vuln);
+     CREATE TABLE device_listeners (device_id INTEGER NOT NULL REFERENCES devices(id), proto TEXT NOT NULL,
+        addr TEXT NOT NULL, port INTEGER NOT NULL, process TEXT, package TEXT);
+     CREATE INDEX device_listeners_device ON device_listeners(device_id, port);
+     ALTER TABLE devices ADD COLUMN cve_status_digest BLOB;
+     ALTER TABLE devices ADD COLUMN listeners_digest BLOB;",
+    // Vulnerability matching of issue 18 (vuln/mod.rs): per package set the
+    // (ecosystem, name) keys of its packages (an import re-matches the sets
+    // holding what it touched) and what matching could not see; per match
+    // every CVSS vector and the supplier's VEX statement. Every set is
+    // matched again.
+    "CREATE TABLE pkgset_keys (set_id INTEGER NOT NULL REFERENCES pkgsets(id), ecosystem TEXT NOT NULL,
+        name TEXT NOT NULL, PRIMARY KEY (ecosystem, name, set_id)) WITHOUT ROWID;
+     CREATE INDEX pkgset_keys_set ON pkgset_keys(set_id);
+     CREATE TABLE pkgset_coverage (set_id INTEGER PRIMARY KEY REFERENCES pkgsets(id), total INTEGER NOT NULL,
+        unidentified INTEGER NOT NULL, uncovered INTEGER NOT NULL, nodata TEXT NOT NULL DEFAULT '',
+        notes TEXT NOT NULL DEFAULT '');
+     ALTER TABLE pkgset_vulns ADD COLUMN cvss TEXT NOT NULL DEFAULT '';
+     ALTER TABLE pkgset_vulns ADD COLUMN supplier_status TEXT;
+     ALTER TABLE pkgset_vulns ADD COLUMN supplier_justification TEXT;
+     ALTER TABLE pkgset_vulns ADD COLUMN supplier_detail TEXT;
+     ALTER TABLE pkgset_vulns ADD COLUMN supplier_source TEXT;
+     UPDATE pkgsets SET matched = 0;",
 ];
+
+/// Whether migration `m` is the one that adds the console's per-device
+/// columns and package sets (rows older than it are filled by `backfill`).
+fn adds_console(m: &str) -> bool {
+    m.contains("CREATE TABLE pkgsets")
+}
+
+/// Whether migration `m` is the one that adds the device claim tables
+/// (filled for older tokens by `device_claims::backfill`).
+fn adds_device_claims(m: &str) -> bool {
+    m.contains("CREATE TABLE device_cve_status")
+}
 
 /// Whether migration `m` is the one that adds the audit hash chain (found by
 /// content, so migrations appended before or after it do not move it).
@@ -82,14 +193,27 @@ fn adds_audit_chain(m: &str) -> bool {
     m.contains("ALTER TABLE audit ADD COLUMN prev_hash")
 }
 
-/// WAL, `synchronous=NORMAL`, foreign keys, a 5 s busy timeout.
+/// WAL, `synchronous=NORMAL`, foreign keys, a 5 s busy timeout; temporary
+/// data (statement journals of the writer's savepoints, sorts) in memory
+/// rather than spilled to files in /var/tmp, and a 32 MiB page cache.
 fn configure(conn: &Connection) -> Result<()> {
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(e)?;
+    conn.pragma_update(None, "temp_store", "MEMORY")
+        .map_err(e)?;
+    conn.pragma_update(None, "cache_size", -32768).map_err(e)?;
     conn.pragma_update(None, "foreign_keys", "ON").map_err(e)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))
         .map_err(e)?;
     Ok(())
+}
+
+/// Refreshes the query planner's statistics where tables changed a lot
+/// (`PRAGMA optimize`, each index sampled at most 400 rows): at open and
+/// with each posture record, so plans follow the fleet as it grows.
+pub(super) fn optimize(conn: &Connection) -> Result<()> {
+    conn.execute_batch("PRAGMA analysis_limit = 400; PRAGMA optimize = 0x10002;")
+        .map_err(e)
 }
 
 fn open_file(path: &Path) -> Result<Connection> {
@@ -180,6 +304,12 @@ impl SqliteStore {
                     // In the same transaction: rows written before the chain existed.
                     super::audit::seal_audit(&conn).map_err(|x| fail(x.to_string()))?;
                 }
+                if adds_console(m) {
+                    super::console::backfill(&conn).map_err(|x| fail(x.to_string()))?;
+                }
+                if adds_device_claims(m) {
+                    super::device_claims::backfill(&conn).map_err(|x| fail(x.to_string()))?;
+                }
                 conn.execute_batch(&format!("PRAGMA user_version = {}; COMMIT;", i + 1))
                     .map_err(|x| fail(x.to_string()))
             };
@@ -188,6 +318,7 @@ impl SqliteStore {
                 return Err(x);
             }
         }
+        optimize(&conn)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
             writer: None,

@@ -1,5 +1,7 @@
 //! Vulnerability data: OSV advisories keyed by (ecosystem, package) and the
-//! operator's VEX statements.
+//! operator's VEX statements. CPE-based advisories merged from NVD and
+//! CVE 5 records (`feeds.rs`) are written here too, with the source
+//! `feeds:FILE`.
 
 use super::{e, PutAdvisory, Result, VexEntry};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -23,6 +25,25 @@ pub(super) fn put_advisory(
     if old.as_deref() == Some(modified) {
         return Ok(PutAdvisory::Unchanged);
     }
+    write_advisory(&tx, id, modified, keys, raw, source, now)?;
+    tx.commit().map_err(e)?;
+    Ok(if old.is_some() {
+        PutAdvisory::Updated
+    } else {
+        PutAdvisory::New
+    })
+}
+
+/// Replaces an advisory and its (ecosystem, package) keys.
+pub(super) fn write_advisory(
+    tx: &Connection,
+    id: &str,
+    modified: &str,
+    keys: &[(String, String)],
+    raw: &str,
+    source: &str,
+    now: i64,
+) -> Result<()> {
     tx.execute("DELETE FROM advisory_packages WHERE advisory_id = ?1", [id])
         .map_err(e)?;
     tx.execute(
@@ -30,19 +51,15 @@ pub(super) fn put_advisory(
         params![id, modified, now, source, raw],
     )
     .map_err(e)?;
-    for (eco, name) in keys {
-        tx.execute(
+    let mut st = tx
+        .prepare_cached(
             "INSERT INTO advisory_packages (advisory_id, ecosystem, name) VALUES (?1, ?2, ?3)",
-            params![id, eco, name],
         )
         .map_err(e)?;
+    for (eco, name) in keys {
+        st.execute(params![id, eco, name]).map_err(e)?;
     }
-    tx.commit().map_err(e)?;
-    Ok(if old.is_some() {
-        PutAdvisory::Updated
-    } else {
-        PutAdvisory::New
-    })
+    Ok(())
 }
 
 pub(super) fn advisories_for(
@@ -77,8 +94,12 @@ pub(super) fn set_vex(c: &Connection, v: &VexEntry) -> Result<()> {
             "INSERT OR REPLACE INTO vex (vuln, device_id, status, justification, detail, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![v.vuln, v.device_id.unwrap_or(0), v.status, v.justification, v.detail, v.at],
         )
-        .map(|_| ())
-        .map_err(e)
+        .map_err(e)?;
+    if let Some(d) = v.device_id {
+        c.execute("UPDATE devices SET excepted = 1 WHERE id = ?1", [d])
+            .map_err(e)?;
+    }
+    super::console::recount(c, v.device_id, Some(&v.vuln))
 }
 
 pub(super) fn vex_entries(c: &Connection) -> Result<Vec<VexEntry>> {

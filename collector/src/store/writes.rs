@@ -79,10 +79,12 @@ fn write_attestation(tx: &Connection, a: &Attestation) -> Result<i64> {
     sorted.sort();
     let digest =
         hex(ring::digest::digest(&ring::digest::SHA256, sorted.join("\n").as_bytes()).as_ref());
-    tx.execute(
-        "INSERT INTO tokens (device_id, received_at, iat, seq, cti, raw, online, packages, results_digest, sbom_digest, ceiling_dispute) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        params![a.device_id, a.received_at, a.iat, a.seq, a.cti, a.raw, a.online as i64, a.packages.join("\n"), digest, a.sbom_digest, a.ceiling_dispute],
+    let set = super::console::pkgset(tx, &a.packages)?;
+    tx.prepare_cached(
+        "INSERT INTO tokens (device_id, received_at, iat, seq, cti, raw, online, packages, results_digest, sbom_digest, ceiling_dispute, pkgset, hostname, key_tier) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, '', ?8, ?9, ?10, ?11, ?12, ?13)",
     )
+    .map_err(e)?
+    .execute(params![a.device_id, a.received_at, a.iat, a.seq, a.cti, a.raw, a.online as i64, digest, a.sbom_digest, a.ceiling_dispute, set, a.hostname, a.key_tier])
     .map_err(e)?;
     let tid = tx.last_insert_rowid();
     {
@@ -102,6 +104,11 @@ fn write_attestation(tx: &Connection, a: &Attestation) -> Result<i64> {
         for (fr, sl) in &a.sl_ceiling {
             st.execute(params![tid, fr, *sl as i64]).map_err(e)?;
         }
+        let mut st = tx.prepare_cached("INSERT INTO token_findings (token_id, rule, subject, path, accepted) VALUES (?1, ?2, ?3, ?4, ?5)").map_err(e)?;
+        for (rule, subject, path, accepted) in &a.findings {
+            st.execute(params![tid, rule, subject, path, accepted])
+                .map_err(e)?;
+        }
     }
     // Incremental fleet aggregates: retire the previous latest token's
     // contribution, add this one's. Drift: compare with that token.
@@ -113,28 +120,49 @@ fn write_attestation(tx: &Connection, a: &Attestation) -> Result<i64> {
         )
         .map_err(e)?;
     let mut drifting = false;
+    let mut keys_changed = false;
     if let Some(old) = old {
         tx.prepare_cached("UPDATE agg_failing SET n = n - 1 WHERE rule IN (SELECT rule FROM rule_results WHERE token_id = ?1 AND result = 2)").map_err(e)?.execute([old]).map_err(e)?;
         tx.prepare_cached("UPDATE agg_ceiling SET n = n - 1 WHERE EXISTS (SELECT 1 FROM ceilings c WHERE c.token_id = ?1 AND c.fr = agg_ceiling.fr AND c.sl = agg_ceiling.sl)").map_err(e)?.execute([old]).map_err(e)?;
         tx.prepare_cached("UPDATE agg_keys SET n = n - 1 WHERE fingerprint IN (SELECT DISTINCT fingerprint FROM key_prints WHERE token_id = ?1)").map_err(e)?.execute([old]).map_err(e)?;
-        let (op, od): (String, String) = tx
+        let (op, od): (Option<i64>, String) = tx
             .query_row(
-                "SELECT packages, results_digest FROM tokens WHERE id = ?1",
+                "SELECT pkgset, results_digest FROM tokens WHERE id = ?1",
                 [old],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .map_err(e)?;
-        drifting = op != a.packages.join("\n") || od != digest;
+        drifting = op != Some(set) || od != digest;
+        // A host or TLS key that appeared or went away.
+        keys_changed = tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT fingerprint FROM key_prints WHERE token_id = ?1
+                   EXCEPT SELECT fingerprint FROM key_prints WHERE token_id = ?2)
+                 OR EXISTS (SELECT fingerprint FROM key_prints WHERE token_id = ?2
+                   EXCEPT SELECT fingerprint FROM key_prints WHERE token_id = ?1)",
+            )
+            .map_err(e)?
+            .query_row([old, tid], |r| r.get(0))
+            .map_err(e)?;
     }
     tx.prepare_cached("INSERT INTO agg_failing (rule, n) SELECT rule, 1 FROM rule_results WHERE token_id = ?1 AND result = 2 ON CONFLICT(rule) DO UPDATE SET n = n + 1").map_err(e)?.execute([tid]).map_err(e)?;
     tx.prepare_cached("INSERT INTO agg_ceiling (fr, sl, n) SELECT fr, sl, 1 FROM ceilings WHERE token_id = ?1 ON CONFLICT(fr, sl) DO UPDATE SET n = n + 1").map_err(e)?.execute([tid]).map_err(e)?;
     tx.prepare_cached("INSERT INTO agg_keys (fingerprint, kind, n) SELECT fingerprint, MIN(kind), 1 FROM key_prints WHERE token_id = ?1 AND fingerprint != 'unavailable' GROUP BY fingerprint ON CONFLICT(fingerprint) DO UPDATE SET n = n + 1").map_err(e)?.execute([tid])
     .map_err(e)?;
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE devices SET last_seq = MAX(COALESCE(last_seq, 0), ?1), last_seen = ?2, prev_token = latest_token, latest_token = ?3, drifting = ?4 WHERE id = ?5",
-        params![a.seq, a.received_at, tid, drifting as i64, a.device_id],
     )
+    .map_err(e)?
+    .execute(params![a.seq, a.received_at, tid, drifting as i64, a.device_id])
     .map_err(e)?;
+    if keys_changed {
+        tx.prepare_cached("UPDATE devices SET keys_changed = ?1 WHERE id = ?2")
+            .map_err(e)?
+            .execute([a.received_at, a.device_id])
+            .map_err(e)?;
+    }
+    super::console::refresh_device(tx, a.device_id, tid)?;
+    super::device_claims::replace(tx, a)?;
     super::audit::audit_in(
         tx,
         a.received_at,
@@ -164,12 +192,13 @@ pub(super) fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
         }
         let mut results = Vec::with_capacity(batch.len());
         let r = (|| -> rusqlite::Result<()> {
-            conn.execute_batch("BEGIN IMMEDIATE")?;
+            let run = |sql: &str| conn.prepare_cached(sql)?.execute([]).map(|_| ());
+            run("BEGIN IMMEDIATE")?;
             for j in &batch {
-                conn.execute_batch("SAVEPOINT one")?;
+                run("SAVEPOINT one")?;
                 match write_attestation(&conn, &j.a) {
                     Ok(t) => {
-                        conn.execute_batch("RELEASE one")?;
+                        run("RELEASE one")?;
                         results.push(Ok(t));
                     }
                     Err(m) => {
@@ -178,7 +207,7 @@ pub(super) fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
                     }
                 }
             }
-            conn.execute_batch("COMMIT")
+            run("COMMIT")
         })();
         match r {
             Ok(()) => {

@@ -240,3 +240,192 @@ fn a_ueid_held_by_another_device_is_refused_at_enrollment() {
     assert_eq!(r.unwrap_err().code, Rejection::UeidInUse);
     assert_eq!(s.devices().unwrap().len(), 1);
 }
+
+/// A device's stored rows: (vuln, component, status, detail) of its
+/// CVE_STATUS entries, (port, package) of its listeners.
+type Rows = (
+    Vec<(String, String, String, String)>,
+    Vec<(u16, Option<String>)>,
+);
+
+/// A token of `d` claiming CVE_STATUS entries and listeners.
+fn with_claims(
+    d: &Dev,
+    seq: u64,
+    cve: &[(&str, &str, &str, &str)],
+    listeners: &[(u16, Option<&str>)],
+) -> Vec<u8> {
+    let c = Claims {
+        iat: 1,
+        // Distinct per claims, so a replayed sequence is what a refusal meets.
+        cti: [
+            vec![seq as u8, cve.len() as u8, listeners.len() as u8],
+            vec![0; 13],
+        ]
+        .concat(),
+        ueid: d.ueid.clone(),
+        intuse: 1,
+        seq,
+        cve_status: cve
+            .iter()
+            .map(|(id, comp, st, detail)| {
+                eat::CveStatus::bounded(id, comp, st, detail, &format!("why {id}")).unwrap()
+            })
+            .collect(),
+        listeners: listeners
+            .iter()
+            .map(|(port, pkg)| {
+                eat::Listener::bounded("tcp", "0.0.0.0", *port, Some("d (pid 1)"))
+                    .with_package(*pkg)
+            })
+            .collect(),
+        ..Default::default()
+    };
+    signed(d, &c)
+}
+
+fn rows(s: &dyn Store, device: i64) -> Rows {
+    (
+        s.device_cve_status(device)
+            .unwrap()
+            .into_iter()
+            .map(|c| {
+                assert_eq!(c.description, format!("why {}", c.vuln));
+                (c.vuln, c.component, c.status, c.detail)
+            })
+            .collect(),
+        s.device_listeners(device)
+            .unwrap()
+            .into_iter()
+            .map(|l| {
+                assert_eq!(
+                    (l.proto.as_str(), l.addr.as_str(), l.process.as_deref()),
+                    ("tcp", "0.0.0.0", Some("d (pid 1)"))
+                );
+                (l.port, l.package)
+            })
+            .collect(),
+    )
+}
+
+fn owned(cve: &[(&str, &str, &str, &str)], l: &[(u16, Option<&str>)]) -> Rows {
+    (
+        cve.iter()
+            .map(|(a, b, c, d)| (a.to_string(), b.to_string(), c.to_string(), d.to_string()))
+            .collect(),
+        l.iter().map(|(p, k)| (*p, k.map(str::to_string))).collect(),
+    )
+}
+
+#[test]
+fn the_latest_tokens_cve_status_and_listeners_replace_the_devices_rows() {
+    // A file database: the attestation goes through the group-commit writer.
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(&dir.path().join("c.db")).unwrap();
+    let (a, b) = (device(&s, "active"), device(&s, "active"));
+    let (ida, idb) = (
+        s.device_by_kid(&a.kid).unwrap().unwrap().id,
+        s.device_by_kid(&b.kid).unwrap().unwrap().id,
+    );
+    let off = || Arrival::Offline;
+    let cve1 = [
+        ("CVE-2023-0464", "openssl", "Patched", "backported-patch"),
+        ("CVE-2016-2781", "coreutils", "Ignored", "disputed"),
+    ];
+    let l1 = [(443, Some("lighttpd")), (22, None)];
+    accept(&s, &with_claims(&a, 1, &cve1, &l1), off(), 10).unwrap();
+    let mut want = owned(&cve1, &l1);
+    want.0.sort_by(|x, y| (&x.1, &x.0).cmp(&(&y.1, &y.0)));
+    want.1.sort();
+    assert_eq!(rows(&s, ida), want);
+    assert_eq!(rows(&s, idb), (vec![], vec![]));
+    // Another device, then the first one's next image: its rows replaced.
+    let cve_b = [("CVE-2024-1", "busybox", "Unpatched", "")];
+    accept(
+        &s,
+        &with_claims(&b, 1, &cve_b, &[(502, Some("plc-runtime"))]),
+        off(),
+        11,
+    )
+    .unwrap();
+    let cve2 = [("CVE-2023-0464", "openssl", "Patched", "fixed-version")];
+    let l2 = [(8080, Some("plc-web"))];
+    accept(&s, &with_claims(&a, 2, &cve2, &l2), off(), 12).unwrap();
+    assert_eq!(rows(&s, ida), owned(&cve2, &l2));
+    // The same claims again (rows left as they are), then other listeners only.
+    accept(&s, &with_claims(&a, 3, &cve2, &l2), off(), 13).unwrap();
+    assert_eq!(rows(&s, ida), owned(&cve2, &l2));
+    let l3 = [(8080, None)];
+    accept(&s, &with_claims(&a, 4, &cve2, &l3), off(), 14).unwrap();
+    assert_eq!(rows(&s, ida), owned(&cve2, &l3));
+    // A refused token (replayed sequence) changes nothing.
+    let r = accept(&s, &with_claims(&a, 4, &cve1, &l1), off(), 15);
+    assert_eq!(code(r), Rejection::SequenceNotIncreasing);
+    assert_eq!(rows(&s, ida), owned(&cve2, &l3));
+    // The fleet-wide reads, by device.
+    let all: Vec<(i64, String)> = s
+        .cve_status_all()
+        .unwrap()
+        .into_iter()
+        .map(|(d, c)| (d, c.vuln))
+        .collect();
+    assert_eq!(
+        all,
+        [
+            (ida, "CVE-2023-0464".to_string()),
+            (idb, "CVE-2024-1".to_string())
+        ]
+    );
+    let all: Vec<(i64, u16, Option<String>)> = s
+        .listeners_all()
+        .unwrap()
+        .into_iter()
+        .map(|(d, l)| (d, l.port, l.package))
+        .collect();
+    assert_eq!(
+        all,
+        [
+            (ida, 8080, None),
+            (idb, 502, Some("plc-runtime".to_string()))
+        ]
+    );
+    // A token without the claims (an older agent): the device has none.
+    accept(&s, &token(&a, 5, 50), off(), 16).unwrap();
+    assert_eq!(rows(&s, ida), (vec![], vec![]));
+    assert_eq!(rows(&s, idb).0.len(), 1);
+}
+
+#[test]
+fn tokens_stored_before_the_migration_are_backfilled() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("c.db");
+    let s = SqliteStore::open(&p).unwrap();
+    let a = device(&s, "active");
+    let id = s.device_by_kid(&a.kid).unwrap().unwrap().id;
+    let cve1 = [("CVE-2023-0464", "openssl", "Patched", "backported-patch")];
+    let l1 = [(443, Some("lighttpd"))];
+    accept(&s, &with_claims(&a, 1, &cve1, &l1), Arrival::Offline, 10).unwrap();
+    // An older token of the device, then the latest: only the latest counts.
+    let cve2 = [("CVE-2016-2781", "coreutils", "Ignored", "disputed")];
+    accept(&s, &with_claims(&a, 2, &cve2, &[]), Arrival::Offline, 11).unwrap();
+    drop(s);
+    // The database as the collector before this migration left it.
+    let c = rusqlite::Connection::open(&p).unwrap();
+    let v: i64 = c
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    c.execute_batch(&format!(
+        "DROP TABLE device_cve_status; DROP TABLE device_listeners;
+         ALTER TABLE devices DROP COLUMN cve_status_digest;
+         ALTER TABLE devices DROP COLUMN listeners_digest;
+         PRAGMA user_version = {};",
+        v - 1
+    ))
+    .unwrap();
+    drop(c);
+    let s = SqliteStore::open(&p).unwrap();
+    assert_eq!(rows(&s, id), owned(&cve2, &[]));
+    // And the next token goes on from there.
+    accept(&s, &with_claims(&a, 3, &cve1, &l1), Arrival::Offline, 12).unwrap();
+    assert_eq!(rows(&s, id), owned(&cve1, &l1));
+}

@@ -1,6 +1,13 @@
 //! OSV advisories: parsing, each ecosystem's version ordering, the range
 //! evaluation, and the (ecosystem, package, version) of an attested package
 //! from its purl.
+//!
+//! CPE-based data (NVD, CVE JSON 5; `feeds`) is stored in the same shape:
+//! ecosystem `CPE`, name `vendor:product`, ordered by upstream version
+//! rules. Two extensions to OSV: the event `introduced_exclusive` (NVD's
+//! `versionStartExcluding`) and ranges of type `CVE5`, whose events are a
+//! CVE 5 `defaultStatus` and its `versions[]` entries in order (the first
+//! entry containing the version decides, else the default status).
 
 use super::version;
 use serde_json::Value;
@@ -18,7 +25,7 @@ pub struct Affected {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Range {
-    /// `ECOSYSTEM`, `SEMVER` (`GIT` ranges cannot be evaluated on versions).
+    /// `ECOSYSTEM`, `SEMVER`, `CVE5` (`GIT` ranges cannot be evaluated on versions).
     pub kind: String,
     pub events: Vec<Event>,
 }
@@ -29,6 +36,26 @@ pub enum Event {
     Fixed(String),
     LastAffected(String),
     Limit(String),
+    /// Affected strictly above the version (NVD `versionStartExcluding`).
+    IntroducedExclusive(String),
+    /// `CVE5` ranges: the status of versions no entry contains
+    /// (`affected`, `unaffected`, `unknown`).
+    DefaultStatus(String),
+    /// `CVE5` ranges: one `versions[]` entry.
+    Status(VersionStatus),
+}
+
+/// A CVE JSON 5 `versions[]` entry: `version` alone names one version;
+/// with `less_than` / `less_than_or_equal` it is the range from `version`
+/// (`0`: the beginning) to that bound, which may end in `*` (`6.1.*`:
+/// every 6.1 release; `*`: no upper bound).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionStatus {
+    pub version: String,
+    pub less_than: Option<String>,
+    pub less_than_or_equal: Option<String>,
+    /// `affected`, `unaffected`, `unknown`.
+    pub status: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +66,8 @@ pub struct Advisory {
     pub aliases: Vec<String>,
     /// (type, score) of the first `severity[]` entry, e.g. (`CVSS_V3`, vector).
     pub severity: Option<(String, String)>,
+    /// Every (type, score) of `severity[]` (`CVSS_V3`, `CVSS_V4`…).
+    pub cvss: Vec<(String, String)>,
     pub affected: Vec<Affected>,
 }
 
@@ -72,6 +101,18 @@ pub fn parse(text: &str) -> Result<Advisory, String> {
                     .iter()
                     .next()
                     .ok_or_else(|| format!("{id}: empty event"))?;
+                if k == "status" {
+                    let text = |f: &str| s(&val[f]);
+                    events.push(Event::Status(VersionStatus {
+                        version: text("version")
+                            .ok_or_else(|| format!("{id}: status event without version"))?,
+                        less_than: text("lessThan"),
+                        less_than_or_equal: text("lessThanOrEqual"),
+                        status: text("status")
+                            .ok_or_else(|| format!("{id}: status event without status"))?,
+                    }));
+                    continue;
+                }
                 let val = val
                     .as_str()
                     .ok_or_else(|| format!("{id}: event {k} is not a string"))?
@@ -81,6 +122,8 @@ pub fn parse(text: &str) -> Result<Advisory, String> {
                     "fixed" => Event::Fixed(val),
                     "last_affected" => Event::LastAffected(val),
                     "limit" => Event::Limit(val),
+                    "introduced_exclusive" => Event::IntroducedExclusive(val),
+                    "default_status" => Event::DefaultStatus(val),
                     other => return Err(format!("{id}: unknown event {other:?}")),
                 });
             }
@@ -102,10 +145,13 @@ pub fn parse(text: &str) -> Result<Advisory, String> {
     if affected.is_empty() {
         return Err(format!("{id}: no affected packages"));
     }
-    let severity = v["severity"]
+    let cvss: Vec<(String, String)> = v["severity"]
         .as_array()
-        .and_then(|a| a.first())
-        .and_then(|x| Some((s(&x["type"])?, s(&x["score"])?)));
+        .into_iter()
+        .flatten()
+        .filter_map(|x| Some((s(&x["type"])?, s(&x["score"])?)))
+        .collect();
+    let severity = cvss.first().cloned();
     Ok(Advisory {
         aliases: v["aliases"]
             .as_array()
@@ -117,8 +163,71 @@ pub fn parse(text: &str) -> Result<Advisory, String> {
         id,
         modified,
         severity,
+        cvss,
         affected,
     })
+}
+
+fn event_json(e: &Event) -> Value {
+    use serde_json::json;
+    match e {
+        Event::Introduced(v) => json!({ "introduced": v }),
+        Event::Fixed(v) => json!({ "fixed": v }),
+        Event::LastAffected(v) => json!({ "last_affected": v }),
+        Event::Limit(v) => json!({ "limit": v }),
+        Event::IntroducedExclusive(v) => json!({ "introduced_exclusive": v }),
+        Event::DefaultStatus(v) => json!({ "default_status": v }),
+        Event::Status(st) => {
+            let mut o = serde_json::Map::new();
+            o.insert("version".into(), json!(st.version));
+            if let Some(l) = &st.less_than {
+                o.insert("lessThan".into(), json!(l));
+            }
+            if let Some(l) = &st.less_than_or_equal {
+                o.insert("lessThanOrEqual".into(), json!(l));
+            }
+            o.insert("status".into(), json!(st.status));
+            json!({ "status": o })
+        }
+    }
+}
+
+/// The OSV JSON of an advisory, which [`parse`] reads back as the same value.
+pub fn to_json(a: &Advisory) -> Value {
+    use serde_json::json;
+    let affected: Vec<Value> = a
+        .affected
+        .iter()
+        .map(|x| {
+            let ranges: Vec<Value> = x
+                .ranges
+                .iter()
+                .map(|r| json!({"type": r.kind, "events": r.events.iter().map(event_json).collect::<Vec<_>>()}))
+                .collect();
+            let mut o = json!({"package": {"ecosystem": x.ecosystem, "name": x.name}, "ranges": ranges});
+            if !x.versions.is_empty() {
+                o["versions"] = json!(x.versions);
+            }
+            o
+        })
+        .collect();
+    let mut o = json!({"id": a.id, "modified": a.modified, "affected": affected});
+    if let Some(sm) = &a.summary {
+        o["summary"] = json!(sm);
+    }
+    if !a.aliases.is_empty() {
+        o["aliases"] = json!(a.aliases);
+    }
+    // `severity` is the first entry: kept first.
+    let mut sev: Vec<&(String, String)> = a.severity.iter().collect();
+    sev.extend(a.cvss.iter().filter(|c| Some(*c) != a.severity.as_ref()));
+    if !sev.is_empty() {
+        o["severity"] = json!(sev
+            .iter()
+            .map(|(t, v)| json!({"type": t, "score": v}))
+            .collect::<Vec<_>>());
+    }
+    o
 }
 
 /// The version ordering of an OSV ecosystem (`Debian:12`, `Alpine:v3.19`).
@@ -126,6 +235,8 @@ pub fn ordering(ecosystem: &str) -> fn(&str, &str) -> Ordering {
     match ecosystem.split(':').next().unwrap_or("") {
         "Debian" | "Ubuntu" => version::dpkg_cmp,
         "Alpine" => version::apk_ordering(ecosystem),
+        "Red Hat" | "AlmaLinux" | "Rocky Linux" | "openSUSE" | "SUSE" => version::rpm_cmp,
+        "CPE" => version::upstream_cmp,
         _ => version::semver_cmp,
     }
 }
@@ -141,10 +252,20 @@ pub fn evaluate(a: &Affected, version: &str) -> Option<Option<String>> {
         return Some(None);
     }
     for r in a.ranges.iter().filter(|r| r.kind != "GIT") {
-        let key = |e: &Event| match e {
-            Event::Introduced(v) | Event::Fixed(v) | Event::LastAffected(v) | Event::Limit(v) => {
-                v.clone()
+        if r.kind == "CVE5" {
+            match cve5_status(&r.events, version, cmp) {
+                Some(fixed) => return Some(fixed),
+                None => continue,
             }
+        }
+        let key = |e: &Event| match e {
+            Event::Introduced(v)
+            | Event::Fixed(v)
+            | Event::LastAffected(v)
+            | Event::Limit(v)
+            | Event::IntroducedExclusive(v)
+            | Event::DefaultStatus(v) => v.clone(),
+            Event::Status(st) => st.version.clone(),
         };
         let mut evs = r.events.clone();
         // "0" (introduced at the beginning) sorts first.
@@ -159,6 +280,9 @@ pub fn evaluate(a: &Affected, version: &str) -> Option<Option<String>> {
         for e in &evs {
             match e {
                 Event::Introduced(v) if v == "0" || cmp(version, v) != Ordering::Less => {
+                    affected = true
+                }
+                Event::IntroducedExclusive(v) if cmp(version, v) == Ordering::Greater => {
                     affected = true
                 }
                 Event::Fixed(v) if cmp(version, v) != Ordering::Less => affected = false,
@@ -177,50 +301,103 @@ pub fn evaluate(a: &Affected, version: &str) -> Option<Option<String>> {
     None
 }
 
-/// (OSV ecosystem, package name, version) of an attested package, from its
-/// purl: Debian and Alpine advisories are keyed by *source* package, which
-/// the purl carries in `upstream` (Syft's convention) when it differs.
-pub fn package_key(purl: &str) -> Option<(String, String, String)> {
-    let (ty, name, version, query) = purl_parts(purl)?;
-    let mut distro = None;
-    let mut upstream = None;
-    for kv in query.split('&') {
-        match kv.split_once('=') {
-            Some(("distro", d)) => distro = Some(pct_decode(d)),
-            Some(("upstream", u)) => upstream = Some(pct_decode(u)),
-            _ => {}
-        }
+/// Whether `version` is at or below a CVE 5 upper bound: `*` bounds
+/// nothing, `6.1.*` takes every 6.1 release (and everything before 6.1).
+fn below(version: &str, bound: &str, inclusive: bool, cmp: fn(&str, &str) -> Ordering) -> bool {
+    if bound == "*" {
+        return true;
     }
-    let version = pct_decode(version);
-    let (src, src_version) = match upstream
-        .as_deref()
-        .map(|u| u.split_once('@').unwrap_or((u, "")))
-    {
-        Some((n, v)) => (n.to_string(), (!v.is_empty()).then(|| v.to_string())),
-        None => (name, None),
-    };
-    let version = src_version.unwrap_or(version);
-    match ty {
-        "deb" => {
-            // distro=debian-12 → Debian:12
-            let d = distro?;
-            let (os, ver) = d.split_once('-')?;
-            let eco = match os {
-                "debian" => format!("Debian:{}", ver.split('.').next().unwrap_or(ver)),
-                "ubuntu" => format!("Ubuntu:{ver}"),
-                _ => return None,
-            };
-            Some((eco, src, version))
-        }
-        "apk" => {
-            // distro=alpine-3.19.1 → Alpine:v3.19
-            let d = distro?;
-            let ver = d.strip_prefix("alpine-")?;
-            let mm: Vec<&str> = ver.split('.').take(2).collect();
-            Some((format!("Alpine:v{}", mm.join(".")), src, version))
-        }
+    if let Some(prefix) = bound.strip_suffix(".*").or_else(|| bound.strip_suffix('*')) {
+        let prefix = prefix.trim_end_matches('.');
+        let within = version == prefix
+            || version
+                .strip_prefix(prefix)
+                .is_some_and(|rest| rest.starts_with(['.', '-', '+', '~', '_']));
+        return if inclusive {
+            within || cmp(version, prefix) == Ordering::Less
+        } else {
+            !within && cmp(version, prefix) == Ordering::Less
+        };
+    }
+    match cmp(version, bound) {
+        Ordering::Less => true,
+        Ordering::Equal => inclusive,
+        Ordering::Greater => false,
+    }
+}
+
+/// Whether a CVE 5 entry contains `version`.
+fn contains(st: &VersionStatus, version: &str, cmp: fn(&str, &str) -> Ordering) -> bool {
+    let from = st.version == "0" || cmp(version, &st.version) != Ordering::Less;
+    match (&st.less_than, &st.less_than_or_equal) {
+        (Some(b), _) => from && below(version, b, false, cmp),
+        (None, Some(b)) => from && below(version, b, true, cmp),
+        (None, None) => cmp(version, &st.version) == Ordering::Equal,
+    }
+}
+
+/// A `CVE5` range: `Some(fixed)` when the first entry containing `version`
+/// (else the default status) says `affected`; `fixed` is the bound of that
+/// entry when it is a plain `lessThan` version, else the lowest start of an
+/// `unaffected` range above `version` (a kernel 6.1.80 gets 6.1.90, the
+/// stable release with the fix, not the mainline 6.9).
+fn cve5_status(
+    events: &[Event],
+    version: &str,
+    cmp: fn(&str, &str) -> Ordering,
+) -> Option<Option<String>> {
+    let entries = events.iter().filter_map(|e| match e {
+        Event::Status(st) => Some(st),
         _ => None,
+    });
+    let default = events.iter().find_map(|e| match e {
+        Event::DefaultStatus(d) => Some(d.as_str()),
+        _ => None,
+    });
+    let hit = entries.clone().find(|st| contains(st, version, cmp));
+    let status = hit.map(|st| st.status.as_str()).or(default)?;
+    if status != "affected" {
+        return None;
     }
+    if let Some(b) = hit
+        .and_then(|st| st.less_than.as_ref())
+        .filter(|b| !b.contains('*'))
+    {
+        return Some(Some(b.clone()));
+    }
+    let fixed = entries
+        .filter(|st| {
+            st.status == "unaffected"
+                && (st.less_than.is_some() || st.less_than_or_equal.is_some())
+                && st.version != "0"
+                && cmp(&st.version, version) == Ordering::Greater
+        })
+        .map(|st| st.version.as_str())
+        .min_by(|a, b| cmp(a, b))
+        .map(str::to_string);
+    Some(fixed)
+}
+
+/// (binary name, version, source package) of an attested package tag: a
+/// purl's decoded name and version and its `upstream` source (else the
+/// name); any other tag (`kind:name@version`) split at its last `@`. Total:
+/// a hostile tag yields some strings, never a panic.
+pub fn component(tag: &str) -> (String, String, String) {
+    if let Some((_, name, version, query)) = purl_parts(tag) {
+        let source = query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("upstream="))
+            .map(|u| {
+                let u = pct_decode(u);
+                u.split('@').next().unwrap_or("").to_string()
+            })
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| name.clone());
+        return (name, pct_decode(version), source);
+    }
+    let (name, version) = tag.rsplit_once('@').unwrap_or((tag, ""));
+    let name = name.rsplit(':').next().unwrap_or(name).to_string();
+    (name.clone(), version.to_string(), name)
 }
 
 /// (type, decoded name, raw version, raw qualifiers) of a purl.
@@ -232,7 +409,7 @@ pub(super) fn purl_parts(purl: &str) -> Option<(&str, String, &str, &str)> {
     Some((ty, pct_decode(ns_name.rsplit('/').next()?), version, query))
 }
 
-fn pct_decode(s: &str) -> String {
+pub(super) fn pct_decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -256,6 +433,38 @@ fn pct_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn component_of_purls_and_other_tags() {
+        let c = |t: &str| component(t);
+        assert_eq!(
+            c("pkg:deb/debian/libssl3@3.0.11-1?arch=arm64&upstream=openssl&distro=debian-12"),
+            ("libssl3".into(), "3.0.11-1".into(), "openssl".into())
+        );
+        assert_eq!(
+            c("pkg:deb/debian/libc6@2.36-9?upstream=glibc%402.36-9"),
+            ("libc6".into(), "2.36-9".into(), "glibc".into())
+        );
+        assert_eq!(
+            c("pkg:apk/alpine/busybox@1.36.1-r15?arch=aarch64"),
+            ("busybox".into(), "1.36.1-r15".into(), "busybox".into())
+        );
+        assert_eq!(
+            c("opkg:dropbear@2022.82-5"),
+            ("dropbear".into(), "2022.82-5".into(), "dropbear".into())
+        );
+        for t in [
+            "",
+            "@",
+            "pkg:",
+            "pkg:/@",
+            "pkg:a/b@%",
+            ":::@@@",
+            "pkg:x/%e9@1?upstream=",
+        ] {
+            let _ = c(t);
+        }
+    }
 
     #[test]
     fn pct_decode_hostile_never_panics() {
@@ -323,26 +532,90 @@ mod tests {
         assert_eq!(evaluate(&two, "2.0.5"), Some(Some("2.1".into())));
     }
 
+    fn cve5(default: &str, entries: &[(&str, Option<&str>, Option<&str>, &str)]) -> Affected {
+        let mut events = vec![Event::DefaultStatus(default.into())];
+        events.extend(entries.iter().map(|(v, lt, le, st)| {
+            Event::Status(VersionStatus {
+                version: v.to_string(),
+                less_than: lt.map(str::to_string),
+                less_than_or_equal: le.map(str::to_string),
+                status: st.to_string(),
+            })
+        }));
+        Affected {
+            ecosystem: "CPE".into(),
+            name: "linux:linux_kernel".into(),
+            versions: vec![],
+            ranges: vec![Range {
+                kind: "CVE5".into(),
+                events,
+            }],
+        }
+    }
+
     #[test]
-    fn purl_keys() {
-        assert_eq!(
-            package_key("pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=arm64&distro=debian-12&upstream=openssl"),
-            Some(("Debian:12".into(), "openssl".into(), "3.0.11-1~deb12u2".into()))
+    fn cve5_ranges_first_entry_wins_and_wildcards_bound_branches() {
+        let k = cve5(
+            "affected",
+            &[
+                ("0", Some("4.19"), None, "unaffected"),
+                ("6.1.90", None, Some("6.1.*"), "unaffected"),
+                ("6.9", None, Some("*"), "unaffected"),
+            ],
         );
-        assert_eq!(
-            package_key(
-                "pkg:deb/debian/zlib1g@1%3A1.2.13.dfsg-1?arch=amd64&distro=debian-12&upstream=zlib"
-            ),
-            Some(("Debian:12".into(), "zlib".into(), "1:1.2.13.dfsg-1".into()))
+        assert_eq!(evaluate(&k, "4.18.5"), None);
+        assert_eq!(evaluate(&k, "4.19"), Some(Some("6.1.90".into())));
+        assert_eq!(evaluate(&k, "6.1.89"), Some(Some("6.1.90".into())));
+        assert_eq!(evaluate(&k, "6.1.90"), None);
+        assert_eq!(evaluate(&k, "6.1.200"), None);
+        assert_eq!(evaluate(&k, "6.10"), None, "6.10 is not in 6.1.*");
+        assert_eq!(evaluate(&k, "6.9-rc7"), Some(Some("6.9".into())));
+        // lessThan with a wildcard: everything before the 2.x series.
+        let lt = cve5("unaffected", &[("1.0", Some("2.*"), None, "affected")]);
+        assert_eq!(evaluate(&lt, "1.9.9"), Some(None));
+        assert_eq!(evaluate(&lt, "2.0"), None);
+        assert_eq!(evaluate(&lt, "0.9"), None);
+        // An exact entry; `unknown` is not affected.
+        let ex = cve5("unknown", &[("2.4.0", None, None, "affected")]);
+        assert_eq!(evaluate(&ex, "2.4"), Some(None));
+        assert_eq!(evaluate(&ex, "2.4.1"), None);
+        // The first containing entry decides, a later one is not read.
+        let first = cve5(
+            "unaffected",
+            &[
+                ("2.2", None, None, "unaffected"),
+                ("2.0", Some("2.4"), None, "affected"),
+            ],
         );
-        assert_eq!(
-            package_key("pkg:deb/debian/libc6@2.36-9%2Bdeb12u7?arch=arm64&distro=debian-12&upstream=glibc%402.36-9%2Bdeb12u4"),
-            Some(("Debian:12".into(), "glibc".into(), "2.36-9+deb12u4".into()))
-        );
-        assert_eq!(
-            package_key("pkg:apk/alpine/libcrypto3@3.1.4-r1?arch=aarch64&distro=alpine-3.19.1&upstream=openssl"),
-            Some(("Alpine:v3.19".into(), "openssl".into(), "3.1.4-r1".into()))
-        );
-        assert_eq!(package_key("pkg:yocto/busybox@1.36.1?arch=cortexa53"), None);
+        assert_eq!(evaluate(&first, "2.2"), None);
+        assert_eq!(evaluate(&first, "2.3"), Some(Some("2.4".into())));
+    }
+
+    #[test]
+    fn exclusive_starts() {
+        let mut a = aff("CPE", &[("last_affected", "8.9")]);
+        a.ranges[0]
+            .events
+            .insert(0, Event::IntroducedExclusive("8.5".into()));
+        assert_eq!(evaluate(&a, "8.5"), None);
+        assert_eq!(evaluate(&a, "8.5.1"), Some(None));
+        assert_eq!(evaluate(&a, "8.9"), Some(None));
+        assert_eq!(evaluate(&a, "9.0"), None);
+        let adv = Advisory {
+            id: "CVE-2099-1".into(),
+            modified: "m".into(),
+            summary: None,
+            aliases: vec![],
+            severity: Some(("CVSS_V3".into(), "CVSS:3.1/AV:N".into())),
+            cvss: vec![
+                ("CVSS_V3".into(), "CVSS:3.1/AV:N".into()),
+                ("CVSS_V4".into(), "CVSS:4.0/AV:N".into()),
+            ],
+            affected: vec![
+                a,
+                cve5("affected", &[("6.1.90", None, Some("6.1.*"), "unaffected")]),
+            ],
+        };
+        assert_eq!(parse(&to_json(&adv).to_string()).unwrap(), adv);
     }
 }

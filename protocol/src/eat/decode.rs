@@ -61,6 +61,17 @@ fn as_text(v: &Value, c: &'static str) -> Result<String, ClaimError> {
         _ => Err(ClaimError::Type(c)),
     }
 }
+/// A text string of at most `max` bytes.
+fn as_text_max(v: &Value, claim: &'static str, max: usize) -> Result<String, ClaimError> {
+    let t = as_text(v, claim)?;
+    if t.len() > max {
+        return Err(ClaimError::Length {
+            claim,
+            len: t.len(),
+        });
+    }
+    Ok(t)
+}
 fn as_array<'a>(v: &'a Value, c: &'static str) -> Result<&'a [Value], ClaimError> {
     match v {
         Value::Array(a) => Ok(a),
@@ -84,6 +95,73 @@ fn parse_measurements(v: &Value) -> Result<Vec<(i64, Vec<u8>)>, ClaimError> {
             _ => Err(ClaimError::Type("measurements")),
         })
         .collect()
+}
+
+fn parse_listeners(v: &Value) -> Result<Vec<Listener>, ClaimError> {
+    const C: &str = "listeners";
+    let a = as_array(v, C)?;
+    if a.len() > MAX_LISTENERS {
+        return Err(ClaimError::Length {
+            claim: C,
+            len: a.len(),
+        });
+    }
+    a.iter()
+        .map(|e| {
+            let (proto, addr, port, process, package) = match as_array(e, C)? {
+                [a, b, c, d] => (a, b, c, d, None),
+                // The package (a later addition): text when present.
+                [a, b, c, d, p] => (a, b, c, d, Some(as_text_max(p, C, MAX_LISTENER_PACKAGE)?)),
+                _ => return Err(ClaimError::Type(C)),
+            };
+            Ok(Listener {
+                proto: as_text_max(proto, C, MAX_LISTENER_PROTO)?,
+                addr: as_text_max(addr, C, MAX_LISTENER_TEXT)?,
+                port: u16::try_from(as_u64(port, C)?).map_err(|_| ClaimError::Type(C))?,
+                process: match process {
+                    Value::Null => None,
+                    p => Some(as_text_max(p, C, MAX_LISTENER_TEXT)?),
+                },
+                package,
+            })
+        })
+        .collect()
+}
+
+fn parse_cve_status(v: &Value) -> Result<Vec<CveStatus>, ClaimError> {
+    const C: &str = "cve-status";
+    let a = as_array(v, C)?;
+    if a.len() > MAX_CVE_STATUS {
+        return Err(ClaimError::Length {
+            claim: C,
+            len: a.len(),
+        });
+    }
+    let mut seen = std::collections::HashSet::with_capacity(a.len());
+    let mut out = Vec::with_capacity(a.len());
+    for e in a {
+        let [cve, component, status, detail, description] = as_array(e, C)? else {
+            return Err(ClaimError::Type(C));
+        };
+        let status = u8::try_from(as_u64(status, C)?).map_err(|_| ClaimError::Type(C))?;
+        if cve_status_name(status).is_none() {
+            return Err(ClaimError::Type("cve-status status"));
+        }
+        let c = CveStatus {
+            cve: as_text_max(cve, C, MAX_CVE_ID)?,
+            component: as_text_max(component, C, MAX_CVE_COMPONENT)?,
+            status,
+            detail: as_text_max(detail, C, MAX_CVE_DETAIL)?,
+            description: as_text_max(description, C, MAX_CVE_DESCRIPTION)?,
+        };
+        if !seen.insert((c.cve.clone(), c.component.clone())) {
+            return Err(ClaimError::Dependency(
+                "cve-status: one entry per (cve, component)",
+            ));
+        }
+        out.push(c);
+    }
+    Ok(out)
 }
 
 /// Decodes and validates a claims set (the COSE payload).
@@ -333,6 +411,9 @@ pub fn decode(payload: &[u8]) -> Result<Claims, ClaimError> {
                     });
                 }
             }
+            HOSTNAME => c.hostname = Some(as_text_max(v, "hostname", MAX_HOSTNAME)?),
+            LISTENERS => c.listeners = parse_listeners(v)?,
+            CVE_STATUS => c.cve_status = parse_cve_status(v)?,
             _ => {} // RFC 9711: unknown claims are ignored.
         }
     }

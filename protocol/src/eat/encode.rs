@@ -14,6 +14,17 @@ fn measurements_value(m: &[(i64, Vec<u8>)]) -> Value {
     )
 }
 
+/// One `cve-status` entry: `[cve, component, status, detail, description]`.
+pub(super) fn cve_status_value(c: &CveStatus) -> Value {
+    Value::Array(vec![
+        text(&c.cve),
+        text(&c.component),
+        int(c.status.into()),
+        text(&c.detail),
+        text(&c.description),
+    ])
+}
+
 impl Claims {
     /// The claims as a CBOR map with integer keys, in deterministic order.
     pub fn to_value(&self) -> Value {
@@ -150,6 +161,39 @@ impl Claims {
                         })
                         .collect(),
                 ),
+            ));
+        }
+        if let Some(h) = &self.hostname {
+            m.push((int(HOSTNAME), text(h)));
+        }
+        if !self.listeners.is_empty() {
+            m.push((
+                int(LISTENERS),
+                Value::Array(
+                    self.listeners
+                        .iter()
+                        .map(|l| {
+                            let mut a = vec![
+                                text(&l.proto),
+                                text(&l.addr),
+                                int(l.port.into()),
+                                l.process.as_deref().map_or(Value::Null, text),
+                            ];
+                            // Only when known: a listener without one encodes
+                            // as older agents wrote it.
+                            if let Some(p) = &l.package {
+                                a.push(text(p));
+                            }
+                            Value::Array(a)
+                        })
+                        .collect(),
+                ),
+            ));
+        }
+        if !self.cve_status.is_empty() {
+            m.push((
+                int(CVE_STATUS),
+                Value::Array(self.cve_status.iter().map(cve_status_value).collect()),
             ));
         }
         cbor::canonicalize(Value::Map(m))

@@ -11,8 +11,10 @@
 pub mod apk;
 pub mod binaries;
 pub mod control;
+pub mod cpe;
 pub mod dpkg;
 pub mod hardware;
+pub mod kernel;
 pub mod keys;
 pub mod license;
 pub mod listeners;
@@ -21,6 +23,7 @@ pub mod os;
 pub mod purl;
 pub mod rpm;
 pub mod services;
+pub mod yocto_record;
 
 use crate::root::{display_path, EntryKind, RootFs};
 use fieldattest_protocol::report::{Device, Inventory, InventoryError, Package, PackageSource};
@@ -236,17 +239,24 @@ pub fn collect_with(root: &RootFs, live: bool, hw: &hardware::Options) -> Collec
     all.merge(collect_rpm(root, &mut dbs));
     if dbs.is_empty() {
         all.merge(binaries::identify(root));
-        if let Some(rel) = &kernel.release {
-            let path = if live {
-                "/proc/sys/kernel/osrelease".to_string()
-            } else {
-                format!("/lib/modules/{rel}")
-            };
-            let mut k = Package::new("linux-kernel", rel.clone(), PackageSource::Binary, path);
-            k.arch = kernel.machine.clone();
-            all.packages.push(k);
+    }
+    if let Some(k) = kernel::component(root, live, &kernel, &all.packages) {
+        all.packages.push(k);
+    }
+    // Identity: the tables' CPEs, then the image record's, which win.
+    for p in &mut all.packages {
+        p.cpe = cpe::for_package(p);
+        if p.cpe.is_empty() && p.source == PackageSource::Opkg && p.name == "libc" {
+            // OpenWrt's `libc` is musl, glibc or uClibc-ng: its file list says which.
+            let list = Path::new(&p.path).with_file_name("info/libc.list");
+            if let Ok(b) = root.read_limited(&list, 1 << 20) {
+                p.cpe = cpe::for_libc(p, &String::from_utf8_lossy(&b));
+            }
         }
     }
+    let (records, record_errors) = yocto_record::read_detailed(root);
+    yocto_record::apply(&mut all.packages, &records);
+    all.errors.extend(record_errors);
     for p in &mut all.packages {
         p.purl = purl::for_package(p, &os);
         if p.source == PackageSource::Dpkg && p.license.is_none() {

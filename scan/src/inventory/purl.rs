@@ -72,8 +72,14 @@ fn debian_like(os: &OsInfo) -> bool {
 /// a dpkg package when the system is not known to be Debian or a Debian
 /// derivative (no os-release, or another `ID` without `ID_LIKE=debian`):
 /// its namespace would be a guess, and Syft writes no purl either.
+///
+/// Components no distribution's advisories cover (Yocto and other opkg
+/// packages, binary-detected ones, the kernel component) carry their CPEs in
+/// the `cpe` qualifier, joined with `,` (Contract 1, ISSUE18); dpkg, apk and
+/// rpm purls do not (their advisories know the backports a CPE match ignores).
 pub fn for_package(p: &Package, os: &OsInfo) -> Option<String> {
     let arch = p.arch.clone().unwrap_or_default();
+    let cpe = p.cpe.join(",");
     let id = os.id.as_deref().map(str::to_ascii_lowercase);
     Some(match p.source {
         PackageSource::Dpkg => {
@@ -136,16 +142,18 @@ pub fn for_package(p: &Package, os: &OsInfo) -> Option<String> {
         PackageSource::Opkg => match (&p.source_package, &p.source_version) {
             // Built by Yocto: the recipe identifies the software, as in
             // OE-core's SPDX output (`pkg:yocto/...`).
-            (Some(recipe), Some(pv)) => build("yocto", None, recipe, pv, &[("arch", arch)]),
+            (Some(recipe), Some(pv)) => {
+                build("yocto", None, recipe, pv, &[("arch", arch), ("cpe", cpe)])
+            }
             _ => build(
                 "generic",
                 None,
                 &p.name,
                 &p.version,
-                &[("arch", arch), ("distro", distro(os))],
+                &[("arch", arch), ("cpe", cpe), ("distro", distro(os))],
             ),
         },
-        PackageSource::Binary => build("generic", None, &p.name, &p.version, &[]),
+        PackageSource::Binary => build("generic", None, &p.name, &p.version, &[("cpe", cpe)]),
     })
 }
 
@@ -305,6 +313,54 @@ mod tests {
             for_package(&p, &ubuntu).unwrap(),
             "pkg:deb/ubuntu/libfoo1@1.2-3%2Bb1?arch=amd64&distro=ubuntu-24.04&upstream=foo%401.2-3"
         );
+    }
+
+    #[test]
+    fn cpe_qualifier_only_outside_distributions() {
+        let c = "cpe:2.3:o:linux:linux_kernel:6.1.95:*:*:*:*:*:*:*".to_string();
+        let mut k = pkg(PackageSource::Binary, "linux", "6.1.95", Some("x86_64"));
+        k.cpe = vec![c.clone()];
+        assert_eq!(
+            for_package(&k, &OsInfo::default()).unwrap(),
+            "pkg:generic/linux@6.1.95?cpe=cpe:2.3:o:linux:linux_kernel:6.1.95:%2A:%2A:%2A:%2A:%2A:%2A:%2A"
+        );
+        let mut y = pkg(PackageSource::Opkg, "curl", "8.7.1-r0", Some("cortexa53"));
+        y.source_package = Some("curl".into());
+        y.source_version = Some("8.7.1".into());
+        y.cpe = vec![
+            "cpe:2.3:*:haxx:curl:8.7.1:*:*:*:*:*:*:*".into(),
+            "cpe:2.3:*:haxx:libcurl:8.7.1:*:*:*:*:*:*:*".into(),
+        ];
+        let u = for_package(&y, &OsInfo::default()).unwrap();
+        assert!(
+            u.starts_with("pkg:yocto/curl@8.7.1?arch=cortexa53&cpe=cpe:2.3:%2A:haxx:curl:8.7.1:"),
+            "{u}"
+        );
+        assert!(u.contains("%2Ccpe:2.3:%2A:haxx:libcurl:8.7.1:"), "{u}");
+        let mut o = pkg(PackageSource::Opkg, "dropbear", "2022.82-5", None);
+        o.cpe = vec!["cpe:2.3:a:dropbear_ssh_project:dropbear_ssh:2022.82:*:*:*:*:*:*:*".into()];
+        let u = for_package(&o, &OsInfo::default()).unwrap();
+        assert!(
+            u.starts_with("pkg:generic/dropbear@2022.82-5?cpe=cpe:2.3:a:dropbear_ssh_project:"),
+            "{u}"
+        );
+        // Distributions: the CPE is not in the purl.
+        for src in [PackageSource::Dpkg, PackageSource::Apk, PackageSource::Rpm] {
+            let mut d = pkg(src, "openssl", "3.0.15-1", Some("amd64"));
+            d.cpe = vec![c.clone()];
+            let os = OsInfo {
+                id: Some("debian".into()),
+                ..Default::default()
+            };
+            let u = for_package(&d, &os).unwrap();
+            assert!(!u.contains("cpe"), "{u}");
+        }
+        // A quoted character in a CPE is percent-encoded in the purl.
+        let mut q = pkg(PackageSource::Binary, "x", "1", None);
+        q.cpe = vec![r"cpe:2.3:*:*:sdbus-c\+\+:1:*:*:*:*:*:*:*".into()];
+        assert!(for_package(&q, &OsInfo::default())
+            .unwrap()
+            .contains("sdbus-c%5C%2B%5C%2B"));
     }
 
     #[test]

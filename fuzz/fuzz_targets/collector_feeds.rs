@@ -1,0 +1,34 @@
+//! Fuzz target: vulnerability data files reaching `vulndb import` — every
+//! format is recognised by content (OSV, NVD 2.0, CVE 5, KEV, EPSS CSV,
+//! CSAF, OpenVEX, CycloneDX; zip and gzip containers), so one input runs
+//! whichever parser its bytes select. After an import the stored CPE
+//! advisories must parse back and evaluate without panicking.
+//!
+//! `RUSTC_BOOTSTRAP=1 cargo fuzz run collector_feeds -- -max_total_time=600`
+#![no_main]
+
+use fieldattest_collector::store::Store;
+use fieldattest_collector::vuln;
+use libfuzzer_sys::fuzz_target;
+
+#[path = "common.rs"]
+mod common;
+
+fuzz_target!(|data: &[u8]| {
+    // Imports accumulate: the store is renewed often.
+    common::with_state_every(2_000, |s| {
+        let mut rep = vuln::ImportReport::default();
+        vuln::import_bytes(&s.store, "fuzz", data, 0, &mut rep);
+        for name in ["linux:linux_kernel", "example:exampled"] {
+            for (_, raw) in s.store.advisories_for("CPE", name).unwrap_or_default() {
+                let adv = vuln::parse(&raw).expect("a stored advisory parses back");
+                for a in &adv.affected {
+                    for v in ["0", "6.1.95", "2.4.1-rc1", "1.1.1w", "9.3p1", "x"] {
+                        let _ = vuln::evaluate(a, v);
+                    }
+                }
+            }
+        }
+        let _ = vuln::feeds::feed_status(&s.store, 0, 86400);
+    });
+});
