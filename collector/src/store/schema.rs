@@ -144,18 +144,6 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX supplier_vex_vuln ON supplier_vex(vuln);
      CREATE TABLE feeds (kind TEXT NOT NULL, origin TEXT NOT NULL, records INTEGER NOT NULL, imported_at INTEGER NOT NULL,
         data_date TEXT, PRIMARY KEY (kind, origin));",
-    // Issue 18: the latest attestation's CVE_STATUS entries and listeners,
-    // row by row (`device_claims.rs`), with the digests that skip rewriting
-    // unchanged rows.
-    "CREATE TABLE device_cve_status (device_id INTEGER NOT NULL REFERENCES devices(id), vuln TEXT NOT NULL,
-        component TEXT NOT NULL, status TEXT NOT NULL, detail TEXT NOT NULL, description TEXT NOT NULL,
-        PRIMARY KEY (device_id, vuln, component)) WITHOUT ROWID;
-     CREATE INDEX device_cve_status_vuln ON device_cve_status(vuln);
-     CREATE TABLE device_listeners (device_id INTEGER NOT NULL REFERENCES devices(id), proto TEXT NOT NULL,
-        addr TEXT NOT NULL, port INTEGER NOT NULL, process TEXT, package TEXT);
-     CREATE INDEX device_listeners_device ON device_listeners(device_id, port);
-     ALTER TABLE devices ADD COLUMN cve_status_digest BLOB;
-     ALTER TABLE devices ADD COLUMN listeners_digest BLOB;",
     // Vulnerability matching of issue 18 (vuln/mod.rs): per package set the
     // (ecosystem, name) keys of its packages (an import re-matches the sets
     // holding what it touched) and what matching could not see; per match
@@ -173,6 +161,18 @@ const MIGRATIONS: &[&str] = &[
      ALTER TABLE pkgset_vulns ADD COLUMN supplier_detail TEXT;
      ALTER TABLE pkgset_vulns ADD COLUMN supplier_source TEXT;
      UPDATE pkgsets SET matched = 0;",
+    // Issue 18: the latest attestation's CVE_STATUS entries and listeners,
+    // row by row (`device_claims.rs`), with the digests that skip rewriting
+    // unchanged rows.
+    "CREATE TABLE device_cve_status (device_id INTEGER NOT NULL REFERENCES devices(id), vuln TEXT NOT NULL,
+        component TEXT NOT NULL, status TEXT NOT NULL, detail TEXT NOT NULL, description TEXT NOT NULL,
+        PRIMARY KEY (device_id, vuln, component)) WITHOUT ROWID;
+     CREATE INDEX device_cve_status_vuln ON device_cve_status(vuln);
+     CREATE TABLE device_listeners (device_id INTEGER NOT NULL REFERENCES devices(id), proto TEXT NOT NULL,
+        addr TEXT NOT NULL, port INTEGER NOT NULL, process TEXT, package TEXT);
+     CREATE INDEX device_listeners_device ON device_listeners(device_id, port);
+     ALTER TABLE devices ADD COLUMN cve_status_digest BLOB;
+     ALTER TABLE devices ADD COLUMN listeners_digest BLOB;",
 ];
 
 /// Whether migration `m` is the one that adds the console's per-device

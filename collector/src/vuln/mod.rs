@@ -218,7 +218,7 @@ fn product_matches(product: &str, purl: &str, eco: &str, key: &str, version: &st
         Some((vp, v)) => {
             eco == identity::CPE
                 && vp == key
-                && v.is_none_or(|v| version::upstream_cmp(&v, version).is_eq())
+                && v.is_none_or(|v| version::cpe_cmp(&v, version).is_eq())
         }
         None => false,
     }

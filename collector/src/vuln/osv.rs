@@ -236,7 +236,7 @@ pub fn ordering(ecosystem: &str) -> fn(&str, &str) -> Ordering {
         "Debian" | "Ubuntu" => version::dpkg_cmp,
         "Alpine" => version::apk_ordering(ecosystem),
         "Red Hat" | "AlmaLinux" | "Rocky Linux" | "openSUSE" | "SUSE" => version::rpm_cmp,
-        "CPE" => version::upstream_cmp,
+        "CPE" => version::cpe_cmp,
         _ => version::semver_cmp,
     }
 }

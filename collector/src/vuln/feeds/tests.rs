@@ -1,6 +1,6 @@
 use super::*;
 use crate::store::{Epss, Kev, SqliteStore};
-use crate::vuln::version::upstream_cmp;
+use crate::vuln::version::cpe_cmp;
 use crate::vuln::{evaluate, parse, Advisory};
 use std::cmp::Ordering;
 
@@ -44,7 +44,7 @@ fn verdict(store: &SqliteStore, id: &str, name: &str, version: &str) -> Option<O
 }
 
 #[test]
-fn upstream_ordering_follows_oe_version() {
+fn cpe_ordering_follows_oe_version_in_the_mode_the_versions_call_for() {
     use Ordering::*;
     for (a, b, o) in [
         ("2.4", "2.4.0", Equal),
@@ -54,8 +54,9 @@ fn upstream_ordering_follows_oe_version() {
         ("6.18-rc1", "6.18", Less),
         ("6.18-rc2", "6.18-rc1", Greater),
         ("6.18-rc1", "6.17.9", Greater),
-        ("1.0beta2", "1.0rc1", Less),
-        ("1.0alpha", "1.0beta", Less),
+        // OE-core compares the pre-release number, not its label.
+        ("1.0beta2", "1.0rc1", Greater),
+        ("1.0alpha", "1.0beta", Equal),
         ("1.0_dev", "1.0alpha1", Less),
         ("9.3p1", "9.3", Greater),
         ("9.3p2", "9.3p1", Greater),
@@ -70,8 +71,8 @@ fn upstream_ordering_follows_oe_version() {
         ("gitAUTOINC+abc", "0.1", Less),
         ("", "", Equal),
     ] {
-        assert_eq!(upstream_cmp(a, b), o, "{a} vs {b}");
-        assert_eq!(upstream_cmp(b, a), o.reverse(), "{b} vs {a}");
+        assert_eq!(cpe_cmp(a, b), o, "{a} vs {b}");
+        assert_eq!(cpe_cmp(b, a), o.reverse(), "{b} vs {a}");
     }
 }
 

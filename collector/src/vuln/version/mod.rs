@@ -13,7 +13,7 @@ mod upstream;
 
 pub use apk::{apk3_cmp, apk_cmp, apk_ordering};
 pub use rpm::{rpm_cmp, rpmvercmp};
-pub use upstream::{upstream_cmp, upstream_cmp_with, upstream_valid, Suffix};
+pub use upstream::{cpe_cmp, suffix_of, upstream_cmp, upstream_cmp_with, upstream_valid, Suffix};
 
 /// dpkg's comparison of two non-digit runs: letters before non-letters,
 /// `~` before anything, even the end of the string.

@@ -227,3 +227,48 @@ pub fn upstream_cmp_with(a: &str, b: &str, suffix: Suffix) -> Ordering {
 pub fn upstream_cmp(a: &str, b: &str) -> Ordering {
     upstream_cmp_with(a, b, Suffix::None)
 }
+
+/// The suffix mode two versions' own shapes call for: `patch` when either
+/// carries `p<N>`/`patch<N>` right after its release (`9.3p1`), else
+/// `alphabetical` when either carries one letter there and nothing more
+/// (`1.1.1w`), else the default. OE-core needs the recipe to say so
+/// (`CVE_VERSION_SUFFIX`); a CPE range from NVD says nothing, and treating
+/// `9.3p1 == 9.3p2` (the default) would report a fixed OpenSSH as affected.
+pub fn suffix_of(a: &str, b: &str) -> Suffix {
+    let shape = |v: &str| -> Suffix {
+        let s = v.trim_start_matches(space).as_bytes();
+        let mut i = 0;
+        while matches!(at(s, i), b'r' | b'R' | b'v' | b'V') && i < 2 {
+            i += 1;
+        }
+        if !at(s, i).is_ascii_digit() {
+            return Suffix::None;
+        }
+        while at(s, i).is_ascii_digit()
+            || (matches!(at(s, i), b'.' | b'-') && at(s, i + 1).is_ascii_digit())
+        {
+            i += 1;
+        }
+        let k = if is_sep(at(s, i)) { i + 1 } else { i };
+        for w in [&b"patch"[..], b"p"] {
+            if word_at(s, k, w) && at(s, k + w.len()).is_ascii_digit() {
+                return Suffix::Patch;
+            }
+        }
+        if at(s, i).is_ascii_alphabetic() && !at(s, i + 1).is_ascii_alphanumeric() {
+            return Suffix::Alphabetical;
+        }
+        Suffix::None
+    };
+    match (shape(a), shape(b)) {
+        (Suffix::Patch, _) | (_, Suffix::Patch) => Suffix::Patch,
+        (Suffix::Alphabetical, _) | (_, Suffix::Alphabetical) => Suffix::Alphabetical,
+        _ => Suffix::None,
+    }
+}
+
+/// The ordering of the `CPE` ecosystem: OE-core's, in the suffix mode the
+/// two versions' shapes call for ([`suffix_of`]).
+pub fn cpe_cmp(a: &str, b: &str) -> Ordering {
+    upstream_cmp_with(a, b, suffix_of(a, b))
+}
