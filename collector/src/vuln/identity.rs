@@ -197,7 +197,7 @@ fn unescape(f: &str) -> String {
 /// string (NISTIR 7695 §6.2); `None` for anything else.
 pub fn cpe_key(cpe: &str) -> Option<(String, Option<String>)> {
     let f = split_unescaped(cpe.trim(), ':');
-    if f.len() != 13 || f[0] != "cpe" || f[1] != "2.3" || !matches!(f[2], "a" | "o" | "h") {
+    if f.len() != 13 || f[0] != "cpe" || f[1] != "2.3" || !matches!(f[2], "a" | "o" | "h" | "*") {
         return None;
     }
     let (vendor, product, version) = (unescape(f[3]), unescape(f[4]), unescape(f[5]));
