@@ -9,6 +9,7 @@
 
 use fieldattest_collector::console::{devices, findings, Params, Viewer};
 use fieldattest_collector::store::{Attestation, SqliteStore, Store, VexEntry};
+use fieldattest_collector::vuln::feeds::DEFAULT_MAX_AGE;
 use fieldattest_collector::{posture, vuln};
 use std::time::Instant;
 
@@ -140,14 +141,20 @@ fn main() {
                 .into_string()
         }),
         ("/vulnerabilities", &|| {
-            findings::vulnerabilities(&store, &Params::parse(None), NOW, &v)
+            findings::vulnerabilities(&store, &Params::parse(None), NOW, DEFAULT_MAX_AGE, &v)
                 .unwrap()
                 .into_string()
         }),
         ("/vulnerabilities?page=2&sort=id", &|| {
-            findings::vulnerabilities(&store, &Params::parse(Some("page=2&sort=id")), NOW, &v)
-                .unwrap()
-                .into_string()
+            findings::vulnerabilities(
+                &store,
+                &Params::parse(Some("page=2&sort=id")),
+                NOW,
+                DEFAULT_MAX_AGE,
+                &v,
+            )
+            .unwrap()
+            .into_string()
         }),
         ("/devices?vuln=DEBIAN-CVE-2026-0000", &|| {
             let p = Params::parse(Some("vuln=DEBIAN-CVE-2026-0000"));

@@ -18,6 +18,7 @@
 use fieldattest_collector::console::{findings, Params, Viewer};
 use fieldattest_collector::store::{Attestation, SqliteStore, Store};
 use fieldattest_collector::vuln;
+use fieldattest_collector::vuln::feeds::DEFAULT_MAX_AGE;
 use std::time::Instant;
 
 /// Peak resident memory (VmHWM) in bytes, from /proc/self/status.
@@ -264,8 +265,14 @@ fn main() {
         (0..5)
             .map(|_| {
                 let t = Instant::now();
-                let m =
-                    findings::vulnerabilities(&store, &Params::default(), NOW, &viewer).unwrap();
+                let m = findings::vulnerabilities(
+                    &store,
+                    &Params::default(),
+                    NOW,
+                    DEFAULT_MAX_AGE,
+                    &viewer,
+                )
+                .unwrap();
                 size = m.into_string().len();
                 t.elapsed().as_secs_f64() * 1000.0
             })

@@ -26,11 +26,15 @@ fn result_name(code: u8) -> &'static str {
 }
 
 /// The evidence of one device as JSON.
+/// `feeds` is the vulnerability data's freshness
+/// ([`vuln::feeds::feed_status`]): the report says how current its
+/// vulnerability section is, and which feeds are stale.
 pub fn device(
     store: &dyn Store,
     id: i64,
     target_sl: u8,
     matches: &[vuln::Match],
+    feeds: &[vuln::feeds::FeedStatus],
 ) -> Result<Value, String> {
     let d = store
         .device(id)?
@@ -201,6 +205,14 @@ pub fn device(
         "summary": cov.count(open), "components": cov.total,
         "unidentified": cov.unidentified, "without_data": cov.uncovered, "notes": cov.notes,
     });
+    out["vulnerability_data"] = json!({
+        "imported": !feeds.is_empty(),
+        "stale": feeds.iter().filter(|f| f.stale).count(),
+        "feeds": feeds.iter().map(|f| json!({
+            "kind": f.feed.kind, "origin": f.feed.origin, "records": f.feed.records,
+            "data_date": f.feed.data_date, "age_days": f.age / 86_400, "stale": f.stale,
+        })).collect::<Vec<_>>(),
+    });
     out["accepted"] = Value::Array(
         claims
             .iter()
@@ -347,6 +359,15 @@ fn device_html(r: &Value) -> maud::Markup {
             }
             h3 { "Vulnerabilities" }
             p class="coverage" { (text(&r["vulnerability_coverage"], "summary")) }
+            @if r["vulnerability_data"]["imported"] == false {
+                p class="coverage notice" { "No vulnerability data imported: the open count is unknown, not zero." }
+            }
+            @for f in r["vulnerability_data"]["feeds"].as_array().into_iter().flatten().filter(|f| f["stale"] == true) {
+                p class="coverage notice" {
+                    "Stale vulnerability data: " (text(f, "kind")) " from " (text(f, "origin"))
+                    " (" (text(f, "data_date")) ", " (f["age_days"].as_i64().unwrap_or(0)) " days old)."
+                }
+            }
             @for n in r["vulnerability_coverage"]["notes"].as_array().into_iter().flatten() {
                 p class="small" { (n.as_str().unwrap_or("")) }
             }

@@ -441,6 +441,15 @@ fn ot_images_match_exactly_their_affected_components() {
         "NVD's upstream ranges never judge a Debian package: {out}"
     );
 
+    // The evidence report says how current its vulnerability data is.
+    let (code, out, err) = cli(&c, &["report", &yid.to_string(), "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let r: Value = serde_json::from_str(&out).unwrap();
+    let data = &r["devices"][0]["vulnerability_data"];
+    assert_eq!(data["imported"], true, "{data}");
+    assert_eq!(data["stale"], 0, "{data}");
+    assert_eq!(data["feeds"].as_array().map(Vec::len), Some(6), "{data}");
+
     // Honest about what it cannot see: a device whose components have no
     // identity says so instead of showing a clean zero.
     let u = bare();

@@ -16,7 +16,7 @@ pub use fieldattest_collector::posture::SILENT_AFTER;
 pub const SERVE: Command = Command {
     name: "serve",
     synopsis: &[
-        "serve --db PATH --listen ADDR:PORT --cert PEM --key PEM [--client-ca PEM]\n                              [--operator-listen ADDR:PORT [--operator-client-ca PEM]]\n                              [--silent-after SECS]",
+        "serve --db PATH --listen ADDR:PORT --cert PEM --key PEM [--client-ca PEM]\n                              [--operator-listen ADDR:PORT [--operator-client-ca PEM]]\n                              [--silent-after SECS] [--feed-max-age DURATION]",
     ],
     about: "serves the device channel and the operator console
 
@@ -28,7 +28,9 @@ certificate and key given (PEM) on both. --client-ca requires a device client
 certificate signed by that CA (mTLS) on --listen and binds it to the device at
 enrollment; --operator-client-ca requires an operator client certificate from
 that (separate) CA on --operator-listen, in addition to signing in. Devices
-silent longer than --silent-after seconds (default 86400) are flagged. Runs
+silent longer than --silent-after seconds (default 86400) are flagged, and
+vulnerability feeds older than --feed-max-age (default 7d) on the overview and
+the vulnerabilities page. Runs
 until SIGTERM or SIGINT; prints only to stderr.",
     values: &[
         "db",
@@ -39,6 +41,7 @@ until SIGTERM or SIGINT; prints only to stderr.",
         "client-ca",
         "operator-client-ca",
         "silent-after",
+        "feed-max-age",
     ],
     flags: &[],
     formats: &[],
@@ -48,6 +51,7 @@ until SIGTERM or SIGINT; prints only to stderr.",
 fn serve(o: &Opts) -> Result<(), ExitCode> {
     let store = open(o)?;
     let silent_after = o.number("silent-after", SILENT_AFTER, "seconds")?;
+    let feed_max_age = super::vulns::max_age_option(o, "feed-max-age")?;
     let (Some(listen), Some(cert), Some(key)) = (o.get("listen"), o.path("cert"), o.path("key"))
     else {
         return Err(misuse("serve needs --listen, --cert and --key"));
@@ -64,6 +68,7 @@ fn serve(o: &Opts) -> Result<(), ExitCode> {
     let app = Arc::new(server::App {
         store: Box::new(store),
         silent_after,
+        feed_max_age,
     });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

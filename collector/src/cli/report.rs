@@ -12,19 +12,20 @@ use std::process::ExitCode;
 
 pub const REPORT: Command = Command {
     name: "report",
-    synopsis: &["report DEVICE|--fleet --db PATH [--format json|html|pdf]\n                        [--sl N] [--output FILE]"],
+    synopsis: &["report DEVICE|--fleet --db PATH [--format json|html|pdf]\n                        [--sl N] [--output FILE] [--feed-max-age DURATION]"],
     about: "writes the IEC 62443-4-2 evidence report of a device or the fleet
 
 Per foundational requirement: the requirements checked with the result of each
 rule (metadata from the catalog of the agent version that signed the token),
 the SL ceiling against the target --sl N (1..4, default 2), the attestation
 they come from re-verified with the device key, the SBOM and HBOM digests and
-the vulnerabilities with their VEX status. --fleet: every active device. JSON
-by default; html is printable; pdf (needs --output) is printed by headless
-Chromium. --output FILE writes a regular file atomically (keeping its owner
-and mode), a device node or FIFO in place, and follows a symlink to its
-target.",
-    values: &["db", "sl", "output"],
+the vulnerabilities with their VEX status, and how current the vulnerability
+data is (feeds older than --feed-max-age, default 7d, are flagged). --fleet:
+every active device. JSON by default; html is printable; pdf (needs --output)
+is printed by headless Chromium. --output FILE writes a regular file
+atomically (keeping its owner and mode), a device node or FIFO in place, and
+follows a symlink to its target.",
+    values: &["db", "sl", "output", "feed-max-age"],
     flags: &["fleet"],
     formats: &["json", "html", "pdf"],
     run: report,
@@ -61,9 +62,11 @@ fn report(o: &Opts) -> Result<(), ExitCode> {
         }
     };
     let ms = vuln::matches(&store).map_err(fail)?;
+    let max_age = super::vulns::max_age_option(o, "feed-max-age")?;
+    let feeds = vuln::feeds::feed_status(&store, now(), max_age).map_err(fail)?;
     let reports = ids
         .iter()
-        .map(|id| evidence::device(&store, *id, sl, &ms))
+        .map(|id| evidence::device(&store, *id, sl, &ms, &feeds))
         .collect::<Result<Vec<_>, _>>()
         .map_err(fail)?;
     let ts = fieldattest_collector::timestamp();

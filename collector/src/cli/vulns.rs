@@ -78,13 +78,18 @@ fn vulndb_import(store: &dyn Store, files: &[String]) -> Result<(), ExitCode> {
     }
 }
 
-fn vulndb_status(o: &Opts, store: &dyn Store) -> Result<(), ExitCode> {
-    let max_age = match o.get("max-age") {
-        None => vuln::feeds::DEFAULT_MAX_AGE,
+/// A feed age limit option (`7d`, `36h`, `100years`), else the default.
+pub fn max_age_option(o: &Opts, name: &str) -> Result<i64, ExitCode> {
+    match o.get(name) {
+        None => Ok(vuln::feeds::DEFAULT_MAX_AGE),
         Some(d) => humantime::parse_duration(d)
             .map(|d| d.as_secs().min(i64::MAX as u64) as i64)
-            .map_err(|e| misuse(format!("--max-age {d:?}: {e}")))?,
-    };
+            .map_err(|e| misuse(format!("--{name} {d:?}: {e}"))),
+    }
+}
+
+fn vulndb_status(o: &Opts, store: &dyn Store) -> Result<(), ExitCode> {
+    let max_age = max_age_option(o, "max-age")?;
     let t = now();
     let feeds = vuln::feeds::feed_status(store, t, max_age).map_err(fail)?;
     let stamp = |s: i64| {

@@ -505,7 +505,7 @@ mod tests {
             .unwrap()
             .is_none());
         // The evidence report names the live acceptance beside the result.
-        let r = crate::evidence::device(&s, id, 2, &[]).unwrap();
+        let r = crate::evidence::device(&s, id, 2, &[], &[]).unwrap();
         assert_eq!(r["attestation"]["signature"], "verified", "{r}");
         let rules: Vec<&serde_json::Value> = r["requirements"]
             .as_array()

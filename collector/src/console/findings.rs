@@ -379,6 +379,7 @@ pub fn vulnerabilities(
     store: &dyn Store,
     p: &Params,
     now: i64,
+    feed_max_age: i64,
     v: &Viewer,
 ) -> Result<Markup, String> {
     let (advisories, imported) = store.advisory_stats()?;
@@ -437,6 +438,7 @@ pub fn vulnerabilities(
     let t = trends(store, now, "vuln:")?;
     let body = html! {
         h1 { "Vulnerabilities across the fleet" }
+        (super::feeds_notice(store, now, feed_max_age)?)
         @if advisories == 0 {
             p class="notice" id="advisory-db" role="status" {
                 b { "No advisory database is imported." }

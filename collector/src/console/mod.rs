@@ -240,6 +240,37 @@ pub fn badge(kind: &str) -> Markup {
     html! { span class={ "badge b-" (class) } { (kind) } }
 }
 
+/// Whether the vulnerability data can be trusted to be current: a notice
+/// naming each feed older than `max_age` seconds at `now` (its data date and
+/// age), or saying that nothing was imported — stale or missing data must
+/// never read as "no vulnerabilities". Empty when every feed is fresh.
+pub fn feeds_notice(
+    store: &dyn crate::store::Store,
+    now: i64,
+    max_age: i64,
+) -> Result<Markup, String> {
+    let all = crate::vuln::feeds::feed_status(store, now, max_age)?;
+    let stale: Vec<_> = all.iter().filter(|f| f.stale).collect();
+    let days = |s: i64| s / 86_400;
+    Ok(html! {
+        @if all.is_empty() {
+            p class="coverage notice" id="feeds" role="status" {
+                "No vulnerability data imported: open counts are unknown, not zero (fieldattest-collector vulndb import)."
+            }
+        } @else if !stale.is_empty() {
+            p class="coverage notice" id="feeds" role="status" {
+                "Stale vulnerability data (older than " (days(max_age)) " days): "
+                @for (i, f) in stale.iter().enumerate() {
+                    @if i > 0 { "; " }
+                    b { (f.feed.kind) } " from " (f.feed.origin) ", "
+                    (f.feed.data_date.as_deref().unwrap_or("no data date")) " (" (days(f.age)) " days)"
+                }
+                ". Import fresh feeds."
+            }
+        }
+    })
+}
+
 /// What vulnerability matching could not see, next to a count: "0 open
 /// (14 of 212 components not covered)" and, folded, why ("no CPE for
 /// recipe plc-runtime", "Alpine:v3.19: no advisories imported").

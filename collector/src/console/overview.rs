@@ -85,6 +85,7 @@ pub fn overview(
     p: &Params,
     now: i64,
     silent_after: i64,
+    feed_max_age: i64,
     v: &Viewer,
 ) -> Result<Markup, String> {
     let target = p.number("target").unwrap_or(2).clamp(1, 4) as u8;
@@ -164,8 +165,10 @@ pub fn overview(
         }
     };
     let coverage = store.coverage(None)?;
+    let feeds = super::feeds_notice(store, now, feed_max_age)?;
     let body = html! {
         h1 { "Fleet overview" }
+        (feeds)
         div class="cards" id="summary" {
             (card(m("devices"), "devices", "/devices", false))
             (card(m("status:active"), "active", "/devices?status=active", false))

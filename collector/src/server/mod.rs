@@ -54,6 +54,8 @@ pub struct App {
     pub store: Box<dyn Store>,
     /// Devices silent longer than this are flagged in the fleet view.
     pub silent_after: i64,
+    /// Feeds older than this (seconds) are flagged stale on the console.
+    pub feed_max_age: i64,
 }
 
 type Shared = Arc<App>;
@@ -438,6 +440,7 @@ mod tests {
         let app = Arc::new(App {
             store: Box::new(store),
             silent_after: 60,
+            feed_max_age: crate::vuln::feeds::DEFAULT_MAX_AGE,
         });
         (app, cookies)
     }

@@ -51,7 +51,9 @@ pub(super) async fn report_page(State(app): State<Shared>, Path(id): Path<i64>) 
             return Ok(None);
         }
         let ms = crate::vuln::matches(app.store.as_ref())?;
-        let r = crate::evidence::device(app.store.as_ref(), id, 2, &ms)?;
+        let feeds =
+            crate::vuln::feeds::feed_status(app.store.as_ref(), crate::now(), app.feed_max_age)?;
+        let r = crate::evidence::device(app.store.as_ref(), id, 2, &ms, &feeds)?;
         Ok(Some(crate::evidence::html_linked(
             &[r],
             &crate::timestamp(),
@@ -426,6 +428,7 @@ mod tests {
         let app = Arc::new(App {
             store: Box::new(s),
             silent_after: 60,
+            feed_max_age: crate::vuln::feeds::DEFAULT_MAX_AGE,
         });
         let form = format!("rule={rule}&subject=&justification=jump+host+enforces+MFA&expires=30d");
         let back = format!("/devices/{d}");

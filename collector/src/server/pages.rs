@@ -56,7 +56,19 @@ pub(super) async fn overview(
     Extension(who): Extension<Identity>,
     uri: Uri,
 ) -> Response {
-    view(app, who, uri, console::overview::overview).await
+    let v = viewer(&who);
+    let p = Params::parse(uri.query());
+    render("/", move || {
+        console::overview::overview(
+            app.store.as_ref(),
+            &p,
+            now(),
+            app.silent_after,
+            app.feed_max_age,
+            &v,
+        )
+    })
+    .await
 }
 
 /// `GET /devices`: the device list.
@@ -83,16 +95,12 @@ pub(super) async fn vulnerabilities(
     Extension(who): Extension<Identity>,
     uri: Uri,
 ) -> Response {
-    fn page(
-        s: &dyn Store,
-        p: &Params,
-        now: i64,
-        _: i64,
-        v: &Viewer,
-    ) -> Result<maud::Markup, String> {
-        console::findings::vulnerabilities(s, p, now, v)
-    }
-    view(app, who, uri, page).await
+    let v = viewer(&who);
+    let p = Params::parse(uri.query());
+    render("/", move || {
+        console::findings::vulnerabilities(app.store.as_ref(), &p, now(), app.feed_max_age, &v)
+    })
+    .await
 }
 
 /// `GET /devices.csv` and `/devices.json`: every device of the filter.

@@ -1,5 +1,6 @@
 use super::*;
 use crate::store::{Attestation, SqliteStore, VexEntry};
+use crate::vuln::feeds::DEFAULT_MAX_AGE;
 use crate::vuln::{import_bytes, refresh, ImportReport};
 
 const NOW: i64 = 1_800_000_000;
@@ -68,9 +69,15 @@ fn import(s: &SqliteStore, text: &str) {
 }
 
 fn vulns(s: &SqliteStore, q: &str, may_act: bool) -> String {
-    vulnerabilities(s, &Params::parse(Some(q)), NOW, &viewer(may_act))
-        .unwrap()
-        .into_string()
+    vulnerabilities(
+        s,
+        &Params::parse(Some(q)),
+        NOW,
+        DEFAULT_MAX_AGE,
+        &viewer(may_act),
+    )
+    .unwrap()
+    .into_string()
 }
 
 fn device_list(s: &SqliteStore, q: &str) -> String {
@@ -338,12 +345,55 @@ fn vulnerabilities_show_coverage_risk_and_filter_by_site_kev_reachable_fix() {
     let empty = SqliteStore::memory().unwrap();
     device(&empty, 2, &[], &[OPENSSL]);
     refresh(&empty, true).unwrap();
-    let html = vulnerabilities(&empty, &Params::parse(Some("")), NOW, &viewer(false))
-        .unwrap()
-        .into_string();
+    let html = vulnerabilities(
+        &empty,
+        &Params::parse(Some("")),
+        NOW,
+        DEFAULT_MAX_AGE,
+        &viewer(false),
+    )
+    .unwrap()
+    .into_string();
     assert!(
         html.contains("0 open (1 of 1 components not covered)")
             && html.contains("Debian:12: no advisories imported (1 component)"),
         "{html}"
+    );
+    assert!(html.contains("No vulnerability data imported"), "{html}");
+}
+
+#[test]
+fn stale_or_missing_feeds_are_flagged_on_the_page_and_fresh_ones_are_not() {
+    let s = SqliteStore::memory().unwrap();
+    let page = |max_age: i64| {
+        vulnerabilities(&s, &Params::parse(None), NOW, max_age, &viewer(false))
+            .unwrap()
+            .into_string()
+    };
+    assert!(page(DEFAULT_MAX_AGE).contains("No vulnerability data imported"));
+    // EPSS scores of a model date 40 days before NOW.
+    let date = humantime::format_rfc3339_seconds(
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs((NOW - 40 * 86_400) as u64),
+    )
+    .to_string()[..10]
+        .to_string();
+    let csv = format!(
+        "#model_version:v2025.03.14,score_date:{date}T00:00:00+0000\ncve,epss,percentile\nCVE-2099-0001,0.5,0.9\n"
+    );
+    let mut rep = ImportReport::default();
+    import_bytes(&s, "epss.csv", csv.as_bytes(), NOW, &mut rep);
+    assert!(rep.errors.is_empty(), "{:?}", rep.errors);
+    let stale = page(DEFAULT_MAX_AGE);
+    assert!(
+        stale.contains("Stale vulnerability data (older than 7 days)")
+            && stale.contains("<b>epss</b>")
+            && stale.contains(&date)
+            && stale.contains("(40 days)"),
+        "{stale}"
+    );
+    let fresh = page(60 * 86_400);
+    assert!(
+        !fresh.contains("Stale vulnerability data") && !fresh.contains("No vulnerability data"),
+        "{fresh}"
     );
 }
