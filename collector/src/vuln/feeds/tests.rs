@@ -1,25 +1,25 @@
 use super::*;
-use crate::store::{Epss, Kev, SqliteStore};
+use crate::store::SqliteStore;
 use crate::vuln::version::cpe_cmp;
 use crate::vuln::{evaluate, parse, Advisory};
 use std::cmp::Ordering;
 
-const NVD: &str = include_str!("../../../tests/data/feeds/nvd-2.0.json");
-const KERNEL: &str = include_str!("../../../tests/data/feeds/cve5-kernel.json");
-const EXAMPLED: &str = include_str!("../../../tests/data/feeds/cve5-exampled.json");
-const KEV: &str = include_str!("../../../tests/data/feeds/kev.json");
-const EPSS: &str = include_str!("../../../tests/data/feeds/epss.csv");
-const CSAF: &str = include_str!("../../../tests/data/feeds/csaf-vex.json");
-const OPENVEX: &str = include_str!("../../../tests/data/feeds/openvex.json");
-const CDX: &str = include_str!("../../../tests/data/feeds/cyclonedx-vex.json");
+pub(super) const NVD: &str = include_str!("../../../tests/data/feeds/nvd-2.0.json");
+pub(super) const KERNEL: &str = include_str!("../../../tests/data/feeds/cve5-kernel.json");
+pub(super) const EXAMPLED: &str = include_str!("../../../tests/data/feeds/cve5-exampled.json");
+pub(super) const KEV: &str = include_str!("../../../tests/data/feeds/kev.json");
+pub(super) const EPSS: &str = include_str!("../../../tests/data/feeds/epss.csv");
+pub(super) const CSAF: &str = include_str!("../../../tests/data/feeds/csaf-vex.json");
+pub(super) const OPENVEX: &str = include_str!("../../../tests/data/feeds/openvex.json");
+pub(super) const CDX: &str = include_str!("../../../tests/data/feeds/cyclonedx-vex.json");
 
-fn import(store: &SqliteStore, name: &str, bytes: &[u8], now: i64) -> ImportReport {
+pub(super) fn import(store: &SqliteStore, name: &str, bytes: &[u8], now: i64) -> ImportReport {
     let mut rep = ImportReport::default();
     import_bytes(store, name, bytes, now, &mut rep);
     rep
 }
 
-fn counts(r: &ImportReport) -> (usize, usize, usize, usize) {
+pub(super) fn counts(r: &ImportReport) -> (usize, usize, usize, usize) {
     (r.new, r.updated, r.unchanged, r.errors.len())
 }
 
@@ -341,237 +341,6 @@ fn an_osv_advisory_with_the_same_id_is_not_overwritten() {
     assert!(
         s.feeds().unwrap().iter().all(|f| f.kind == "osv"),
         "nothing taken from k.json"
-    );
-}
-
-#[test]
-fn kev_catalog() {
-    let s = SqliteStore::memory().unwrap();
-    let r = import(
-        &s,
-        "known_exploited_vulnerabilities.json",
-        KEV.as_bytes(),
-        1,
-    );
-    assert_eq!(counts(&r), (2, 0, 0, 1), "{r:?}");
-    assert_eq!(
-        r.errors[0].0,
-        "known_exploited_vulnerabilities.json#/vulnerabilities/2"
-    );
-    let all = s.kev_all().unwrap();
-    assert_eq!(all.len(), 2);
-    assert_eq!(
-        all["CVE-2099-0001"],
-        Kev {
-            added: "2099-01-05".into(),
-            ransomware: true,
-            due: Some("2099-01-26".into())
-        }
-    );
-    assert!(!s.kev("CVE-2099-0002").unwrap().unwrap().ransomware);
-    assert_eq!(s.kev("CVE-2099-0003").unwrap(), None);
-    assert_eq!(
-        counts(&import(&s, "kev.json", KEV.as_bytes(), 2)),
-        (0, 0, 2, 1)
-    );
-    // A newer catalog replaces the older: one entry changed, one gone.
-    let newer = KEV
-        .replace(
-            "\"knownRansomwareCampaignUse\":\"Unknown\",\"notes\":\"\",\"cwes\":[\"CWE-416\"]",
-            "\"knownRansomwareCampaignUse\":\"Known\",\"notes\":\"\",\"cwes\":[\"CWE-416\"]",
-        )
-        .replace("CVE-2099-0001", "CVE-2099-0011");
-    let r = import(&s, "kev.json", newer.as_bytes(), 3);
-    assert_eq!(counts(&r), (1, 1, 0, 1), "{r:?}");
-    assert!(s.kev("CVE-2099-0001").unwrap().is_none());
-    assert!(s.kev("CVE-2099-0002").unwrap().unwrap().ransomware);
-    let f = s.feeds().unwrap();
-    assert_eq!(f.len(), 2, "one row per file name: {f:?}");
-    assert!(f
-        .iter()
-        .all(|f| f.kind == "kev" && f.data_date.as_deref() == Some("2099-01-05")));
-}
-
-fn gzip(b: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(b).unwrap();
-    e.finish().unwrap()
-}
-
-#[test]
-fn epss_csv_plain_and_gzip() {
-    let s = SqliteStore::memory().unwrap();
-    let r = import(&s, "epss_scores-2099-01-05.csv", EPSS.as_bytes(), 1);
-    assert_eq!(counts(&r), (3, 0, 0, 1), "{r:?}");
-    assert_eq!(r.errors[0].0, "epss_scores-2099-01-05.csv:5");
-    let all = s.epss_all().unwrap();
-    assert_eq!(
-        all["CVE-2099-0001"],
-        Epss {
-            score: 0.94123,
-            percentile: 0.99912,
-            date: "2099-01-05".into()
-        }
-    );
-    let gz = gzip(EPSS.as_bytes());
-    let r = import(&s, "epss_scores-current.csv.gz", &gz, 2);
-    assert_eq!(counts(&r), (0, 0, 3, 1), "{r:?}");
-    assert_eq!(r.errors[0].0, "epss_scores-current.csv.gz:5");
-    let newer = EPSS
-        .replace("0.00042", "0.00050")
-        .replace("2099-01-05", "2099-01-06");
-    let r = import(&s, "epss.csv.gz", &gzip(newer.as_bytes()), 3);
-    assert_eq!(counts(&r), (0, 3, 0, 1), "{r:?}");
-    assert_eq!(s.epss_all().unwrap()["CVE-2099-0002"].score, 0.0005);
-    let f: Vec<_> = s
-        .feeds()
-        .unwrap()
-        .into_iter()
-        .filter(|f| f.origin == "epss.csv.gz")
-        .collect();
-    assert_eq!(f[0].data_date.as_deref(), Some("2099-01-06"));
-    // Without the model line; a header missing; an over-long line.
-    assert_eq!(
-        counts(&import(
-            &s,
-            "e.csv",
-            b"cve,epss,percentile\nCVE-2099-0001,0.5,0.5\n",
-            4
-        )),
-        (0, 1, 0, 0)
-    );
-    let r = import(
-        &s,
-        "e.csv",
-        b"#model_version:v1,score_date:2099-01-07\ncve,score\nCVE-2099-0001,0.5,0.5\n",
-        5,
-    );
-    assert_eq!(
-        r.errors,
-        [(
-            "e.csv:2".to_string(),
-            "expected the header cve,epss,percentile".to_string()
-        )]
-    );
-    let long = format!(
-        "cve,epss,percentile\nCVE-2099-0001,0.5,{}\nCVE-2099-0002,0.1,0.2\n",
-        "9".repeat(10_000)
-    );
-    let r = import(&s, "e.csv", long.as_bytes(), 6);
-    // A snapshot: CVE-2099-0001 (on the skipped line) is no longer scored.
-    assert_eq!(counts(&r), (1, 0, 0, 1), "{r:?}");
-    assert_eq!(s.epss_all().unwrap().len(), 1);
-    assert_eq!(r.errors[0].0, "e.csv:2");
-}
-
-#[test]
-fn supplier_vex_in_three_formats() {
-    let s = SqliteStore::memory().unwrap();
-    let r = import(&s, "ex-vex.json", CSAF.as_bytes(), 1);
-    assert_eq!(counts(&r), (2, 0, 0, 1), "{r:?}");
-    assert_eq!(r.errors[0].0, "ex-vex.json#/vulnerabilities/0");
-    assert!(
-        r.errors[0].1.contains("\"FW32\" has no purl or cpe"),
-        "{:?}",
-        r.errors
-    );
-    let v = s.supplier_vex().unwrap();
-    let exd = v
-        .iter()
-        .find(|x| x.product == "pkg:generic/exampled@2.3.0")
-        .unwrap();
-    assert_eq!(exd.vuln, "CVE-2099-0001");
-    assert_eq!(exd.status, "not_affected");
-    assert_eq!(exd.justification.as_deref(), Some("code_not_reachable"));
-    assert_eq!(
-        exd.detail.as_deref(),
-        Some("CSAF vulnerable_code_not_in_execute_path; The overflowing parser is disabled in this build.")
-    );
-    assert_eq!(exd.source, "https://psirt.example.org#EX-VEX-2099-001");
-    assert_eq!(exd.at, 4071254400, "2099-01-05");
-    let k = v.iter().find(|x| x.vuln == "CVE-2099-0002").unwrap();
-    assert_eq!(
-        k.product,
-        "cpe:2.3:o:linux:linux_kernel:6.1.80:*:*:*:*:*:*:*"
-    );
-    assert_eq!(k.status, "affected");
-    assert!(
-        k.detail.as_deref().unwrap().contains("Update to FW 3.3"),
-        "{k:?}"
-    );
-    assert_eq!(
-        k.justification.as_deref(),
-        Some("requires_dependency"),
-        "the group's flag"
-    );
-    assert_eq!(
-        counts(&import(&s, "ex-vex.json", CSAF.as_bytes(), 2)),
-        (0, 0, 2, 1)
-    );
-
-    let r = import(&s, "openvex.json", OPENVEX.as_bytes(), 3);
-    assert_eq!(counts(&r), (2, 0, 0, 1), "{r:?}");
-    assert_eq!(r.errors[0].0, "openvex.json#/statements/2");
-    let v = s.supplier_vex().unwrap();
-    let o = v
-        .iter()
-        .find(|x| x.product == "pkg:generic/exampled@2.4.0")
-        .unwrap();
-    assert_eq!(
-        (o.status.as_str(), o.justification.as_deref()),
-        ("not_affected", Some("code_not_reachable"))
-    );
-    assert_eq!(
-        o.detail.as_deref(),
-        Some("OpenVEX vulnerable_code_not_in_execute_path; The parser is compiled out.")
-    );
-    let ssh = v
-        .iter()
-        .find(|x| x.product == "pkg:generic/openssh@9.3p1")
-        .unwrap();
-    assert_eq!(
-        (ssh.vuln.as_str(), ssh.status.as_str()),
-        ("CVE-2099-0003", "affected")
-    );
-    assert_eq!(ssh.at, 4071254400 - 12 * 3600, "the statement's own time");
-
-    let r = import(&s, "bom.cdx.json", CDX.as_bytes(), 4);
-    assert_eq!(counts(&r), (2, 0, 0, 1), "{r:?}");
-    assert_eq!(r.errors[0].0, "bom.cdx.json#/vulnerabilities/2/affects/0");
-    let v = s.supplier_vex().unwrap();
-    let c: Vec<_> = v
-        .iter()
-        .filter(|x| x.source == "urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79")
-        .collect();
-    assert_eq!(c.len(), 2);
-    assert_eq!(c[0].product, "pkg:generic/exampled@2.4.0");
-    assert_eq!(
-        c[0].justification.as_deref(),
-        Some("requires_configuration")
-    );
-    assert_eq!(
-        c[0].detail.as_deref(),
-        Some("Only with --enable-foo.; response: will_not_fix")
-    );
-    assert_eq!(
-        c[1].product,
-        "cpe:2.3:o:linux:linux_kernel:6.1.95:*:*:*:*:*:*:*"
-    );
-    assert_eq!(c[1].status, "fixed");
-    // A new version of the OpenVEX document drops a statement.
-    let fewer = OPENVEX.replace("\"status\":\"affected\"", "\"status\":\"fixed\"");
-    let r = import(&s, "openvex.json", fewer.as_bytes(), 5);
-    assert_eq!(counts(&r), (0, 1, 1, 1), "{r:?}");
-    let kinds: Vec<(String, u64)> = s
-        .feeds()
-        .unwrap()
-        .into_iter()
-        .map(|f| (f.kind, f.records))
-        .collect();
-    assert_eq!(
-        kinds,
-        [("vex".into(), 2), ("vex".into(), 2), ("vex".into(), 2)]
     );
 }
 
