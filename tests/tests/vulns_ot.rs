@@ -5,7 +5,7 @@
 //! no package database (components found in the binaries, the kernel from
 //! `/lib/modules`) and a Debian controller — and the collector imports feeds
 //! in their official shapes (NVD CVE API 2.0, a CVE 5 record of the kernel
-//! CNA, CISA KEV, EPSS CSV, OpenVEX, OSV for Debian). The open (device, CVE)
+//! CNA, CISA KEV, EPSS CSV, CSAF VEX, OpenVEX, OSV for Debian). The open (device, CVE)
 //! pairs are exactly the affected ones: a `CVE_STATUS` of the image closes
 //! its CVE, the kernel CNA's stable-branch fix (6.1.90 on 6.1.y) is honoured,
 //! a supplier's `not_affected` closes the product it names and nothing else,
@@ -262,6 +262,18 @@ fn ot_images_match_exactly_their_affected_components() {
             )]),
         ),
         nvd(
+            "CVE-2099-1008",
+            7.5,
+            high,
+            json!([cpe_range(
+                "cpe:2.3:a:openssl:openssl:*:*:*:*:*:*:*:*",
+                &[
+                    ("versionStartIncluding", "3.0.0"),
+                    ("versionEndExcluding", "3.0.14")
+                ]
+            )]),
+        ),
+        nvd(
             "CVE-2099-1007",
             7.5,
             high,
@@ -328,6 +340,21 @@ fn ot_images_match_exactly_their_affected_components() {
                 "impact_statement": "The applet is not built into this firmware."}]})
         .to_string(),
     );
+    // The gateway vendor's CSAF VEX: its OpenSSL build is not affected.
+    let csaf = put(
+        "gw.csaf.json",
+        json!({"document": {"category": "csaf_vex", "csaf_version": "2.0", "title": "GW-1 23.05 VEX", "lang": "en",
+                "publisher": {"category": "vendor", "name": "Gateway vendor PSIRT", "namespace": "https://psirt.example.org"},
+                "tracking": {"id": "GW-VEX-2099-7", "status": "final", "version": "1",
+                    "initial_release_date": "2099-02-03T00:00:00Z", "current_release_date": "2099-02-03T00:00:00Z",
+                    "revision_history": [{"date": "2099-02-03T00:00:00Z", "number": "1", "summary": "first"}]}},
+            "product_tree": {"full_product_names": [{"name": "libopenssl3 3.0.13-1", "product_id": "GW-SSL",
+                "product_identification_helper": {"purl": "pkg:generic/libopenssl3@3.0.13-1"}}]},
+            "vulnerabilities": [{"cve": "CVE-2099-1008",
+                "product_status": {"known_not_affected": ["GW-SSL"]},
+                "flags": [{"label": "vulnerable_code_not_in_execute_path", "product_ids": ["GW-SSL"]}]}]})
+        .to_string(),
+    );
     let debian = put(
         "DEBIAN-CVE-2099-1001.json",
         json!({"schema_version": "1.6.0", "id": "DEBIAN-CVE-2099-1001", "modified": "2099-02-02T00:00:00Z",
@@ -339,7 +366,7 @@ fn ot_images_match_exactly_their_affected_components() {
     let (code, out, err) = cli(
         &c,
         &[
-            "vulndb", "import", &nvd_file, &kernel, &kev, &epss, &openvex, &debian,
+            "vulndb", "import", &nvd_file, &kernel, &kev, &epss, &openvex, &csaf, &debian,
         ],
     );
     assert_eq!(code, 0, "{out} {err}");
@@ -361,6 +388,7 @@ fn ot_images_match_exactly_their_affected_components() {
         (yid, "CVE-2099-1001"),
         (yid, "CVE-2099-1006"),
         (yid, "CVE-2099-1007"),
+        (yid, "CVE-2099-1008"),
         (wid, "CVE-2099-1004"),
         (bid, "CVE-2099-1003"),
         (bid, "CVE-2099-1007"),
@@ -425,6 +453,15 @@ fn ot_images_match_exactly_their_affected_components() {
         .find(|r| r["device"] == wid && r["vulnerability"] == "CVE-2099-1007")
         .unwrap_or_else(|| panic!("the supplier-VEX'd match is kept, closed: {out}"));
     assert_eq!(vendor["vex"], "not_affected", "{vendor}");
+    let csaf_closed = all
+        .iter()
+        .find(|r| r["device"] == wid && r["vulnerability"] == "CVE-2099-1008")
+        .unwrap_or_else(|| panic!("the CSAF-VEX'd match is kept, closed: {out}"));
+    assert_eq!(csaf_closed["vex"], "not_affected", "{csaf_closed}");
+    assert_eq!(
+        csaf_closed["vex_justification"], "code_not_reachable",
+        "{csaf_closed}"
+    );
     assert!(
         vendor["vex_source"].as_str().is_some_and(|s| !s.is_empty()),
         "{vendor}"
@@ -448,7 +485,7 @@ fn ot_images_match_exactly_their_affected_components() {
     let data = &r["devices"][0]["vulnerability_data"];
     assert_eq!(data["imported"], true, "{data}");
     assert_eq!(data["stale"], 0, "{data}");
-    assert_eq!(data["feeds"].as_array().map(Vec::len), Some(6), "{data}");
+    assert_eq!(data["feeds"].as_array().map(Vec::len), Some(7), "{data}");
 
     // Honest about what it cannot see: a device whose components have no
     // identity says so instead of showing a clean zero.
