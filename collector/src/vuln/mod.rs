@@ -54,6 +54,9 @@ struct Hit {
     supplier: Option<Statement>,
 }
 
+/// A set's hits, its coverage and the (ecosystem, name) keys of its packages.
+type Tagged = (Vec<Hit>, Coverage, Vec<(String, String)>);
+
 /// What matching reads once per run: the parsed advisories per key, the
 /// ecosystems holding any advisory, the supplier's VEX statements.
 struct Matcher<'a> {
@@ -92,10 +95,7 @@ impl<'a> Matcher<'a> {
     }
 
     /// Every advisory hit on the tags, their coverage and their keys.
-    fn tags(
-        &mut self,
-        tags: &[String],
-    ) -> Result<(Vec<Hit>, Coverage, Vec<(String, String)>), String> {
+    fn tags(&mut self, tags: &[String]) -> Result<Tagged, String> {
         let mut hits = Vec::new();
         // (advisory, tag): one hit however many keys of the tag it names.
         let mut seen: HashSet<(String, String)> = HashSet::new();
