@@ -14,22 +14,12 @@
 //! first and names each row's CVSS, EPSS, KEV, reachability and reason.
 
 use fieldattest_tests::collector::*;
-use fieldattest_tests::{bin, fieldattest};
+use fieldattest_tests::fieldattest;
 use serde_json::{json, Value};
-use std::process::Command;
 
+/// The collector CLI on this collector's database.
 fn cli(c: &Collector, args: &[&str]) -> (i32, String, String) {
-    let o = Command::new(bin("fieldattest-collector"))
-        .args(args)
-        .arg("--db")
-        .arg(c.db())
-        .output()
-        .unwrap();
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into(),
-        String::from_utf8_lossy(&o.stderr).into(),
-    )
+    c.run_parts(args)
 }
 
 /// A device whose tree starts without a dpkg database.

@@ -6,10 +6,9 @@
 //! (bounded) and never reaches SQL as text.
 
 use super::auth::{deny, Identity, Role};
-use super::Shared;
+use super::{App, Shared};
 use crate::console::{self, Params, Viewer};
 use crate::now;
-use crate::store::Store;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
@@ -37,17 +36,15 @@ where
     }
 }
 
-/// A console view: (store, query, now, silent-after, viewer) → the page.
-type View = fn(&dyn Store, &Params, i64, i64, &Viewer) -> Result<maud::Markup, String>;
-
-/// Renders view `f` for the signed-in operator with the URL's query.
-async fn view(app: Shared, who: Identity, uri: Uri, f: View) -> Response {
+/// Renders view `f` (app, query, now, viewer → the page) for the signed-in
+/// operator with the URL's query, on the blocking pool.
+async fn view<F>(app: Shared, who: Identity, uri: Uri, f: F) -> Response
+where
+    F: FnOnce(&App, &Params, i64, &Viewer) -> Result<maud::Markup, String> + Send + 'static,
+{
     let v = viewer(&who);
     let p = Params::parse(uri.query());
-    render("/", move || {
-        f(app.store.as_ref(), &p, now(), app.silent_after, &v)
-    })
-    .await
+    render("/", move || f(&app, &p, now(), &v)).await
 }
 
 /// `GET /`: the overview.
@@ -56,17 +53,8 @@ pub(super) async fn overview(
     Extension(who): Extension<Identity>,
     uri: Uri,
 ) -> Response {
-    let v = viewer(&who);
-    let p = Params::parse(uri.query());
-    render("/", move || {
-        console::overview::overview(
-            app.store.as_ref(),
-            &p,
-            now(),
-            app.silent_after,
-            app.feed_max_age,
-            &v,
-        )
+    view(app, who, uri, |a, p, t, v| {
+        console::overview::overview(a.store.as_ref(), p, t, a.silent_after, a.feed_max_age, v)
     })
     .await
 }
@@ -77,7 +65,10 @@ pub(super) async fn devices(
     Extension(who): Extension<Identity>,
     uri: Uri,
 ) -> Response {
-    view(app, who, uri, console::devices::list).await
+    view(app, who, uri, |a, p, t, v| {
+        console::devices::list(a.store.as_ref(), p, t, a.silent_after, v)
+    })
+    .await
 }
 
 /// `GET /findings`: failing rules across the fleet.
@@ -86,7 +77,10 @@ pub(super) async fn findings(
     Extension(who): Extension<Identity>,
     uri: Uri,
 ) -> Response {
-    view(app, who, uri, console::findings::findings).await
+    view(app, who, uri, |a, p, t, v| {
+        console::findings::findings(a.store.as_ref(), p, t, a.silent_after, v)
+    })
+    .await
 }
 
 /// `GET /vulnerabilities`: open advisories across the fleet.
@@ -95,10 +89,8 @@ pub(super) async fn vulnerabilities(
     Extension(who): Extension<Identity>,
     uri: Uri,
 ) -> Response {
-    let v = viewer(&who);
-    let p = Params::parse(uri.query());
-    render("/", move || {
-        console::findings::vulnerabilities(app.store.as_ref(), &p, now(), app.feed_max_age, &v)
+    view(app, who, uri, |a, p, t, v| {
+        console::findings::vulnerabilities(a.store.as_ref(), p, t, a.feed_max_age, v)
     })
     .await
 }
