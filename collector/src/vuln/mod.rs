@@ -62,9 +62,17 @@ type Tagged = (Vec<Hit>, Coverage, Vec<(String, String)>);
 struct Matcher<'a> {
     store: &'a dyn Store,
     cache: HashMap<(String, String), Vec<Advisory>>,
+    /// Advisories held in `cache`; past [`MAX_CACHED`] it is emptied.
+    cached: usize,
     ecosystems: HashSet<String>,
     supplier: Vec<SupplierVex>,
 }
+
+/// Parsed advisories a run keeps for the next package sets at most (a
+/// re-match of every set against 250,000 records must not hold them all).
+const MAX_CACHED: usize = 20_000;
+/// Package sets matched before their rows are written (and dropped).
+const SETS_PER_WRITE: usize = 64;
 
 /// Unidentified components named in a coverage note before "+N more".
 const NOTE_NAMES: usize = 20;
@@ -74,6 +82,7 @@ impl<'a> Matcher<'a> {
         Ok(Matcher {
             store,
             cache: HashMap::new(),
+            cached: 0,
             ecosystems: store.advisory_ecosystems()?.into_iter().collect(),
             supplier: store.supplier_vex()?,
         })
@@ -83,12 +92,17 @@ impl<'a> Matcher<'a> {
     fn held(&mut self, eco: &str, name: &str) -> Result<&[Advisory], String> {
         let key = (eco.to_string(), name.to_string());
         if !self.cache.contains_key(&key) {
-            let advs = self
+            let advs: Vec<Advisory> = self
                 .store
                 .advisories_for(eco, name)?
                 .into_iter()
                 .filter_map(|(_, raw)| parse(&raw).ok())
                 .collect();
+            if self.cached + advs.len() > MAX_CACHED {
+                self.cache.clear();
+                self.cached = 0;
+            }
+            self.cached += advs.len();
             self.cache.insert(key.clone(), advs);
         }
         Ok(self.cache.get(&key).map(Vec::as_slice).unwrap_or(&[]))
@@ -482,7 +496,8 @@ pub fn refresh_keys(store: &dyn Store, keys: &[(String, String)]) -> Result<usiz
 
 fn match_sets(store: &dyn Store, sets: Vec<(i64, Vec<String>)>) -> Result<usize, String> {
     let mut m = Matcher::new(store)?;
-    let mut out = Vec::with_capacity(sets.len());
+    let n = sets.len();
+    let mut out = Vec::with_capacity(n.min(SETS_PER_WRITE));
     for (set, tags) in sets {
         let (hits, coverage, keys) = m.tags(&tags)?;
         // One row per (advisory, component), with its binary packages.
@@ -535,10 +550,13 @@ fn match_sets(store: &dyn Store, sets: Vec<(i64, Vec<String>)>) -> Result<usize,
             coverage,
             keys,
         });
+        if out.len() == SETS_PER_WRITE {
+            store.put_set_vulns(&out)?;
+            out.clear();
+        }
     }
-    let n = out.len();
-    for chunk in out.chunks(64) {
-        store.put_set_vulns(chunk)?;
+    if !out.is_empty() {
+        store.put_set_vulns(&out)?;
     }
     Ok(n)
 }
