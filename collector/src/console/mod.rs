@@ -250,22 +250,35 @@ pub fn feeds_notice(
     max_age: i64,
 ) -> Result<Markup, String> {
     let all = crate::vuln::feeds::feed_status(store, now, max_age)?;
-    let stale: Vec<_> = all.iter().filter(|f| f.stale).collect();
+    // Per kind: (files, stale files, the oldest stale file's data date and age).
+    let mut kinds: std::collections::BTreeMap<&str, (usize, usize, Option<(&str, i64)>)> =
+        std::collections::BTreeMap::new();
+    for f in &all {
+        let k = kinds.entry(f.feed.kind.as_str()).or_default();
+        k.0 += 1;
+        if f.stale {
+            k.1 += 1;
+            let date = f.feed.data_date.as_deref().unwrap_or("no data date");
+            if k.2.is_none_or(|(_, age)| f.age > age) {
+                k.2 = Some((date, f.age));
+            }
+        }
+    }
     let days = |s: i64| s / 86_400;
     Ok(html! {
         @if all.is_empty() {
             p class="coverage notice" id="feeds" role="status" {
                 "No vulnerability data imported: open counts are unknown, not zero (fieldattest-collector vulndb import)."
             }
-        } @else if !stale.is_empty() {
+        } @else if kinds.values().any(|k| k.1 > 0) {
             p class="coverage notice" id="feeds" role="status" {
                 "Stale vulnerability data (older than " (days(max_age)) " days): "
-                @for (i, f) in stale.iter().enumerate() {
+                @for (i, (kind, (n, stale, oldest))) in kinds.iter().filter(|(_, k)| k.1 > 0).enumerate() {
                     @if i > 0 { "; " }
-                    b { (f.feed.kind) } " from " (f.feed.origin) ", "
-                    (f.feed.data_date.as_deref().unwrap_or("no data date")) " (" (days(f.age)) " days)"
+                    b { (kind) } " " (stale) " of " (n) " file" @if *n != 1 { "s" }
+                    @if let Some((date, age)) = oldest { ", oldest " (date) " (" (days(*age)) " days)" }
                 }
-                ". Import fresh feeds."
+                ". Import fresh feeds (vulndb status lists them)."
             }
         }
     })

@@ -24,7 +24,7 @@ pub struct DeviceCveStatus {
 }
 
 /// A listening socket of a device and the package owning its process.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DeviceListener {
     pub proto: String,
     pub addr: String,
@@ -112,7 +112,7 @@ pub(super) fn replace(tx: &Connection, a: &Attestation) -> Result<()> {
     put(tx, a.device_id, &a.cve_status, &a.listeners)
 }
 
-fn put(
+pub(super) fn put(
     tx: &Connection,
     device_id: i64,
     cve: &[DeviceCveStatus],
@@ -271,6 +271,24 @@ pub(super) fn device_listeners(c: &mut Connection, device_id: i64) -> Result<Vec
         "SELECT {LISTENER_COLS} FROM device_listeners WHERE device_id = ?1 ORDER BY port, proto, addr"
     );
     query(c, &sql, [device_id], |r| listener_row(r, 0))
+}
+
+/// Active devices with a package set and recorded listeners, of a site or
+/// all: (package set, listeners digest, device), grouped by set and digest
+/// (devices with equal digests listen alike).
+pub(super) fn listening_devices(
+    c: &mut Connection,
+    site: Option<&str>,
+) -> Result<Vec<(i64, Vec<u8>, i64)>> {
+    query(
+        c,
+        "SELECT pkgset, listeners_digest, id FROM devices
+          WHERE status = 'active' AND pkgset IS NOT NULL AND listeners_digest IS NOT NULL
+            AND (?1 IS NULL OR site = ?1)
+          ORDER BY pkgset, listeners_digest, id",
+        [site],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
 }
 
 /// Every device's listeners, by device and port.

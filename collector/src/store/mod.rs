@@ -401,6 +401,9 @@ pub trait Store: Send + Sync {
     fn cve_status_all(&self) -> Result<Vec<(i64, DeviceCveStatus)>>;
     /// The listeners of a device's latest attestation, with their packages.
     fn device_listeners(&self, device_id: i64) -> Result<Vec<DeviceListener>>;
+    /// Active devices with recorded listeners (of a site): (package set,
+    /// listeners digest, device), grouped by set and digest.
+    fn listening_devices(&self, site: Option<&str>) -> Result<Vec<(i64, Vec<u8>, i64)>>;
     /// Every device's listeners: (device id, listener).
     fn listeners_all(&self) -> Result<Vec<(i64, DeviceListener)>>;
 }
@@ -634,6 +637,7 @@ impl Store for SqliteStore {
         device_claims::cve_status_all() -> Vec<(i64, DeviceCveStatus)>;
         device_claims::device_listeners(device_id: i64) -> Vec<DeviceListener>;
         device_claims::listeners_all() -> Vec<(i64, DeviceListener)>;
+        device_claims::listening_devices(site: Option<&str>) -> Vec<(i64, Vec<u8>, i64)>;
         set_vulns::set_vulns() -> SetMatches;
         set_vulns::vuln_exceptions() -> Vec<VulnException>;
         set_vulns::device_vulns(device: i64) -> Vec<SetVuln>;

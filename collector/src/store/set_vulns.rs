@@ -523,30 +523,7 @@ impl super::SqliteStore {
         cve: &[super::DeviceCveStatus],
         listeners: &[super::DeviceListener],
     ) {
-        let c = self.c();
-        c.execute(
-            "DELETE FROM device_cve_status WHERE device_id = ?1",
-            [device],
-        )
-        .unwrap();
-        c.execute(
-            "DELETE FROM device_listeners WHERE device_id = ?1",
-            [device],
-        )
-        .unwrap();
-        for s in cve {
-            c.execute(
-                "INSERT INTO device_cve_status (device_id, vuln, component, status, detail, description) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![device, s.vuln, s.component, s.status, s.detail, s.description],
-            )
-            .unwrap();
-        }
-        for l in listeners {
-            c.execute(
-                "INSERT INTO device_listeners (device_id, proto, addr, port, process, package) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![device, l.proto, l.addr, l.port, l.process, l.package],
-            )
-            .unwrap();
-        }
+        // The attestation path's own writer (rows and digests).
+        super::device_claims::put(&self.c(), device, cve, listeners).unwrap();
     }
 }

@@ -116,20 +116,26 @@ pub fn fleet_open_where(store: &dyn Store, f: &FleetFilter) -> Result<Vec<FleetV
     let by_device: HashMap<i64, &VulnException> =
         exceptions.iter().map(|x| (x.device_id, x)).collect();
     // Listeners of active devices (of the site), by package set.
-    let mut listening: HashMap<i64, Vec<(i64, Vec<DeviceListener>)>> = HashMap::new();
-    let listeners = store.listeners_all()?;
-    if !listeners.is_empty() {
-        let sets: HashMap<i64, i64> = store.device_sets(f.site.as_deref())?.into_iter().collect();
-        let mut per_device: BTreeMap<i64, Vec<DeviceListener>> = BTreeMap::new();
-        for (d, l) in listeners {
-            if sets.contains_key(&d) {
-                per_device.entry(d).or_default().push(l);
+    // Per set, the listening devices: each device with its own statements
+    // alone, the others grouped by their listeners' digest (devices of one
+    // image listen alike: their exposure is decided once, with the
+    // listeners of one of them): (device, listeners, how many).
+    let mut listening: HashMap<i64, Vec<(i64, Vec<DeviceListener>, u64)>> = HashMap::new();
+    let mut alike: BTreeMap<(i64, Vec<u8>), (i64, u64)> = BTreeMap::new();
+    for (set, digest, d) in store.listening_devices(f.site.as_deref())? {
+        if by_device.contains_key(&d) {
+            let ls = store.device_listeners(d)?;
+            if !ls.is_empty() {
+                listening.entry(set).or_default().push((d, ls, 1));
             }
+        } else {
+            alike.entry((set, digest)).or_insert((d, 0)).1 += 1;
         }
-        for (d, ls) in per_device {
-            if let Some(set) = sets.get(&d) {
-                listening.entry(*set).or_default().push((d, ls));
-            }
+    }
+    for ((set, _), (d, n)) in alike {
+        let ls = store.device_listeners(d)?;
+        if !ls.is_empty() {
+            listening.entry(set).or_default().push((d, ls, n));
         }
     }
     let fleet_vex: HashMap<String, String> = store
@@ -177,7 +183,7 @@ pub fn fleet_open_where(store: &dyn Store, f: &FleetFilter) -> Result<Vec<FleetV
                 continue;
             }
             devices += open;
-            for (d, ls) in listening.get(set).map(Vec::as_slice).unwrap_or(&[]) {
+            for (d, ls, n) in listening.get(set).map(Vec::as_slice).unwrap_or(&[]) {
                 let x = by_device.get(d).copied();
                 let exposed = vs.iter().filter(|v| open_on(v, x, fleet)).find_map(|v| {
                     let bins: Vec<String> = v.packages.split(',').map(str::to_string).collect();
@@ -187,7 +193,7 @@ pub fn fleet_open_where(store: &dyn Store, f: &FleetFilter) -> Result<Vec<FleetV
                     }
                 });
                 if let Some(e) = exposed {
-                    reachable += 1;
+                    reachable += n;
                     for x in e {
                         if evidence.len() < 3 && !evidence.contains(&x) {
                             evidence.push(x);

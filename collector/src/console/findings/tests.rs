@@ -386,7 +386,7 @@ fn stale_or_missing_feeds_are_flagged_on_the_page_and_fresh_ones_are_not() {
     let stale = page(DEFAULT_MAX_AGE);
     assert!(
         stale.contains("Stale vulnerability data (older than 7 days)")
-            && stale.contains("<b>epss</b>")
+            && stale.contains("<b>epss</b> 1 of 1 file, oldest")
             && stale.contains(&date)
             && stale.contains("(40 days)"),
         "{stale}"
