@@ -173,6 +173,10 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX device_listeners_device ON device_listeners(device_id, port);
      ALTER TABLE devices ADD COLUMN cve_status_digest BLOB;
      ALTER TABLE devices ADD COLUMN listeners_digest BLOB;",
+    // The fleet vulnerability view reads active devices per package set and
+    // their listeners' digests from this index alone (`+status` in those
+    // queries keeps the status indexes for the others).
+    "CREATE INDEX devices_sets ON devices(pkgset, status, site, listeners_digest);",
 ];
 
 /// Whether migration `m` is the one that adds the console's per-device

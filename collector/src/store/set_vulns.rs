@@ -89,7 +89,8 @@ fn pkgsets_to_match_ids(c: &Connection, all: bool) -> Result<Vec<i64>> {
 pub(super) fn set_counts(c: &Connection, site: Option<&str>) -> Result<Vec<(i64, u64)>> {
     let v = c
         .prepare_cached(
-            "SELECT pkgset, COUNT(*) FROM devices WHERE status = 'active' AND pkgset IS NOT NULL
+            // `+status`: read through the covering index `devices_sets`.
+            "SELECT pkgset, COUNT(*) FROM devices WHERE pkgset IS NOT NULL AND +status = 'active'
                AND (?1 IS NULL OR site = ?1) GROUP BY pkgset",
         )
         .map_err(e)?
@@ -106,7 +107,7 @@ pub(super) fn set_counts(c: &Connection, site: Option<&str>) -> Result<Vec<(i64,
 pub(super) fn device_sets(c: &Connection, site: Option<&str>) -> Result<Vec<(i64, i64)>> {
     let v = c
         .prepare_cached(
-            "SELECT id, pkgset FROM devices WHERE status = 'active' AND pkgset IS NOT NULL
+            "SELECT id, pkgset FROM devices WHERE pkgset IS NOT NULL AND +status = 'active'
                AND (?1 IS NULL OR site = ?1)",
         )
         .map_err(e)?
@@ -136,7 +137,7 @@ pub(super) fn coverage(c: &Connection, device: Option<i64>) -> Result<Coverage> 
         Some(_) => "SELECT total, unidentified, uncovered, nodata, notes FROM pkgset_coverage
                     WHERE set_id = (SELECT pkgset FROM devices WHERE id = ?1)",
         None => "SELECT total, unidentified, uncovered, nodata, notes FROM pkgset_coverage
-                 WHERE set_id IN (SELECT pkgset FROM devices WHERE status = 'active' AND pkgset IS NOT NULL)
+                 WHERE set_id IN (SELECT pkgset FROM devices WHERE pkgset IS NOT NULL AND +status = 'active')
                    AND ?1 IS NULL",
     };
     let mut st = c.prepare_cached(sql).map_err(e)?;
@@ -153,6 +154,7 @@ pub(super) fn coverage(c: &Connection, device: Option<i64>) -> Result<Coverage> 
         .map_err(e)?;
     let mut out = Coverage::default();
     let u = |x: i64| x.max(0) as u64;
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     for r in rows {
         let (t, un, uc, nodata, notes) = r.map_err(e)?;
         out.sets += 1;
@@ -165,7 +167,7 @@ pub(super) fn coverage(c: &Connection, device: Option<i64>) -> Result<Coverage> 
             }
         }
         for x in notes.split('\n').filter(|x| !x.is_empty()) {
-            if !out.notes.iter().any(|y| y == x) {
+            if seen.insert(x.to_string()) {
                 out.notes.push(x.to_string());
             }
         }
@@ -392,7 +394,9 @@ pub(super) fn vuln_exceptions(c: &Connection) -> Result<Vec<VulnException>> {
     }
     let mut st = c
         .prepare(
-            "SELECT d.id, d.pkgset, x.vuln, x.status, d.site FROM devices d JOIN vex x ON x.device_id = d.id
+            // The few statements first, then their devices (CROSS JOIN keeps
+            // that order; the other way visits every active device).
+            "SELECT d.id, d.pkgset, x.vuln, x.status, d.site FROM vex x CROSS JOIN devices d ON x.device_id = d.id
              WHERE d.status = 'active' AND d.pkgset IS NOT NULL",
         )
         .map_err(e)?;
@@ -417,7 +421,7 @@ pub(super) fn vuln_exceptions(c: &Connection) -> Result<Vec<VulnException>> {
     let sql = format!(
         "SELECT d.id, d.pkgset, s.vuln, s.component,
                 CASE WHEN CAST(s.status AS TEXT) IN ('Patched', '1') THEN 'fixed' ELSE 'not_affected' END, d.site
-         FROM devices d JOIN device_cve_status s ON s.device_id = d.id
+         FROM device_cve_status s CROSS JOIN devices d ON s.device_id = d.id
          WHERE d.status = 'active' AND d.pkgset IS NOT NULL AND {}",
         cve_closes!()
     );

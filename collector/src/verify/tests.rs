@@ -415,11 +415,11 @@ fn tokens_stored_before_the_migration_are_backfilled() {
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
     c.execute_batch(&format!(
-        "DROP TABLE device_cve_status; DROP TABLE device_listeners;
+        "DROP INDEX devices_sets; DROP TABLE device_cve_status; DROP TABLE device_listeners;
          ALTER TABLE devices DROP COLUMN cve_status_digest;
          ALTER TABLE devices DROP COLUMN listeners_digest;
          PRAGMA user_version = {};",
-        v - 1
+        v - 2
     ))
     .unwrap();
     drop(c);
