@@ -274,21 +274,41 @@ pub(super) fn device_listeners(c: &mut Connection, device_id: i64) -> Result<Vec
 }
 
 /// Active devices with a package set and recorded listeners, of a site or
-/// all: (package set, listeners digest, device); devices with equal digests
-/// listen alike.
-pub(super) fn listening_devices(
+/// all, grouped by package set and listeners digest (devices with equal
+/// digests listen alike): (package set, digest, one device, how many).
+pub(super) fn listening_groups(
     c: &mut Connection,
     site: Option<&str>,
-) -> Result<Vec<(i64, Vec<u8>, i64)>> {
+) -> Result<Vec<(i64, Vec<u8>, i64, u64)>> {
     query(
         c,
         // `+status`: read through the covering index `devices_sets`.
-        "SELECT pkgset, listeners_digest, id FROM devices
+        "SELECT pkgset, listeners_digest, MIN(id), COUNT(*) FROM devices
           WHERE pkgset IS NOT NULL AND +status = 'active' AND listeners_digest IS NOT NULL
-            AND (?1 IS NULL OR site = ?1)",
+            AND (?1 IS NULL OR site = ?1)
+          GROUP BY pkgset, listeners_digest",
         [site],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get::<_, i64>(3)?.max(0) as u64,
+            ))
+        },
     )
+}
+
+/// A device's package set and listeners digest (when it has both).
+pub(super) fn listening_of(c: &mut Connection, device: i64) -> Result<Option<(i64, Vec<u8>)>> {
+    Ok(query(
+        c,
+        "SELECT pkgset, listeners_digest FROM devices
+          WHERE id = ?1 AND pkgset IS NOT NULL AND listeners_digest IS NOT NULL",
+        [device],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?
+    .pop())
 }
 
 /// Every device's listeners, by device and port.

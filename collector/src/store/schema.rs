@@ -176,7 +176,7 @@ const MIGRATIONS: &[&str] = &[
     // The fleet vulnerability view reads active devices per package set and
     // their listeners' digests from this index alone (`+status` in those
     // queries keeps the status indexes for the others).
-    "CREATE INDEX devices_sets ON devices(pkgset, status, site, listeners_digest);",
+    "CREATE INDEX devices_sets ON devices(pkgset, listeners_digest, status, site);",
 ];
 
 /// Whether migration `m` is the one that adds the console's per-device

@@ -96,6 +96,8 @@ pub fn fleet_open_where(store: &dyn Store, f: &FleetFilter) -> Result<Vec<FleetV
         .collect();
     // Devices with the same statements on the same set decide alike:
     // (set) → [(representative, how many)].
+    // A device's statements, as one comparable value (the group it decides with).
+    let mut sig_of: HashMap<i64, (usize, String)> = HashMap::new();
     let mut by_set: HashMap<i64, Vec<(&VulnException, u64)>> = HashMap::new();
     {
         let mut groups: HashMap<(i64, String), (usize, u64)> = HashMap::new();
@@ -104,38 +106,52 @@ pub fn fleet_open_where(store: &dyn Store, f: &FleetFilter) -> Result<Vec<FleetV
             sig.0.sort();
             sig.1.sort();
             sig.2.sort();
-            groups
-                .entry((x.pkgset, format!("{sig:?}")))
-                .or_insert((i, 0))
-                .1 += 1;
+            let sig = format!("{sig:?}");
+            let g = groups.entry((x.pkgset, sig.clone())).or_insert((i, 0));
+            g.1 += 1;
+            sig_of.insert(x.device_id, (g.0, sig));
         }
         for ((set, _), (i, n)) in groups {
             by_set.entry(set).or_default().push((&exceptions[i], n));
         }
     }
-    let by_device: HashMap<i64, &VulnException> =
-        exceptions.iter().map(|x| (x.device_id, x)).collect();
-    // Listeners of active devices (of the site), by package set.
-    // Per set, the listening devices: each device with its own statements
-    // alone, the others grouped by their listeners' digest (devices of one
-    // image listen alike: their exposure is decided once, with the
-    // listeners of one of them): (device, listeners, how many).
-    let mut listening: HashMap<i64, Vec<(i64, Vec<DeviceListener>, u64)>> = HashMap::new();
-    let mut alike: BTreeMap<(i64, Vec<u8>), (i64, u64)> = BTreeMap::new();
-    for (set, digest, d) in store.listening_devices(f.site.as_deref())? {
-        if by_device.contains_key(&d) {
-            let ls = store.device_listeners(d)?;
-            if !ls.is_empty() {
-                listening.entry(set).or_default().push((d, ls, 1));
-            }
-        } else {
-            alike.entry((set, digest)).or_insert((d, 0)).1 += 1;
-        }
+    // Per set, the listening devices grouped by their listeners' digest and
+    // their statements (devices of one image listen alike, and devices with
+    // the same statements decide alike: a group's exposure is decided once,
+    // with one device's listeners and statements): (statements, listeners,
+    // how many).
+    type Group<'x> = (Option<&'x VulnException>, Vec<DeviceListener>, u64);
+    let mut listening: HashMap<i64, Vec<Group>> = HashMap::new();
+    let mut alike: BTreeMap<(i64, Vec<u8>, Option<&str>), (i64, Option<usize>, u64)> =
+        BTreeMap::new();
+    for (set, digest, d, n) in store.listening_groups(f.site.as_deref())? {
+        alike.insert((set, digest, None), (d, None, n));
     }
-    for ((set, _), (d, n)) in alike {
+    // Devices with their own statements leave their digest's group for
+    // the group of their statements.
+    for x in &exceptions {
+        let Some((set, digest)) = store.listening_of(x.device_id)? else {
+            continue;
+        };
+        let Some((i, sig)) = sig_of.get(&x.device_id) else {
+            continue;
+        };
+        if let Some(g) = alike.get_mut(&(set, digest.clone(), None)) {
+            g.2 = g.2.saturating_sub(1);
+        }
+        alike
+            .entry((set, digest, Some(sig.as_str())))
+            .or_insert((x.device_id, Some(*i), 0))
+            .2 += 1;
+    }
+    alike.retain(|_, g| g.2 > 0);
+    for ((set, _, _), (d, x, n)) in alike {
         let ls = store.device_listeners(d)?;
         if !ls.is_empty() {
-            listening.entry(set).or_default().push((d, ls, n));
+            listening
+                .entry(set)
+                .or_default()
+                .push((x.map(|i| &exceptions[i]), ls, n));
         }
     }
     let fleet_vex: HashMap<String, String> = store
@@ -183,8 +199,8 @@ pub fn fleet_open_where(store: &dyn Store, f: &FleetFilter) -> Result<Vec<FleetV
                 continue;
             }
             devices += open;
-            for (d, ls, n) in listening.get(set).map(Vec::as_slice).unwrap_or(&[]) {
-                let x = by_device.get(d).copied();
+            for (x, ls, n) in listening.get(set).map(Vec::as_slice).unwrap_or(&[]) {
+                let x = *x;
                 let exposed = vs.iter().filter(|v| open_on(v, x, fleet)).find_map(|v| {
                     let bins: Vec<String> = v.packages.split(',').map(str::to_string).collect();
                     match reach(ls, &v.component, &bins) {
