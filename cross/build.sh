@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . cross/env.sh
+cross_release_link
 OUT=${1:-target/cross-out}
 TARGETS=${TARGETS:-"aarch64-unknown-linux-musl aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf"}
 # shellcheck disable=SC2086
