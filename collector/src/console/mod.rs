@@ -251,8 +251,8 @@ pub fn feeds_notice(
 ) -> Result<Markup, String> {
     let all = crate::vuln::feeds::feed_status(store, now, max_age)?;
     // Per kind: (files, stale files, the oldest stale file's data date and age).
-    let mut kinds: std::collections::BTreeMap<&str, (usize, usize, Option<(&str, i64)>)> =
-        std::collections::BTreeMap::new();
+    type Kind<'a> = (usize, usize, Option<(&'a str, i64)>);
+    let mut kinds: std::collections::BTreeMap<&str, Kind> = std::collections::BTreeMap::new();
     for f in &all {
         let k = kinds.entry(f.feed.kind.as_str()).or_default();
         k.0 += 1;

@@ -273,13 +273,17 @@ pub(super) fn device_listeners(c: &mut Connection, device_id: i64) -> Result<Vec
     query(c, &sql, [device_id], |r| listener_row(r, 0))
 }
 
+/// Devices that listen alike: (package set, listeners digest, one device,
+/// how many).
+pub type ListeningGroup = (i64, Vec<u8>, i64, u64);
+
 /// Active devices with a package set and recorded listeners, of a site or
 /// all, grouped by package set and listeners digest (devices with equal
 /// digests listen alike): (package set, digest, one device, how many).
 pub(super) fn listening_groups(
     c: &mut Connection,
     site: Option<&str>,
-) -> Result<Vec<(i64, Vec<u8>, i64, u64)>> {
+) -> Result<Vec<ListeningGroup>> {
     query(
         c,
         // `+status`: read through the covering index `devices_sets`.

@@ -403,7 +403,7 @@ pub trait Store: Send + Sync {
     fn device_listeners(&self, device_id: i64) -> Result<Vec<DeviceListener>>;
     /// Active devices with recorded listeners (of a site), grouped by package
     /// set and listeners digest: (set, digest, one device, how many).
-    fn listening_groups(&self, site: Option<&str>) -> Result<Vec<(i64, Vec<u8>, i64, u64)>>;
+    fn listening_groups(&self, site: Option<&str>) -> Result<Vec<device_claims::ListeningGroup>>;
     /// A device's package set and listeners digest.
     fn listening_of(&self, device: i64) -> Result<Option<(i64, Vec<u8>)>>;
     /// Every device's listeners: (device id, listener).
@@ -639,7 +639,7 @@ impl Store for SqliteStore {
         device_claims::cve_status_all() -> Vec<(i64, DeviceCveStatus)>;
         device_claims::device_listeners(device_id: i64) -> Vec<DeviceListener>;
         device_claims::listeners_all() -> Vec<(i64, DeviceListener)>;
-        device_claims::listening_groups(site: Option<&str>) -> Vec<(i64, Vec<u8>, i64, u64)>;
+        device_claims::listening_groups(site: Option<&str>) -> Vec<device_claims::ListeningGroup>;
         device_claims::listening_of(device: i64) -> Option<(i64, Vec<u8>)>;
         set_vulns::set_vulns() -> SetMatches;
         set_vulns::vuln_exceptions() -> Vec<VulnException>;

@@ -122,8 +122,9 @@ pub fn fleet_open_where(store: &dyn Store, f: &FleetFilter) -> Result<Vec<FleetV
     // how many).
     type Group<'x> = (Option<&'x VulnException>, Vec<DeviceListener>, u64);
     let mut listening: HashMap<i64, Vec<Group>> = HashMap::new();
-    let mut alike: BTreeMap<(i64, Vec<u8>, Option<&str>), (i64, Option<usize>, u64)> =
-        BTreeMap::new();
+    // (set, digest, statements) → (one device, its exception, how many).
+    type Key<'s> = (i64, Vec<u8>, Option<&'s str>);
+    let mut alike: BTreeMap<Key, (i64, Option<usize>, u64)> = BTreeMap::new();
     for (set, digest, d, n) in store.listening_groups(f.site.as_deref())? {
         alike.insert((set, digest, None), (d, None, n));
     }
