@@ -283,7 +283,13 @@ fn run(s: &common::State, u: &mut Unstructured) -> Result<()> {
             stored.sort_by(|a, b| (&a.component, &a.vuln).cmp(&(&b.component, &b.vuln)));
             assert_eq!(stored, cve);
             let key = |l: &fieldattest_collector::store::DeviceListener| {
-                (l.port, l.proto.clone(), l.addr.clone(), l.process.clone(), l.package.clone())
+                (
+                    l.port,
+                    l.proto.clone(),
+                    l.addr.clone(),
+                    l.process.clone(),
+                    l.package.clone(),
+                )
             };
             let mut a: Vec<_> = listeners.iter().map(key).collect();
             let mut b: Vec<_> = store
@@ -331,9 +337,14 @@ fn run(s: &common::State, u: &mut Unstructured) -> Result<()> {
         csrf: "csrf".into(),
     };
     let params = fieldattest_collector::console::Params::default();
-    if let Ok(p) =
-        fieldattest_collector::console::overview::overview(store, &params, now, 86_400, &viewer)
-    {
+    if let Ok(p) = fieldattest_collector::console::overview::overview(
+        store,
+        &params,
+        now,
+        86_400,
+        7 * 86_400,
+        &viewer,
+    ) {
         check_html("overview", &p.into_string());
     }
     if let Ok(p) =
@@ -346,9 +357,13 @@ fn run(s: &common::State, u: &mut Unstructured) -> Result<()> {
     {
         check_html("findings", &p.into_string());
     }
-    if let Ok(p) =
-        fieldattest_collector::console::findings::vulnerabilities(store, &params, now, &viewer)
-    {
+    if let Ok(p) = fieldattest_collector::console::findings::vulnerabilities(
+        store,
+        &params,
+        now,
+        7 * 86_400,
+        &viewer,
+    ) {
         check_html("vulnerabilities", &p.into_string());
     }
     if let Ok(Some(p)) =
@@ -359,7 +374,9 @@ fn run(s: &common::State, u: &mut Unstructured) -> Result<()> {
     if let Ok(p) = page::enroll(store, now, &viewer) {
         check_html("enroll page", &p.into_string());
     }
-    if let Ok(r) = evidence::device(store, dev.id, 2, &ms) {
+    let feeds =
+        fieldattest_collector::vuln::feeds::feed_status(store, now, 7 * 86_400).unwrap_or_default();
+    if let Ok(r) = evidence::device(store, dev.id, 2, &ms, &feeds) {
         let _ = serde_json::to_string(&r);
         check_html(
             "evidence report",

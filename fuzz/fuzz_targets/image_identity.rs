@@ -58,7 +58,10 @@ fuzz_target!(|data: &[u8]| {
         });
         if let Some(s) = bound {
             let c = cpe::parse(&s).unwrap_or_else(|e| panic!("{s:?} does not read back: {e}"));
-            assert_eq!(c.product(), &cpe::Value::Literal(line.to_ascii_lowercase().replace([' ', '\t'], "_")));
+            assert_eq!(
+                c.product(),
+                &cpe::Value::Literal(line.to_ascii_lowercase().replace([' ', '\t'], "_"))
+            );
         }
         let _ = budget::check("kernel::upstream_release", line.len(), || {
             kernel::upstream_release(line)
