@@ -314,11 +314,3 @@ pub(super) fn listening_of(c: &mut Connection, device: i64) -> Result<Option<(i6
     )?
     .pop())
 }
-
-/// Every device's listeners, by device and port.
-pub(super) fn listeners_all(c: &mut Connection) -> Result<Vec<(i64, DeviceListener)>> {
-    let sql = format!(
-        "SELECT device_id, {LISTENER_COLS} FROM device_listeners ORDER BY device_id, port, proto, addr"
-    );
-    query(c, &sql, [], |r| Ok((r.get(0)?, listener_row(r, 1)?)))
-}

@@ -406,8 +406,6 @@ pub trait Store: Send + Sync {
     fn listening_groups(&self, site: Option<&str>) -> Result<Vec<device_claims::ListeningGroup>>;
     /// A device's package set and listeners digest.
     fn listening_of(&self, device: i64) -> Result<Option<(i64, Vec<u8>)>>;
-    /// Every device's listeners: (device id, listener).
-    fn listeners_all(&self) -> Result<Vec<(i64, DeviceListener)>>;
 }
 
 /// An operator account.
@@ -638,7 +636,6 @@ impl Store for SqliteStore {
         device_claims::device_cve_status(device_id: i64) -> Vec<DeviceCveStatus>;
         device_claims::cve_status_all() -> Vec<(i64, DeviceCveStatus)>;
         device_claims::device_listeners(device_id: i64) -> Vec<DeviceListener>;
-        device_claims::listeners_all() -> Vec<(i64, DeviceListener)>;
         device_claims::listening_groups(site: Option<&str>) -> Vec<device_claims::ListeningGroup>;
         device_claims::listening_of(device: i64) -> Option<(i64, Vec<u8>)>;
         set_vulns::set_vulns() -> SetMatches;

@@ -376,11 +376,14 @@ fn the_latest_tokens_cve_status_and_listeners_replace_the_devices_rows() {
             (idb, "CVE-2024-1".to_string())
         ]
     );
-    let all: Vec<(i64, u16, Option<String>)> = s
-        .listeners_all()
-        .unwrap()
+    let all: Vec<(i64, u16, Option<String>)> = [ida, idb]
         .into_iter()
-        .map(|(d, l)| (d, l.port, l.package))
+        .flat_map(|d| {
+            s.device_listeners(d)
+                .unwrap()
+                .into_iter()
+                .map(move |l| (d, l.port, l.package))
+        })
         .collect();
     assert_eq!(
         all,

@@ -33,7 +33,7 @@ mod stream;
 
 pub use fields::merge;
 use fields::{cpe_parts, english, epoch, is_cve, justification, text, vex_rows};
-pub use status::{feed_status, stale_feeds, FeedStatus, DEFAULT_MAX_AGE};
+pub use status::{feed_status, FeedStatus, DEFAULT_MAX_AGE};
 
 use crate::store::{Feed, FeedRecord, PutAdvisory, PutCounts, Store};
 use serde_json::Value;

@@ -58,12 +58,3 @@ pub fn feed_status(store: &dyn Store, now: i64, max_age: i64) -> Result<Vec<Feed
         })
         .collect())
 }
-
-/// The feeds older than `max_age` seconds at `now` (for the console and
-/// the evidence report).
-pub fn stale_feeds(store: &dyn Store, now: i64, max_age: i64) -> Result<Vec<FeedStatus>, String> {
-    Ok(feed_status(store, now, max_age)?
-        .into_iter()
-        .filter(|f| f.stale)
-        .collect())
-}
