@@ -2,8 +2,10 @@
 # A real ARM device tree: debootstraps an arm64 Debian (bookworm, minbase)
 # with qemu-user-static + binfmt_misc, then runs the static aarch64 agent
 # *inside* it with chroot (the binary sees / as a live device would, /proc
-# mounted) and checks the report: the packages equal dpkg-query's in that
-# chroot, and no rule has status error. Needs root.
+# mounted) and checks the report: the dpkg packages equal dpkg-query's in
+# that chroot; the one other component is the kernel (minbase installs no
+# linux-image, so a live scan reports the running kernel's upstream release,
+# that of `uname -r`); no rule has status error. Needs root.
 # Usage: cross/arm-rootfs.sh [ROOTFS]    (default target/rootfs/bookworm-arm64-minbase)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,13 +34,17 @@ mountpoint -q "$ROOTFS/proc" || mount -t proc proc "$ROOTFS/proc"
 trap 'umount "$ROOTFS/proc" 2>/dev/null || true; rm -f "$ROOTFS/usr/local/bin/fieldattest" "$ROOTFS/tmp/report.json"' EXIT
 chroot "$ROOTFS" /usr/local/bin/fieldattest scan --format json --output /tmp/report.json || [ $? = 1 ]
 chroot "$ROOTFS" dpkg-query -W -f '${binary:Package} ${Version}\n' | sort >"$ROOTFS/tmp/dpkg.txt"
-python3 - "$ROOTFS/tmp/report.json" "$ROOTFS/tmp/dpkg.txt" <<'PY'
-import json, sys
+python3 - "$ROOTFS/tmp/report.json" "$ROOTFS/tmp/dpkg.txt" "$(uname -r)" <<'PY'
+import json, re, sys
 r = json.load(open(sys.argv[1]))
-ours = sorted(f"{p.get('binary_name') or p['name']} {p['version']}" for p in r["inventory"]["packages"])
+pkgs = r["inventory"]["packages"]
+ours = sorted(f"{p.get('binary_name') or p['name']} {p['version']}" for p in pkgs if p["source"] == "dpkg")
+others = sorted(f"{p['source']}:{p['name']} {p['version']}" for p in pkgs if p["source"] != "dpkg")
+kernel = re.match(r"[0-9]+(\.[0-9]+)+", sys.argv[3]).group(0)
+assert others == [f"binary:linux {kernel}"], f"components besides dpkg's: {others}, expected the running kernel {kernel}"
 theirs = [l.strip() for l in open(sys.argv[2]) if l.strip()]
 errors = [(x["id"], x.get("message")) for x in r["rules"] if x["status"] == "error"]
-print(f"arm64 chroot: {len(ours)} packages (dpkg-query: {len(theirs)}), {len(r['rules'])} rules, "
+print(f"arm64 chroot: {len(ours)} dpkg packages (dpkg-query: {len(theirs)}), kernel {kernel}, {len(r['rules'])} rules, "
       f"mode {r['scan']['mode']}, machine {r['device'].get('kernel', {}).get('machine')}")
 missing = sorted(set(theirs) - set(ours)); extra = sorted(set(ours) - set(theirs))
 assert not missing and not extra, f"differs from dpkg-query: missing {missing[:5]} extra {extra[:5]}"
