@@ -134,6 +134,9 @@ fn main() {
         may_act: true,
         csrf: "x".into(),
     };
+    // The pages share one kept fleet vulnerability view, as `serve` does
+    // (the first call computes it).
+    let fleet = vuln::FleetCache::default();
     let pages: [(&str, &dyn Fn() -> String); 4] = [
         ("/findings", &|| {
             findings::findings(&store, &Params::parse(None), NOW, 86_400, &v)
@@ -141,13 +144,21 @@ fn main() {
                 .into_string()
         }),
         ("/vulnerabilities", &|| {
-            findings::vulnerabilities(&store, &Params::parse(None), NOW, DEFAULT_MAX_AGE, &v)
-                .unwrap()
-                .into_string()
+            findings::vulnerabilities(
+                &store,
+                &fleet,
+                &Params::parse(None),
+                NOW,
+                DEFAULT_MAX_AGE,
+                &v,
+            )
+            .unwrap()
+            .into_string()
         }),
         ("/vulnerabilities?page=2&sort=id", &|| {
             findings::vulnerabilities(
                 &store,
+                &fleet,
                 &Params::parse(Some("page=2&sort=id")),
                 NOW,
                 DEFAULT_MAX_AGE,

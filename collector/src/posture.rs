@@ -34,9 +34,22 @@ pub fn record(store: &dyn Store, at: i64) -> Result<(), String> {
     record_with(store, at, SILENT_AFTER)
 }
 
-/// [`record`] with a device counted silent after `silent_after` seconds.
+/// [`record`] with a device counted silent after `silent_after` seconds
+/// (the fleet's open advisories computed here).
 pub fn record_with(store: &dyn Store, at: i64, silent_after: i64) -> Result<(), String> {
-    let m = metrics(store, at, silent_after)?;
+    let vulns = crate::vuln::fleet_open(store)?;
+    record_view(store, at, silent_after, &vulns)
+}
+
+/// [`record_with`] counting `vulns`, the fleet's open advisories (`serve`
+/// passes its kept view, `vuln::FleetCache`).
+pub fn record_view(
+    store: &dyn Store,
+    at: i64,
+    silent_after: i64,
+    vulns: &[crate::vuln::FleetVuln],
+) -> Result<(), String> {
+    let m = metrics_with(store, at, silent_after, vulns, true)?;
     let m: Vec<(String, u64)> = m.into_iter().collect();
     Ok(store.put_posture(day(at), &m)?)
 }
@@ -47,16 +60,20 @@ pub fn metrics(
     at: i64,
     silent_after: i64,
 ) -> Result<BTreeMap<String, u64>, String> {
-    metrics_and_vulns(store, at, silent_after).map(|(m, _)| m)
+    let vulns = crate::vuln::fleet_open(store)?;
+    metrics_with(store, at, silent_after, &vulns, true)
 }
 
-/// [`metrics`] and the fleet's open advisories they count (the overview
-/// shows both, computed once).
-pub fn metrics_and_vulns(
+/// The metrics at `at` counting `vulns`, the fleet's open advisories; the
+/// per-advisory `vuln:ID` ones only with `per_advisory` (the overview
+/// compares those with yesterday's itself).
+pub fn metrics_with(
     store: &dyn Store,
     at: i64,
     silent_after: i64,
-) -> Result<(BTreeMap<String, u64>, Vec<crate::vuln::FleetVuln>), String> {
+    vulns: &[crate::vuln::FleetVuln],
+    per_advisory: bool,
+) -> Result<BTreeMap<String, u64>, String> {
     let agg = store.aggregates(at - silent_after)?;
     let catalogs = crate::ceiling::held_catalogs(store).map_err(|r| r.reason)?;
     let mut m: BTreeMap<String, u64> = BTreeMap::new();
@@ -84,12 +101,13 @@ pub fn metrics_and_vulns(
     for b in ["critical", "high", "medium", "low", "unknown"] {
         add(format!("vsev:{b}"), 0);
     }
-    let vulns = crate::vuln::fleet_open(store)?;
-    for v in &vulns {
-        add(format!("vuln:{}", v.vuln), v.devices);
+    for v in vulns {
+        if per_advisory {
+            add(format!("vuln:{}", v.vuln), v.devices);
+        }
         add(format!("vsev:{}", crate::vuln::band(v.score)), v.devices);
     }
-    Ok((m, vulns))
+    Ok(m)
 }
 
 /// A rule severity's name as the catalog writes it.

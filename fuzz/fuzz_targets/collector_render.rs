@@ -338,7 +338,7 @@ fn run(s: &common::State, u: &mut Unstructured) -> Result<()> {
     };
     let params = fieldattest_collector::console::Params::default();
     if let Ok(p) = fieldattest_collector::console::overview::overview(
-        store,
+        store, &fieldattest_collector::vuln::FleetCache::default(),
         &params,
         now,
         86_400,
@@ -358,7 +358,7 @@ fn run(s: &common::State, u: &mut Unstructured) -> Result<()> {
         check_html("findings", &p.into_string());
     }
     if let Ok(p) = fieldattest_collector::console::findings::vulnerabilities(
-        store,
+        store, &fieldattest_collector::vuln::FleetCache::default(),
         &params,
         now,
         7 * 86_400,

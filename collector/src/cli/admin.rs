@@ -69,6 +69,7 @@ fn serve(o: &Opts) -> Result<(), ExitCode> {
         store: Box::new(store),
         silent_after,
         feed_max_age,
+        fleet: Default::default(),
     });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -14,7 +14,7 @@ use super::{badge, cut, page, thousands, Params, Viewer};
 use crate::chart::sparkline;
 use crate::posture::{day, severity_name};
 use crate::store::Store;
-use crate::vuln::{band, fleet_open_where, FleetFilter, FleetVuln, JUSTIFICATIONS};
+use crate::vuln::{band, FleetCache, FleetFilter, FleetVuln, JUSTIFICATIONS};
 use fieldattest_protocol::catalog::{Lookup, RuleMeta};
 use maud::{html, Markup};
 use std::collections::{BTreeMap, HashMap};
@@ -147,8 +147,29 @@ fn paged<'a, T>(rows: &'a [T], p: &Params, per: usize) -> (&'a [T], usize, usize
 /// `now`'s day (0 where none was recorded).
 fn trends(store: &dyn Store, now: i64, prefix: &str) -> Result<HashMap<String, Vec<u64>>, String> {
     let from = day(now) - DAYS + 1;
+    Ok(by_name(from, prefix, store.posture(from, prefix)?))
+}
+
+/// [`trends`] of the metrics `names` only (point lookups: a day holds one
+/// `vuln:ID` per open advisory, and a page shows a few).
+fn trends_of(
+    store: &dyn Store,
+    now: i64,
+    prefix: &str,
+    names: &[String],
+) -> Result<HashMap<String, Vec<u64>>, String> {
+    let from = day(now) - DAYS + 1;
+    Ok(by_name(
+        from,
+        prefix,
+        store.posture_of(from, day(now), names)?,
+    ))
+}
+
+/// Posture rows from day `from` as one line per name (`prefix` removed).
+fn by_name(from: i64, prefix: &str, rows: Vec<(i64, String, u64)>) -> HashMap<String, Vec<u64>> {
     let mut m: HashMap<String, Vec<u64>> = HashMap::new();
-    for (d, k, n) in store.posture(from, prefix)? {
+    for (d, k, n) in rows {
         let (Some(name), Ok(i)) = (k.strip_prefix(prefix), usize::try_from(d - from)) else {
             continue;
         };
@@ -157,7 +178,7 @@ fn trends(store: &dyn Store, now: i64, prefix: &str) -> Result<HashMap<String, V
                 .or_insert_with(|| vec![0; DAYS as usize])[i] = n;
         }
     }
-    Ok(m)
+    m
 }
 
 /// The trend line of `name`, today's value replaced by the live `today`.
@@ -377,6 +398,7 @@ fn vex_form(v: &Viewer, x: &FleetVuln, i: usize) -> Markup {
 /// The `/vulnerabilities` page at `now`.
 pub fn vulnerabilities(
     store: &dyn Store,
+    fleet: &FleetCache,
     p: &Params,
     now: i64,
     feed_max_age: i64,
@@ -386,12 +408,14 @@ pub fn vulnerabilities(
     let mut sites: Vec<String> = store.sites()?.into_iter().map(|(s, _, _)| s).collect();
     sites.dedup();
     let site = p.get("site").filter(|s| sites.iter().any(|x| x == s));
-    let all = fleet_open_where(
+    let view = fleet.view(
         store,
         &FleetFilter {
             site: site.map(str::to_string),
         },
+        now,
     )?;
+    let all = view.rows.as_slice();
     let coverage = store.coverage(None)?;
     let on = |k: &str| p.get(k) == Some("1");
     let sev = p.get("severity").filter(|s| BANDS.contains(s));
@@ -435,9 +459,11 @@ pub fn vulnerabilities(
         o.then(a.vuln.cmp(&b.vuln))
     });
     let (shown, cur, pages) = paged(&rows, p, VULNS_PER_PAGE);
-    let t = trends(store, now, "vuln:")?;
+    let names: Vec<String> = shown.iter().map(|x| format!("vuln:{}", x.vuln)).collect();
+    let t = trends_of(store, now, "vuln:", &names)?;
     let body = html! {
         h1 { "Vulnerabilities across the fleet" }
+        (super::view_age(&view, now))
         (super::feeds_notice(store, now, feed_max_age)?)
         @if advisories == 0 {
             p class="notice" id="advisory-db" role="status" {

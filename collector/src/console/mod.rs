@@ -284,6 +284,20 @@ pub fn feeds_notice(
     })
 }
 
+/// The age of a kept fleet vulnerability view (`vuln::FleetCache`) that is
+/// no longer current: when it was computed, how long that took, and that
+/// it is being recomputed. Empty for a current view.
+pub fn view_age(v: &crate::vuln::fleet_cache::View, now: i64) -> Markup {
+    html! {
+        @if !v.current {
+            p class="notice" id="view-age" role="status" {
+                "Computed " span title=(when(v.computed_at)) { (ago(now, Some(v.computed_at))) }
+                " (in " (format!("{:.1}", v.millis as f64 / 1000.0)) " s); the fleet has changed since and the view is being recomputed."
+            }
+        }
+    }
+}
+
 /// What vulnerability matching could not see, next to a count: "0 open
 /// (14 of 212 components not covered)" and, folded, why ("no CPE for
 /// recipe plc-runtime", "Alpine:v3.19: no advisories imported").

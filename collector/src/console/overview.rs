@@ -9,6 +9,7 @@ use super::{badge, page, thousands, Params, Viewer};
 use crate::chart::{self, Series};
 use crate::posture::{self, day};
 use crate::store::Store;
+use crate::vuln::{FleetCache, FleetFilter};
 use fieldattest_protocol::catalog::Lookup;
 use maud::{html, Markup};
 use std::collections::BTreeMap;
@@ -79,9 +80,11 @@ fn grown(
     v
 }
 
-/// The overview page at `now`.
+/// The overview page at `now`; the fleet's open advisories from `fleet`'s
+/// kept view.
 pub fn overview(
     store: &dyn Store,
+    fleet: &FleetCache,
     p: &Params,
     now: i64,
     silent_after: i64,
@@ -89,18 +92,30 @@ pub fn overview(
     v: &Viewer,
 ) -> Result<Markup, String> {
     let target = p.number("target").unwrap_or(2).clamp(1, 4) as u8;
-    let (today, mut vulns) = posture::metrics_and_vulns(store, now, silent_after)?;
+    let view = fleet.view(store, &FleetFilter::default(), now)?;
+    let vulns = view.rows.as_slice();
+    let today = posture::metrics_with(store, now, silent_after, vulns, false)?;
     let d0 = day(now);
-    let history = store.posture(d0 - DAYS + 1, "")?;
+    // The charted series only (a day holds one `vuln:ID` per advisory).
+    let mut history = store.posture(d0 - DAYS + 1, "sev:")?;
+    history.extend(store.posture(d0 - DAYS + 1, "vsev:")?);
     let by_day: std::collections::HashMap<(i64, &str), u64> = history
         .iter()
         .map(|(d, k, n)| ((*d, k.as_str()), *n))
         .collect();
-    let yesterday: BTreeMap<String, u64> = history
+    let mut yesterday: BTreeMap<String, u64> =
+        store.posture_day(d0 - 1, "rule:")?.into_iter().collect();
+    yesterday.extend(store.posture_day(d0 - 1, "devices")?);
+    // Advisories open on more devices than yesterday's record.
+    let before = fleet.recorded(store, d0 - 1)?;
+    let mut new_vulns: Vec<(String, u64, u64)> = vulns
         .iter()
-        .filter(|(d, _, _)| *d == d0 - 1)
-        .map(|(_, k, n)| (k.clone(), *n))
+        .filter_map(|x| {
+            let b = before.get(&x.vuln).copied().unwrap_or(0);
+            (x.devices > b).then(|| (x.vuln.clone(), x.devices, b))
+        })
         .collect();
+    new_vulns.sort_by(|a, b| (b.1 - b.2).cmp(&(a.1 - a.2)).then(a.0.cmp(&b.0)));
     let days: Vec<i64> = (d0 - DAYS + 1..=d0).collect();
     let labels: Vec<String> = days
         .iter()
@@ -114,7 +129,6 @@ pub fn overview(
     let m = |k: &str| today.get(k).copied().unwrap_or(0);
     let [silenced, drifting, keys, rotations] = store.changes(now - 86_400, now, silent_after)?;
     let new_rules = grown(&today, &yesterday, "rule:");
-    let new_vulns = grown(&today, &yesterday, "vuln:");
     let catalogs = crate::ceiling::held_catalogs(store).map_err(|r| r.reason)?;
     // Per FR: devices at SL 0..4 (computed ceilings of the latest attestations).
     let mut dist: BTreeMap<String, [u64; 5]> = BTreeMap::new();
@@ -135,10 +149,6 @@ pub fn overview(
     }
     let mut sites: Vec<(String, u64)> = sites.into_iter().collect();
     sites.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    vulns.sort_by(|a, b| {
-        let s = |x: &crate::vuln::FleetVuln| x.score.unwrap_or(0.0);
-        s(b).total_cmp(&s(a)).then(b.devices.cmp(&a.devices))
-    });
     let sev_rank = |r: &str| match catalogs.lookup(None, r) {
         Lookup::Exact(m) | Lookup::OtherVersion { meta: m, .. } => (
             m.severity as u8,
@@ -223,7 +233,8 @@ pub fn overview(
         h2 { "Top risks" }
         div class="grid2" {
             section class="panel" id="top-vulns" {
-                h3 { "Vulnerabilities (by CVSS score, then devices)" }
+                h3 { "Vulnerabilities (by risk: KEV, reachable, EPSS, CVSS)" }
+                (super::view_age(&view, now))
                 table {
                     thead { tr { th { "advisory" } th { "severity" } th { "component" } th class="num" { "devices" } } }
                     tbody {

@@ -56,9 +56,15 @@ pub struct App {
     pub silent_after: i64,
     /// Feeds older than this (seconds) are flagged stale on the console.
     pub feed_max_age: i64,
+    /// The fleet vulnerability view, kept per scope and refreshed in the
+    /// background after changes (`vuln::fleet_cache`).
+    pub fleet: crate::vuln::FleetCache,
 }
 
 type Shared = Arc<App>;
+
+/// Seconds between two checks for a changed fleet vulnerability view.
+const FLEET_REFRESH: u64 = 2;
 
 /// The HTTP status of a refusal reason.
 pub fn status(r: Rejection) -> StatusCode {
@@ -353,14 +359,36 @@ pub async fn serve(
                 tick.tick().await;
                 let app = app.clone();
                 let _ = tokio::task::spawn_blocking(move || {
-                    crate::posture::record_with(app.store.as_ref(), crate::now(), app.silent_after)
+                    let (store, now) = (app.store.as_ref(), crate::now());
+                    let view = app.fleet.view(store, &Default::default(), now)?;
+                    crate::posture::record_view(store, now, app.silent_after, &view.rows)
                 })
                 .await;
             }
         })
     };
+    // The kept fleet vulnerability views (vuln/fleet_cache.rs): computed at
+    // start, then recomputed after each change, one at a time.
+    let refresher = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(FLEET_REFRESH));
+            loop {
+                tick.tick().await;
+                let app = app.clone();
+                let r = tokio::task::spawn_blocking(move || {
+                    app.fleet.refresh(app.store.as_ref(), crate::now())
+                })
+                .await;
+                if let Ok(Err(x)) = r {
+                    eprintln!("fieldattest-collector: fleet vulnerability view: {x}");
+                }
+            }
+        })
+    };
     shutdown.await;
     recorder.abort();
+    refresher.abort();
     let _ = stop.send(true);
     for t in tasks {
         let _ = t.await;
@@ -441,6 +469,7 @@ mod tests {
             store: Box::new(store),
             silent_after: 60,
             feed_max_age: crate::vuln::feeds::DEFAULT_MAX_AGE,
+            fleet: Default::default(),
         });
         (app, cookies)
     }

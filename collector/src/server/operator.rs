@@ -429,6 +429,7 @@ mod tests {
             store: Box::new(s),
             silent_after: 60,
             feed_max_age: crate::vuln::feeds::DEFAULT_MAX_AGE,
+            fleet: Default::default(),
         });
         let form = format!("rule={rule}&subject=&justification=jump+host+enforces+MFA&expires=30d");
         let back = format!("/devices/{d}");

@@ -54,7 +54,15 @@ pub(super) async fn overview(
     uri: Uri,
 ) -> Response {
     view(app, who, uri, |a, p, t, v| {
-        console::overview::overview(a.store.as_ref(), p, t, a.silent_after, a.feed_max_age, v)
+        console::overview::overview(
+            a.store.as_ref(),
+            &a.fleet,
+            p,
+            t,
+            a.silent_after,
+            a.feed_max_age,
+            v,
+        )
     })
     .await
 }
@@ -90,7 +98,7 @@ pub(super) async fn vulnerabilities(
     uri: Uri,
 ) -> Response {
     view(app, who, uri, |a, p, t, v| {
-        console::findings::vulnerabilities(a.store.as_ref(), p, t, a.feed_max_age, v)
+        console::findings::vulnerabilities(a.store.as_ref(), &a.fleet, p, t, a.feed_max_age, v)
     })
     .await
 }

@@ -238,6 +238,61 @@ pub(super) fn posture(c: &Connection, from: i64, prefix: &str) -> Result<Vec<(i6
     Ok(v)
 }
 
+pub(super) fn posture_day(c: &Connection, day: i64, prefix: &str) -> Result<Vec<(String, u64)>> {
+    let mut st = c
+        .prepare_cached(
+            "SELECT metric, n FROM posture WHERE day = ?1 AND metric >= ?2 AND substr(metric, 1, length(?2)) = ?2 ORDER BY metric",
+        )
+        .map_err(e)?;
+    let v = st
+        .query_map(params![day, prefix], |r| {
+            Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64))
+        })
+        .map_err(e)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(e)?;
+    Ok(v)
+}
+
+pub(super) fn posture_count(c: &Connection, day: i64, prefix: &str) -> Result<(u64, u64)> {
+    c.prepare_cached(
+        "SELECT COUNT(*), COALESCE(SUM(n), 0) FROM posture
+          WHERE day = ?1 AND metric >= ?2 AND substr(metric, 1, length(?2)) = ?2",
+    )
+    .map_err(e)?
+    .query_row(params![day, prefix], |r| {
+        Ok((
+            r.get::<_, i64>(0)?.max(0) as u64,
+            r.get::<_, i64>(1)?.max(0) as u64,
+        ))
+    })
+    .map_err(e)
+}
+
+pub(super) fn posture_of(
+    c: &Connection,
+    from: i64,
+    to: i64,
+    names: &[String],
+) -> Result<Vec<(i64, String, u64)>> {
+    let mut st = c
+        .prepare_cached("SELECT n FROM posture WHERE day = ?1 AND metric = ?2")
+        .map_err(e)?;
+    let mut out = Vec::new();
+    for d in from..=to.min(from.saturating_add(366)) {
+        for m in names {
+            let n: Option<i64> = st
+                .query_row(params![d, m], |r| r.get(0))
+                .optional()
+                .map_err(e)?;
+            if let Some(n) = n {
+                out.push((d, m.clone(), n.max(0) as u64));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Counts for "what changed since" `t`: (active devices that went silent
 /// between `t - silent_after` and now - silent_after, drifting devices that
 /// attested since `t`, devices whose keys changed since `t`, key rotations).
@@ -353,7 +408,6 @@ pub(super) fn token_detail(
 pub type HistoryEntry = (i64, i64, i64, i64, bool);
 
 /// Every (package set, vulnerability) match, and active devices per package set.
-pub type SetMatches = (Vec<(i64, super::SetVuln)>, Vec<(i64, u64)>);
 
 /// One stored attestation in full (the device page's diff).
 #[derive(Debug, Clone, PartialEq, Eq)]

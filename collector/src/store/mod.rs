@@ -33,7 +33,7 @@ mod vulns;
 mod writes;
 
 pub use accepts::{Accept, NewAccept};
-pub use console::{HistoryEntry, SetMatches, TokenDetail};
+pub use console::{HistoryEntry, TokenDetail};
 pub use device_claims::{of_claims as device_claims_of, DeviceCveStatus, DeviceListener};
 pub use device_list::{DeviceQuery, DeviceRow, Sort};
 pub use feeds::{Epss, Feed, FeedRecord, Kev, MergeFn, Merged, PutCounts, SupplierVex};
@@ -336,8 +336,17 @@ pub trait Store: Send + Sync {
     fn device_sets(&self, site: Option<&str>) -> Result<Vec<(i64, i64)>>;
     /// The matching coverage of a device's package set, or of the fleet's.
     fn coverage(&self, device: Option<i64>) -> Result<Coverage>;
-    /// Every (package set, vulnerability) and active devices per package set.
-    fn set_vulns(&self) -> Result<SetMatches>;
+    /// Calls `f` with every (package set, vulnerability) match, in
+    /// vulnerability order, streaming (a file database reads them on a
+    /// connection of its own, so a long walk blocks no other request).
+    /// An error of `f` ends the walk and is returned.
+    fn each_set_vuln(
+        &self,
+        f: &mut dyn FnMut(i64, SetVuln) -> std::result::Result<(), String>,
+    ) -> Result<()>;
+    /// The fleet vulnerability view's generation: bumped (by trigger) by
+    /// every change the view depends on.
+    fn fleet_generation(&self) -> Result<u64>;
     /// Active devices with an accepted finding or a device-specific VEX statement.
     fn vuln_exceptions(&self) -> Result<Vec<VulnException>>;
     /// The open vulnerabilities of a device's latest attestation, highest score first.
@@ -346,6 +355,13 @@ pub trait Store: Send + Sync {
     fn put_posture(&self, day: i64, metrics: &[(String, u64)]) -> Result<()>;
     /// Posture metrics whose name starts with `prefix`, from day `from`.
     fn posture(&self, from: i64, prefix: &str) -> Result<Vec<(i64, String, u64)>>;
+    /// Day `day`'s posture metrics whose name starts with `prefix`.
+    fn posture_day(&self, day: i64, prefix: &str) -> Result<Vec<(String, u64)>>;
+    /// How many of day `day`'s metrics start with `prefix`, and their sum.
+    fn posture_count(&self, day: i64, prefix: &str) -> Result<(u64, u64)>;
+    /// The posture metrics `names` from day `from` to day `to` (point
+    /// lookups: the cost follows the names, not the days' metrics).
+    fn posture_of(&self, from: i64, to: i64, names: &[String]) -> Result<Vec<(i64, String, u64)>>;
     /// Since `t`: devices gone silent, drifting devices, devices whose keys
     /// changed, key rotations.
     fn changes(&self, t: i64, now: i64, silent_after: i64) -> Result<[u64; 4]>;
@@ -540,6 +556,9 @@ pub struct AuditEntry {
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// The database file (None in memory): long read-only walks open
+    /// their own connection on it.
+    path: Option<std::path::PathBuf>,
     /// Group-commit writer for file databases (None for in-memory ones).
     writer: Option<Mutex<mpsc::Sender<writes::Job>>>,
 }
@@ -565,6 +584,16 @@ macro_rules! delegate {
 impl Store for SqliteStore {
     fn store_attestation(&self, a: &Attestation) -> Result<i64> {
         writes::store_attestation(self, a)
+    }
+
+    fn each_set_vuln(
+        &self,
+        f: &mut dyn FnMut(i64, SetVuln) -> std::result::Result<(), String>,
+    ) -> Result<()> {
+        match &self.path {
+            Some(p) => set_vulns::each_set_vuln(&schema::open_reader(p)?, f),
+            None => set_vulns::each_set_vuln(&self.c(), f),
+        }
     }
 
     delegate! {
@@ -638,11 +667,14 @@ impl Store for SqliteStore {
         device_claims::device_listeners(device_id: i64) -> Vec<DeviceListener>;
         device_claims::listening_groups(site: Option<&str>) -> Vec<device_claims::ListeningGroup>;
         device_claims::listening_of(device: i64) -> Option<(i64, Vec<u8>)>;
-        set_vulns::set_vulns() -> SetMatches;
+        set_vulns::fleet_generation() -> u64;
         set_vulns::vuln_exceptions() -> Vec<VulnException>;
         set_vulns::device_vulns(device: i64) -> Vec<SetVuln>;
         console::put_posture(day: i64, metrics: &[(String, u64)]) -> ();
         console::posture(from: i64, prefix: &str) -> Vec<(i64, String, u64)>;
+        console::posture_day(day: i64, prefix: &str) -> Vec<(String, u64)>;
+        console::posture_count(day: i64, prefix: &str) -> (u64, u64);
+        console::posture_of(from: i64, to: i64, names: &[String]) -> Vec<(i64, String, u64)>;
         console::changes(t: i64, now: i64, silent_after: i64) -> [u64; 4];
         console::history(device: i64, limit: i64) -> Vec<HistoryEntry>;
         console::token_detail(device: i64, token: i64) -> Option<TokenDetail>;

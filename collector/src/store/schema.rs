@@ -177,6 +177,37 @@ const MIGRATIONS: &[&str] = &[
     // their listeners' digests from this index alone (`+status` in those
     // queries keeps the status indexes for the others).
     "CREATE INDEX devices_sets ON devices(pkgset, listeners_digest, status, site);",
+    // The fleet vulnerability view's generation (vuln/fleet_cache.rs): one
+    // counter that every change the view depends on bumps, by trigger so
+    // that no write path can forget it — package sets' matches, devices
+    // (set, status, site, listeners, own statements), VEX, KEV, EPSS,
+    // accepted findings. A view computed at generation g is current while
+    // the counter is g.
+    "CREATE TABLE fleet_gen (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
+     INSERT INTO fleet_gen VALUES (1, 1);
+     CREATE TRIGGER fleet_gen_devices_ins AFTER INSERT ON devices BEGIN UPDATE fleet_gen SET n = n + 1; END;
+     CREATE TRIGGER fleet_gen_devices_del AFTER DELETE ON devices BEGIN UPDATE fleet_gen SET n = n + 1; END;
+     CREATE TRIGGER fleet_gen_pkgset_vulns_ins AFTER INSERT ON pkgset_vulns BEGIN UPDATE fleet_gen SET n = n + 1; END;
+     CREATE TRIGGER fleet_gen_pkgset_vulns_del AFTER DELETE ON pkgset_vulns BEGIN UPDATE fleet_gen SET n = n + 1; END;
+     CREATE TRIGGER fleet_gen_pkgset_vulns_upd AFTER UPDATE ON pkgset_vulns BEGIN UPDATE fleet_gen SET n = n + 1; END;
+     CREATE TRIGGER fleet_gen_vex_ins AFTER INSERT ON vex BEGIN UPDATE fleet_gen SET n = n + 1; END;
+     CREATE TRIGGER fleet_gen_vex_del AFTER DELETE ON vex BEGIN UPDATE fleet_gen SET n = n + 1; END;
+     CREATE TRIGGER fleet_gen_vex_upd AFTER UPDATE ON vex BEGIN UPDATE fleet_gen SET n = n + 1; END;
+     CREATE TRIGGER fleet_gen_kev_ins AFTER INSERT ON kev BEGIN UPDATE fleet_gen SET n = n + 1; END;
+     CREATE TRIGGER fleet_gen_kev_del AFTER DELETE ON kev BEGIN UPDATE fleet_gen SET n = n + 1; END;
+     CREATE TRIGGER fleet_gen_kev_upd AFTER UPDATE ON kev BEGIN UPDATE fleet_gen SET n = n + 1; END;
+     CREATE TRIGGER fleet_gen_epss_ins AFTER INSERT ON epss BEGIN UPDATE fleet_gen SET n = n + 1; END;
+     CREATE TRIGGER fleet_gen_epss_del AFTER DELETE ON epss BEGIN UPDATE fleet_gen SET n = n + 1; END;
+     CREATE TRIGGER fleet_gen_epss_upd AFTER UPDATE ON epss BEGIN UPDATE fleet_gen SET n = n + 1; END;
+     CREATE TRIGGER fleet_gen_accepts_ins AFTER INSERT ON accepts BEGIN UPDATE fleet_gen SET n = n + 1; END;
+     CREATE TRIGGER fleet_gen_accepts_del AFTER DELETE ON accepts BEGIN UPDATE fleet_gen SET n = n + 1; END;
+     CREATE TRIGGER fleet_gen_accepts_upd AFTER UPDATE ON accepts BEGIN UPDATE fleet_gen SET n = n + 1; END;
+     CREATE TRIGGER fleet_gen_devices_upd AFTER UPDATE ON devices
+        WHEN OLD.pkgset IS NOT NEW.pkgset OR OLD.status IS NOT NEW.status OR OLD.site IS NOT NEW.site
+          OR OLD.listeners_digest IS NOT NEW.listeners_digest OR OLD.excepted IS NOT NEW.excepted
+          OR OLD.cve_status_digest IS NOT NEW.cve_status_digest
+          OR (NEW.excepted = 1 AND OLD.latest_token IS NOT NEW.latest_token) BEGIN UPDATE fleet_gen SET n = n + 1; END;
+     CREATE TRIGGER fleet_gen_token_findings_upd AFTER UPDATE OF accepted ON token_findings BEGIN UPDATE fleet_gen SET n = n + 1; END;",
 ];
 
 /// Whether migration `m` is the one that adds the console's per-device
@@ -218,6 +249,20 @@ fn configure(conn: &Connection) -> Result<()> {
 pub(super) fn optimize(conn: &Connection) -> Result<()> {
     conn.execute_batch("PRAGMA analysis_limit = 400; PRAGMA optimize = 0x10002;")
         .map_err(e)
+}
+
+/// A read-only connection on a collector's database file.
+pub(super) fn open_reader(path: &Path) -> Result<Connection> {
+    use rusqlite::OpenFlags;
+    let c = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|x| StoreError::Database(format!("{}: {x}", path.display())))?;
+    c.pragma_update(None, "cache_size", -32768).map_err(e)?;
+    c.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(e)?;
+    Ok(c)
 }
 
 fn open_file(path: &Path) -> Result<Connection> {
@@ -285,6 +330,7 @@ impl SqliteStore {
             .spawn(move || writes::writer_loop(wconn, rx))
             .map_err(|x| StoreError::Database(x.to_string()))?;
         store.writer = Some(Mutex::new(tx));
+        store.path = Some(path.to_path_buf());
         Ok(store)
     }
 
@@ -325,6 +371,7 @@ impl SqliteStore {
         optimize(&conn)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
+            path: None,
             writer: None,
         })
     }

@@ -3,7 +3,7 @@
 //! device's open vulnerabilities.
 
 use super::console::{cve_closes, recount_set, OPEN};
-use super::{e, Result};
+use super::{e, Result, StoreError};
 use rusqlite::{params, Connection};
 
 /// Package sets whose vulnerabilities were not matched yet (or all) and
@@ -339,29 +339,34 @@ pub(super) fn put_set_vulns(c: &mut Connection, sets: &[SetMatch]) -> Result<()>
 
 /// Every (package set, vulnerability) match, and the number of active
 /// devices on each package set.
-pub(super) fn set_vulns(c: &Connection) -> Result<super::SetMatches> {
+/// Every (package set, vulnerability) match on `c`, in vulnerability order
+/// (the `pkgset_vulns_vuln` index: no sort), each passed to `f`.
+pub(super) fn each_set_vuln(
+    c: &Connection,
+    f: &mut dyn FnMut(i64, SetVuln) -> std::result::Result<(), String>,
+) -> Result<()> {
     let mut st = c
         .prepare(
             "SELECT set_id, vuln, component, ecosystem, packages, version, fixed, aliases, summary, severity, score,
                 cvss, supplier_status, supplier_justification, supplier_detail, supplier_source
-             FROM pkgset_vulns ORDER BY vuln, component, set_id",
+             FROM pkgset_vulns INDEXED BY pkgset_vulns_vuln ORDER BY vuln",
         )
         .map_err(e)?;
-    let rows = st
-        .query_map([], |r| Ok((r.get(0)?, set_vuln(r, 1)?)))
+    let mut rows = st.query([]).map_err(e)?;
+    while let Some(r) = rows.next().map_err(e)? {
+        f(r.get(0).map_err(e)?, set_vuln(r, 1).map_err(e)?).map_err(StoreError::Database)?;
+    }
+    Ok(())
+}
+
+/// The fleet view's generation (`fleet_gen`, bumped by triggers).
+pub(super) fn fleet_generation(c: &Connection) -> Result<u64> {
+    let n: i64 = c
+        .prepare_cached("SELECT n FROM fleet_gen WHERE id = 1")
         .map_err(e)?
-        .collect::<rusqlite::Result<Vec<_>>>()
+        .query_row([], |r| r.get(0))
         .map_err(e)?;
-    let mut st = c
-        // Grouped over the (package set, status) index alone.
-        .prepare("SELECT pkgset, SUM(status = 'active') FROM devices WHERE pkgset IS NOT NULL GROUP BY pkgset")
-        .map_err(e)?;
-    let counts = st
-        .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)))
-        .map_err(e)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(e)?;
-    Ok((rows, counts))
+    Ok(n.max(0) as u64)
 }
 
 /// Active devices whose latest attestation closes some vulnerability

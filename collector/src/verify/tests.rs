@@ -417,12 +417,26 @@ fn tokens_stored_before_the_migration_are_backfilled() {
     let v: i64 = c
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
+    // The fleet view's generation (a later migration) and its triggers first.
+    let triggers: Vec<String> = c
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'fleet_gen_%'",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert!(triggers.len() > 10, "{triggers:?}");
+    for t in triggers {
+        c.execute_batch(&format!("DROP TRIGGER {t}")).unwrap();
+    }
     c.execute_batch(&format!(
-        "DROP INDEX devices_sets; DROP TABLE device_cve_status; DROP TABLE device_listeners;
+        "DROP TABLE fleet_gen; DROP INDEX devices_sets; DROP TABLE device_cve_status; DROP TABLE device_listeners;
          ALTER TABLE devices DROP COLUMN cve_status_digest;
          ALTER TABLE devices DROP COLUMN listeners_digest;
          PRAGMA user_version = {};",
-        v - 2
+        v - 3
     ))
     .unwrap();
     drop(c);

@@ -82,114 +82,156 @@ pub fn fleet_open(store: &dyn Store) -> Result<Vec<FleetVuln>, String> {
     fleet_open_where(store, &FleetFilter::default())
 }
 
-/// [`fleet_open`] over the devices `f` selects.
+/// [`fleet_open`] over the devices `f` selects. The matches are streamed
+/// in advisory order and tallied one advisory at a time, so memory follows
+/// the number of open advisories, not of matches.
 pub fn fleet_open_where(store: &dyn Store, f: &FleetFilter) -> Result<Vec<FleetVuln>, String> {
-    let (rows, counts) = store.set_vulns()?;
-    let counts: HashMap<i64, u64> = match &f.site {
-        None => counts.into_iter().collect(),
-        Some(site) => store.set_counts(Some(site))?.into_iter().collect(),
-    };
-    let exceptions: Vec<VulnException> = store
-        .vuln_exceptions()?
-        .into_iter()
-        .filter(|x| f.site.as_ref().is_none_or(|s| *s == x.site))
-        .collect();
-    // Devices with the same statements on the same set decide alike:
-    // (set) → [(representative, how many)].
-    // A device's statements, as one comparable value (the group it decides with).
-    let mut sig_of: HashMap<i64, (usize, String)> = HashMap::new();
-    let mut by_set: HashMap<i64, Vec<(&VulnException, u64)>> = HashMap::new();
-    {
-        let mut groups: HashMap<(i64, String), (usize, u64)> = HashMap::new();
-        for (i, x) in exceptions.iter().enumerate() {
-            let mut sig = (x.accepted.clone(), x.vex.clone(), x.cve_status.clone());
-            sig.0.sort();
-            sig.1.sort();
-            sig.2.sort();
-            let sig = format!("{sig:?}");
-            let g = groups.entry((x.pkgset, sig.clone())).or_insert((i, 0));
-            g.1 += 1;
-            sig_of.insert(x.device_id, (g.0, sig));
-        }
-        for ((set, _), (i, n)) in groups {
-            by_set.entry(set).or_default().push((&exceptions[i], n));
-        }
-    }
-    // Per set, the listening devices grouped by their listeners' digest and
-    // their statements (devices of one image listen alike, and devices with
-    // the same statements decide alike: a group's exposure is decided once,
-    // with one device's listeners and statements): (statements, listeners,
-    // how many).
-    type Group<'x> = (Option<&'x VulnException>, Vec<DeviceListener>, u64);
-    let mut listening: HashMap<i64, Vec<Group>> = HashMap::new();
-    // (set, digest, statements) → (one device, its exception, how many).
-    type Key<'s> = (i64, Vec<u8>, Option<&'s str>);
-    let mut alike: BTreeMap<Key, (i64, Option<usize>, u64)> = BTreeMap::new();
-    for (set, digest, d, n) in store.listening_groups(f.site.as_deref())? {
-        alike.insert((set, digest, None), (d, None, n));
-    }
-    // Devices with their own statements leave their digest's group for
-    // the group of their statements.
-    for x in &exceptions {
-        let Some((set, digest)) = store.listening_of(x.device_id)? else {
-            continue;
-        };
-        let Some((i, sig)) = sig_of.get(&x.device_id) else {
-            continue;
-        };
-        if let Some(g) = alike.get_mut(&(set, digest.clone(), None)) {
-            g.2 = g.2.saturating_sub(1);
-        }
-        alike
-            .entry((set, digest, Some(sig.as_str())))
-            .or_insert((x.device_id, Some(*i), 0))
-            .2 += 1;
-    }
-    alike.retain(|_, g| g.2 > 0);
-    for ((set, _, _), (d, x, n)) in alike {
-        let ls = store.device_listeners(d)?;
-        if !ls.is_empty() {
-            listening
-                .entry(set)
-                .or_default()
-                .push((x.map(|i| &exceptions[i]), ls, n));
-        }
-    }
-    let fleet_vex: HashMap<String, String> = store
-        .vex_entries()?
-        .into_iter()
-        .filter(|v| v.device_id.is_none())
-        .map(|v| (v.vuln, v.status))
-        .collect();
-    let (kev, epss) = (store.kev_all()?, store.epss_all()?);
-    // (vuln) → (set → rows of that vuln on the set)
-    let mut grouped: BTreeMap<&str, BTreeMap<i64, Vec<&SetVuln>>> = BTreeMap::new();
-    for (set, v) in &rows {
-        grouped
-            .entry(v.vuln.as_str())
-            .or_default()
-            .entry(*set)
-            .or_default()
-            .push(v);
-    }
+    let t = Tally::new(store, f)?;
     let mut out = Vec::new();
-    for (vuln, sets) in grouped {
-        let fleet = fleet_vex.get(vuln).map(String::as_str);
+    let mut cur: Vec<(i64, SetVuln)> = Vec::new();
+    store.each_set_vuln(&mut |set, v| {
+        if cur.first().is_some_and(|(_, x)| x.vuln != v.vuln) {
+            out.extend(t.advisory(std::mem::take(&mut cur)));
+        }
+        cur.push((set, v));
+        Ok(())
+    })?;
+    out.extend(t.advisory(cur));
+    out.sort_by(|a, b| {
+        a.risk
+            .urgency(&b.risk)
+            .then(b.devices.cmp(&a.devices))
+            .then(b.score.unwrap_or(-1.0).total_cmp(&a.score.unwrap_or(-1.0)))
+            .then(a.vuln.cmp(&b.vuln))
+    });
+    Ok(out)
+}
+
+/// Per set, the listening devices grouped by their listeners' digest and
+/// their statements (devices of one image listen alike, and devices with
+/// the same statements decide alike: a group's exposure is decided once,
+/// with one device's listeners and statements): (statements, listeners,
+/// how many).
+type Group = (Option<usize>, Vec<DeviceListener>, u64);
+
+/// What deciding one advisory across the fleet needs, read once.
+struct Tally {
+    /// Active devices per package set.
+    counts: HashMap<i64, u64>,
+    exceptions: Vec<VulnException>,
+    /// Per set, the devices with their own statements, by statements:
+    /// (one of them, how many).
+    by_set: HashMap<i64, Vec<(usize, u64)>>,
+    listening: HashMap<i64, Vec<Group>>,
+    fleet_vex: HashMap<String, String>,
+    kev: HashMap<String, crate::store::Kev>,
+    epss: HashMap<String, crate::store::Epss>,
+}
+
+impl Tally {
+    fn new(store: &dyn Store, f: &FleetFilter) -> Result<Self, String> {
+        let counts: HashMap<i64, u64> = store.set_counts(f.site.as_deref())?.into_iter().collect();
+        let exceptions: Vec<VulnException> = store
+            .vuln_exceptions()?
+            .into_iter()
+            .filter(|x| f.site.as_ref().is_none_or(|s| *s == x.site))
+            .collect();
+        // A device's statements, as one comparable value (the group it decides with).
+        let mut sig_of: HashMap<i64, (usize, String)> = HashMap::new();
+        let mut by_set: HashMap<i64, Vec<(usize, u64)>> = HashMap::new();
+        {
+            let mut groups: HashMap<(i64, String), (usize, u64)> = HashMap::new();
+            for (i, x) in exceptions.iter().enumerate() {
+                let mut sig = (x.accepted.clone(), x.vex.clone(), x.cve_status.clone());
+                sig.0.sort();
+                sig.1.sort();
+                sig.2.sort();
+                let sig = format!("{sig:?}");
+                let g = groups.entry((x.pkgset, sig.clone())).or_insert((i, 0));
+                g.1 += 1;
+                sig_of.insert(x.device_id, (g.0, sig));
+            }
+            for ((set, _), (i, n)) in groups {
+                by_set.entry(set).or_default().push((i, n));
+            }
+        }
+        // (set, digest, statements) → (one device, its exception, how many).
+        type Key<'s> = (i64, Vec<u8>, Option<&'s str>);
+        let mut alike: BTreeMap<Key, (i64, Option<usize>, u64)> = BTreeMap::new();
+        for (set, digest, d, n) in store.listening_groups(f.site.as_deref())? {
+            alike.insert((set, digest, None), (d, None, n));
+        }
+        // Devices with their own statements leave their digest's group for
+        // the group of their statements.
+        for x in &exceptions {
+            let Some((set, digest)) = store.listening_of(x.device_id)? else {
+                continue;
+            };
+            let Some((i, sig)) = sig_of.get(&x.device_id) else {
+                continue;
+            };
+            if let Some(g) = alike.get_mut(&(set, digest.clone(), None)) {
+                g.2 = g.2.saturating_sub(1);
+            }
+            alike
+                .entry((set, digest, Some(sig.as_str())))
+                .or_insert((x.device_id, Some(*i), 0))
+                .2 += 1;
+        }
+        alike.retain(|_, g| g.2 > 0);
+        let mut listening: HashMap<i64, Vec<Group>> = HashMap::new();
+        for ((set, _, _), (d, x, n)) in alike {
+            let ls = store.device_listeners(d)?;
+            if !ls.is_empty() {
+                listening.entry(set).or_default().push((x, ls, n));
+            }
+        }
+        let fleet_vex: HashMap<String, String> = store
+            .vex_entries()?
+            .into_iter()
+            .filter(|v| v.device_id.is_none())
+            .map(|v| (v.vuln, v.status))
+            .collect();
+        let (kev, epss) = (store.kev_all()?, store.epss_all()?);
+        Ok(Tally {
+            counts,
+            exceptions,
+            by_set,
+            listening,
+            fleet_vex,
+            kev,
+            epss,
+        })
+    }
+
+    /// One advisory's rows (all of one vulnerability) across the fleet;
+    /// `None` when it is open on no active device.
+    fn advisory(&self, mut rows: Vec<(i64, SetVuln)>) -> Option<FleetVuln> {
+        rows.sort_by(|a, b| a.1.component.cmp(&b.1.component).then(a.0.cmp(&b.0)));
+        let vuln = rows.first()?.1.vuln.clone();
+        // set → rows of the advisory on that set
+        let mut sets: BTreeMap<i64, Vec<&SetVuln>> = BTreeMap::new();
+        for (set, v) in &rows {
+            sets.entry(*set).or_default().push(v);
+        }
+        let fleet = self.fleet_vex.get(&vuln).map(String::as_str);
         let (mut devices, mut reachable) = (0u64, 0u64);
         let mut evidence: Vec<String> = Vec::new();
         let mut first: Option<&SetVuln> = None;
         let mut components: Vec<String> = Vec::new();
         let mut packages: Vec<String> = Vec::new();
         for (set, vs) in &sets {
-            let n = counts.get(set).copied().unwrap_or(0);
+            let n = self.counts.get(set).copied().unwrap_or(0);
             if n == 0 {
                 continue;
             }
-            let xs = by_set.get(set).map(Vec::as_slice).unwrap_or(&[]);
+            let xs = self.by_set.get(set).map(Vec::as_slice).unwrap_or(&[]);
             let base = vs.iter().any(|v| open_on(v, None, fleet));
             let mut open = if base { n } else { 0 };
             for (x, k) in xs {
-                let here = vs.iter().any(|v| open_on(v, Some(x), fleet));
+                let here = vs
+                    .iter()
+                    .any(|v| open_on(v, Some(&self.exceptions[*x]), fleet));
                 match (base, here) {
                     (true, false) => open = open.saturating_sub(*k),
                     (false, true) => open += k,
@@ -200,8 +242,8 @@ pub fn fleet_open_where(store: &dyn Store, f: &FleetFilter) -> Result<Vec<FleetV
                 continue;
             }
             devices += open;
-            for (x, ls, n) in listening.get(set).map(Vec::as_slice).unwrap_or(&[]) {
-                let x = *x;
+            for (x, ls, n) in self.listening.get(set).map(Vec::as_slice).unwrap_or(&[]) {
+                let x = x.map(|i| &self.exceptions[i]);
                 let exposed = vs.iter().filter(|v| open_on(v, x, fleet)).find_map(|v| {
                     let bins: Vec<String> = v.packages.split(',').map(str::to_string).collect();
                     match reach(ls, &v.component, &bins) {
@@ -230,7 +272,7 @@ pub fn fleet_open_where(store: &dyn Store, f: &FleetFilter) -> Result<Vec<FleetV
                 }
             }
         }
-        let Some(f) = first else { continue };
+        let f = first?;
         components.sort();
         packages.sort();
         let aliases: Vec<String> = f
@@ -245,7 +287,7 @@ pub fn fleet_open_where(store: &dyn Store, f: &FleetFilter) -> Result<Vec<FleetV
             .filter_map(|l| l.split_once(' '))
             .map(|(t, v)| (t.to_string(), v.to_string()))
             .collect();
-        let ids = std::iter::once(vuln)
+        let ids = std::iter::once(vuln.as_str())
             .chain(aliases.iter().map(String::as_str))
             .filter(|a| a.starts_with("CVE-"));
         let exposure = if evidence.is_empty() {
@@ -253,9 +295,9 @@ pub fn fleet_open_where(store: &dyn Store, f: &FleetFilter) -> Result<Vec<FleetV
         } else {
             Reach::Network(evidence)
         };
-        let risk = Risk::of(ids, &kev, &epss, exposure, &vectors);
-        out.push(FleetVuln {
-            vuln: vuln.to_string(),
+        let risk = Risk::of(ids, &self.kev, &self.epss, exposure, &vectors);
+        Some(FleetVuln {
+            vuln: vuln.clone(),
             components,
             packages,
             aliases,
@@ -266,16 +308,8 @@ pub fn fleet_open_where(store: &dyn Store, f: &FleetFilter) -> Result<Vec<FleetV
             devices,
             reachable,
             risk,
-        });
+        })
     }
-    out.sort_by(|a, b| {
-        a.risk
-            .urgency(&b.risk)
-            .then(b.devices.cmp(&a.devices))
-            .then(b.score.unwrap_or(-1.0).total_cmp(&a.score.unwrap_or(-1.0)))
-            .then(a.vuln.cmp(&b.vuln))
-    });
-    Ok(out)
 }
 
 /// The severity band of a score (CVSS v3 qualitative ratings).

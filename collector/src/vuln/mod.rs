@@ -21,6 +21,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 pub mod feeds;
 mod fleet;
+pub mod fleet_cache;
 pub mod identity;
 mod osv;
 pub mod risk;
@@ -28,6 +29,7 @@ mod vex;
 
 pub use feeds::{import_bytes, import_file, ImportReport};
 pub use fleet::{band, fleet_open, fleet_open_where, FleetFilter, FleetVuln};
+pub use fleet_cache::FleetCache;
 
 pub use identity::package_keys;
 use osv::purl_parts;

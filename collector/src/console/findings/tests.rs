@@ -71,6 +71,7 @@ fn import(s: &SqliteStore, text: &str) {
 fn vulns(s: &SqliteStore, q: &str, may_act: bool) -> String {
     vulnerabilities(
         s,
+        &crate::vuln::FleetCache::default(),
         &Params::parse(Some(q)),
         NOW,
         DEFAULT_MAX_AGE,
@@ -347,6 +348,7 @@ fn vulnerabilities_show_coverage_risk_and_filter_by_site_kev_reachable_fix() {
     refresh(&empty, true).unwrap();
     let html = vulnerabilities(
         &empty,
+        &crate::vuln::FleetCache::default(),
         &Params::parse(Some("")),
         NOW,
         DEFAULT_MAX_AGE,
@@ -366,9 +368,16 @@ fn vulnerabilities_show_coverage_risk_and_filter_by_site_kev_reachable_fix() {
 fn stale_or_missing_feeds_are_flagged_on_the_page_and_fresh_ones_are_not() {
     let s = SqliteStore::memory().unwrap();
     let page = |max_age: i64| {
-        vulnerabilities(&s, &Params::parse(None), NOW, max_age, &viewer(false))
-            .unwrap()
-            .into_string()
+        vulnerabilities(
+            &s,
+            &crate::vuln::FleetCache::default(),
+            &Params::parse(None),
+            NOW,
+            max_age,
+            &viewer(false),
+        )
+        .unwrap()
+        .into_string()
     };
     assert!(page(DEFAULT_MAX_AGE).contains("No vulnerability data imported"));
     // EPSS scores of a model date 40 days before NOW.
