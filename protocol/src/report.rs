@@ -94,6 +94,21 @@ pub struct KernelInfo {
     /// Where `release`/`machine` came from: `uname`, `lib/modules`, `elf-header`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// The kernel's build configuration the scan found (the image record
+    /// `/usr/share/fieldattest/kernel.config`, live `/proc/config.gz`, or
+    /// `/boot/config-<release>`): its path and the SHA-256 of its bytes as
+    /// read (ISSUE18: kernel CVEs in code that is not built).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<KernelConfig>,
+}
+
+/// A kernel configuration file, by digest (the collector holds the
+/// imported configurations' symbols by the same digest).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KernelConfig {
+    pub path: String,
+    /// Lower-case hex SHA-256 of the file's bytes (compressed for `config.gz`).
+    pub sha256: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

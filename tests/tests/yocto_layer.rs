@@ -136,14 +136,16 @@ fn shell_function(class: &str, name: &str, vars: &HashMap<&str, String>) -> Stri
 }
 
 /// The class's `fieldattest_image_check` function as bitbake would run it
-/// (with the `fieldattest_cve_record` function it calls).
+/// (with the `fieldattest_cve_record` and `fieldattest_kernel_config`
+/// functions it calls).
 fn run_class(vars: &HashMap<&str, String>) -> ClassRun {
     let class =
         std::fs::read_to_string(layer().join("classes/fieldattest_image_check.bbclass")).unwrap();
     let check = shell_function(&class, "fieldattest_image_check", vars);
     let record = shell_function(&class, "fieldattest_cve_record", vars);
+    let kconfig = shell_function(&class, "fieldattest_kernel_config", vars);
     let script = format!(
-        "set -e\nbbfatal() {{ echo \"ERROR: $*\" >&2; exit 1; }}\nbbnote() {{ echo \"NOTE: $*\"; }}\nbbwarn() {{ echo \"WARNING: $*\" >&2; }}\nfieldattest_cve_record() {{\n{record}\n}}\nfieldattest_image_check() {{\n{check}\n}}\nfieldattest_image_check\n"
+        "set -e\nbbfatal() {{ echo \"ERROR: $*\" >&2; exit 1; }}\nbbnote() {{ echo \"NOTE: $*\"; }}\nbbwarn() {{ echo \"WARNING: $*\" >&2; }}\nfieldattest_cve_record() {{\n{record}\n}}\nfieldattest_kernel_config() {{\n{kconfig}\n}}\nfieldattest_image_check() {{\n{check}\n}}\nfieldattest_image_check\n"
     );
     // A `fieldattest` that logs its arguments (one line per run) and runs
     // the real one.
@@ -270,6 +272,8 @@ fn vars(root: &Path, out: &Path, fail_on: &str, accept: &str) -> HashMap<&'stati
             "all any noarch cortexa53 qemuarm64".into(),
         ),
         ("FIELDATTEST_CVE_RECORD_PACKAGES_ROOM", "16384".into()),
+        // No kernel configuration recorded.
+        ("FIELDATTEST_KERNEL_CONFIG", String::new()),
         ("PKGDATA_DIR", out.join("pkgdata").display().to_string()),
         ("localstatedir", "/var".into()),
         ("WORKDIR", out.join("work").display().to_string()),
@@ -586,6 +590,99 @@ fn cve_record_reaches_the_scan_report_and_sbom() {
     const NAME: &str = "core-image-plc-qemuarm64-20261129.fieldattest";
     let out = t.outside().join("deploy");
     assert_one_scan(&out, NAME);
+    // No kernel configuration recorded: the kernel image's purl names none.
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join(format!("{NAME}.json"))).unwrap())
+            .unwrap();
+    assert!(report["device"]["kernel"]["config"].is_null());
+}
+
+/// The kernel's `.config` is installed in the image; the scan's report
+/// names it and the kernel image's purl (report and SBOM) carries its
+/// digest, which the collector looks the imported configuration up by.
+#[test]
+fn kernel_configuration_is_recorded_and_its_digest_reaches_the_kernel_purl() {
+    let (t, mut v) = recorded_image();
+    let config = t.outside().join("kernel-build/.config");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    let body = "#\n# Automatically generated file; DO NOT EDIT.\nCONFIG_EXT4_FS=y\n# CONFIG_NFC is not set\n";
+    std::fs::write(&config, body).unwrap();
+    v.insert("FIELDATTEST_KERNEL_CONFIG", config.display().to_string());
+    let r = run_class(&v);
+    assert!(
+        r.out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&r.out.stderr)
+    );
+    let dest = t.root().join("usr/share/fieldattest/kernel.config");
+    assert_eq!(std::fs::read_to_string(&dest).unwrap(), body);
+    assert_eq!(
+        std::fs::metadata(&dest).unwrap().permissions().mode() & 0o777,
+        0o644
+    );
+    // The digest as coreutils computes it.
+    let o = Command::new("sha256sum").arg(&dest).output().unwrap();
+    assert!(o.status.success());
+    let digest = String::from_utf8_lossy(&o.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    const NAME: &str = "core-image-plc-qemuarm64-20261129.fieldattest";
+    let out = t.outside().join("deploy");
+    let read = |ext: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(out.join(format!("{NAME}.{ext}"))).unwrap())
+            .unwrap()
+    };
+    let (report, sbom) = (read("json"), read("cdx.json"));
+    assert_eq!(
+        report["device"]["kernel"]["config"]["path"],
+        "/usr/share/fieldattest/kernel.config"
+    );
+    assert_eq!(
+        report["device"]["kernel"]["config"]["sha256"],
+        digest.as_str()
+    );
+    let q = format!("kconfig=sha256:{digest}");
+    let purls = |v: &serde_json::Value, key: &str| -> Vec<(String, String)> {
+        v[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| {
+                Some((
+                    c["name"].as_str()?.to_string(),
+                    c["purl"].as_str()?.to_string(),
+                ))
+            })
+            .collect()
+    };
+    for (doc, key) in [(&report["inventory"], "packages"), (&sbom, "components")] {
+        let with: Vec<String> = purls(doc, key)
+            .into_iter()
+            .filter(|(_, p)| p.contains("kconfig="))
+            .map(|(n, p)| {
+                assert!(p.contains(&q), "{p}");
+                n
+            })
+            .collect();
+        // The kernel image only: not its modules, not the other packages.
+        assert_eq!(with, ["kernel-image-6.6.52"], "{key}");
+    }
+    // A configured file that is not there: a warning, no record.
+    v.insert(
+        "FIELDATTEST_KERNEL_CONFIG",
+        t.outside().join("nowhere/.config").display().to_string(),
+    );
+    let r = run_class(&v);
+    assert!(r.out.status.success());
+    assert!(
+        String::from_utf8_lossy(&r.out.stderr)
+            .contains("WARNING: fieldattest: no kernel configuration at"),
+        "{}",
+        String::from_utf8_lossy(&r.out.stderr)
+    );
+    assert!(!dest.exists());
 }
 
 /// Runs the recipe class's python functions (`def fieldattest_*`) with a

@@ -29,7 +29,15 @@ FIELDATTEST_CVE_RECORD_DIR ??= "${TMPDIR}/fieldattest-cve-record"
 FIELDATTEST_CVE_RECORD_ARCHS ??= "${ALL_MULTILIB_PACKAGE_ARCHS}"
 FIELDATTEST_CVE_RECORD_PACKAGES_ROOM ??= "16384"
 
+# The kernel's build configuration, installed as
+# /usr/share/fieldattest/kernel.config: the agent attests its digest, and the
+# collector, given the same file (`vulndb import`) and the kernel tree's
+# Kbuild map (`vulndb kbuild`), says which kernel CVEs concern code that is
+# not built. Empty: none recorded.
+FIELDATTEST_KERNEL_CONFIG ??= "${STAGING_KERNEL_BUILDDIR}/.config"
+
 do_rootfs[depends] += "fieldattest-native:do_populate_sysroot"
+do_rootfs[depends] += "${@'virtual/kernel:do_shared_workdir' if d.getVar('FIELDATTEST_KERNEL_CONFIG') else ''}"
 do_rootfs[vardeps] += "FIELDATTEST_FAIL_ON FIELDATTEST_ACCEPT FIELDATTEST_SL"
 do_rootfs[file-checksums] += "${@'%s:True' % d.getVar('FIELDATTEST_ACCEPT') if d.getVar('FIELDATTEST_ACCEPT') else ''}"
 
@@ -118,9 +126,26 @@ fieldattest_cve_record () {
     fi
 }
 
+# The kernel configuration record (FIELDATTEST_KERNEL_CONFIG), replaced at
+# each run; a configured file that does not exist is a warning.
+fieldattest_kernel_config () {
+    src="${FIELDATTEST_KERNEL_CONFIG}"
+    dest="${IMAGE_ROOTFS}/usr/share/fieldattest/kernel.config"
+    rm -f "$dest"
+    [ -n "$src" ] || return 0
+    if [ ! -s "$src" ]; then
+        bbwarn "fieldattest: no kernel configuration at $src: the kernel's CVEs cannot be checked against it"
+        return 0
+    fi
+    mkdir -p "${IMAGE_ROOTFS}/usr/share/fieldattest"
+    install -m 0644 "$src" "$dest"
+    bbnote "fieldattest: kernel configuration recorded in $dest (import the same file into the collector: vulndb import)"
+}
+
 fieldattest_image_check () {
-    # The record first: the scan reads it (report, SBOM).
+    # The records first: the scan reads them (report, SBOM).
     fieldattest_cve_record
+    fieldattest_kernel_config
     root="${IMAGE_ROOTFS}"
     out="${FIELDATTEST_REPORT_DIR}"
     name="${FIELDATTEST_REPORT_NAME}"

@@ -10,7 +10,7 @@
 //! `/boot/vmlinuz-<release>`, else `/boot/config-<release>`.
 
 use crate::root::RootFs;
-use fieldattest_protocol::report::{KernelInfo, Package, PackageSource};
+use fieldattest_protocol::report::{KernelConfig, KernelInfo, Package, PackageSource};
 
 /// Whether a package database entry is (part of) the kernel: dpkg
 /// `linux-image-*`, apk `linux-<flavour>`, rpm `kernel`/`kernel-core`/…,
@@ -132,6 +132,55 @@ pub fn component(
     let mut k = Package::new("linux", version, PackageSource::Binary, path);
     k.arch = kernel.machine.clone();
     Some(k)
+}
+
+/// The image record of the kernel's build configuration (the Yocto class
+/// installs the kernel's `.config` there).
+pub const CONFIG_RECORD: &str = "/usr/share/fieldattest/kernel.config";
+
+/// Largest kernel configuration read (a full x86 `.config` is ~300 KB).
+const CONFIG_MAX: u64 = 4 << 20;
+
+/// The kernel's build configuration: the image record, else (live) the
+/// running kernel's `/proc/config.gz`, else `/boot/config-<release>`;
+/// its path and the SHA-256 of its bytes as read. `None` when none is
+/// there or it is unreadable or larger than 4 MiB.
+pub fn config(root: &RootFs, live: bool, kernel: &KernelInfo) -> Option<KernelConfig> {
+    let mut paths = vec![CONFIG_RECORD.to_string()];
+    if live {
+        paths.push("/proc/config.gz".into());
+    }
+    if let Some(r) = &kernel.release {
+        paths.push(format!("/boot/config-{r}"));
+    }
+    paths.into_iter().find_map(|path| {
+        let b = root.read_limited(&path, CONFIG_MAX).ok()?;
+        (!b.is_empty()).then(|| KernelConfig {
+            sha256: fieldattest_protocol::hex::hex(
+                ring::digest::digest(&ring::digest::SHA256, &b).as_ref(),
+            ),
+            path,
+        })
+    })
+}
+
+/// Whether `p` is the kernel image itself (not one of its modules): the
+/// kernel component, opkg `kernel`, `kernel-image*`, `kernel-<release>`.
+/// Its purl carries the configuration's digest (`kconfig` qualifier).
+/// Distribution kernels (dpkg, rpm, apk) are matched by their
+/// distributions' advisories and do not.
+pub fn is_kernel_image(p: &Package) -> bool {
+    let n = p.name.as_str();
+    match p.source {
+        PackageSource::Binary => n == "linux",
+        PackageSource::Opkg => {
+            n == "kernel"
+                || n.starts_with("kernel-image")
+                || n.strip_prefix("kernel-")
+                    .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -270,6 +319,67 @@ mod tests {
             ("1..2", None),
         ] {
             assert_eq!(upstream_release(r).as_deref(), want, "{r:?}");
+        }
+    }
+
+    #[test]
+    fn config_from_the_image_record_proc_or_boot_by_digest() {
+        let sha = |b: &[u8]| {
+            fieldattest_protocol::hex::hex(ring::digest::digest(&ring::digest::SHA256, b).as_ref())
+        };
+        let d = tempfile::tempdir().unwrap();
+        let w = |f: &str, b: &[u8]| {
+            let p = d.path().join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, b).unwrap();
+        };
+        let r = RootFs::new(d.path()).unwrap();
+        let k = KernelInfo {
+            release: Some("6.1.95-yocto-standard".into()),
+            ..Default::default()
+        };
+        // Nothing there: no configuration (and no guess).
+        assert_eq!(config(&r, true, &k), None);
+        w("boot/config-6.1.90", b"CONFIG_A=y\n");
+        assert_eq!(config(&r, true, &k), None, "another release's config");
+        w("boot/config-6.1.95-yocto-standard", b"CONFIG_B=y\n");
+        let c = config(&r, false, &k).unwrap();
+        assert_eq!(c.path, "/boot/config-6.1.95-yocto-standard");
+        assert_eq!(c.sha256, sha(b"CONFIG_B=y\n"));
+        // Live, /proc/config.gz (digest of the compressed bytes) comes first.
+        w("proc/config.gz", b"\x1f\x8b compressed");
+        assert_eq!(config(&r, true, &k).unwrap().path, "/proc/config.gz");
+        assert_eq!(
+            config(&r, false, &k).unwrap().path,
+            "/boot/config-6.1.95-yocto-standard"
+        );
+        // The image record wins over both.
+        w("usr/share/fieldattest/kernel.config", b"CONFIG_C=m\n");
+        let c = config(&r, true, &k).unwrap();
+        assert_eq!(
+            (c.path.as_str(), c.sha256),
+            (CONFIG_RECORD, sha(b"CONFIG_C=m\n"))
+        );
+        // An empty file is no configuration.
+        w("usr/share/fieldattest/kernel.config", b"");
+        assert_eq!(config(&r, true, &k).unwrap().path, "/proc/config.gz");
+    }
+
+    #[test]
+    fn only_the_kernel_image_carries_the_configuration() {
+        use PackageSource::*;
+        for (s, n, want) in [
+            (Binary, "linux", true),
+            (Opkg, "kernel", true),
+            (Opkg, "kernel-image-zimage", true),
+            (Opkg, "kernel-6.1.95-yocto-standard", true),
+            (Opkg, "kernel-module-ext4", false),
+            (Opkg, "kernel-modules", false),
+            (Dpkg, "linux-image-6.1.0-21-amd64", false),
+            (Rpm, "kernel-core", false),
+            (Binary, "busybox", false),
+        ] {
+            assert_eq!(is_kernel_image(&p(s, n)), want, "{s:?} {n}");
         }
     }
 }

@@ -229,7 +229,8 @@ pub fn collect(root: &RootFs, live: bool) -> Collected {
 pub fn collect_with(root: &RootFs, live: bool, hw: &hardware::Options) -> Collected {
     let mut errors = Vec::new();
     let os = os::read_os(root, &mut errors);
-    let kernel = os::read_kernel(root, live);
+    let mut kernel = os::read_kernel(root, live);
+    kernel.config = kernel::config(root, live, &kernel);
     let hostname = os::read_hostname(root, live);
     let mut dbs = Vec::new();
     let mut all = Found::default();
@@ -270,6 +271,20 @@ pub fn collect_with(root: &RootFs, live: bool, hw: &hardware::Options) -> Collec
             }
         } else if let Some(l) = p.license.as_deref().and_then(license::from_text) {
             p.license_expression = l.expression;
+        }
+    }
+    // The kernel image's purl names its build configuration by digest: the
+    // collector decides from it which kernel CVEs concern code not built.
+    if let Some(c) = &kernel.config {
+        let digest = format!("sha256:{}", c.sha256);
+        for p in all
+            .packages
+            .iter_mut()
+            .filter(|p| kernel::is_kernel_image(p))
+        {
+            if let Some(u) = &p.purl {
+                p.purl = Some(purl::with_qualifier(u, "kconfig", &digest));
+            }
         }
     }
     all.packages.sort_by(|a, b| {

@@ -50,6 +50,39 @@ pub fn build(
     s
 }
 
+/// `purl` with qualifier `key=value` added (encoded), the qualifiers kept
+/// sorted by key; an existing `key` is replaced.
+pub fn with_qualifier(purl: &str, key: &str, value: &str) -> String {
+    let (head, subpath) = match purl.split_once('#') {
+        Some((h, p)) => (h, Some(p)),
+        None => (purl, None),
+    };
+    let (base, query) = head.split_once('?').unwrap_or((head, ""));
+    let mut q: Vec<(String, String)> = query
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .filter_map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
+        .filter(|(k, _)| k != key)
+        .collect();
+    q.push((key.to_string(), encode(value)));
+    q.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut s = base.to_string();
+    for (i, (k, v)) in q.iter().enumerate() {
+        s.push(if i == 0 { '?' } else { '&' });
+        s.push_str(k);
+        s.push('=');
+        s.push_str(v);
+    }
+    if let Some(p) = subpath {
+        s.push('#');
+        s.push_str(p);
+    }
+    s
+}
+
 /// The `distro` qualifier as Syft writes it: `ID-VERSION_ID` (`debian-12`),
 /// `ID-BUILD_ID` without a VERSION_ID, the bare ID without either (Debian
 /// testing/sid: `debian`; the codename is not used).
@@ -367,5 +400,29 @@ mod tests {
     fn encoding() {
         assert_eq!(encode("libstdc++6"), "libstdc%2B%2B6");
         assert_eq!(encode("a b/c@d"), "a%20b%2Fc%40d");
+    }
+
+    #[test]
+    fn a_qualifier_is_added_in_key_order_and_replaces_its_namesake() {
+        assert_eq!(
+            with_qualifier(
+                "pkg:generic/linux@6.1.95?cpe=cpe:2.3:o:linux",
+                "kconfig",
+                "sha256:ab"
+            ),
+            "pkg:generic/linux@6.1.95?cpe=cpe:2.3:o:linux&kconfig=sha256:ab"
+        );
+        assert_eq!(
+            with_qualifier("pkg:generic/linux@6.1.95", "kconfig", "sha256:ab"),
+            "pkg:generic/linux@6.1.95?kconfig=sha256:ab"
+        );
+        assert_eq!(
+            with_qualifier(
+                "pkg:opkg/kernel@6.1?z=1&kconfig=old&arch=a#sub",
+                "kconfig",
+                "n w"
+            ),
+            "pkg:opkg/kernel@6.1?arch=a&kconfig=n%20w&z=1#sub"
+        );
     }
 }
