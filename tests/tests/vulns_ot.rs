@@ -493,3 +493,191 @@ fn ot_images_match_exactly_their_affected_components() {
         "{text}"
     );
 }
+
+/// A kernel CNA record (CVE 5) affecting every release from 5.0 whose
+/// vulnerable code is in `files`.
+fn kernel_cve(id: &str, files: &[&str]) -> Value {
+    json!({"dataType": "CVE_RECORD", "dataVersion": "5.1",
+        "cveMetadata": {"cveId": id, "assignerOrgId": "416baaa9-dc9f-4396-8d5f-8c081fb06d67",
+            "state": "PUBLISHED", "assignerShortName": "Linux",
+            "datePublished": "2099-03-01T08:00:00.000Z", "dateUpdated": "2099-03-02T10:00:00.000Z"},
+        "containers": {"cna": {
+            "providerMetadata": {"orgId": "416baaa9-dc9f-4396-8d5f-8c081fb06d67", "shortName": "Linux"},
+            "descriptions": [{"lang": "en", "value": format!("In the Linux kernel: {id}")}],
+            "affected": [{"product": "Linux", "vendor": "Linux", "defaultStatus": "affected",
+                "repo": "https://git.kernel.org/pub/scm/linux/kernel/git/stable/linux.git",
+                "programFiles": files,
+                "versions": [
+                    {"version": "5.0", "status": "affected"},
+                    {"version": "0", "lessThan": "5.0", "status": "unaffected", "versionType": "semver"}
+                ]}],
+            "references": [{"url": "https://git.kernel.org/stable/c/0123456789abcdef"}]}}})
+}
+
+/// Kernel CVEs in code that is not built: three BusyBox controllers run the
+/// same 6.6.52 kernel, one built without NFC, one with it, one that reports
+/// no configuration. With the kernel CNA's programFiles, the configurations
+/// (one imported as the device reports it, one as a gzip copy) and the
+/// Kbuild map of a kernel tree, the NFC CVE is closed on the first device
+/// only — as not_affected / vulnerable_code_not_present, listed by
+/// `vulns --not-built` — while a CVE in built code, one in a header and
+/// every CVE of the other two devices stay open; each step's coverage says
+/// what is missing.
+#[test]
+fn kernel_cves_in_code_not_built_are_closed_by_the_configuration() {
+    let c = start();
+    let device = |config: Option<&str>| {
+        let d = bare();
+        d.tree
+            .file("etc/os-release", "ID=buildroot\nVERSION_ID=2024.02\nNAME=Buildroot\n")
+            .file(
+                "bin/busybox",
+                "\u{7f}ELF....BusyBox v1.36.1 (2024-01-01 00:00:00 UTC) multi-call binary....",
+            );
+        std::fs::create_dir_all(d.tree.root().join("lib/modules/6.6.52/kernel")).unwrap();
+        if let Some(cfg) = config {
+            d.tree.file("boot/config-6.6.52", cfg);
+        }
+        d
+    };
+    const NO_NFC: &str = "#\n# Automatically generated file; DO NOT EDIT.\n# Linux/arm64 6.6.52 Kernel Configuration\n#\nCONFIG_NET=y\nCONFIG_EXT4_FS=y\n# CONFIG_NFC is not set\n";
+    const NFC: &str = "#\n# Linux/arm64 6.6.52 Kernel Configuration\n#\nCONFIG_NET=y\nCONFIG_EXT4_FS=m\nCONFIG_NFC=m\n";
+    let (a, b, n) = (device(Some(NO_NFC)), device(Some(NFC)), device(None));
+    let (aid, bid, nid) = (attest(&c, &a), attest(&c, &b), attest(&c, &n));
+
+    let dir = tempfile::tempdir().unwrap();
+    let put = |name: &str, body: &str| {
+        let p = dir.path().join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, body).unwrap();
+        p.display().to_string()
+    };
+    let records = json!([
+        kernel_cve("CVE-2099-2001", &["drivers/nfc/core.c", "drivers/nfc/netlink.c"]),
+        kernel_cve("CVE-2099-2002", &["fs/ext4/super.c"]),
+        kernel_cve("CVE-2099-2003", &["include/net/nfc/nfc.h"]),
+    ]);
+    let cves = put("kernel-cves.json", &records.to_string());
+    let (code, out, err) = cli(&c, &["vulndb", "import", &cves]);
+    assert_eq!(code, 0, "{out} {err}");
+    let open = |c: &Collector, args: &[&str]| -> Vec<(i64, String)> {
+        let mut a = vec!["vulns", "--format", "json"];
+        a.extend_from_slice(args);
+        let (code, out, err) = cli(c, &a);
+        assert_eq!(code, 0, "{err}");
+        let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
+        let mut v: Vec<(i64, String)> = rows
+            .iter()
+            .filter(|r| r["vulnerability"].as_str().unwrap().starts_with("CVE-2099-2"))
+            .map(|r| (r["device"].as_i64().unwrap(), r["vulnerability"].as_str().unwrap().to_string()))
+            .collect();
+        v.sort();
+        v
+    };
+    let every: Vec<(i64, String)> = {
+        let mut v = Vec::new();
+        for d in [aid, bid, nid] {
+            for id in ["CVE-2099-2001", "CVE-2099-2002", "CVE-2099-2003"] {
+                v.push((d, id.to_string()));
+            }
+        }
+        v.sort();
+        v
+    };
+    let coverage = |c: &Collector, d: i64| -> String {
+        let (_, out, err) = cli(c, &["vulns", "--device", &d.to_string()]);
+        format!("{out}{err}")
+    };
+    // CVEs only: every device is affected, and says why it cannot tell more.
+    assert_eq!(open(&c, &[]), every);
+    assert!(coverage(&c, aid).contains("not imported"), "{}", coverage(&c, aid));
+    assert!(coverage(&c, nid).contains("no build configuration reported"), "{}", coverage(&c, nid));
+
+    // The first device's configuration as it reports it (its /boot file),
+    // the second's as a gzip copy (its /proc/config.gz would be one).
+    let cfg_a = put("config-a", NO_NFC);
+    let cfg_b = put("config-b", NFC);
+    let gz = std::process::Command::new("gzip").args(["-9", "-k", &cfg_b]).status().unwrap();
+    assert!(gz.success());
+    let (code, out, err) = cli(&c, &["vulndb", "import", &cfg_a, &format!("{cfg_b}.gz")]);
+    assert_eq!(code, 0, "{out} {err}");
+    assert!(out.contains("2 new"), "{out}");
+    // No Kbuild map yet: nothing closes, and the coverage says so.
+    assert_eq!(open(&c, &[]), every);
+    assert!(coverage(&c, aid).contains("no Kbuild map imported"), "{}", coverage(&c, aid));
+    assert!(!coverage(&c, bid).contains("not imported"), "{}", coverage(&c, bid));
+
+    // The kernel tree's makefiles.
+    let src = tempfile::tempdir().unwrap();
+    for (p, body) in [
+        ("Makefile", "VERSION = 6\nPATCHLEVEL = 6\nSUBLEVEL = 52\nEXTRAVERSION =\nNAME = Pinguïn Aangedreven\n"),
+        ("Kbuild", "obj-y\t+= fs/\nobj-y\t+= drivers/\nobj-y += net/\nobj-y += arch/$(SRCARCH)/\n"),
+        ("fs/Makefile", "obj-y :=\topen.o read_write.o\nobj-$(CONFIG_EXT4_FS)\t\t+= ext4/\n"),
+        ("fs/ext4/Makefile", "obj-$(CONFIG_EXT4_FS) += ext4.o\n\next4-y\t:= balloc.o bitmap.o \\\n\t\tsuper.o\n"),
+        ("drivers/Makefile", "obj-$(CONFIG_NFC)\t\t+= nfc/\n"),
+        ("drivers/nfc/Makefile", "obj-$(CONFIG_NFC) += nfc.o\nnfc-objs := core.o netlink.o\n"),
+        ("net/Makefile", "obj-$(CONFIG_NET) += core/\n"),
+    ] {
+        let f = src.path().join(p);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(f, body).unwrap();
+    }
+    let (code, out, err) = cli(&c, &["vulndb", "kbuild", &src.path().display().to_string()]);
+    assert_eq!(code, 0, "{out} {err}");
+    assert!(out.contains("kbuild linux-6.6.52: 6 makefiles, 7 source files mapped, 1 not understood"), "{out}");
+
+    // Now the NFC CVE is closed on the device built without NFC, and only there.
+    let mut want = every.clone();
+    want.retain(|x| *x != (aid, "CVE-2099-2001".to_string()));
+    assert_eq!(open(&c, &[]), want);
+    assert_eq!(open(&c, &["--not-built"]), [(aid, "CVE-2099-2001".to_string())]);
+    let (code, out, err) = cli(&c, &["vulns", "--format", "json", "--all", "--device", &aid.to_string()]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
+    let closed = rows
+        .iter()
+        .find(|r| r["vulnerability"] == "CVE-2099-2001")
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(closed["vex"], "not_affected", "{closed}");
+    assert_eq!(closed["vex_justification"], "vulnerable_code_not_present", "{closed}");
+    assert_eq!(closed["vex_source"], "kernel configuration", "{closed}");
+    let detail = closed["vex_detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("drivers/nfc/core.c (and 1 more file) not built: needs CONFIG_NFC"),
+        "{detail}"
+    );
+    assert!(!coverage(&c, aid).contains("kernel:"), "{}", coverage(&c, aid));
+    assert!(coverage(&c, nid).contains("no build configuration reported"), "{}", coverage(&c, nid));
+
+    // The device's SBOM, as the agent writes it, names the configuration on
+    // the kernel's purl.
+    let o = fieldattest(&["scan", "--root", &a.tree.root_str(), "--format", "json"]);
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let linux = r["inventory"]["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "linux")
+        .unwrap_or_else(|| panic!("{r}"))
+        .clone();
+    let sha = r["device"]["kernel"]["config"]["sha256"].as_str().unwrap().to_string();
+    assert_eq!(r["device"]["kernel"]["config"]["path"], "/boot/config-6.6.52");
+    assert!(
+        linux["purl"].as_str().unwrap().contains(&format!("kconfig=sha256:{sha}")),
+        "{linux}"
+    );
+
+    // vulndb status lists the configurations and the map (they never age).
+    let (code, out, err) = cli(&c, &["vulndb", "status", "--format", "json"]);
+    let st: Value = serde_json::from_str(&out).unwrap_or_else(|_| panic!("{out} {err}"));
+    for kind in ["kconfig", "kbuild"] {
+        let f = st["feeds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["kind"] == kind)
+            .unwrap_or_else(|| panic!("{kind}: {st}"));
+        assert_eq!(f["stale"], false, "{f}");
+    }
+    assert_eq!(code, 0, "{st}");
+}

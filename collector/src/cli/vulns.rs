@@ -12,6 +12,7 @@ pub const VULNDB: Command = Command {
     synopsis: &[
         "vulndb import FILE... --db PATH",
         "vulndb status [--max-age DURATION] [--format text|json] --db PATH",
+        "vulndb kbuild KERNEL-SOURCE-DIR --db PATH",
     ],
     about: "imports vulnerability data, shows how fresh it is
 
@@ -22,6 +23,15 @@ supplier VEX in CSAF 2.0, OpenVEX or CycloneDX; any of them gzip-compressed.
 Importing is idempotent (an unchanged record is left as is); malformed records
 are reported with their position and skipped, and then the exit status is 1.
 For one CVE and product, a CVE 5 record's versions win over NVD's criteria.
+A kernel configuration (a .config, or /proc/config.gz copied from a device)
+is imported by its SHA-256, the digest the agent reports for the kernel.
+
+vulndb kbuild reads the Kbuild makefiles of a kernel source tree (the
+version the devices run) into the map of which source file is built under
+which CONFIG_ symbols, replacing the previous map. With a device's kernel
+configuration imported too, a kernel CVE whose source files (the kernel
+CNA's programFiles) are all not built is closed as not_affected
+(vulnerable_code_not_present); anything the map cannot tell stays open.
 
 vulndb status lists each feed imported (kind, file, records, import time,
 data date, age) and flags those older than --max-age (default 7d; e.g. 36h,
@@ -39,9 +49,53 @@ fn vulndb(o: &Opts) -> Result<(), ExitCode> {
             vulndb_import(&store, files)
         }
         Some((verb, rest)) if verb == "status" && rest.is_empty() => vulndb_status(o, &store),
+        Some((verb, [dir])) if verb == "kbuild" => vulndb_kbuild(&store, dir),
         _ => Err(misuse(
-            "usage: vulndb import FILE... --db PATH | vulndb status [--max-age D] --db PATH",
+            "usage: vulndb import FILE... --db PATH | vulndb status [--max-age D] --db PATH | vulndb kbuild DIR --db PATH",
         )),
+    }
+}
+
+fn vulndb_kbuild(store: &dyn Store, dir: &str) -> Result<(), ExitCode> {
+    use vuln::kbuild;
+    let tree = kbuild::read_tree(std::path::Path::new(dir)).map_err(fail)?;
+    for (p, e) in &tree.skipped {
+        warn(format!("vulndb kbuild: {dir}/{p}: {e} (skipped)"));
+    }
+    let map = kbuild::build(&tree.makefiles);
+    let rows = kbuild::to_rows(&map);
+    store.put_kbuild(&rows).map_err(fail)?;
+    let origin = match &tree.version {
+        Some(v) => format!("linux-{v}"),
+        None => dir
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or(dir)
+            .to_string(),
+    };
+    store
+        .put_feed(&fieldattest_collector::store::Feed {
+            kind: "kbuild".into(),
+            origin: origin.clone(),
+            records: map.files.len() as u64,
+            imported_at: now(),
+            data_date: None,
+        })
+        .map_err(fail)?;
+    // Every package set holding a kernel is decided again.
+    let sets =
+        vuln::refresh_keys(store, &[("CPE".into(), "linux:linux_kernel".into())]).map_err(fail)?;
+    emit(format!(
+        "kbuild {origin}: {} makefiles, {} source files mapped, {} not understood (left open); {sets} package sets matched again\n",
+        tree.makefiles.len(),
+        map.files.len(),
+        map.unknown.len()
+    ))?;
+    if tree.skipped.is_empty() {
+        Ok(())
+    } else {
+        Err(ExitCode::from(1))
     }
 }
 
@@ -135,7 +189,7 @@ fn vulndb_status(o: &Opts, store: &dyn Store) -> Result<(), ExitCode> {
 
 pub const VULNS: Command = Command {
     name: "vulns",
-    synopsis: &["vulns --db PATH [--device DEVICE] [--site SITE] [--kev] [--reachable]\n                        [--fix-available] [--all] [--format text|json|csv]"],
+    synopsis: &["vulns --db PATH [--device DEVICE] [--site SITE] [--kev] [--reachable]\n                        [--fix-available] [--all] [--not-built] [--format text|json|csv]"],
     about: "lists the open vulnerabilities of each device's latest attested inventory, most urgent first
 
 Each vulnerability is listed once per device and component, with the binary
@@ -146,11 +200,14 @@ base score; each row says why (rank_reason). A statement closes a row: the
 operator's VEX, else the supplier's, else the image's CVE_STATUS, else an
 accepted finding (vex_source); --all lists closed rows too. --kev,
 --reachable, --fix-available keep only rows that are known exploited,
-network-reachable, or have a fixed version. Each device's coverage follows
+network-reachable, or have a fixed version. --not-built lists only the
+kernel CVEs closed because their code is not built with the device's kernel
+configuration (vex_detail names the file and the symbols it needs; see
+vulndb kbuild). Each device's coverage follows
 (components without identity or advisory data: never a bare zero); with
 --format json or csv it goes to stderr.",
     values: &["db", "device", "site"],
-    flags: &["all", "kev", "reachable", "fix-available"],
+    flags: &["all", "kev", "reachable", "fix-available", "not-built"],
     formats: TEXT_JSON_CSV,
     run: vulns,
 };
@@ -173,7 +230,13 @@ fn vulns(o: &Opts) -> Result<(), ExitCode> {
     let shown: Vec<_> = ms
         .into_iter()
         .filter(|m| wanted(m.device_id))
-        .filter(|m| o.flag("all") || m.is_open())
+        .filter(|m| {
+            if o.flag("not-built") {
+                m.vex_source.as_deref() == Some(vuln::kernel_config::SOURCE)
+            } else {
+                o.flag("all") || m.is_open()
+            }
+        })
         .collect();
     let (kev, epss) = (
         store.kev_all().map_err(fail)?,

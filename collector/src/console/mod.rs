@@ -249,7 +249,11 @@ pub fn feeds_notice(
     now: i64,
     max_age: i64,
 ) -> Result<Markup, String> {
-    let all = crate::vuln::feeds::feed_status(store, now, max_age)?;
+    // Vulnerability data only (kernel configurations and the Kbuild map do not age).
+    let all: Vec<_> = crate::vuln::feeds::feed_status(store, now, max_age)?
+        .into_iter()
+        .filter(|f| !crate::vuln::feeds::is_build_data(&f.feed.kind))
+        .collect();
     // Per kind: (files, stale files, the oldest stale file's data date and age).
     type Kind<'a> = (usize, usize, Option<(&'a str, i64)>);
     let mut kinds: std::collections::BTreeMap<&str, Kind> = std::collections::BTreeMap::new();

@@ -26,6 +26,7 @@ mod device_list;
 mod devices;
 mod feeds;
 mod fleet;
+mod kernel;
 mod operators;
 mod schema;
 mod set_vulns;
@@ -409,6 +410,21 @@ pub trait Store: Send + Sync {
     /// Records what an import of a file held of a feed (replacing the same
     /// kind and origin).
     fn put_feed(&self, f: &Feed) -> Result<()>;
+    /// Stores a kernel configuration's enabled symbols under its digests;
+    /// true when something changed.
+    fn put_kernel_config(
+        &self,
+        digests: &[String],
+        symbols: &str,
+        origin: &str,
+        now: i64,
+    ) -> Result<bool>;
+    /// The enabled symbols (newline-separated) of an imported configuration.
+    fn kernel_config(&self, digest: &str) -> Result<Option<String>>;
+    /// Replaces the Kbuild map ((stem, conditions or `None` unknown)).
+    fn put_kbuild(&self, files: &[(String, Option<String>)]) -> Result<()>;
+    /// The Kbuild map.
+    fn kbuild_map(&self) -> Result<Vec<(String, Option<String>)>>;
     fn feeds(&self) -> Result<Vec<Feed>>;
     // The latest attestation's claims row by row (`device_claims.rs`).
     /// The CVE_STATUS entries of a device's latest attestation.
@@ -687,6 +703,10 @@ impl Store for SqliteStore {
         accepts::revoke_accept(id: i64, actor: &str) -> bool;
         feeds::put_feed_records(kind: &str, source: &str, recs: &[FeedRecord], now: i64, merge: &MergeFn) -> Vec<std::result::Result<PutAdvisory, String>>;
         feeds::put_kev(entries: &[(String, Kev)]) -> PutCounts;
+        kernel::put_kernel_config(digests: &[String], symbols: &str, origin: &str, now: i64) -> bool;
+        kernel::kernel_config(digest: &str) -> Option<String>;
+        kernel::put_kbuild(files: &[(String, Option<String>)]) -> ();
+        kernel::kbuild_map() -> Vec<(String, Option<String>)>;
         feeds::kev(cve: &str) -> Option<Kev>;
         feeds::kev_all() -> std::collections::HashMap<String, Kev>;
         feeds::put_epss(rows: &[(String, Epss)]) -> PutCounts;

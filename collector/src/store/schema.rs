@@ -208,6 +208,12 @@ const MIGRATIONS: &[&str] = &[
           OR OLD.cve_status_digest IS NOT NEW.cve_status_digest
           OR (NEW.excepted = 1 AND OLD.latest_token IS NOT NEW.latest_token) BEGIN UPDATE fleet_gen SET n = n + 1; END;
      CREATE TRIGGER fleet_gen_token_findings_upd AFTER UPDATE OF accepted ON token_findings BEGIN UPDATE fleet_gen SET n = n + 1; END;",
+    // Kernel CVEs in code not built (store/kernel.rs, vuln/kbuild.rs):
+    // imported configurations by digest, and the Kbuild map (conditions
+    // NULL: unknown).
+    "CREATE TABLE kernel_configs (digest TEXT PRIMARY KEY, symbols TEXT NOT NULL, origin TEXT NOT NULL,
+        imported_at INTEGER NOT NULL);
+     CREATE TABLE kernel_files (stem TEXT PRIMARY KEY, conds TEXT) WITHOUT ROWID;",
 ];
 
 /// Whether migration `m` is the one that adds the console's per-device

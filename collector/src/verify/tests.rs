@@ -432,11 +432,11 @@ fn tokens_stored_before_the_migration_are_backfilled() {
         c.execute_batch(&format!("DROP TRIGGER {t}")).unwrap();
     }
     c.execute_batch(&format!(
-        "DROP TABLE fleet_gen; DROP INDEX devices_sets; DROP TABLE device_cve_status; DROP TABLE device_listeners;
+        "DROP TABLE kernel_configs; DROP TABLE kernel_files; DROP TABLE fleet_gen; DROP INDEX devices_sets; DROP TABLE device_cve_status; DROP TABLE device_listeners;
          ALTER TABLE devices DROP COLUMN cve_status_digest;
          ALTER TABLE devices DROP COLUMN listeners_digest;
          PRAGMA user_version = {};",
-        v - 3
+        v - 4
     ))
     .unwrap();
     drop(c);

@@ -11,6 +11,8 @@
 //! `vex` renders statements as CycloneDX.
 
 mod listing;
+mod supplier;
+use supplier::supplier_statement;
 pub mod version;
 pub use listing::{listing, Listed};
 
@@ -23,6 +25,8 @@ pub mod feeds;
 mod fleet;
 pub mod fleet_cache;
 pub mod identity;
+pub mod kbuild;
+pub mod kernel_config;
 mod osv;
 pub mod risk;
 mod vex;
@@ -32,7 +36,6 @@ pub use fleet::{band, fleet_open, fleet_open_where, FleetFilter, FleetVuln};
 pub use fleet_cache::FleetCache;
 
 pub use identity::package_keys;
-use osv::purl_parts;
 pub use osv::{
     component, evaluate, ordering, parse, to_json, Advisory, Affected, Event, Range, VersionStatus,
 };
@@ -70,6 +73,8 @@ struct Matcher<'a> {
     cached: usize,
     ecosystems: HashSet<String>,
     supplier: Vec<SupplierVex>,
+    /// Kernel configurations and the Kbuild map, read when first needed.
+    kernel: kernel_config::KernelView,
 }
 
 /// Parsed advisories a run keeps for the next package sets at most (a
@@ -89,6 +94,7 @@ impl<'a> Matcher<'a> {
             cached: 0,
             ecosystems: store.advisory_ecosystems()?.into_iter().collect(),
             supplier: store.supplier_vex()?,
+            kernel: Default::default(),
         })
     }
 
@@ -125,6 +131,9 @@ impl<'a> Matcher<'a> {
         };
         let mut unidentified: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut nodata: BTreeMap<String, u64> = BTreeMap::new();
+        // Packages of the kernel (by its CPE): the one naming its build
+        // configuration decides the coverage note.
+        let mut kernel_purls: Vec<&String> = Vec::new();
         for purl in tags {
             let keys = package_keys(purl);
             if keys.is_empty() {
@@ -141,6 +150,15 @@ impl<'a> Matcher<'a> {
                 }
             }
             let (binary, _, source) = component(purl);
+            let kconfig = kernel_config::kconfig_of(purl);
+            let store = self.store;
+            let mut kernel = std::mem::take(&mut self.kernel);
+            if keys
+                .iter()
+                .any(|(e, n, _)| e == identity::CPE && n == "linux:linux_kernel")
+            {
+                kernel_purls.push(purl);
+            }
             for (eco, name, ver) in &keys {
                 keys_seen.insert((eco.clone(), name.clone()));
                 let comp = if eco == identity::CPE {
@@ -150,17 +168,25 @@ impl<'a> Matcher<'a> {
                 };
                 let supplier = std::mem::take(&mut self.supplier);
                 for adv in self.held(eco, name)? {
-                    let Some(fixed) = adv
+                    let Some((hit, fixed)) = adv
                         .affected
                         .iter()
                         .filter(|a| a.ecosystem == *eco && a.name == *name)
-                        .find_map(|a| evaluate(a, ver))
+                        .find_map(|a| evaluate(a, ver).map(|f| (a, f)))
                     else {
                         continue;
                     };
                     if !seen.insert((adv.id.clone(), purl.clone())) {
                         continue;
                     }
+                    // The supplier's word first, else the kernel's build.
+                    let statement = match supplier_statement(&supplier, adv, purl, eco, name, ver) {
+                        Some(st) => Some(st),
+                        None => match &kconfig {
+                            Some(d) => kernel.statement(store, d, &hit.program_files)?,
+                            None => None,
+                        },
+                    };
                     hits.push(Hit {
                         vuln: adv.id.clone(),
                         aliases: adv.aliases.clone(),
@@ -173,11 +199,12 @@ impl<'a> Matcher<'a> {
                         ecosystem: eco.clone(),
                         version: ver.clone(),
                         fixed,
-                        supplier: supplier_statement(&supplier, adv, purl, eco, name, ver),
+                        supplier: statement,
                     });
                 }
                 self.supplier = supplier;
             }
+            self.kernel = kernel;
         }
         for (why, mut names) in unidentified {
             names.sort();
@@ -196,73 +223,18 @@ impl<'a> Matcher<'a> {
                 if *n == 1 { "" } else { "s" }
             ));
         }
+        let image = kernel_purls
+            .iter()
+            .find(|p| kernel_config::kconfig_of(p).is_some())
+            .or(kernel_purls.first());
+        if let Some(p) = image {
+            if let Some(n) = self.kernel.note(self.store, p)? {
+                cov.notes.push(n);
+            }
+        }
         cov.nodata = nodata.into_keys().collect();
         Ok((hits, cov, keys_seen.into_iter().collect()))
     }
-}
-
-/// Our VEX status of a supplier's (OpenVEX, CSAF, CycloneDX names).
-fn vex_status(s: &str) -> Option<&'static str> {
-    Some(match s.to_ascii_lowercase().as_str() {
-        "not_affected" | "known_not_affected" | "false_positive" => "not_affected",
-        "affected" | "known_affected" | "exploitable" => "affected",
-        "fixed" | "first_fixed" | "resolved" | "resolved_with_pedigree" => "fixed",
-        "under_investigation" | "in_triage" => "under_investigation",
-        _ => return None,
-    })
-}
-
-/// Whether a supplier's product (a purl, with or without version, or a
-/// CPE) names this package.
-fn product_matches(product: &str, purl: &str, eco: &str, key: &str, version: &str) -> bool {
-    let product = product.trim();
-    if let Some(rest) = product.strip_prefix("pkg:") {
-        let Some((ty, name, ver, _)) = purl_parts(purl) else {
-            return false;
-        };
-        let path = rest.split(['?', '#']).next().unwrap_or("");
-        let (path, pver) = match path.rsplit_once('@') {
-            Some((p, v)) => (p, Some(osv::pct_decode(v))),
-            None => (path, None),
-        };
-        let Some((pty, pns_name)) = path.split_once('/') else {
-            return false;
-        };
-        let pname = osv::pct_decode(pns_name.rsplit('/').next().unwrap_or(""));
-        let names_it = pty == ty && (pname == name || pname == component(purl).2);
-        return names_it && pver.is_none_or(|v| v == osv::pct_decode(ver));
-    }
-    match identity::cpe_key(product) {
-        Some((vp, v)) => {
-            eco == identity::CPE
-                && vp == key
-                && v.is_none_or(|v| version::cpe_cmp(&v, version).is_eq())
-        }
-        None => false,
-    }
-}
-
-/// The supplier's statement on `adv` for this package: the latest one
-/// naming the advisory (or an alias) and the product.
-fn supplier_statement(
-    all: &[SupplierVex],
-    adv: &Advisory,
-    purl: &str,
-    eco: &str,
-    key: &str,
-    version: &str,
-) -> Option<Statement> {
-    all.iter()
-        .filter(|s| s.vuln == adv.id || adv.aliases.contains(&s.vuln))
-        .filter(|s| vex_status(&s.status).is_some())
-        .filter(|s| product_matches(&s.product, purl, eco, key, version))
-        .max_by_key(|s| s.at)
-        .map(|s| Statement {
-            status: vex_status(&s.status).unwrap_or("affected").to_string(),
-            justification: s.justification.clone(),
-            detail: s.detail.clone(),
-            source: format!("supplier: {}", s.source),
-        })
 }
 
 /// The VEX statement of an image's CVE_STATUS entry (ISSUE18): `Patched`

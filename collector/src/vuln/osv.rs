@@ -21,6 +21,27 @@ pub struct Affected {
     pub ranges: Vec<Range>,
     /// Explicitly listed affected versions.
     pub versions: Vec<String>,
+    /// The source files the vulnerable code is in (CVE 5 `programFiles`,
+    /// the Linux kernel CNA's: `fs/ext4/super.c`), written as
+    /// `ecosystem_specific.program_files`; at most [`MAX_PROGRAM_FILES`].
+    pub program_files: Vec<String>,
+}
+
+/// Program files kept per affected entry (longer paths are dropped).
+pub const MAX_PROGRAM_FILES: usize = 256;
+/// Longest program file path kept.
+pub const MAX_PROGRAM_FILE: usize = 512;
+
+/// The program files of a JSON array of strings, bounded.
+pub fn program_files(v: &Value) -> Vec<String> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter(|f| !f.is_empty() && f.len() <= MAX_PROGRAM_FILE)
+        .take(MAX_PROGRAM_FILES)
+        .map(str::to_string)
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -136,6 +157,7 @@ pub fn parse(text: &str) -> Result<Advisory, String> {
             .filter_map(s)
             .collect();
         affected.push(Affected {
+            program_files: program_files(&a["ecosystem_specific"]["program_files"]),
             ecosystem,
             name,
             ranges,
@@ -207,6 +229,9 @@ pub fn to_json(a: &Advisory) -> Value {
             let mut o = json!({"package": {"ecosystem": x.ecosystem, "name": x.name}, "ranges": ranges});
             if !x.versions.is_empty() {
                 o["versions"] = json!(x.versions);
+            }
+            if !x.program_files.is_empty() {
+                o["ecosystem_specific"] = json!({"program_files": x.program_files});
             }
             o
         })

@@ -47,6 +47,7 @@ fn aff(eco: &str, events: &[(&str, &str)]) -> Affected {
         ecosystem: eco.into(),
         name: "x".into(),
         versions: vec![],
+        program_files: vec![],
         ranges: vec![Range {
             kind: "ECOSYSTEM".into(),
             events: events
@@ -112,6 +113,7 @@ fn cve5(default: &str, entries: &[(&str, Option<&str>, Option<&str>, &str)]) -> 
         ecosystem: "CPE".into(),
         name: "linux:linux_kernel".into(),
         versions: vec![],
+        program_files: vec![],
         ranges: vec![Range {
             kind: "CVE5".into(),
             events,

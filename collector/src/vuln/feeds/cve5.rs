@@ -11,7 +11,9 @@
 //! early 2024 records' `custom` short hashes) cannot be ordered on releases
 //! and are dropped; an entry left with nothing evaluable is dropped. `changes[]`
 //! is not read. The CNA's entries come first; an ADP's (CISA's
-//! vulnrichment) only for a vendor:product the CNA does not name. CVSS
+//! vulnrichment) only for a vendor:product the CNA does not name. An
+//! entry's `programFiles` (the kernel CNA's source files) are kept: the
+//! collector tells from them which kernel CVEs concern code not built. CVSS
 //! vectors: the CNA's, then each ADP's. A `REJECTED` record withdraws the
 //! CVE.
 
@@ -181,6 +183,7 @@ fn advisory(v: &Value) -> Result<(Advisory, bool), String> {
                     name,
                     ranges: vec![r.clone()],
                     versions: Vec::new(),
+                    program_files: osv::program_files(&a["programFiles"]),
                 });
             }
         }

@@ -7,7 +7,9 @@
 //! - CVE JSON 5 records (`cve5`): one, a JSON array, or a cvelistV5 zip;
 //! - the CISA KEV catalog (`kev`), FIRST EPSS CSV (`epss`, also gzip);
 //! - supplier VEX: CSAF 2.0 (`csaf`), OpenVEX (`openvex`), CycloneDX
-//!   (`cyclonedx`).
+//!   (`cyclonedx`);
+//! - kernel configurations (`kconfig`: a `.config`, or a device's
+//!   `/proc/config.gz`), by digest (`kconfig.rs`).
 //!
 //! NVD and CVE 5 records become OSV-shaped advisories with ecosystem `CPE`
 //! and name `vendor:product` (see `osv`), stored per feed and merged per
@@ -25,6 +27,7 @@ mod cve5;
 mod cyclonedx;
 mod epss;
 mod fields;
+mod kconfig;
 mod kev;
 mod nvd;
 mod openvex;
@@ -33,7 +36,7 @@ mod stream;
 
 pub use fields::merge;
 use fields::{cpe_parts, english, epoch, is_cve, justification, text, vex_rows};
-pub use status::{feed_status, FeedStatus, DEFAULT_MAX_AGE};
+pub use status::{feed_status, is_build_data, FeedStatus, DEFAULT_MAX_AGE};
 
 use crate::store::{Feed, FeedRecord, PutAdvisory, PutCounts, Store};
 use serde_json::Value;
@@ -104,7 +107,10 @@ fn import_reader<R: Read + Seek>(
     if r.seek(std::io::SeekFrom::Start(0)).is_err() {
         return imp.error(name, "cannot rewind".into());
     }
-    if magic[..n].starts_with(b"PK\x03\x04") {
+    let gz = magic[..n].starts_with(&[0x1f, 0x8b]);
+    if kconfig::import(&mut imp, name, &mut r, gz) {
+        // A kernel configuration (plain or gzip), imported whole.
+    } else if magic[..n].starts_with(b"PK\x03\x04") {
         imp.zip(name, r);
     } else if magic[..n].starts_with(&[0x1f, 0x8b]) {
         let gz = flate2::read::MultiGzDecoder::new(BufReader::new(r));
@@ -355,7 +361,7 @@ impl Import<'_> {
             None => self.error(name, "empty file".into()),
             _ => self.error(
                 name,
-                "not a known format (JSON: OSV, NVD 2.0, CVE 5, KEV, CSAF, OpenVEX, CycloneDX; CSV: EPSS)"
+                "not a known format (JSON: OSV, NVD 2.0, CVE 5, KEV, CSAF, OpenVEX, CycloneDX; CSV: EPSS; kernel .config)"
                     .into(),
             ),
         }

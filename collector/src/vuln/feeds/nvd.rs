@@ -113,6 +113,7 @@ fn advisory(cve: &Value) -> Result<(Advisory, bool), String> {
                     name,
                     ranges: Vec::new(),
                     versions: Vec::new(),
+                    program_files: Vec::new(),
                 });
                 if version != "*" {
                     let v = match update.as_str() {

@@ -37,6 +37,12 @@ pub(super) fn day(t: &str) -> Option<i64> {
     Some((era * 146097 + doe - 719468) * 86400)
 }
 
+/// Whether a feed kind describes builds (kernel configurations, the
+/// Kbuild map), not vulnerabilities: it does not age.
+pub fn is_build_data(kind: &str) -> bool {
+    matches!(kind, "kconfig" | "kbuild")
+}
+
 /// Every feed with its age at `now` and whether it is older than `max_age`
 /// seconds.
 pub fn feed_status(store: &dyn Store, now: i64, max_age: i64) -> Result<Vec<FeedStatus>, String> {
@@ -51,7 +57,7 @@ pub fn feed_status(store: &dyn Store, now: i64, max_age: i64) -> Result<Vec<Feed
                 .map_or(feed.imported_at, |d| d.min(feed.imported_at));
             let age = now.saturating_sub(since).max(0);
             FeedStatus {
-                stale: age > max_age,
+                stale: age > max_age && !is_build_data(&feed.kind),
                 age,
                 feed,
             }
