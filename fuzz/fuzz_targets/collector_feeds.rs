@@ -1,8 +1,11 @@
 //! Fuzz target: vulnerability data files reaching `vulndb import` — every
 //! format is recognised by content (OSV, NVD 2.0, CVE 5, KEV, EPSS CSV,
-//! CSAF, OpenVEX, CycloneDX; zip and gzip containers), so one input runs
-//! whichever parser its bytes select. After an import the stored CPE
-//! advisories must parse back and evaluate without panicking.
+//! CSAF, OpenVEX, CycloneDX, kernel configurations; zip and gzip
+//! containers), so one input runs whichever parser its bytes select. After
+//! an import the stored CPE advisories must parse back and evaluate without
+//! panicking. The same bytes are read as Kbuild makefiles of a tree
+//! (`vuln::kbuild`): the map must build, round-trip through its stored rows
+//! and answer without panicking.
 //!
 //! `RUSTC_BOOTSTRAP=1 cargo fuzz run collector_feeds -- -max_total_time=600`
 #![no_main]
@@ -31,4 +34,16 @@ fuzz_target!(|data: &[u8]| {
         }
         let _ = vuln::feeds::feed_status(&s.store, 0, 86400);
     });
+    let text = String::from_utf8_lossy(data);
+    let map = vuln::kbuild::build(&[
+        (String::new(), text.to_string()),
+        ("drivers".into(), text.to_string()),
+        ("drivers/x".into(), "obj-$(CONFIG_X) += a.o\n".into()),
+    ]);
+    let back = vuln::kbuild::from_rows(vuln::kbuild::to_rows(&map));
+    assert_eq!(back.files, map.files, "the stored map reads back");
+    let enabled = vuln::kbuild::enabled_symbols(&text);
+    for f in ["drivers/x/a.c", "drivers/a.c", "a.c", "a.h", ""] {
+        let _ = vuln::kbuild::built(&map, f, &enabled);
+    }
 });
