@@ -529,7 +529,10 @@ fn kernel_cves_in_code_not_built_are_closed_by_the_configuration() {
     let device = |config: Option<&str>| {
         let d = bare();
         d.tree
-            .file("etc/os-release", "ID=buildroot\nVERSION_ID=2024.02\nNAME=Buildroot\n")
+            .file(
+                "etc/os-release",
+                "ID=buildroot\nVERSION_ID=2024.02\nNAME=Buildroot\n",
+            )
             .file(
                 "bin/busybox",
                 "\u{7f}ELF....BusyBox v1.36.1 (2024-01-01 00:00:00 UTC) multi-call binary....",
@@ -553,7 +556,10 @@ fn kernel_cves_in_code_not_built_are_closed_by_the_configuration() {
         p.display().to_string()
     };
     let records = json!([
-        kernel_cve("CVE-2099-2001", &["drivers/nfc/core.c", "drivers/nfc/netlink.c"]),
+        kernel_cve(
+            "CVE-2099-2001",
+            &["drivers/nfc/core.c", "drivers/nfc/netlink.c"]
+        ),
         kernel_cve("CVE-2099-2002", &["fs/ext4/super.c"]),
         kernel_cve("CVE-2099-2003", &["include/net/nfc/nfc.h"]),
     ]);
@@ -568,8 +574,18 @@ fn kernel_cves_in_code_not_built_are_closed_by_the_configuration() {
         let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
         let mut v: Vec<(i64, String)> = rows
             .iter()
-            .filter(|r| r["vulnerability"].as_str().unwrap().starts_with("CVE-2099-2"))
-            .map(|r| (r["device"].as_i64().unwrap(), r["vulnerability"].as_str().unwrap().to_string()))
+            .filter(|r| {
+                r["vulnerability"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("CVE-2099-2")
+            })
+            .map(|r| {
+                (
+                    r["device"].as_i64().unwrap(),
+                    r["vulnerability"].as_str().unwrap().to_string(),
+                )
+            })
             .collect();
         v.sort();
         v
@@ -590,22 +606,41 @@ fn kernel_cves_in_code_not_built_are_closed_by_the_configuration() {
     };
     // CVEs only: every device is affected, and says why it cannot tell more.
     assert_eq!(open(&c, &[]), every);
-    assert!(coverage(&c, aid).contains("not imported"), "{}", coverage(&c, aid));
-    assert!(coverage(&c, nid).contains("no build configuration reported"), "{}", coverage(&c, nid));
+    assert!(
+        coverage(&c, aid).contains("not imported"),
+        "{}",
+        coverage(&c, aid)
+    );
+    assert!(
+        coverage(&c, nid).contains("no build configuration reported"),
+        "{}",
+        coverage(&c, nid)
+    );
 
     // The first device's configuration as it reports it (its /boot file),
     // the second's as a gzip copy (its /proc/config.gz would be one).
     let cfg_a = put("config-a", NO_NFC);
     let cfg_b = put("config-b", NFC);
-    let gz = std::process::Command::new("gzip").args(["-9", "-k", &cfg_b]).status().unwrap();
+    let gz = std::process::Command::new("gzip")
+        .args(["-9", "-k", &cfg_b])
+        .status()
+        .unwrap();
     assert!(gz.success());
     let (code, out, err) = cli(&c, &["vulndb", "import", &cfg_a, &format!("{cfg_b}.gz")]);
     assert_eq!(code, 0, "{out} {err}");
     assert!(out.contains("2 new"), "{out}");
     // No Kbuild map yet: nothing closes, and the coverage says so.
     assert_eq!(open(&c, &[]), every);
-    assert!(coverage(&c, aid).contains("no Kbuild map imported"), "{}", coverage(&c, aid));
-    assert!(!coverage(&c, bid).contains("not imported"), "{}", coverage(&c, bid));
+    assert!(
+        coverage(&c, aid).contains("no Kbuild map imported"),
+        "{}",
+        coverage(&c, aid)
+    );
+    assert!(
+        !coverage(&c, bid).contains("not imported"),
+        "{}",
+        coverage(&c, bid)
+    );
 
     // The kernel tree's makefiles.
     let src = tempfile::tempdir().unwrap();
@@ -624,14 +659,30 @@ fn kernel_cves_in_code_not_built_are_closed_by_the_configuration() {
     }
     let (code, out, err) = cli(&c, &["vulndb", "kbuild", &src.path().display().to_string()]);
     assert_eq!(code, 0, "{out} {err}");
-    assert!(out.contains("kbuild linux-6.6.52: 6 makefiles, 7 source files mapped, 1 not understood"), "{out}");
+    assert!(
+        out.contains("kbuild linux-6.6.52: 6 makefiles, 7 source files mapped, 1 not understood"),
+        "{out}"
+    );
 
     // Now the NFC CVE is closed on the device built without NFC, and only there.
     let mut want = every.clone();
     want.retain(|x| *x != (aid, "CVE-2099-2001".to_string()));
     assert_eq!(open(&c, &[]), want);
-    assert_eq!(open(&c, &["--not-built"]), [(aid, "CVE-2099-2001".to_string())]);
-    let (code, out, err) = cli(&c, &["vulns", "--format", "json", "--all", "--device", &aid.to_string()]);
+    assert_eq!(
+        open(&c, &["--not-built"]),
+        [(aid, "CVE-2099-2001".to_string())]
+    );
+    let (code, out, err) = cli(
+        &c,
+        &[
+            "vulns",
+            "--format",
+            "json",
+            "--all",
+            "--device",
+            &aid.to_string(),
+        ],
+    );
     assert_eq!(code, 0, "{err}");
     let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
     let closed = rows
@@ -639,15 +690,44 @@ fn kernel_cves_in_code_not_built_are_closed_by_the_configuration() {
         .find(|r| r["vulnerability"] == "CVE-2099-2001")
         .unwrap_or_else(|| panic!("{out}"));
     assert_eq!(closed["vex"], "not_affected", "{closed}");
-    assert_eq!(closed["vex_justification"], "vulnerable_code_not_present", "{closed}");
+    assert_eq!(
+        closed["vex_justification"], "vulnerable_code_not_present",
+        "{closed}"
+    );
     assert_eq!(closed["vex_source"], "kernel configuration", "{closed}");
     let detail = closed["vex_detail"].as_str().unwrap();
     assert!(
         detail.starts_with("drivers/nfc/core.c (and 1 more file) not built: needs CONFIG_NFC"),
         "{detail}"
     );
-    assert!(!coverage(&c, aid).contains("kernel:"), "{}", coverage(&c, aid));
-    assert!(coverage(&c, nid).contains("no build configuration reported"), "{}", coverage(&c, nid));
+    assert!(
+        !coverage(&c, aid).contains("kernel:"),
+        "{}",
+        coverage(&c, aid)
+    );
+    assert!(
+        coverage(&c, nid).contains("no build configuration reported"),
+        "{}",
+        coverage(&c, nid)
+    );
+    // The console's device page lists it, folded, with its reason.
+    let jar = c.login("vera", "viewer");
+    let page = |d: i64| {
+        let (st, body, _) = c.op(
+            "GET",
+            &format!("/devices/{d}"),
+            &["-b", jar.to_str().unwrap()],
+        );
+        assert_eq!(st, 200, "{body}");
+        body
+    };
+    let body = page(aid);
+    assert!(body.contains("Kernel CVEs in code not built (1)"), "{body}");
+    assert!(
+        body.contains("CVE-2099-2001") && body.contains("needs CONFIG_NFC"),
+        "{body}"
+    );
+    assert!(!page(bid).contains("in code not built"));
 
     // The device's SBOM, as the agent writes it, names the configuration on
     // the kernel's purl.
@@ -660,10 +740,19 @@ fn kernel_cves_in_code_not_built_are_closed_by_the_configuration() {
         .find(|p| p["name"] == "linux")
         .unwrap_or_else(|| panic!("{r}"))
         .clone();
-    let sha = r["device"]["kernel"]["config"]["sha256"].as_str().unwrap().to_string();
-    assert_eq!(r["device"]["kernel"]["config"]["path"], "/boot/config-6.6.52");
+    let sha = r["device"]["kernel"]["config"]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        r["device"]["kernel"]["config"]["path"],
+        "/boot/config-6.6.52"
+    );
     assert!(
-        linux["purl"].as_str().unwrap().contains(&format!("kconfig=sha256:{sha}")),
+        linux["purl"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("kconfig=sha256:{sha}")),
         "{linux}"
     );
 

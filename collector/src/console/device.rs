@@ -82,6 +82,7 @@ pub fn page(
         (accept_list(&accepts, now, v))
         (parts::inventory(detail.as_ref(), claims.as_ref()))
         (parts::vulns(&store.device_vulns(id)?, &store.coverage(Some(id))?))
+        (parts::not_built(&store.device_closed_by(id, crate::vuln::kernel_config::SOURCE)?))
         (parts::history(store, id, &history, p, now, detail.as_ref())?)
         (parts::audit(&store.audit_for_device(id, 50)?, now))
     };

@@ -352,6 +352,8 @@ pub trait Store: Send + Sync {
     fn vuln_exceptions(&self) -> Result<Vec<VulnException>>;
     /// The open vulnerabilities of a device's latest attestation, highest score first.
     fn device_vulns(&self, device: i64) -> Result<Vec<SetVuln>>;
+    /// The device's matches closed by a statement of `source`.
+    fn device_closed_by(&self, device: i64, source: &str) -> Result<Vec<SetVuln>>;
     /// One day's posture metrics (replacing the day's earlier values).
     fn put_posture(&self, day: i64, metrics: &[(String, u64)]) -> Result<()>;
     /// Posture metrics whose name starts with `prefix`, from day `from`.
@@ -686,6 +688,7 @@ impl Store for SqliteStore {
         set_vulns::fleet_generation() -> u64;
         set_vulns::vuln_exceptions() -> Vec<VulnException>;
         set_vulns::device_vulns(device: i64) -> Vec<SetVuln>;
+        set_vulns::device_closed_by(device: i64, source: &str) -> Vec<SetVuln>;
         console::put_posture(day: i64, metrics: &[(String, u64)]) -> ();
         console::posture(from: i64, prefix: &str) -> Vec<(i64, String, u64)>;
         console::posture_day(day: i64, prefix: &str) -> Vec<(String, u64)>;

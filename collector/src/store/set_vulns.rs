@@ -501,6 +501,26 @@ pub(super) fn device_vulns(c: &Connection, device: i64) -> Result<Vec<SetVuln>> 
     Ok(v)
 }
 
+/// The device's matches closed by a statement of `source` (e.g. the kernel
+/// configuration's "code not built"), by advisory.
+pub(super) fn device_closed_by(c: &Connection, device: i64, source: &str) -> Result<Vec<SetVuln>> {
+    let mut st = c
+        .prepare_cached(
+            "SELECT pv.vuln, pv.component, pv.ecosystem, pv.packages, pv.version, pv.fixed, pv.aliases, pv.summary,
+                    pv.severity, pv.score, pv.cvss, pv.supplier_status, pv.supplier_justification, pv.supplier_detail,
+                    pv.supplier_source
+             FROM devices d JOIN pkgset_vulns pv ON pv.set_id = d.pkgset
+             WHERE d.id = ?1 AND pv.supplier_source = ?2 ORDER BY pv.vuln, pv.component",
+        )
+        .map_err(e)?;
+    let v = st
+        .query_map(params![device, source], |r| set_vuln(r, 0))
+        .map_err(e)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(e)?;
+    Ok(v)
+}
+
 /// A [`SetVuln`] from the columns vuln … score starting at `at`.
 fn set_vuln(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<SetVuln> {
     Ok(SetVuln {

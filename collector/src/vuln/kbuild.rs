@@ -689,4 +689,58 @@ mod tests {
         );
         assert!(read_tree(&d.path().join("fs/ext4/missing")).is_err());
     }
+
+    #[test]
+    fn generated_makefiles_never_panic_and_round_trip() {
+        // Makefiles assembled from Kbuild's own tokens and hostile ones.
+        const TOKENS: [&str; 24] = [
+            "obj-y",
+            "obj-m",
+            "obj-$(CONFIG_A)",
+            "obj-$(CONFIG_",
+            "x-y",
+            "x-objs",
+            "x-$(CONFIG_B)",
+            " += ",
+            " := ",
+            "=",
+            "a.o",
+            "x.o",
+            "sub/",
+            "../up/",
+            "$(dirs)/",
+            "\\\n",
+            "\n",
+            "#",
+            "ifdef CONFIG_A\n",
+            "ifeq ($(CONFIG_B),y)\n",
+            "else\n",
+            "endif\n",
+            "é",
+            "\t",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut tokens = 0;
+        for i in 0..2_000u64 {
+            let mut text = String::new();
+            for _ in 0..(i % 40) {
+                seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                text.push_str(TOKENS[(seed >> 33) as usize % TOKENS.len()]);
+                tokens += 1;
+            }
+            let m = build(&[
+                (String::new(), format!("obj-y += sub/\n{text}")),
+                ("sub".into(), text.clone()),
+                ("sub/sub".into(), text.clone()),
+            ]);
+            assert_eq!(from_rows(to_rows(&m)).files, m.files, "{text:?}");
+            for f in ["sub/a.c", "sub/x.c", "sub/sub/a.c", "a.c", "up/a.c"] {
+                let _ = built(&m, f, &set(&["CONFIG_A", "CONFIG_B"]));
+            }
+            let _ = looks_like_config(text.as_bytes());
+        }
+        assert!(tokens > 30_000, "{tokens}");
+    }
 }

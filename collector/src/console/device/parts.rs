@@ -92,6 +92,33 @@ pub(super) fn vulns(vs: &[SetVuln], cov: &crate::store::Coverage) -> Markup {
     }
 }
 
+/// The kernel CVEs closed because their code is not built with the
+/// device's kernel configuration, folded: each with the file and the
+/// symbols it needs. Nothing when there are none.
+pub(super) fn not_built(vs: &[SetVuln]) -> Markup {
+    html! {
+        @if !vs.is_empty() {
+            section class="panel" aria-labelledby="h-not-built" {
+                details id="not-built" {
+                    summary { h2 id="h-not-built" class="inline" { "Kernel CVEs in code not built (" (vs.len()) ")" } }
+                    p class="small muted" { "Closed as not_affected (vulnerable_code_not_present): every source file of the CVE is built under symbols this kernel's configuration does not set." }
+                    table {
+                        thead { tr { th { "vulnerability" } th { "why" } } }
+                        tbody {
+                            @for x in vs.iter().take(MAX_VULNS) {
+                                tr {
+                                    td { code { (x.vuln) } }
+                                    td class="small" { (x.supplier.as_ref().and_then(|s| s.detail.as_deref()).unwrap_or("")) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The attestation history (choose A and B) and the diff of A to B.
 pub(super) fn history(
     store: &dyn Store,
