@@ -407,8 +407,6 @@ pub(super) fn token_detail(
 /// seq, iat, online).
 pub type HistoryEntry = (i64, i64, i64, i64, bool);
 
-/// Every (package set, vulnerability) match, and active devices per package set.
-
 /// One stored attestation in full (the device page's diff).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenDetail {

@@ -57,9 +57,12 @@ struct Entry {
 #[derive(Debug, Default)]
 pub struct FleetCache {
     entries: Mutex<Vec<Entry>>,
-    /// (day, its `vuln:` metrics' count and sum, the counts by advisory).
-    day: Mutex<Option<(i64, (u64, u64), Arc<HashMap<String, u64>>)>>,
+    day: Mutex<Option<Recorded>>,
 }
+
+/// A day's recorded counts by advisory, with the day and its `vuln:`
+/// metrics' count and sum (read again when those change).
+type Recorded = (i64, (u64, u64), Arc<HashMap<String, u64>>);
 
 impl FleetCache {
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Entry>> {
