@@ -600,22 +600,16 @@ fn kernel_cves_in_code_not_built_are_closed_by_the_configuration() {
         v.sort();
         v
     };
-    let coverage = |c: &Collector, d: i64| -> String {
-        let (_, out, err) = cli(c, &["vulns", "--device", &d.to_string()]);
-        format!("{out}{err}")
+    // Whether device d's coverage line says `text`.
+    let says = |d: i64, text: &str, want: bool| {
+        let (_, out, err) = cli(&c, &["vulns", "--device", &d.to_string()]);
+        let cov = format!("{out}{err}");
+        assert_eq!(cov.contains(text), want, "{text:?} in {cov}");
     };
     // CVEs only: every device is affected, and says why it cannot tell more.
     assert_eq!(open(&c, &[]), every);
-    assert!(
-        coverage(&c, aid).contains("not imported"),
-        "{}",
-        coverage(&c, aid)
-    );
-    assert!(
-        coverage(&c, nid).contains("no build configuration reported"),
-        "{}",
-        coverage(&c, nid)
-    );
+    says(aid, "not imported", true);
+    says(nid, "no build configuration reported", true);
 
     // The first device's configuration as it reports it (its /boot file),
     // the second's as a gzip copy (its /proc/config.gz would be one).
@@ -631,16 +625,8 @@ fn kernel_cves_in_code_not_built_are_closed_by_the_configuration() {
     assert!(out.contains("2 new"), "{out}");
     // No Kbuild map yet: nothing closes, and the coverage says so.
     assert_eq!(open(&c, &[]), every);
-    assert!(
-        coverage(&c, aid).contains("no Kbuild map imported"),
-        "{}",
-        coverage(&c, aid)
-    );
-    assert!(
-        !coverage(&c, bid).contains("not imported"),
-        "{}",
-        coverage(&c, bid)
-    );
+    says(aid, "no Kbuild map imported", true);
+    says(bid, "not imported", false);
 
     // The kernel tree's makefiles.
     let src = tempfile::tempdir().unwrap();
@@ -700,16 +686,8 @@ fn kernel_cves_in_code_not_built_are_closed_by_the_configuration() {
         detail.starts_with("drivers/nfc/core.c (and 1 more file) not built: needs CONFIG_NFC"),
         "{detail}"
     );
-    assert!(
-        !coverage(&c, aid).contains("kernel:"),
-        "{}",
-        coverage(&c, aid)
-    );
-    assert!(
-        coverage(&c, nid).contains("no build configuration reported"),
-        "{}",
-        coverage(&c, nid)
-    );
+    says(aid, "kernel:", false);
+    says(nid, "no build configuration reported", true);
     // The console's device page lists it, folded, with its reason.
     let jar = c.login("vera", "viewer");
     let page = |d: i64| {
