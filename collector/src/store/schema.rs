@@ -179,7 +179,9 @@ const MIGRATIONS: &[&str] = &[
     "CREATE INDEX devices_sets ON devices(pkgset, listeners_digest, status, site);",
     // The fleet vulnerability view's generation (vuln/fleet_cache.rs): one
     // counter that every change the view depends on bumps, by trigger so
-    // that no write path can forget it — package sets' matches, devices
+    // that no write path can forget it — package sets' matches (once per
+    // set: every write of a set's matches sets `pkgsets.matched`, a row
+    // trigger on the millions of match rows would slow re-matching), devices
     // (set, status, site, listeners, own statements), VEX, KEV, EPSS,
     // accepted findings. A view computed at generation g is current while
     // the counter is g.
@@ -187,9 +189,7 @@ const MIGRATIONS: &[&str] = &[
      INSERT INTO fleet_gen VALUES (1, 1);
      CREATE TRIGGER fleet_gen_devices_ins AFTER INSERT ON devices BEGIN UPDATE fleet_gen SET n = n + 1; END;
      CREATE TRIGGER fleet_gen_devices_del AFTER DELETE ON devices BEGIN UPDATE fleet_gen SET n = n + 1; END;
-     CREATE TRIGGER fleet_gen_pkgset_vulns_ins AFTER INSERT ON pkgset_vulns BEGIN UPDATE fleet_gen SET n = n + 1; END;
-     CREATE TRIGGER fleet_gen_pkgset_vulns_del AFTER DELETE ON pkgset_vulns BEGIN UPDATE fleet_gen SET n = n + 1; END;
-     CREATE TRIGGER fleet_gen_pkgset_vulns_upd AFTER UPDATE ON pkgset_vulns BEGIN UPDATE fleet_gen SET n = n + 1; END;
+     CREATE TRIGGER fleet_gen_pkgsets_matched AFTER UPDATE OF matched ON pkgsets BEGIN UPDATE fleet_gen SET n = n + 1; END;
      CREATE TRIGGER fleet_gen_vex_ins AFTER INSERT ON vex BEGIN UPDATE fleet_gen SET n = n + 1; END;
      CREATE TRIGGER fleet_gen_vex_del AFTER DELETE ON vex BEGIN UPDATE fleet_gen SET n = n + 1; END;
      CREATE TRIGGER fleet_gen_vex_upd AFTER UPDATE ON vex BEGIN UPDATE fleet_gen SET n = n + 1; END;

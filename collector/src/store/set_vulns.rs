@@ -260,6 +260,9 @@ pub struct SetMatch {
 
 /// Replaces the matches, keys and coverage of several package sets and
 /// recounts the devices' open vulnerabilities, in one transaction.
+/// Setting each set's `matched` bumps the fleet view's generation (the
+/// `fleet_gen_pkgsets_matched` trigger): this is the only writer of
+/// `pkgset_vulns`.
 pub(super) fn put_set_vulns(c: &mut Connection, sets: &[SetMatch]) -> Result<()> {
     let tx = c.transaction().map_err(e)?;
     {

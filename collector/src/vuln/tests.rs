@@ -485,7 +485,7 @@ fn the_fleet_view_counts_reachable_devices() {
     );
     let a = attest(&store, "x", &[&ssh], vec![]);
     let b = attest(&store, "x", &[&ssh], vec![]);
-    let _c = attest(&store, "x", &[&ssh], vec![]);
+    let c = attest(&store, "x", &[&ssh], vec![]);
     import(
         &store,
         &[cpe_adv(
@@ -501,9 +501,32 @@ fn the_fleet_view_counts_reachable_devices() {
         process: Some("sshd".into()),
         package: Some("openssh-sshd".into()),
     };
+    // The kept view follows every change: new listeners, a new advisory.
+    let kept = super::FleetCache::default();
+    let all = super::FleetFilter::default();
+    assert_eq!(kept.view(&store, &all, 1).unwrap().rows[0].reachable, 0);
     store.put_claims_for_test(a, &[], &[l("0.0.0.0")]);
     store.put_claims_for_test(b, &[], &[l("127.0.0.1")]);
+    let v = kept.view(&store, &all, 2).unwrap();
+    assert_eq!((v.computed_at, v.rows[0].reachable), (2, 1));
+    import(
+        &store,
+        &[cpe_adv(
+            "CVE-2099-0001",
+            "openbsd:openssh",
+            r#"{"type":"ECOSYSTEM","events":[{"introduced":"0"}]}"#,
+        )],
+    );
+    assert_eq!(kept.view(&store, &all, 3).unwrap().rows.len(), 2);
+    store.set_status(c, "revoked").unwrap();
+    assert_eq!(kept.view(&store, &all, 4).unwrap().rows[0].devices, 2);
+    store.set_status(c, "active").unwrap();
     let f = fleet_open(&store).unwrap();
+    assert_eq!(f, *kept.view(&store, &all, 5).unwrap().rows);
+    let f: Vec<_> = f
+        .into_iter()
+        .filter(|x| x.vuln == "CVE-2024-6387")
+        .collect();
     assert_eq!((f[0].devices, f[0].reachable), (3, 1));
     assert_eq!(
         f[0].risk.reach.evidence(),
