@@ -11,7 +11,8 @@
 //! ([`View::current`] false), while [`FleetCache::refresh`] — run by
 //! `serve` every few seconds on the blocking pool — recomputes it. At most
 //! [`MAX_SCOPES`] scopes (the fleet, then sites) are kept, least recently
-//! used dropped first.
+//! used dropped first; a site's view unused for [`SCOPE_IDLE`] is dropped
+//! rather than recomputed.
 //!
 //! Invariant: a view is never labelled current unless it was computed from
 //! matches read at or after the generation it carries (the generation is
@@ -29,6 +30,11 @@ pub const INLINE_MAX_MS: u64 = 500;
 
 /// Scopes kept (the fleet and the sites most recently viewed).
 pub const MAX_SCOPES: usize = 8;
+
+/// A site's view not asked for this long is dropped by the refresher
+/// rather than recomputed (at 10,000 devices one computation takes tens of
+/// seconds: only what operators look at is kept current).
+pub const SCOPE_IDLE: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// One computed view.
 #[derive(Debug, Clone)]
@@ -143,6 +149,13 @@ impl FleetCache {
         Ok(view)
     }
 
+    /// Drops the sites' views not asked for within `idle` (the fleet's is
+    /// always kept).
+    fn drop_idle(&self, idle: std::time::Duration) {
+        self.lock()
+            .retain(|e| e.scope.is_none() || e.used.elapsed() < idle);
+    }
+
     /// Day `day`'s recorded open devices per advisory (posture `vuln:ID`),
     /// read again only when that day's records changed.
     pub fn recorded(
@@ -171,6 +184,7 @@ impl FleetCache {
     /// the fleet's when none is kept (the first page after start is then
     /// served from it). Returns the scopes recomputed.
     pub fn refresh(&self, store: &dyn Store, now: i64) -> Result<usize, String> {
+        self.drop_idle(SCOPE_IDLE);
         let g = store.fleet_generation()?;
         let mut stale: Vec<Option<String>> = self
             .lock()
@@ -258,11 +272,17 @@ mod tests {
             };
             c.view(&s, &f, 1).unwrap();
         }
-        let es = c.lock();
-        assert_eq!(es.len(), MAX_SCOPES);
-        assert!(es.iter().any(|e| e.scope.is_none()));
-        assert!(es
-            .iter()
-            .any(|e| e.scope.as_deref() == Some(&*format!("site-{}", MAX_SCOPES + 4))));
+        {
+            let es = c.lock();
+            assert_eq!(es.len(), MAX_SCOPES);
+            assert!(es.iter().any(|e| e.scope.is_none()));
+            assert!(es
+                .iter()
+                .any(|e| e.scope.as_deref() == Some(&*format!("site-{}", MAX_SCOPES + 4))));
+        }
+        // Sites nobody looks at are dropped, not recomputed; the fleet stays.
+        c.drop_idle(std::time::Duration::ZERO);
+        assert_eq!(c.lock().len(), 1);
+        assert!(c.lock()[0].scope.is_none());
     }
 }
