@@ -174,6 +174,23 @@ pub struct Package {
     /// (Yocto `CVE_STATUS`, from `/usr/share/fieldattest/cve-record.jsonl`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cve_status: Vec<CveStatus>,
+    /// The package database's dependencies as written (dpkg `Pre-Depends`
+    /// then `Depends`, joined with `, `): alternatives and versioned
+    /// constraints kept (ISSUE19).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depends: Option<String>,
+    /// Names the package provides (dpkg `Provides`, versions dropped).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub provides: Vec<String>,
+    /// The installed packages it depends on (their `binary_name`, else
+    /// name), resolved from `depends`: each clause's first alternative that
+    /// is installed or provided by an installed package.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
+    /// Clauses of `depends` no installed package satisfies (listed, never
+    /// dropped).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unresolved: Vec<String>,
 }
 
 /// One CVE status recorded at build time (OE-core's `CVE_STATUS`), strings
@@ -217,6 +234,10 @@ impl Package {
             path: path.into(),
             cpe: Vec::new(),
             cve_status: Vec::new(),
+            depends: None,
+            provides: Vec::new(),
+            depends_on: Vec::new(),
+            unresolved: Vec::new(),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod apk;
 pub mod binaries;
 pub mod control;
 pub mod cpe;
+pub mod depends;
 pub mod dpkg;
 pub mod hardware;
 pub mod kernel;
@@ -273,6 +274,8 @@ pub fn collect_with(root: &RootFs, live: bool, hw: &hardware::Options) -> Collec
             p.license_expression = l.expression;
         }
     }
+    // The dependency graph (ISSUE19): dpkg's clauses to installed packages.
+    depends::resolve(&mut all.packages, PackageSource::Dpkg);
     // The kernel image's purl names its build configuration by digest: the
     // collector decides from it which kernel CVEs concern code not built.
     if let Some(c) = &kernel.config {

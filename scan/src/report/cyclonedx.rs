@@ -110,6 +110,12 @@ pub fn render_cyclonedx(r: &Report, serial: [u8; 16]) -> String {
         if let Some(st) = &pk.state {
             props.push(prop("fieldattest:package:state", st));
         }
+        if let Some(d) = &pk.depends {
+            props.push(prop("fieldattest:package:depends", d));
+        }
+        for u in &pk.unresolved {
+            props.push(prop("fieldattest:package:unresolved_dependency", u));
+        }
         c["properties"] = Value::Array(props);
         components.push(c);
     }
@@ -157,6 +163,7 @@ pub fn render_cyclonedx(r: &Report, serial: [u8; 16]) -> String {
         ));
     }
     let vulnerabilities = vex(r, &pkg_refs, &recipe_refs);
+    let dependencies = dependencies(r, &pkg_refs);
     let mut doc = json!({
         "$schema": "http://cyclonedx.org/schema/bom-1.6.schema.json",
         "bomFormat": "CycloneDX",
@@ -175,12 +182,45 @@ pub fn render_cyclonedx(r: &Report, serial: [u8; 16]) -> String {
         },
         "components": components,
     });
+    if !dependencies.is_empty() {
+        doc["dependencies"] = Value::Array(dependencies);
+    }
     if !vulnerabilities.is_empty() {
         doc["vulnerabilities"] = Value::Array(vulnerabilities);
     }
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
     s.push('\n');
     s
+}
+
+/// CycloneDX `dependencies` (ISSUE19): one entry per package of a
+/// database whose graph was resolved (dpkg), `dependsOn` the bom-refs of the
+/// installed packages it depends on (empty: none). Packages of other
+/// sources get no entry: their graph is unknown, not empty.
+fn dependencies(r: &Report, pkg_refs: &[String]) -> Vec<Value> {
+    let resolved = |pk: &fieldattest_protocol::report::Package| pk.source == PackageSource::Dpkg;
+    let by_key: BTreeMap<&str, &str> = r
+        .inventory
+        .packages
+        .iter()
+        .zip(pkg_refs)
+        .filter(|(pk, _)| resolved(pk))
+        .map(|(pk, rf)| (crate::inventory::depends::key(pk), rf.as_str()))
+        .collect();
+    r.inventory
+        .packages
+        .iter()
+        .zip(pkg_refs)
+        .filter(|(pk, _)| resolved(pk))
+        .map(|(pk, rf)| {
+            let on: Vec<&str> = pk
+                .depends_on
+                .iter()
+                .filter_map(|k| by_key.get(k.as_str()).copied())
+                .collect();
+            json!({"ref": rf, "dependsOn": on})
+        })
+        .collect()
 }
 
 /// The recipe (source package) a package was built from: opkg with an `OE:`

@@ -1,0 +1,155 @@
+//! The dependency graph of a package database (ISSUE19): each package's
+//! dependency clauses (`a (>= 1) | b, c:any`) resolved to the installed
+//! packages — a clause's first alternative that is installed, or provided
+//! (dpkg `Provides`) by an installed package — as dpkg itself reads them.
+//! Clauses nothing installed satisfies are kept as `unresolved`. Pure;
+//! bounded by the input (clauses and alternatives are split from the
+//! field, each looked up in maps built once).
+
+use fieldattest_protocol::report::{Package, PackageSource};
+use std::collections::HashMap;
+
+/// The name an alternative names: `libc6:any (>= 2.34) [amd64] <!nocheck>`
+/// → `libc6` (the architecture qualifier, version, architecture and
+/// profile restrictions dropped).
+fn alt_name(alt: &str) -> &str {
+    let n = alt.trim();
+    let n = n.split([' ', '(', '[', '<', '\t']).next().unwrap_or("");
+    n.split(':').next().unwrap_or("")
+}
+
+/// Parses a `Provides` field into the names provided.
+pub fn provided_names(field: &str) -> Vec<String> {
+    field
+        .split(',')
+        .map(alt_name)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The key other packages' `depends_on` use for `p`: its binary name
+/// (`name:arch` for `Multi-Arch: same`), else its name.
+pub fn key(p: &Package) -> &str {
+    p.binary_name.as_deref().unwrap_or(&p.name)
+}
+
+/// Resolves the `depends` of every package of `source` among `packages`
+/// into `depends_on` and `unresolved`.
+pub fn resolve(packages: &mut [Package], source: PackageSource) {
+    // name → installed packages of that name; provided name → providers.
+    let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut providers: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, p) in packages
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.source == source)
+    {
+        by_name.entry(p.name.clone()).or_default().push(i);
+        for n in &p.provides {
+            providers.entry(n.clone()).or_default().push(i);
+        }
+    }
+    // The candidate of a list best for a depender of `arch`: the same
+    // architecture, else `all`, else the first.
+    let pick = |c: &[usize], arch: Option<&str>, pk: &[Package]| -> Option<usize> {
+        c.iter()
+            .copied()
+            .find(|&i| pk[i].arch.as_deref() == arch)
+            .or_else(|| {
+                c.iter()
+                    .copied()
+                    .find(|&i| pk[i].arch.as_deref() == Some("all"))
+            })
+            .or_else(|| c.first().copied())
+    };
+    let mut out: Vec<(usize, Vec<String>, Vec<String>)> = Vec::new();
+    for (i, p) in packages
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.source == source)
+    {
+        let Some(field) = &p.depends else { continue };
+        let (mut on, mut unresolved) = (Vec::new(), Vec::new());
+        for clause in field.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+            let found = clause.split('|').find_map(|alt| {
+                let n = alt_name(alt);
+                by_name
+                    .get(n)
+                    .and_then(|c| pick(c, p.arch.as_deref(), packages))
+                    .or_else(|| {
+                        providers
+                            .get(n)
+                            .and_then(|c| pick(c, p.arch.as_deref(), packages))
+                    })
+            });
+            match found {
+                Some(j) if j == i => {}
+                Some(j) => {
+                    let k = key(&packages[j]).to_string();
+                    if !on.contains(&k) {
+                        on.push(k);
+                    }
+                }
+                None => unresolved.push(clause.to_string()),
+            }
+        }
+        out.push((i, on, unresolved));
+    }
+    for (i, on, unresolved) in out {
+        packages[i].depends_on = on;
+        packages[i].unresolved = unresolved;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pkg(name: &str, arch: &str, depends: Option<&str>, provides: &[&str]) -> Package {
+        let mut p = Package::new(name, "1", PackageSource::Dpkg, "/var/lib/dpkg/status");
+        p.arch = Some(arch.into());
+        p.depends = depends.map(str::to_string);
+        p.provides = provides.iter().map(|s| s.to_string()).collect();
+        p
+    }
+
+    #[test]
+    fn clauses_resolve_to_installed_or_provided_packages() {
+        let mut ps = vec![
+            pkg("app", "arm64", Some("libc6 (>= 2.34), mail-transport-agent | exim4, awk:any, python3:any (>= 3.11~) [arm64] <!nocheck>, app, libgone (>= 1) | libalsogone"), &[]),
+            pkg("libc6", "arm64", None, &[]),
+            pkg("postfix", "arm64", None, &["mail-transport-agent", "default-mta (= 1)"]),
+            pkg("mawk", "arm64", Some("libc6"), &["awk"]),
+            pkg("python3", "all", None, &[]),
+        ];
+        ps[1].binary_name = Some("libc6:arm64".into());
+        resolve(&mut ps, PackageSource::Dpkg);
+        assert_eq!(
+            ps[0].depends_on,
+            ["libc6:arm64", "postfix", "mawk", "python3"]
+        );
+        assert_eq!(ps[0].unresolved, ["libgone (>= 1) | libalsogone"]);
+        assert_eq!(ps[3].depends_on, ["libc6:arm64"]);
+        assert!(ps[1].depends_on.is_empty() && ps[1].unresolved.is_empty());
+        assert_eq!(
+            provided_names("mail-transport-agent, default-mta (= 1.2)"),
+            ["mail-transport-agent", "default-mta"]
+        );
+    }
+
+    #[test]
+    fn the_same_architecture_is_preferred_and_hostile_fields_end() {
+        let mut ps = vec![
+            pkg("tool", "arm64", Some("libx"), &[]),
+            pkg("libx", "armhf", None, &[]),
+            pkg("libx", "arm64", None, &[]),
+            pkg("odd", "arm64", Some(",,|, | ,(,[,<,:,  ,"), &[]),
+        ];
+        ps[1].binary_name = Some("libx:armhf".into());
+        ps[2].binary_name = Some("libx:arm64".into());
+        resolve(&mut ps, PackageSource::Dpkg);
+        assert_eq!(ps[0].depends_on, ["libx:arm64"]);
+        assert!(ps[3].depends_on.is_empty());
+    }
+}
