@@ -7,7 +7,9 @@ Needs a release build (cargo build --release -p fieldattest-agent) and Syft
 
 Prints wall time (median of N runs) and peak RSS (max over runs, from wait4)
 of both tools and the ratios, and checks on the way that both list the same
-packages and purls and that the packages equal dpkg-query's list.
+packages and purls and that the packages equal dpkg-query's list; prints the
+dependency graphs' edge counts and agreement (fieldattest's from dpkg's fields,
+Syft's dependency-of relationships).
 """
 import json
 import os
@@ -79,17 +81,31 @@ def main():
     mine = sorted((p["name"], p["version"], p["arch"]) for p in ours)
     purls_equal = sorted(p["purl"] for p in ours) == sorted(a["purl"] for a in theirs)
 
+    # Dependency graphs (ISSUE19): ours resolved from dpkg's fields, Syft's
+    # `dependency-of` relationships (parent is a dependency of child).
+    key = lambda p: p.get("binary_name") or p["name"]
+    our_edges = {(key(p), t) for p in ours for t in p.get("depends_on", [])}
+    sy = json.load(open(sy_out))
+    arts = {a["id"]: a["name"] for a in sy["artifacts"] if a["type"] == "deb"}
+    syft_edges = {(arts[r["child"]], arts[r["parent"]]) for r in sy.get("artifactRelationships", [])
+                  if r["type"] == "dependency-of" and r["parent"] in arts and r["child"] in arts}
+    # Multi-Arch: same packages are keyed name:arch by us, by name by Syft.
+    plain = {(a.split(":")[0], b.split(":")[0]) for a, b in our_edges}
+    common = plain & syft_edges
+
     ft, st = statistics.median(fa_t), statistics.median(sy_t)
     fr, sr = max(fa_rss), max(sy_rss)
     print(f"rootfs: {root}")
     print(f"packages: fieldattest {len(ours)}, syft {len(theirs)}, dpkg-query {len(dq)}; "
           f"equal to dpkg-query: {mine == dq}; purls equal to Syft's: {purls_equal}")
+    print(f"dependency edges: fieldattest {len(our_edges)}, syft {len(syft_edges)}, in both {len(common)}; "
+          f"only ours {sorted(plain - syft_edges)[:5]}, only Syft's {sorted(syft_edges - plain)[:5]}")
     print(f"{'tool':<12} {'wall (median)':>14} {'peak RSS':>10}")
     print(f"{'fieldattest':<12} {ft*1000:>11.1f} ms {fr/1024:>7.1f} MB   ({runs} runs)")
     print(f"{'syft':<12} {st*1000:>11.1f} ms {sr/1024:>7.1f} MB   ({len(sy_t)} runs)")
     print(f"speed: fieldattest is {st/ft:.0f}x faster (target >= 40x)")
     print(f"memory: fieldattest peak RSS is 1/{sr/fr:.0f} of Syft's (target <= 1/30)")
-    ok = mine == dq and purls_equal
+    ok = mine == dq and purls_equal and plain == syft_edges
     sys.exit(0 if ok else 1)
 
 

@@ -22,6 +22,13 @@ pub fn parse_installed(text: &str, path: &str) -> Found {
                     p.arch = get(b'A').map(str::to_string);
                     p.source_package = get(b'o').map(str::to_string);
                     p.license = get(b'L').map(str::to_string);
+                    p.depends = get(b'D')
+                        .map(str::trim)
+                        .filter(|d| !d.is_empty())
+                        .map(str::to_string);
+                    p.provides = get(b'p')
+                        .map(super::depends::apk_provided)
+                        .unwrap_or_default();
                     found.packages.push(p);
                 }
                 _ => found

@@ -1,7 +1,9 @@
 //! The dependency graph of a package database (ISSUE19): each package's
-//! dependency clauses (`a (>= 1) | b, c:any`) resolved to the installed
-//! packages — a clause's first alternative that is installed, or provided
-//! (dpkg `Provides`) by an installed package — as dpkg itself reads them.
+//! dependency clauses resolved to the installed packages — a clause's
+//! first alternative that is installed, or provided by an installed package
+//! — as the package manager reads them: dpkg and opkg `Pre-Depends` and
+//! `Depends` (`a (>= 1) | b, c:any`) through `Provides`; apk `D:`
+//! (`so:libc.musl-aarch64.so.1 cmd:sh pc:zlib>=1.2 !conflict`) through `p:`.
 //! Clauses nothing installed satisfies are kept as `unresolved`. Pure;
 //! bounded by the input (clauses and alternatives are split from the
 //! field, each looked up in maps built once).
@@ -27,6 +29,61 @@ pub fn provided_names(field: &str) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// The name of an apk dependency or provide: `so:libz.so.1=1.3` → `so:libz.so.1`,
+/// `pc:zlib>=1.2` → `pc:zlib`.
+fn apk_name(t: &str) -> &str {
+    t.split(['<', '>', '=', '~']).next().unwrap_or("")
+}
+
+/// Parses an apk `p:` line into the names provided.
+pub fn apk_provided(field: &str) -> Vec<String> {
+    field
+        .split_whitespace()
+        .map(apk_name)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// A control paragraph's dependencies (`Pre-Depends` then `Depends`,
+/// joined) and provides (dpkg, opkg).
+pub fn control_fields<'a>(get: impl Fn(&str) -> Option<&'a str>) -> (Option<String>, Vec<String>) {
+    let depends: Vec<&str> = ["Pre-Depends", "Depends"]
+        .iter()
+        .filter_map(|f| get(f))
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .collect();
+    (
+        (!depends.is_empty()).then(|| depends.join(", ")),
+        get("Provides").map(provided_names).unwrap_or_default(),
+    )
+}
+
+/// A dependency field's clauses: (the clause as written, its alternatives'
+/// names). apk: one clause per word, conflicts (`!name`) skipped.
+fn clauses(source: PackageSource, field: &str) -> Vec<(&str, Vec<&str>)> {
+    match source {
+        PackageSource::Apk => field
+            .split_whitespace()
+            .filter(|t| !t.starts_with('!'))
+            .map(|t| (t, vec![apk_name(t)]))
+            .collect(),
+        _ => field
+            .split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(|c| (c, c.split('|').map(alt_name).collect()))
+            .collect(),
+    }
+}
+
+/// The package databases whose dependency graph is resolved (rpm's
+/// requirements are not read yet: its packages get no graph, which the
+/// SBOM leaves unknown rather than empty).
+pub const RESOLVED: [PackageSource; 3] =
+    [PackageSource::Dpkg, PackageSource::Opkg, PackageSource::Apk];
 
 /// The key other packages' `depends_on` use for `p`: its binary name
 /// (`name:arch` for `Multi-Arch: same`), else its name.
@@ -71,9 +128,8 @@ pub fn resolve(packages: &mut [Package], source: PackageSource) {
     {
         let Some(field) = &p.depends else { continue };
         let (mut on, mut unresolved) = (Vec::new(), Vec::new());
-        for clause in field.split(',').map(str::trim).filter(|c| !c.is_empty()) {
-            let found = clause.split('|').find_map(|alt| {
-                let n = alt_name(alt);
+        for (clause, alts) in clauses(source, field) {
+            let found = alts.into_iter().find_map(|n| {
                 by_name
                     .get(n)
                     .and_then(|c| pick(c, p.arch.as_deref(), packages))
@@ -151,5 +207,30 @@ mod tests {
         resolve(&mut ps, PackageSource::Dpkg);
         assert_eq!(ps[0].depends_on, ["libx:arm64"]);
         assert!(ps[3].depends_on.is_empty());
+    }
+
+    #[test]
+    fn apk_words_resolve_through_provides() {
+        let apk = |name: &str, d: Option<&str>, p: &str| {
+            let mut x = Package::new(name, "1", PackageSource::Apk, "/lib/apk/db/installed");
+            x.arch = Some("aarch64".into());
+            x.depends = d.map(str::to_string);
+            x.provides = apk_provided(p);
+            x
+        };
+        let mut ps = vec![
+            apk("curl", Some("ca-certificates-bundle so:libc.musl-aarch64.so.1 so:libcurl.so.4 pc:zlib>=1.2 !curl-doc so:libgone.so.9"), "cmd:curl=8.5.0-r0"),
+            apk("musl", None, "so:libc.musl-aarch64.so.1=1"),
+            apk("libcurl", Some("so:libc.musl-aarch64.so.1"), "so:libcurl.so.4=4.8.0"),
+            apk("ca-certificates-bundle", None, ""),
+            apk("zlib-dev", None, "pc:zlib=1.3.1"),
+        ];
+        resolve(&mut ps, PackageSource::Apk);
+        assert_eq!(
+            ps[0].depends_on,
+            ["ca-certificates-bundle", "musl", "libcurl", "zlib-dev"]
+        );
+        assert_eq!(ps[0].unresolved, ["so:libgone.so.9"]);
+        assert_eq!(ps[2].depends_on, ["musl"]);
     }
 }

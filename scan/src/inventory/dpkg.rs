@@ -71,17 +71,7 @@ pub fn parse_status(text: &str, path: &str, require_status: bool) -> Found {
         pkg.source_package = source_package;
         pkg.source_version = source_version;
         pkg.state = (state != "installed").then(|| state.to_string());
-        let depends: Vec<&str> = ["Pre-Depends", "Depends"]
-            .iter()
-            .filter_map(|f| p.get(f))
-            .map(str::trim)
-            .filter(|d| !d.is_empty())
-            .collect();
-        pkg.depends = (!depends.is_empty()).then(|| depends.join(", "));
-        pkg.provides = p
-            .get("Provides")
-            .map(super::depends::provided_names)
-            .unwrap_or_default();
+        (pkg.depends, pkg.provides) = super::depends::control_fields(|f| p.get(f));
         found.packages.push(pkg);
     }
     found

@@ -274,8 +274,11 @@ pub fn collect_with(root: &RootFs, live: bool, hw: &hardware::Options) -> Collec
             p.license_expression = l.expression;
         }
     }
-    // The dependency graph (ISSUE19): dpkg's clauses to installed packages.
-    depends::resolve(&mut all.packages, PackageSource::Dpkg);
+    // The dependency graph (ISSUE19): each database's clauses to its
+    // installed packages.
+    for db in depends::RESOLVED {
+        depends::resolve(&mut all.packages, db);
+    }
     // The kernel image's purl names its build configuration by digest: the
     // collector decides from it which kernel CVEs concern code not built.
     if let Some(c) = &kernel.config {

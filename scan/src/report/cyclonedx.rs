@@ -194,18 +194,20 @@ pub fn render_cyclonedx(r: &Report, serial: [u8; 16]) -> String {
 }
 
 /// CycloneDX `dependencies` (ISSUE19): one entry per package of a
-/// database whose graph was resolved (dpkg), `dependsOn` the bom-refs of the
-/// installed packages it depends on (empty: none). Packages of other
-/// sources get no entry: their graph is unknown, not empty.
+/// database whose graph is resolved (`depends::RESOLVED`), `dependsOn` the
+/// bom-refs of the installed packages it depends on (empty: none). Packages
+/// of other sources get no entry: their graph is unknown, not empty.
 fn dependencies(r: &Report, pkg_refs: &[String]) -> Vec<Value> {
-    let resolved = |pk: &fieldattest_protocol::report::Package| pk.source == PackageSource::Dpkg;
-    let by_key: BTreeMap<&str, &str> = r
+    let resolved = |pk: &fieldattest_protocol::report::Package| {
+        crate::inventory::depends::RESOLVED.contains(&pk.source)
+    };
+    let by_key: BTreeMap<(PackageSource, &str), &str> = r
         .inventory
         .packages
         .iter()
         .zip(pkg_refs)
         .filter(|(pk, _)| resolved(pk))
-        .map(|(pk, rf)| (crate::inventory::depends::key(pk), rf.as_str()))
+        .map(|(pk, rf)| ((pk.source, crate::inventory::depends::key(pk)), rf.as_str()))
         .collect();
     r.inventory
         .packages
@@ -216,7 +218,7 @@ fn dependencies(r: &Report, pkg_refs: &[String]) -> Vec<Value> {
             let on: Vec<&str> = pk
                 .depends_on
                 .iter()
-                .filter_map(|k| by_key.get(k.as_str()).copied())
+                .filter_map(|k| by_key.get(&(pk.source, k.as_str())).copied())
                 .collect();
             json!({"ref": rf, "dependsOn": on})
         })
