@@ -179,8 +179,9 @@ pub struct Package {
     /// constraints kept (ISSUE19).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub depends: Option<String>,
-    /// Names the package provides (dpkg `Provides`, versions dropped).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Names the package provides (dpkg/opkg `Provides`, apk `p:`, versions
+    /// dropped): what resolving `depends` needs; not part of the report.
+    #[serde(skip)]
     pub provides: Vec<String>,
     /// The installed packages it depends on (their `binary_name`, else
     /// name), resolved from `depends`: each clause's first alternative that

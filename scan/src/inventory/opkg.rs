@@ -132,6 +132,12 @@ mod tests {
         );
         assert_eq!(f.packages[0].arch.as_deref(), Some("cortexa53"));
         assert_eq!(f.packages[0].source, PackageSource::Opkg);
+        // Its dependencies, resolved to the installed libc6.
+        assert_eq!(f.packages[0].depends.as_deref(), Some("libc6 (>= 2.39)"));
+        let mut ps = f.packages;
+        crate::inventory::depends::resolve(&mut ps, PackageSource::Opkg);
+        assert_eq!(ps[0].depends_on, ["libc6"]);
+        assert!(ps[0].unresolved.is_empty());
     }
 
     #[test]
