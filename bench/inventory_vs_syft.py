@@ -92,6 +92,10 @@ def main():
     # Multi-Arch: same packages are keyed name:arch by us, by name by Syft.
     plain = {(a.split(":")[0], b.split(":")[0]) for a, b in our_edges}
     common = plain & syft_edges
+    # Publisher: our Maintainer field against Syft's.
+    sy_maint = {a["name"]: (a.get("metadata") or {}).get("maintainer") for a in sy["artifacts"]
+                if a["type"] == "deb"}
+    same_maint = sum(1 for p in ours if p.get("maintainer") and p.get("maintainer") == sy_maint.get(p["name"]))
 
     ft, st = statistics.median(fa_t), statistics.median(sy_t)
     fr, sr = max(fa_rss), max(sy_rss)
@@ -100,6 +104,8 @@ def main():
           f"equal to dpkg-query: {mine == dq}; purls equal to Syft's: {purls_equal}")
     print(f"dependency edges: fieldattest {len(our_edges)}, syft {len(syft_edges)}, in both {len(common)}; "
           f"only ours {sorted(plain - syft_edges)[:5]}, only Syft's {sorted(syft_edges - plain)[:5]}")
+    print(f"maintainer (supplier/publisher): {sum(1 for p in ours if p.get('maintainer'))} of {len(ours)} packages, "
+          f"{same_maint} equal to Syft's")
     print(f"{'tool':<12} {'wall (median)':>14} {'peak RSS':>10}")
     print(f"{'fieldattest':<12} {ft*1000:>11.1f} ms {fr/1024:>7.1f} MB   ({runs} runs)")
     print(f"{'syft':<12} {st*1000:>11.1f} ms {sr/1024:>7.1f} MB   ({len(sy_t)} runs)")

@@ -174,6 +174,10 @@ pub struct Package {
     /// (Yocto `CVE_STATUS`, from `/usr/share/fieldattest/cve-record.jsonl`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cve_status: Vec<CveStatus>,
+    /// Who maintains the package (dpkg and opkg `Maintainer`, apk `m:`):
+    /// the SBOM's supplier and publisher (ISSUE19).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maintainer: Option<String>,
     /// The package database's dependencies as written (dpkg `Pre-Depends`
     /// then `Depends`, joined with `, `): alternatives and versioned
     /// constraints kept (ISSUE19).
@@ -235,6 +239,7 @@ impl Package {
             path: path.into(),
             cpe: Vec::new(),
             cve_status: Vec::new(),
+            maintainer: None,
             depends: None,
             provides: Vec::new(),
             depends_on: Vec::new(),

@@ -264,6 +264,16 @@ fn dependency_graph_equals_dpkg_query() {
             Some((c["bom-ref"].as_str()?.to_string(), b.to_string()))
         })
         .collect();
+    // Every package names its supplier and publisher: its Maintainer.
+    for c in sbom["components"].as_array().unwrap() {
+        if c["purl"].as_str().is_some_and(|p| p.starts_with("pkg:deb/")) {
+            assert!(
+                c["supplier"]["name"].as_str().is_some_and(|n| !n.is_empty())
+                    && c["publisher"].is_string(),
+                "{c}"
+            );
+        }
+    }
     let deps = sbom["dependencies"].as_array().expect("dependencies");
     assert_eq!(deps.len(), pkgs.len());
     let mut sbom_edges: BTreeSet<(String, String)> = BTreeSet::new();

@@ -29,6 +29,7 @@ pub fn parse_installed(text: &str, path: &str) -> Found {
                     p.provides = get(b'p')
                         .map(super::depends::apk_provided)
                         .unwrap_or_default();
+                    p.maintainer = get(b'm').filter(|m| !m.is_empty()).map(str::to_string);
                     found.packages.push(p);
                 }
                 _ => found

@@ -70,6 +70,10 @@ pub fn parse_status(text: &str, path: &str) -> Found {
             .filter(|l| !l.is_empty())
             .map(str::to_string);
         (pkg.depends, pkg.provides) = super::depends::control_fields(|f| p.get(f));
+        pkg.maintainer = p
+            .get("Maintainer")
+            .filter(|m| !m.is_empty())
+            .map(str::to_string);
         found.packages.push(pkg);
     }
     found

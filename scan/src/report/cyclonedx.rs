@@ -76,6 +76,10 @@ pub fn render_cyclonedx(r: &Report, serial: [u8; 16]) -> String {
         if let Some(pu) = &pk.purl {
             c["purl"] = json!(pu);
         }
+        if let Some(m) = &pk.maintainer {
+            c["supplier"] = entity(m);
+            c["publisher"] = json!(m);
+        }
         // `cpe` holds one name; every CPE (the first included) is also
         // asserted as identity evidence, an array since CycloneDX 1.6.
         if let Some(first) = pk.cpe.first() {
@@ -223,6 +227,18 @@ fn dependencies(r: &Report, pkg_refs: &[String]) -> Vec<Value> {
             json!({"ref": rf, "dependsOn": on})
         })
         .collect()
+}
+
+/// A CycloneDX organizational entity of a maintainer field: `Name <mail>`
+/// → name and contact e-mail; anything else → the name as written.
+fn entity(m: &str) -> Value {
+    match m.rsplit_once('<') {
+        Some((name, rest)) if rest.trim_end().ends_with('>') && !name.trim().is_empty() => {
+            let mail = rest.trim_end().trim_end_matches('>').trim();
+            json!({"name": name.trim(), "contact": [{"email": mail}]})
+        }
+        _ => json!({"name": m.trim()}),
+    }
 }
 
 /// The recipe (source package) a package was built from: opkg with an `OE:`
