@@ -266,9 +266,14 @@ fn dependency_graph_equals_dpkg_query() {
         .collect();
     // Every package names its supplier and publisher: its Maintainer.
     for c in sbom["components"].as_array().unwrap() {
-        if c["purl"].as_str().is_some_and(|p| p.starts_with("pkg:deb/")) {
+        if c["purl"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("pkg:deb/"))
+        {
             assert!(
-                c["supplier"]["name"].as_str().is_some_and(|n| !n.is_empty())
+                c["supplier"]["name"]
+                    .as_str()
+                    .is_some_and(|n| !n.is_empty())
                     && c["publisher"].is_string(),
                 "{c}"
             );

@@ -205,14 +205,23 @@ fn dependencies(r: &Report, pkg_refs: &[String]) -> Vec<Value> {
     let resolved = |pk: &fieldattest_protocol::report::Package| {
         crate::inventory::depends::RESOLVED.contains(&pk.source)
     };
-    let by_key: BTreeMap<(PackageSource, &str), &str> = r
+    // "source\0key" → package index (the map type `depends::resolve`
+    // uses: no new map code on the device).
+    let mut by_key: std::collections::HashMap<String, Vec<usize>> = Default::default();
+    for (i, pk) in r
         .inventory
         .packages
         .iter()
-        .zip(pkg_refs)
-        .filter(|(pk, _)| resolved(pk))
-        .map(|(pk, rf)| ((pk.source, crate::inventory::depends::key(pk)), rf.as_str()))
-        .collect();
+        .enumerate()
+        .filter(|(_, pk)| resolved(pk))
+    {
+        let k = format!(
+            "{}\0{}",
+            pk.source.as_str(),
+            crate::inventory::depends::key(pk)
+        );
+        by_key.entry(k).or_default().push(i);
+    }
     r.inventory
         .packages
         .iter()
@@ -222,7 +231,8 @@ fn dependencies(r: &Report, pkg_refs: &[String]) -> Vec<Value> {
             let on: Vec<&str> = pk
                 .depends_on
                 .iter()
-                .filter_map(|k| by_key.get(&(pk.source, k.as_str())).copied())
+                .filter_map(|k| by_key.get(&format!("{}\0{k}", pk.source.as_str())))
+                .filter_map(|v| v.first().map(|&i| pkg_refs[i].as_str()))
                 .collect();
             json!({"ref": rf, "dependsOn": on})
         })
