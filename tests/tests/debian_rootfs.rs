@@ -16,6 +16,21 @@ fn rootfs() -> PathBuf {
     debian_rootfs()
 }
 
+/// `dpkg-query -W -f FORMAT` on the rootfs's database, one row of
+/// tab-separated fields per package.
+fn dpkg_query(root: &str, format: &str) -> Vec<Vec<String>> {
+    let q = Command::new(require_tool("dpkg-query", "dpkg"))
+        .arg(format!("--admindir={root}/var/lib/dpkg"))
+        .args(["-W", "-f", format])
+        .output()
+        .expect("dpkg-query");
+    assert!(q.status.success(), "{}", String::from_utf8_lossy(&q.stderr));
+    String::from_utf8_lossy(&q.stdout)
+        .lines()
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect()
+}
+
 fn our_packages(root: &str) -> serde_json::Value {
     let out = scan_ok(root, &["--format", "json"]);
     let v = json_of(&out);
@@ -32,23 +47,13 @@ fn our_packages(root: &str) -> serde_json::Value {
 fn packages_equal_dpkg_query() {
     let root = rootfs();
     let root = root.to_str().unwrap().to_string();
-    let q = Command::new(require_tool("dpkg-query", "dpkg"))
-        .arg(format!("--admindir={root}/var/lib/dpkg"))
-        .args([
-            "-W",
-            "-f",
-            "${Package}\t${Version}\t${Architecture}\t${binary:Package}\n",
-        ])
-        .output()
-        .expect("dpkg-query");
-    assert!(q.status.success());
-    let mut want: Vec<(String, String, String, String)> = String::from_utf8_lossy(&q.stdout)
-        .lines()
-        .map(|l| {
-            let f: Vec<&str> = l.split('\t').collect();
-            (f[0].into(), f[1].into(), f[2].into(), f[3].into())
-        })
-        .collect();
+    let mut want: Vec<(String, String, String, String)> = dpkg_query(
+        &root,
+        "${Package}\t${Version}\t${Architecture}\t${binary:Package}\n",
+    )
+    .into_iter()
+    .map(|f| (f[0].clone(), f[1].clone(), f[2].clone(), f[3].clone()))
+    .collect();
     want.sort();
     let v = our_packages(&root);
     let mut got: Vec<(String, String, String, String)> = v["inventory"]["packages"]
@@ -178,20 +183,10 @@ fn dependency_graph_equals_dpkg_query() {
     use std::collections::BTreeSet;
     let root = rootfs();
     let root = root.to_str().unwrap().to_string();
-    let q = Command::new(require_tool("dpkg-query", "dpkg"))
-        .arg(format!("--admindir={root}/var/lib/dpkg"))
-        .args([
-            "-W",
-            "-f",
-            "${binary:Package}\t${Package}\t${Provides}\t${Pre-Depends}\t${Depends}\n",
-        ])
-        .output()
-        .expect("dpkg-query");
-    assert!(q.status.success());
-    let rows: Vec<Vec<String>> = String::from_utf8_lossy(&q.stdout)
-        .lines()
-        .map(|l| l.split('\t').map(str::to_string).collect())
-        .collect();
+    let rows = dpkg_query(
+        &root,
+        "${binary:Package}\t${Package}\t${Provides}\t${Pre-Depends}\t${Depends}\n",
+    );
     let bare = |alt: &str| -> String {
         let t = alt.trim();
         let t = t[..t.find([' ', '(']).unwrap_or(t.len())].to_string();
