@@ -84,8 +84,7 @@ fn vulndb_kbuild(store: &dyn Store, dir: &str) -> Result<(), ExitCode> {
         })
         .map_err(fail)?;
     // Every package set holding a kernel is decided again.
-    let sets =
-        vuln::refresh_keys(store, &[("CPE".into(), "linux:linux_kernel".into())]).map_err(fail)?;
+    let sets = vuln::refresh_keys(store, &[vuln::kernel_config::kernel_key()]).map_err(fail)?;
     emit(format!(
         "kbuild {origin}: {} makefiles, {} source files mapped, {} not understood (left open); {sets} package sets matched again\n",
         tree.makefiles.len(),

@@ -340,8 +340,6 @@ pub(super) fn put_set_vulns(c: &mut Connection, sets: &[SetMatch]) -> Result<()>
     tx.commit().map_err(e)
 }
 
-/// Every (package set, vulnerability) match, and the number of active
-/// devices on each package set.
 /// Every (package set, vulnerability) match on `c`, in vulnerability order
 /// (the `pkgset_vulns_vuln` index: no sort), each passed to `f`.
 pub(super) fn each_set_vuln(

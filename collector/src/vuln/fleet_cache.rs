@@ -186,15 +186,19 @@ impl FleetCache {
     pub fn refresh(&self, store: &dyn Store, now: i64) -> Result<usize, String> {
         self.drop_idle(SCOPE_IDLE);
         let g = store.fleet_generation()?;
-        let mut stale: Vec<Option<String>> = self
-            .lock()
-            .iter()
-            .filter(|e| e.generation != g)
-            .map(|e| e.scope.clone())
-            .collect();
-        if !self.lock().iter().any(|e| e.scope.is_none()) {
-            stale.insert(0, None);
-        }
+        let stale: Vec<Option<String>> = {
+            let es = self.lock();
+            let fleet_kept = es.iter().any(|e| e.scope.is_none());
+            (!fleet_kept)
+                .then_some(None)
+                .into_iter()
+                .chain(
+                    es.iter()
+                        .filter(|e| e.generation != g)
+                        .map(|e| e.scope.clone()),
+                )
+                .collect()
+        };
         for scope in &stale {
             self.compute(
                 store,

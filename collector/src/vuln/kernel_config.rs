@@ -19,6 +19,16 @@ use std::collections::{HashMap, HashSet};
 /// The source of the statements this module makes.
 pub const SOURCE: &str = "kernel configuration";
 
+/// The kernel's CPE `vendor:product`.
+pub const KERNEL_PRODUCT: &str = "linux:linux_kernel";
+
+/// The (ecosystem, name) key advisories of the kernel are filed under: the
+/// package sets holding it are matched again when a configuration or the
+/// Kbuild map is imported.
+pub fn kernel_key() -> (String, String) {
+    (super::identity::CPE.to_string(), KERNEL_PRODUCT.to_string())
+}
+
 /// The configuration digest (hex SHA-256) a purl names in its `kconfig`
 /// qualifier, when well formed.
 pub fn kconfig_of(purl: &str) -> Option<String> {
@@ -90,10 +100,8 @@ impl KernelView {
         }
         // The first file and what it lacks, for people.
         let f = &files[0];
-        let stem = f.rsplit_once('.').map_or(f.as_str(), |(s, _)| s);
-        let needs: Vec<String> = map
-            .files
-            .get(stem)
+        let needs: Vec<String> = kbuild::source_stem(f)
+            .and_then(|stem| map.files.get(stem))
             .and_then(|alts| alts.iter().min_by_key(|a| a.len()))
             .map(|alt| {
                 alt.iter()
@@ -123,16 +131,21 @@ impl KernelView {
         }))
     }
 
-    /// Why the kernel `purl` (whose keys name the kernel) cannot be checked
-    /// against its configuration, if it cannot.
-    pub fn note(&mut self, store: &dyn Store, purl: &str) -> Result<Option<String>, String> {
-        let Some(d) = kconfig_of(purl) else {
+    /// Why a kernel naming configuration `digest` (from its purl's
+    /// `kconfig`, `None` when it names none) cannot be checked against it,
+    /// if it cannot.
+    pub fn note(
+        &mut self,
+        store: &dyn Store,
+        digest: Option<&str>,
+    ) -> Result<Option<String>, String> {
+        let Some(d) = digest else {
             return Ok(Some(
                 "kernel: no build configuration reported (kernel CVEs are not checked against it)"
                     .into(),
             ));
         };
-        if self.config(store, &d)?.is_none() {
+        if self.config(store, d)?.is_none() {
             return Ok(Some(format!(
                 "kernel: configuration sha256:{} not imported (vulndb import the kernel's .config or config.gz; kernel CVEs are not checked against it)",
                 &d[..12]
@@ -187,16 +200,24 @@ mod tests {
             k.statement(&s, D, &files(&["drivers/nfc/core.c"])).unwrap(),
             None
         );
-        assert!(k.note(&s, &p).unwrap().unwrap().contains("not imported"));
         assert!(k
-            .note(&s, "pkg:generic/linux@6.6.52")
+            .note(&s, kconfig_of(&p).as_deref())
+            .unwrap()
+            .unwrap()
+            .contains("not imported"));
+        assert!(k
+            .note(&s, kconfig_of("pkg:generic/linux@6.6.52").as_deref())
             .unwrap()
             .unwrap()
             .contains("no build configuration"));
         s.put_kernel_config(&[D.into()], "CONFIG_EXT4_FS\nCONFIG_NET", "c", 1)
             .unwrap();
         let mut k = KernelView::default();
-        assert!(k.note(&s, &p).unwrap().unwrap().contains("no Kbuild map"));
+        assert!(k
+            .note(&s, kconfig_of(&p).as_deref())
+            .unwrap()
+            .unwrap()
+            .contains("no Kbuild map"));
         let m = kbuild::build(&[
             ("".into(), "obj-y += fs/ drivers/\n".into()),
             ("fs".into(), "obj-$(CONFIG_EXT4_FS) += ext4/\n".into()),
@@ -212,7 +233,7 @@ mod tests {
         ]);
         s.put_kbuild(&kbuild::to_rows(&m)).unwrap();
         let mut k = KernelView::default();
-        assert_eq!(k.note(&s, &p).unwrap(), None);
+        assert_eq!(k.note(&s, kconfig_of(&p).as_deref()).unwrap(), None);
         let st = k
             .statement(
                 &s,

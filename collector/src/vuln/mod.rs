@@ -131,9 +131,9 @@ impl<'a> Matcher<'a> {
         };
         let mut unidentified: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut nodata: BTreeMap<String, u64> = BTreeMap::new();
-        // Packages of the kernel (by its CPE): the one naming its build
-        // configuration decides the coverage note.
-        let mut kernel_purls: Vec<&String> = Vec::new();
+        // Packages of the kernel (by its CPE) with the configuration they
+        // name: the one naming it decides the coverage note.
+        let mut kernel_purls: Vec<(&String, Option<String>)> = Vec::new();
         for purl in tags {
             let keys = package_keys(purl);
             if keys.is_empty() {
@@ -155,9 +155,9 @@ impl<'a> Matcher<'a> {
             let mut kernel = std::mem::take(&mut self.kernel);
             if keys
                 .iter()
-                .any(|(e, n, _)| e == identity::CPE && n == "linux:linux_kernel")
+                .any(|(e, n, _)| e == identity::CPE && n == kernel_config::KERNEL_PRODUCT)
             {
-                kernel_purls.push(purl);
+                kernel_purls.push((purl, kconfig.clone()));
             }
             for (eco, name, ver) in &keys {
                 keys_seen.insert((eco.clone(), name.clone()));
@@ -225,10 +225,10 @@ impl<'a> Matcher<'a> {
         }
         let image = kernel_purls
             .iter()
-            .find(|p| kernel_config::kconfig_of(p).is_some())
+            .find(|(_, d)| d.is_some())
             .or(kernel_purls.first());
-        if let Some(p) = image {
-            if let Some(n) = self.kernel.note(self.store, p)? {
+        if let Some((_, d)) = image {
+            if let Some(n) = self.kernel.note(self.store, d.as_deref())? {
                 cov.notes.push(n);
             }
         }

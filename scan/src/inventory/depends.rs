@@ -46,19 +46,21 @@ pub fn apk_provided(field: &str) -> Vec<String> {
         .collect()
 }
 
-/// A control paragraph's dependencies (`Pre-Depends` then `Depends`,
-/// joined) and provides (dpkg, opkg).
-pub fn control_fields<'a>(get: impl Fn(&str) -> Option<&'a str>) -> (Option<String>, Vec<String>) {
+/// The fields dpkg and opkg control paragraphs share for the SBOM, set on
+/// `pkg`: dependencies (`Pre-Depends` then `Depends`, joined), provides and
+/// the maintainer.
+pub fn control_fields<'a>(pkg: &mut Package, get: impl Fn(&str) -> Option<&'a str>) {
     let depends: Vec<&str> = ["Pre-Depends", "Depends"]
         .iter()
         .filter_map(|f| get(f))
         .map(str::trim)
         .filter(|d| !d.is_empty())
         .collect();
-    (
-        (!depends.is_empty()).then(|| depends.join(", ")),
-        get("Provides").map(provided_names).unwrap_or_default(),
-    )
+    pkg.depends = (!depends.is_empty()).then(|| depends.join(", "));
+    pkg.provides = get("Provides").map(provided_names).unwrap_or_default();
+    pkg.maintainer = get("Maintainer")
+        .filter(|m| !m.is_empty())
+        .map(str::to_string);
 }
 
 /// A dependency field's clauses: (the clause as written, its alternatives'
@@ -162,12 +164,23 @@ pub fn resolve(packages: &mut [Package], source: PackageSource) {
 mod tests {
     use super::*;
 
-    fn pkg(name: &str, arch: &str, depends: Option<&str>, provides: &[&str]) -> Package {
-        let mut p = Package::new(name, "1", PackageSource::Dpkg, "/var/lib/dpkg/status");
+    fn pkg_of(
+        source: PackageSource,
+        name: &str,
+        arch: &str,
+        depends: Option<&str>,
+        provides: Vec<String>,
+    ) -> Package {
+        let mut p = Package::new(name, "1", source, "/db");
         p.arch = Some(arch.into());
         p.depends = depends.map(str::to_string);
-        p.provides = provides.iter().map(|s| s.to_string()).collect();
+        p.provides = provides;
         p
+    }
+
+    fn pkg(name: &str, arch: &str, depends: Option<&str>, provides: &[&str]) -> Package {
+        let provides = provides.iter().map(|s| s.to_string()).collect();
+        pkg_of(PackageSource::Dpkg, name, arch, depends, provides)
     }
 
     #[test]
@@ -212,11 +225,7 @@ mod tests {
     #[test]
     fn apk_words_resolve_through_provides() {
         let apk = |name: &str, d: Option<&str>, p: &str| {
-            let mut x = Package::new(name, "1", PackageSource::Apk, "/lib/apk/db/installed");
-            x.arch = Some("aarch64".into());
-            x.depends = d.map(str::to_string);
-            x.provides = apk_provided(p);
-            x
+            pkg_of(PackageSource::Apk, name, "aarch64", d, apk_provided(p))
         };
         let mut ps = vec![
             apk("curl", Some("ca-certificates-bundle so:libc.musl-aarch64.so.1 so:libcurl.so.4 pc:zlib>=1.2 !curl-doc so:libgone.so.9"), "cmd:curl=8.5.0-r0"),

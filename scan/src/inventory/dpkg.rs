@@ -71,11 +71,7 @@ pub fn parse_status(text: &str, path: &str, require_status: bool) -> Found {
         pkg.source_package = source_package;
         pkg.source_version = source_version;
         pkg.state = (state != "installed").then(|| state.to_string());
-        (pkg.depends, pkg.provides) = super::depends::control_fields(|f| p.get(f));
-        pkg.maintainer = p
-            .get("Maintainer")
-            .filter(|m| !m.is_empty())
-            .map(str::to_string);
+        super::depends::control_fields(&mut pkg, |f| p.get(f));
         found.packages.push(pkg);
     }
     found

@@ -12,16 +12,18 @@
 use crate::root::RootFs;
 use fieldattest_protocol::report::{KernelConfig, KernelInfo, Package, PackageSource};
 
+/// `kernel-<release>` (rpm, opkg): the kernel of one release.
+fn versioned(n: &str) -> bool {
+    n.strip_prefix("kernel-")
+        .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+}
+
 /// Whether a package database entry is (part of) the kernel: dpkg
 /// `linux-image-*`, apk `linux-<flavour>`, rpm `kernel`/`kernel-core`/…,
 /// opkg `kernel` (OpenWrt), `kernel-image*`, `kernel-module*`,
 /// `kernel-<release>` or a package of a `linux-*` recipe (Yocto).
 pub fn is_kernel_package(p: &Package) -> bool {
     let n = p.name.as_str();
-    let versioned = |n: &str| {
-        n.strip_prefix("kernel-")
-            .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
-    };
     match p.source {
         PackageSource::Dpkg => n.starts_with("linux-image-"),
         PackageSource::Apk => {
@@ -173,12 +175,7 @@ pub fn is_kernel_image(p: &Package) -> bool {
     let n = p.name.as_str();
     match p.source {
         PackageSource::Binary => n == "linux",
-        PackageSource::Opkg => {
-            n == "kernel"
-                || n.starts_with("kernel-image")
-                || n.strip_prefix("kernel-")
-                    .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
-        }
+        PackageSource::Opkg => n == "kernel" || n.starts_with("kernel-image") || versioned(n),
         _ => false,
     }
 }

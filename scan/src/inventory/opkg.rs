@@ -69,11 +69,7 @@ pub fn parse_status(text: &str, path: &str) -> Found {
             .get("License")
             .filter(|l| !l.is_empty())
             .map(str::to_string);
-        (pkg.depends, pkg.provides) = super::depends::control_fields(|f| p.get(f));
-        pkg.maintainer = p
-            .get("Maintainer")
-            .filter(|m| !m.is_empty())
-            .map(str::to_string);
+        super::depends::control_fields(&mut pkg, |f| p.get(f));
         found.packages.push(pkg);
     }
     found

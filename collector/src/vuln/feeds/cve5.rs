@@ -72,7 +72,7 @@ fn names(a: &Value) -> Vec<String> {
         if let (Some(vendor), Some(product)) = (norm(&a["vendor"]), norm(&a["product"])) {
             if vendor != "n/a" && product != "n/a" {
                 out.push(if vendor == "linux" && product == "linux" {
-                    "linux:linux_kernel".to_string()
+                    crate::vuln::kernel_config::KERNEL_PRODUCT.to_string()
                 } else {
                     format!("{vendor}:{product}")
                 });

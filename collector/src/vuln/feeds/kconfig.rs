@@ -7,15 +7,12 @@
 
 use super::Import;
 use crate::vuln::kbuild::{enabled_symbols, looks_like_config};
+use crate::vuln::kernel_config::kernel_key;
 use std::io::{Read, Seek, SeekFrom};
 
 /// Largest configuration read (compressed or not); a full x86 `.config`
 /// is ~300 KB.
 pub const MAX_CONFIG: u64 = 8 << 20;
-
-/// The (ecosystem, name) key of the kernel: the sets holding it are
-/// matched again after an import.
-pub(super) const KERNEL_KEY: (&str, &str) = ("CPE", "linux:linux_kernel");
 
 fn sha256(b: &[u8]) -> String {
     fieldattest_protocol::hex::hex(ring::digest::digest(&ring::digest::SHA256, b).as_ref())
@@ -94,9 +91,7 @@ pub(super) fn import<R: Read + Seek>(imp: &mut Import, name: &str, r: &mut R, gz
     {
         Ok(true) => {
             imp.rep.new += 1;
-            imp.rep
-                .touched
-                .insert((KERNEL_KEY.0.to_string(), KERNEL_KEY.1.to_string()));
+            imp.rep.touched.insert(kernel_key());
         }
         Ok(false) => imp.rep.unchanged += 1,
         Err(e) => imp.error(name, format!("storage: {e}")),

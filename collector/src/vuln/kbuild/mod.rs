@@ -53,7 +53,7 @@ pub fn built(map: &Map, file: &str, enabled: &HashSet<String>) -> Option<bool> {
 
 /// The stem of a C, assembler or Rust source file (`fs/ext4/super.c` →
 /// `fs/ext4/super`); `None` for headers and anything else.
-fn source_stem(file: &str) -> Option<&str> {
+pub fn source_stem(file: &str) -> Option<&str> {
     let f = file.trim_start_matches("./");
     [".c", ".S", ".rs"].iter().find_map(|e| f.strip_suffix(e))
 }
@@ -64,8 +64,7 @@ pub fn enabled_symbols(config: &str) -> HashSet<String> {
         .lines()
         .filter_map(|l| {
             let (k, v) = l.trim().split_once('=')?;
-            (k.starts_with("CONFIG_") && symbol_ok(k) && (v == "y" || v == "m"))
-                .then(|| k.to_string())
+            (config_symbol(k) && (v == "y" || v == "m")).then(|| k.to_string())
         })
         .collect()
 }
@@ -81,9 +80,7 @@ pub fn looks_like_config(head: &[u8]) -> bool {
         if l.is_empty() || (l.starts_with('#') && !l.starts_with("# CONFIG_")) {
             continue;
         }
-        let ok = l
-            .split_once('=')
-            .is_some_and(|(k, _)| k.starts_with("CONFIG_") && symbol_ok(k))
+        let ok = l.split_once('=').is_some_and(|(k, _)| config_symbol(k))
             || (l.starts_with("# CONFIG_") && l.ends_with(" is not set"));
         if !ok {
             return false;
@@ -93,8 +90,12 @@ pub fn looks_like_config(head: &[u8]) -> bool {
     saw
 }
 
-fn symbol_ok(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+/// Whether `s` is a configuration symbol: `CONFIG_` and at most 128
+/// letters, digits and `_` in all.
+fn config_symbol(s: &str) -> bool {
+    s.starts_with("CONFIG_")
+        && s.len() <= 128
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// The condition of a Kbuild variable suffix: `y`/`m`/`objs` → always,
@@ -104,7 +105,7 @@ fn suffix_cond(suffix: &str) -> Option<Option<String>> {
         "y" | "m" | "objs" => Some(None),
         s => {
             let inner = s.strip_prefix("$(")?.strip_suffix(')')?;
-            (inner.starts_with("CONFIG_") && symbol_ok(inner)).then(|| Some(inner.to_string()))
+            config_symbol(inner).then(|| Some(inner.to_string()))
         }
     }
 }
@@ -219,12 +220,12 @@ fn block_cond(t: &str) -> Option<String> {
     let kw = w.next()?;
     let arg = w.next()?.trim();
     match kw {
-        "ifdef" => (arg.starts_with("CONFIG_") && symbol_ok(arg)).then(|| arg.to_string()),
+        "ifdef" => config_symbol(arg).then(|| arg.to_string()),
         "ifeq" | "ifneq" => {
             let inner = arg.strip_prefix('(')?.strip_suffix(')')?;
             let (a, b) = inner.split_once(',')?;
             let sym = a.trim().strip_prefix("$(")?.strip_suffix(')')?;
-            if !(sym.starts_with("CONFIG_") && symbol_ok(sym)) {
+            if !config_symbol(sym) {
                 return None;
             }
             match (kw, b.trim()) {
