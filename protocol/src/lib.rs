@@ -8,6 +8,7 @@
 //! - `bundle`: the signed export bundle for air-gapped sites (tokens + completeness manifest).
 //! - `cbor`: strict CBOR well-formedness checks and deterministic ordering.
 //! - `catalog`: the rule catalog as data, per agent version.
+//! - `sbom`: CycloneDX SBOM → SPDX 2.3 JSON and SPDX 3.0.1 JSON-LD conversions.
 //! - `rejection`: the collector's refusal reasons with their stable codes.
 //! - `hex`: lower-case hex and its decoder, UUID v4 text, epoch seconds (the
 //!   one copy all crates use).
@@ -23,4 +24,5 @@ pub mod fsio;
 pub mod hex;
 pub mod rejection;
 pub mod report;
+pub mod sbom;
 pub mod token;

@@ -82,11 +82,14 @@ pub enum Rejection {
     Busy,
     /// The request (headers and body) did not arrive within the collector's deadline.
     Timeout,
+    /// A stored document (a device's SBOM) cannot be converted to the
+    /// format asked for.
+    Unconvertible,
 }
 
 impl Rejection {
     /// Every reason, in declaration order.
-    pub const ALL: [Rejection; 34] = [
+    pub const ALL: [Rejection; 35] = [
         Rejection::Malformed,
         Rejection::TooLarge,
         Rejection::WrongMediaType,
@@ -121,6 +124,7 @@ impl Rejection {
         Rejection::UeidInUse,
         Rejection::Busy,
         Rejection::Timeout,
+        Rejection::Unconvertible,
     ];
 
     /// The stable code (lower-case, hyphenated).
@@ -160,6 +164,7 @@ impl Rejection {
             Rejection::UeidInUse => "ueid-in-use",
             Rejection::Busy => "busy",
             Rejection::Timeout => "timeout",
+            Rejection::Unconvertible => "unconvertible",
         }
     }
 

@@ -101,7 +101,9 @@ pub const FLAGS: &[Flag] = &[
         cmds: SCAN | RULES,
         compat: ATTEST,
         help: "text (default), json (scan: fieldattest/report/v1; rules: the \
-               catalog document) or, for scan, cyclonedx (CycloneDX 1.6 JSON SBOM)",
+               catalog document) or, for scan, cyclonedx (CycloneDX 1.6 JSON SBOM), \
+               spdx-json (SPDX 2.3) or spdx3 (SPDX 3.0.1 JSON-LD; builds with \
+               the spdx feature)",
     },
     Flag {
         long: "output",
@@ -121,7 +123,7 @@ pub const FLAGS: &[Flag] = &[
         value: Some("FORMAT=FILE"),
         cmds: SCAN,
         compat: 0,
-        help: "Also write the report as FORMAT (text, json, cyclonedx) to FILE, \
+        help: "Also write the report as FORMAT (a --format name) to FILE, \
                from the same scan; repeatable (e.g. --write json=r.json --write \
                cyclonedx=r.cdx.json). Written like --output, before stdout",
     },

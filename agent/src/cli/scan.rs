@@ -13,7 +13,7 @@ pub const COMMAND: Command = Command {
     name: "scan",
     bit: flags::SCAN,
     usage: "\
-fieldattest scan [--root DIR] [--format text|json|cyclonedx] [--output FILE]
+fieldattest scan [--root DIR] [--format text|json|cyclonedx|spdx-json|spdx3] [--output FILE]
                  [--write FORMAT=FILE]... [--sl 1..4] [--accept FILE]
                  [--fail-on SEVERITY] [--cred-budget-ms MS|unlimited]
                  [--no-cred-check] [--state-dir DIR] [--max-file-size BYTES]
@@ -94,7 +94,8 @@ pub fn format(o: &Opts) -> Result<Format, Exit> {
         None => Ok(Format::Text),
         Some((_, Some(f))) => Ok(f),
         Some((v, None)) => Err(usage_err(format_args!(
-            "--format: unknown format {v:?} (text, json, cyclonedx)"
+            "--format: unknown format {v:?} ({})",
+            report::FORMATS
         ))),
     }
 }
@@ -131,7 +132,7 @@ fn run(o: Opts) -> Exit {
         let out = match f {
             Format::Json => report::render_json(&rep),
             Format::Text => report::render_text(&rep, path.is_none() && colour),
-            Format::CycloneDx => {
+            f => {
                 if serial.is_none() {
                     let mut s = [0u8; 16];
                     if let Err(e) = getrandom::getrandom(&mut s) {
@@ -140,7 +141,18 @@ fn run(o: Opts) -> Exit {
                     }
                     serial = Some(s);
                 }
-                report::render_cyclonedx(&rep, serial.unwrap_or_default())
+                let serial = serial.unwrap_or_default();
+                match f {
+                    #[cfg(feature = "spdx")]
+                    Format::Spdx(v) => match report::render_spdx(&rep, serial, v) {
+                        Ok(s) => s,
+                        Err(e) => {
+                            say!("fieldattest: cannot render SPDX: {e}");
+                            return Exit::Failed;
+                        }
+                    },
+                    _ => report::render_cyclonedx(&rep, serial),
+                }
             }
         };
         let written = match path {

@@ -99,6 +99,7 @@ pub fn status(r: Rejection) -> StatusCode {
         | R::UeidInUse => StatusCode::CONFLICT,
         R::Busy => StatusCode::TOO_MANY_REQUESTS,
         R::Timeout => StatusCode::REQUEST_TIMEOUT,
+        R::Unconvertible => StatusCode::UNPROCESSABLE_ENTITY,
         R::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         R::WrongMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         R::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -257,6 +258,9 @@ pub static ROUTES: &[RouteSpec] = &[
     }),
     route(Method::GET, "/api/v1/devices", VIEWER, || {
         get(operator::api_devices)
+    }),
+    route(Method::GET, "/api/v1/devices/{id}/sbom", OPERATOR, || {
+        get(operator::api_device_sbom)
     }),
     route(Method::GET, "/api/v1/audit", ADMIN, || {
         get(operator::api_audit)

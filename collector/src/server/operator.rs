@@ -31,6 +31,108 @@ pub(super) async fn api_devices(State(app): State<Shared>) -> Response {
     }
 }
 
+/// `GET /api/v1/devices/{id}/sbom?format=cyclonedx|spdx-json|spdx3`
+/// (operator; ISSUE19): the SBOM of the device's latest attestation, as
+/// the device uploaded it (CycloneDX, the digest the token carries) or
+/// converted to SPDX 2.3 JSON / SPDX 3.0.1 JSON-LD. The body is the
+/// device's (hostile): served as a JSON attachment, never rendered; the
+/// conversion bounds what it reads and refuses what it cannot convert
+/// (422). Audited: who exported which device's SBOM in which format.
+pub(super) async fn api_device_sbom(
+    State(app): State<Shared>,
+    Extension(who): Extension<Identity>,
+    Path(id): Path<i64>,
+    uri: axum::http::Uri,
+) -> Response {
+    use fieldattest_protocol::sbom::SpdxVersion;
+    let format = uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("format="))
+        .unwrap_or("cyclonedx")
+        .to_string();
+    let to = match format.as_str() {
+        "cyclonedx" | "cyclonedx-json" => None,
+        "spdx-json" | "spdx" => Some(SpdxVersion::V2_3),
+        "spdx3" | "spdx3-json" => Some(SpdxVersion::V3_0),
+        _ => {
+            return err(
+                Rejection::BadRequest,
+                "format: want cyclonedx, spdx-json or spdx3",
+            )
+        }
+    };
+    enum Out {
+        Body(String, &'static str),
+        Missing(String),
+        Refused(String),
+    }
+    let r = tokio::task::spawn_blocking(move || -> Result<Out, crate::store::StoreError> {
+        if app.store.device(id)?.is_none() {
+            return Ok(Out::Missing(format!("device {id} not found")));
+        }
+        let digest = app.store.latest_token(id)?.and_then(|t| t.sbom_digest);
+        let Some(digest) = digest else {
+            return Ok(Out::Missing(format!(
+                "device {id}'s latest attestation references no SBOM"
+            )));
+        };
+        let Some(body) = app.store.sbom_body(&digest)? else {
+            return Ok(Out::Missing(format!(
+                "device {id}'s SBOM (sha256 {digest}) has not been uploaded"
+            )));
+        };
+        let Ok(text) = String::from_utf8(body) else {
+            return Ok(Out::Refused("the stored SBOM is not UTF-8 JSON".into()));
+        };
+        let out = match to {
+            None => Out::Body(text, "application/vnd.cyclonedx+json"),
+            Some(v) => match fieldattest_protocol::sbom::convert(&text, v) {
+                Ok(s) if v == SpdxVersion::V2_3 => Out::Body(s, "application/spdx+json"),
+                Ok(s) => Out::Body(s, "application/ld+json"),
+                Err(e) => Out::Refused(format!("the device's SBOM cannot be converted: {e}")),
+            },
+        };
+        app.store.audit(
+            now(),
+            None,
+            Some(id),
+            "sbom-export",
+            &format!(
+                "{} SBOM sha256 {digest} as {format}{}",
+                if matches!(out, Out::Body(..)) { "exported" } else { "could not export" },
+                format_args!(" by {}", who.who)
+            ),
+        )?;
+        Ok(out)
+    })
+    .await;
+    match r {
+        Ok(Ok(Out::Body(body, ty))) => {
+            let mut resp = body.into_response();
+            let h = resp.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ty));
+            let ext = if ty == "application/vnd.cyclonedx+json" {
+                "cdx.json"
+            } else if ty == "application/spdx+json" {
+                "spdx.json"
+            } else {
+                "spdx3.jsonld"
+            };
+            if let Ok(d) =
+                HeaderValue::from_str(&format!("attachment; filename=\"device-{id}.{ext}\""))
+            {
+                h.insert(header::CONTENT_DISPOSITION, d);
+            }
+            resp
+        }
+        Ok(Ok(Out::Missing(m))) => err(Rejection::NotFound, &m),
+        Ok(Ok(Out::Refused(m))) => err(Rejection::Unconvertible, &m),
+        _ => err(Rejection::Internal, "SBOM export failed"),
+    }
+}
+
 /// `GET /enroll` (operator): pending devices, the enrollment-secret and VEX forms.
 pub(super) async fn page(
     State(app): State<Shared>,

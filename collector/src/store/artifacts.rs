@@ -35,6 +35,14 @@ pub(super) fn put_sbom(c: &Connection, digest: &str, body: &[u8], now: i64) -> R
         == 1)
 }
 
+pub(super) fn sbom_body(c: &Connection, digest: &str) -> Result<Option<Vec<u8>>> {
+    c.query_row("SELECT body FROM sboms WHERE digest = ?1", [digest], |r| {
+        r.get(0)
+    })
+    .optional()
+    .map_err(e)
+}
+
 pub(super) fn put_catalog(c: &Connection, version: &str, body: &str, now: i64) -> Result<()> {
     c.execute(
         "INSERT OR REPLACE INTO catalogs (version, body, imported_at) VALUES (?1, ?2, ?3)",

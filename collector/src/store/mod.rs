@@ -203,6 +203,8 @@ pub trait Store: Send + Sync {
     fn sbom_exists(&self, digest: &str) -> Result<bool>;
     /// Stores an SBOM body; false when it was already there.
     fn put_sbom(&self, digest: &str, body: &[u8], now: i64) -> Result<bool>;
+    /// A stored SBOM body by its digest (hex).
+    fn sbom_body(&self, digest: &str) -> Result<Option<Vec<u8>>>;
     /// Rule catalogs imported for agent versions newer than this build
     /// (checked `fieldattest/catalog/v1` documents); replaces the same version.
     fn put_catalog(&self, version: &str, body: &str, now: i64) -> Result<()>;
@@ -644,6 +646,7 @@ impl Store for SqliteStore {
         artifacts::sbom_referenced(digest: &str) -> bool;
         artifacts::sbom_exists(digest: &str) -> bool;
         artifacts::put_sbom(digest: &str, body: &[u8], now: i64) -> bool;
+        artifacts::sbom_body(digest: &str) -> Option<Vec<u8>>;
         artifacts::put_catalog(version: &str, body: &str, now: i64) -> ();
         artifacts::catalogs() -> Vec<String>;
         fleet::drifting() -> Vec<i64>;

@@ -27,6 +27,19 @@ pub fn render_cyclonedx(r: &Report, serial: [u8; 16]) -> String {
     if let Some(d) = &os.pretty_name {
         os_comp["description"] = json!(d);
     }
+    // The OS distributor (os-release NAME) supplies the operating system,
+    // and every component whose database names no maintainer.
+    let distributor = os.name.as_deref().filter(|n| !n.trim().is_empty());
+    if let Some(d) = distributor {
+        os_comp["supplier"] = json!({"name": d.trim()});
+    }
+    if let Some(c) = crate::inventory::cpe::derived(
+        os.id.as_deref().unwrap_or("linux"),
+        os.version_id.as_deref().unwrap_or("-"),
+        "o",
+    ) {
+        os_comp["cpe"] = json!(c);
+    }
     let mut os_props = Vec::new();
     if let Some(b) = &os.build_id {
         os_props.push(prop("fieldattest:os:build_id", b));
@@ -76,12 +89,23 @@ pub fn render_cyclonedx(r: &Report, serial: [u8; 16]) -> String {
         if let Some(pu) = &pk.purl {
             c["purl"] = json!(pu);
         }
-        if let Some(m) = &pk.maintainer {
-            c["supplier"] = entity(m);
-            c["publisher"] = json!(m);
+        let mut props = Vec::new();
+        match (&pk.maintainer, distributor) {
+            (Some(m), _) => {
+                c["supplier"] = entity(m);
+                c["publisher"] = json!(m);
+            }
+            (None, Some(d)) => {
+                c["supplier"] = json!({"name": d.trim()});
+                props.push(prop("fieldattest:supplier:basis", "operating system distributor"));
+            }
+            (None, None) => {}
         }
         // `cpe` holds one name; every CPE (the first included) is also
-        // asserted as identity evidence, an array since CycloneDX 1.6.
+        // asserted as identity evidence, an array since CycloneDX 1.6. A
+        // component no table identifies gets OE-core's default identity
+        // (its product name, vendor ANY), said so in a property; the
+        // collector matches only the identified ones.
         if let Some(first) = pk.cpe.first() {
             c["cpe"] = json!(first);
             c["evidence"] = json!({"identity": pk
@@ -89,16 +113,17 @@ pub fn render_cyclonedx(r: &Report, serial: [u8; 16]) -> String {
                 .iter()
                 .map(|v| json!({"field": "cpe", "concludedValue": v}))
                 .collect::<Vec<_>>()});
+        } else if let Some(d) = crate::inventory::cpe::for_sbom(pk) {
+            c["cpe"] = json!(d);
+            props.push(prop("fieldattest:cpe:basis", "package name, vendor unknown"));
         }
         if let Some(e) = &pk.license_expression {
             c["licenses"] = json!([{"expression": e}]);
         } else if let Some(l) = &pk.license {
             c["licenses"] = json!([{"license": {"name": l}}]);
         }
-        let mut props = vec![
-            prop("fieldattest:package:source", pk.source.as_str()),
-            prop("fieldattest:package:path", &pk.path),
-        ];
+        props.push(prop("fieldattest:package:source", pk.source.as_str()));
+        props.push(prop("fieldattest:package:path", &pk.path));
         if let Some(a) = &pk.arch {
             props.push(prop("fieldattest:package:arch", a));
         }
@@ -176,6 +201,7 @@ pub fn render_cyclonedx(r: &Report, serial: [u8; 16]) -> String {
         "version": 1,
         "metadata": {
             "timestamp": r.scan.started,
+            "authors": [{"name": r.agent.name}],
             "tools": {"components": [{
                 "type": "application",
                 "name": r.agent.name,

@@ -31,17 +31,49 @@ pub enum Format {
     Text,
     Json,
     CycloneDx,
+    /// SPDX 2.3 JSON and SPDX 3.0.1 JSON-LD, converted from the CycloneDX
+    /// SBOM (`fieldattest_protocol::sbom`). Behind the `spdx` feature: the
+    /// device build has no flash for them (ISSUE19, README "SBOM formats").
+    #[cfg(feature = "spdx")]
+    Spdx(fieldattest_protocol::sbom::SpdxVersion),
 }
+
+/// The names `Format::parse` takes, for messages.
+#[cfg(feature = "spdx")]
+pub const FORMATS: &str = "text, json, cyclonedx, spdx-json, spdx3";
+#[cfg(not(feature = "spdx"))]
+pub const FORMATS: &str = "text, json, cyclonedx";
 
 impl Format {
     pub fn parse(s: &str) -> Option<Format> {
+        #[cfg(feature = "spdx")]
+        use fieldattest_protocol::sbom::SpdxVersion;
         match s {
             "text" => Some(Format::Text),
             "json" => Some(Format::Json),
             "cyclonedx" | "cyclonedx-json" => Some(Format::CycloneDx),
+            #[cfg(feature = "spdx")]
+            "spdx-json" | "spdx" => Some(Format::Spdx(SpdxVersion::V2_3)),
+            #[cfg(feature = "spdx")]
+            "spdx3" | "spdx3-json" => Some(Format::Spdx(SpdxVersion::V3_0)),
             _ => None,
         }
     }
+
+    /// Whether the format is an SBOM (needs a serial number).
+    pub fn is_sbom(self) -> bool {
+        !matches!(self, Format::Text | Format::Json)
+    }
+}
+
+/// The SBOM of `r` in an SPDX version: its CycloneDX SBOM, converted.
+#[cfg(feature = "spdx")]
+pub fn render_spdx(
+    r: &Report,
+    serial: [u8; 16],
+    v: fieldattest_protocol::sbom::SpdxVersion,
+) -> Result<String, String> {
+    fieldattest_protocol::sbom::convert(&render_cyclonedx(r, serial), v)
 }
 
 pub fn severity_name(s: Severity) -> &'static str {

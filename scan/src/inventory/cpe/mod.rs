@@ -383,6 +383,32 @@ pub fn for_package(p: &Package) -> Vec<String> {
     }
 }
 
+/// OE-core's default identity of a product no table knows (`CVE_PRODUCT`
+/// = the recipe's name, no vendor): `cpe:2.3:<part>:*:<product>:<version>:…`.
+/// For SBOMs, which want an identifier on every component; never matched.
+pub fn derived(product: &str, version: &str, part: &str) -> Option<String> {
+    format(part, "*", product, version)
+}
+
+/// The SBOM identity of a package [`for_package`] did not identify:
+/// [`derived`] from its source package (the upstream project's name in
+/// every distribution: Debian `Source`, apk origin, rpm source rpm, Yocto
+/// recipe), else its own name, at the upstream version.
+pub fn for_sbom(p: &Package) -> Option<String> {
+    let source = match p.source {
+        PackageSource::Rpm => p.source_package.as_deref().and_then(srpm_name),
+        PackageSource::Binary => None,
+        _ => p.source_package.as_deref(),
+    };
+    let version = match (p.source, &p.source_version) {
+        (PackageSource::Opkg, Some(pv)) => yocto_version(pv).to_string(),
+        (PackageSource::Dpkg, Some(sv)) => upstream_version(p.source, sv),
+        _ => upstream_version(p.source, &p.version),
+    };
+    let part = if p.source == PackageSource::Binary { "a" } else { "*" };
+    derived(source.unwrap_or(&p.name), &version, part)
+}
+
 /// The CPE of an opkg `libc` package (OpenWrt names its C library so,
 /// whichever it is) from the package's file list (`info/libc.list`): the
 /// dynamic loader or library names the implementation. Empty when the list
