@@ -3,7 +3,9 @@
 //! first alternative that is installed, or provided by an installed package
 //! — as the package manager reads them: dpkg and opkg `Pre-Depends` and
 //! `Depends` (`a (>= 1) | b, c:any`) through `Provides`; apk `D:`
-//! (`so:libc.musl-aarch64.so.1 cmd:sh pc:zlib>=1.2 !conflict`) through `p:`.
+//! (`so:libc.musl-aarch64.so.1 cmd:sh pc:zlib>=1.2 !conflict`) through `p:`;
+//! rpm `REQUIRENAME` through `PROVIDENAME` and, for file requirements
+//! (`/bin/sh`), the file lists.
 //! Clauses nothing installed satisfies are kept as `unresolved`. Pure;
 //! bounded by the input (clauses and alternatives are split from the
 //! field, each looked up in maps built once).
@@ -72,6 +74,14 @@ fn clauses(source: PackageSource, field: &str) -> Vec<(&str, Vec<&str>)> {
             .filter(|t| !t.starts_with('!'))
             .map(|t| (t, vec![apk_name(t)]))
             .collect(),
+        // rpm: `name [op version]` joined with ", " by `rpm::to_package`;
+        // the name is everything before the constraint (`libc.so.6(GLIBC_2.34)(64bit)`,
+        // `/bin/sh`); a rich dependency (`(a or b)`) stays unresolved.
+        PackageSource::Rpm => field
+            .split(", ")
+            .filter(|c| !c.is_empty())
+            .map(|c| (c, vec![c.split(' ').next().unwrap_or(c)]))
+            .collect(),
         _ => field
             .split(',')
             .map(str::trim)
@@ -81,11 +91,15 @@ fn clauses(source: PackageSource, field: &str) -> Vec<(&str, Vec<&str>)> {
     }
 }
 
-/// The package databases whose dependency graph is resolved (rpm's
-/// requirements are not read yet: its packages get no graph, which the
-/// SBOM leaves unknown rather than empty).
-pub const RESOLVED: [PackageSource; 3] =
-    [PackageSource::Dpkg, PackageSource::Opkg, PackageSource::Apk];
+/// The package databases whose dependency graph is resolved (binaries
+/// found outside any database have none: the SBOM leaves it unknown rather
+/// than empty).
+pub const RESOLVED: [PackageSource; 4] = [
+    PackageSource::Dpkg,
+    PackageSource::Opkg,
+    PackageSource::Apk,
+    PackageSource::Rpm,
+];
 
 /// The key other packages' `depends_on` use for `p`: its binary name
 /// (`name:arch` for `Multi-Arch: same`), else its name.

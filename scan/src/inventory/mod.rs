@@ -183,16 +183,41 @@ fn read_rpm_db(root: &RootFs, path: &str, f: &mut Found) {
     };
     match rpm::read_sqlite(&host) {
         Ok(rows) => {
-            for (hnum, blob) in rows {
-                match rpm::parse_header(&blob) {
-                    Ok(h) => f.packages.extend(rpm::to_package(h, path)),
-                    Err(m) => f.errors.push(InventoryError {
-                        source: "rpm".into(),
-                        path: path.into(),
-                        line: None,
-                        message: format!("header #{hnum}: {m}"),
-                    }),
+            let err = |hnum: i64, m: String| InventoryError {
+                source: "rpm".into(),
+                path: path.into(),
+                line: None,
+                message: format!("header #{hnum}: {m}"),
+            };
+            let mut parsed = Vec::new();
+            for (hnum, blob) in &rows {
+                match rpm::parse_header(blob) {
+                    Ok(h) => {
+                        if let Some(p) = rpm::to_package(h, path) {
+                            parsed.push((p, *hnum, blob));
+                        }
+                    }
+                    Err(m) => f.errors.push(err(*hnum, m)),
                 }
+            }
+            // File requirements (`/bin/sh`) are provided by the package
+            // owning the file: the files that are required, looked up in
+            // each header's file list.
+            let wanted: std::collections::HashSet<String> = parsed
+                .iter()
+                .filter_map(|(p, _, _)| p.depends.as_deref())
+                .flat_map(|d| d.split(", "))
+                .filter(|c| c.starts_with('/'))
+                .map(|c| c.split(' ').next().unwrap_or(c).to_string())
+                .collect();
+            for (mut p, hnum, blob) in parsed {
+                if !wanted.is_empty() {
+                    match rpm::files_in(blob, &wanted) {
+                        Ok(files) => p.provides.extend(files),
+                        Err(m) => f.errors.push(err(hnum, m)),
+                    }
+                }
+                f.packages.push(p);
             }
         }
         Err(m) => f.errors.push(InventoryError {

@@ -25,6 +25,23 @@ const TAG_EPOCH: i32 = 1003;
 const TAG_LICENSE: i32 = 1014;
 const TAG_ARCH: i32 = 1022;
 const TAG_SOURCERPM: i32 = 1044;
+const TAG_VENDOR: i32 = 1011;
+const TAG_PACKAGER: i32 = 1015;
+const TAG_PROVIDENAME: i32 = 1047;
+const TAG_REQUIREFLAGS: i32 = 1048;
+const TAG_REQUIRENAME: i32 = 1049;
+const TAG_REQUIREVERSION: i32 = 1050;
+const TAG_DIRINDEXES: i32 = 1116;
+const TAG_BASENAMES: i32 = 1117;
+const TAG_DIRNAMES: i32 = 1118;
+const TYPE_STRING_ARRAY: u32 = 8;
+/// `RPMSENSE_RPMLIB`: a requirement on rpm itself (`rpmlib(…)`), not on a
+/// package; `RPMSENSE_LESS|GREATER|EQUAL` give a versioned requirement's
+/// operator.
+const RPMSENSE_RPMLIB: u32 = 1 << 24;
+const RPMSENSE_LESS: u32 = 2;
+const RPMSENSE_GREATER: u32 = 4;
+const RPMSENSE_EQUAL: u32 = 8;
 const TYPE_INT32: u32 = 4;
 const TYPE_STRING: u32 = 6;
 const TYPE_I18NSTRING: u32 = 9;
@@ -42,17 +59,26 @@ pub struct Header {
     pub arch: Option<String>,
     pub license: Option<String>,
     pub sourcerpm: Option<String>,
+    pub vendor: Option<String>,
+    pub packager: Option<String>,
+    /// `REQUIRENAME` with the version constraint (`name >= 1.2`), rpm's own
+    /// requirements (`rpmlib(…)`) left out.
+    pub requires: Vec<String>,
+    /// `PROVIDENAME`.
+    pub provides: Vec<String>,
 }
 
-/// Parses an rpm header blob as stored in the database (index count and data
-/// length, big-endian, then the index entries and the data store).
-pub fn parse_header(blob: &[u8]) -> Result<Header, String> {
-    let be32 = |b: &[u8], at: usize| -> Option<u32> {
-        b.get(at..at + 4)
+/// One index entry: tag, type, offset into the data, count.
+type Entry = (i32, u32, usize, usize);
+
+/// The index entries and the data store of a header blob, checked.
+fn entries(blob: &[u8]) -> Result<(Vec<Entry>, &[u8]), String> {
+    let be32 = |at: usize| -> Option<u32> {
+        blob.get(at..at + 4)
             .map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
     };
-    let il = be32(blob, 0).ok_or("header shorter than 8 bytes")? as usize;
-    let dl = be32(blob, 4).ok_or("header shorter than 8 bytes")? as usize;
+    let il = be32(0).ok_or("header shorter than 8 bytes")? as usize;
+    let dl = be32(4).ok_or("header shorter than 8 bytes")? as usize;
     if il == 0 || il > MAX_INDEX || dl > MAX_DATA {
         return Err(format!("implausible header sizes (index {il}, data {dl})"));
     }
@@ -64,31 +90,100 @@ pub fn parse_header(blob: &[u8]) -> Result<Header, String> {
             data_start + dl
         )
     })?;
-    let mut h = Header::default();
+    let mut out = Vec::with_capacity(il);
     for i in 0..il {
         let at = 8 + i * 16;
-        let (Some(tag), Some(ty), Some(off), Some(count)) = (
-            be32(blob, at),
-            be32(blob, at + 4),
-            be32(blob, at + 8),
-            be32(blob, at + 12),
-        ) else {
+        let (Some(tag), Some(ty), Some(off), Some(count)) =
+            (be32(at), be32(at + 4), be32(at + 8), be32(at + 12))
+        else {
             return Err("index entry out of bounds".into());
         };
-        let tag = tag as i32;
-        let off = off as usize;
+        out.push((tag as i32, ty, off as usize, count as usize));
+    }
+    Ok((out, data))
+}
+
+/// `count` NUL-terminated strings at `off` (a count larger than the data
+/// can hold is refused before anything is read).
+fn strings(data: &[u8], (tag, ty, off, count): Entry) -> Result<Vec<String>, String> {
+    if ty != TYPE_STRING_ARRAY && ty != TYPE_STRING && ty != TYPE_I18NSTRING {
+        return Err(format!("tag {tag}: type {ty} is not a string array"));
+    }
+    let mut tail = data
+        .get(off..)
+        .ok_or_else(|| format!("tag {tag}: offset out of bounds"))?;
+    if count > tail.len() {
+        return Err(format!("tag {tag}: {count} strings in {} bytes", tail.len()));
+    }
+    let mut out = Vec::with_capacity(count);
+    for _ in 0..count {
+        let end = tail
+            .iter()
+            .position(|&b| b == 0)
+            .ok_or_else(|| format!("tag {tag}: unterminated string"))?;
+        out.push(String::from_utf8_lossy(&tail[..end]).into_owned());
+        tail = &tail[end + 1..];
+    }
+    Ok(out)
+}
+
+/// `count` big-endian INT32 values at `off`.
+fn int32s(data: &[u8], (tag, ty, off, count): Entry) -> Result<Vec<u32>, String> {
+    if ty != TYPE_INT32 {
+        return Err(format!("tag {tag}: type {ty} is not INT32"));
+    }
+    let bytes = count
+        .checked_mul(4)
+        .and_then(|n| data.get(off..off.checked_add(n)?))
+        .ok_or_else(|| format!("tag {tag}: INT32 array out of bounds"))?;
+    Ok(bytes
+        .chunks_exact(4)
+        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+        .collect())
+}
+
+/// The files of a header (`DIRNAMES[DIRINDEXES[i]] + BASENAMES[i]`) that
+/// are in `wanted`: what file requirements (`/bin/sh`) resolve to.
+pub fn files_in(
+    blob: &[u8],
+    wanted: &std::collections::HashSet<String>,
+) -> Result<Vec<String>, String> {
+    let (index, data) = entries(blob)?;
+    let find = |t: i32| index.iter().copied().find(|e| e.0 == t);
+    let (Some(b), Some(d), Some(i)) = (
+        find(TAG_BASENAMES),
+        find(TAG_DIRNAMES),
+        find(TAG_DIRINDEXES),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let (base, dirs, idx) = (strings(data, b)?, strings(data, d)?, int32s(data, i)?);
+    let mut out = Vec::new();
+    for (n, di) in base.iter().zip(idx) {
+        let Some(dir) = dirs.get(di as usize) else {
+            return Err(format!("DIRINDEXES {di} out of bounds"));
+        };
+        let path = format!("{dir}{n}");
+        if wanted.contains(&path) && !out.contains(&path) {
+            out.push(path);
+        }
+    }
+    Ok(out)
+}
+
+/// Parses an rpm header blob as stored in the database (index count and data
+/// length, big-endian, then the index entries and the data store).
+pub fn parse_header(blob: &[u8]) -> Result<Header, String> {
+    let (index, data) = entries(blob)?;
+    let mut h = Header::default();
+    let (mut req_names, mut req_flags, mut req_versions) = (Vec::new(), Vec::new(), Vec::new());
+    for e in index {
+        let (tag, ty, off, count) = e;
         let string = || -> Result<String, String> {
             if ty != TYPE_STRING && ty != TYPE_I18NSTRING {
                 return Err(format!("tag {tag}: type {ty} is not a string"));
             }
-            let tail = data
-                .get(off..)
-                .ok_or_else(|| format!("tag {tag}: offset out of bounds"))?;
-            let end = tail
-                .iter()
-                .position(|&b| b == 0)
-                .ok_or_else(|| format!("tag {tag}: unterminated string"))?;
-            Ok(String::from_utf8_lossy(&tail[..end]).into_owned())
+            Ok(strings(data, (tag, ty, off, 1))?.pop().unwrap_or_default())
         };
         match tag {
             TAG_NAME => h.name = string()?,
@@ -97,17 +192,45 @@ pub fn parse_header(blob: &[u8]) -> Result<Header, String> {
             TAG_ARCH => h.arch = Some(string()?),
             TAG_LICENSE => h.license = Some(string()?),
             TAG_SOURCERPM => h.sourcerpm = Some(string()?),
+            TAG_VENDOR => h.vendor = Some(string()?),
+            TAG_PACKAGER => h.packager = Some(string()?),
+            TAG_PROVIDENAME => h.provides = strings(data, e)?,
+            TAG_REQUIRENAME => req_names = strings(data, e)?,
+            TAG_REQUIREVERSION => req_versions = strings(data, e)?,
+            TAG_REQUIREFLAGS => req_flags = int32s(data, e)?,
             TAG_EPOCH => {
                 if ty != TYPE_INT32 || count < 1 {
                     return Err("EPOCH is not an INT32".into());
                 }
-                h.epoch = Some(be32(data, off).ok_or("EPOCH offset out of bounds")?);
+                h.epoch = int32s(data, (tag, ty, off, 1))?.first().copied();
             }
             _ => {}
         }
     }
     if h.name.is_empty() || h.version.is_empty() {
         return Err("header without NAME or VERSION".into());
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (i, n) in req_names.into_iter().enumerate() {
+        let flags = req_flags.get(i).copied().unwrap_or(0);
+        if flags & RPMSENSE_RPMLIB != 0 || n.starts_with("rpmlib(") || n.is_empty() {
+            continue;
+        }
+        let op = match flags & (RPMSENSE_LESS | RPMSENSE_GREATER | RPMSENSE_EQUAL) {
+            x if x == RPMSENSE_LESS => "<",
+            x if x == RPMSENSE_GREATER => ">",
+            x if x == RPMSENSE_EQUAL => "=",
+            x if x == RPMSENSE_LESS | RPMSENSE_EQUAL => "<=",
+            x if x == RPMSENSE_GREATER | RPMSENSE_EQUAL => ">=",
+            _ => "",
+        };
+        let clause = match req_versions.get(i).filter(|v| !v.is_empty() && !op.is_empty()) {
+            Some(v) => format!("{n} {op} {v}"),
+            None => n,
+        };
+        if seen.insert(clause.clone()) {
+            h.requires.push(clause);
+        }
     }
     Ok(h)
 }
@@ -130,6 +253,11 @@ pub fn to_package(h: Header, path: &str) -> Option<Package> {
     p.arch = h.arch;
     p.source_package = h.sourcerpm;
     p.license = h.license;
+    // rpm's Vendor is the organisation that supplies the package; the
+    // Packager (a person or team) when no vendor is recorded.
+    p.maintainer = h.vendor.or(h.packager).filter(|m| !m.trim().is_empty());
+    p.depends = (!h.requires.is_empty()).then(|| h.requires.join(", "));
+    p.provides = h.provides;
     Some(p)
 }
 
