@@ -435,6 +435,55 @@ fn sbom_is_uploaded_by_digest_only_when_attested() {
     assert_eq!(put(&sbom).0, 201);
     assert_eq!(put(&sbom).0, 200, "idempotent");
     assert_eq!(c.curl("GET", &path, None, &[]).0, 200);
+
+    // ISSUE19: the operator API serves the device's SBOM as uploaded
+    // (CycloneDX) or converted (SPDX 2.3, SPDX 3.0.1); viewers and
+    // strangers get nothing; each export is audited.
+    let id = c.cli(&["devices"]).as_array().unwrap()[0]["id"]
+        .as_i64()
+        .unwrap();
+    let api = |fmt: &str| format!("/api/v1/devices/{id}/sbom?format={fmt}");
+    assert_eq!(c.op("GET", &api("spdx-json"), &[]).0, 401);
+    let viewer = c.login("viewer", "viewer");
+    let (code, _, _) = c.op("GET", &api("spdx-json"), &["-b", viewer.to_str().unwrap()]);
+    assert_eq!(code, 403, "the SBOM is behind the operator role");
+    let op = c.login("op", "operator");
+    let get = |fmt: &str| c.op("GET", &api(fmt), &["-b", op.to_str().unwrap()]);
+    let (code, body, headers) = get("cyclonedx");
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body.as_bytes(), std::fs::read(&sbom).unwrap(), "as uploaded");
+    assert!(headers.contains("application/vnd.cyclonedx+json"), "{headers}");
+    assert!(headers.contains("attachment"), "{headers}");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/validate_spdx.py");
+    for (fmt, want) in [("spdx-json", "valid SPDX 2.3"), ("spdx3", "valid SPDX 3.0.1")] {
+        let (code, body, _) = get(fmt);
+        assert_eq!(code, 200, "{fmt}: {body}");
+        let f = d.tree.outside().join(format!("served.{fmt}.json"));
+        std::fs::write(&f, &body).unwrap();
+        let out = Command::new(fieldattest_tests::python())
+            .arg(&script)
+            .arg(&f)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && text.contains(want), "{fmt}: {text}");
+    }
+    let (code, body, _) = get("spdx-yaml");
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("bad-request"), "{body}");
+    let (code, body, _) = c.op(
+        "GET",
+        "/api/v1/devices/999/sbom",
+        &["-b", op.to_str().unwrap()],
+    );
+    assert_eq!(code, 404, "{body}");
+    let audit = c.cli(&["audit", "--limit", "1000"]).to_string();
+    for fmt in ["cyclonedx", "spdx-json", "spdx3"] {
+        assert!(
+            audit.contains(&format!("as {fmt} by operator op")),
+            "export as {fmt} not audited: {audit}"
+        );
+    }
 }
 
 /// `fieldattest-collector import DIR --format json`: (exit code, output).
