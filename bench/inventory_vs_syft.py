@@ -9,7 +9,8 @@ Prints wall time (median of N runs) and peak RSS (max over runs, from wait4)
 of both tools and the ratios, and checks on the way that both list the same
 packages and purls and that the packages equal dpkg-query's list; prints the
 dependency graphs' edge counts and agreement (fieldattest's from dpkg's fields,
-Syft's dependency-of relationships).
+Syft's dependency-of relationships) and both CycloneDX SBOMs' completeness
+(CPE, supplier, publisher, licenses, dependency entries per component).
 """
 import json
 import os
@@ -97,6 +98,28 @@ def main():
                 if a["type"] == "deb"}
     same_maint = sum(1 for p in ours if p.get("maintainer") and p.get("maintainer") == sy_maint.get(p["name"]))
 
+    # SBOM completeness (ISSUE19): both CycloneDX SBOMs, per deb component.
+    fa_cdx, sy_cdx = os.path.join(tmp, "fa.cdx.json"), os.path.join(tmp, "syft.cdx.json")
+    run([fa, "scan", "--root", root, "--format", "cyclonedx"], fa_cdx)
+    run([syft, "scan", f"dir:{root}", "-o", "cyclonedx-json", "-q"], sy_cdx)
+
+    def completeness(path):
+        doc = json.load(open(path))
+        comps = [c for c in doc.get("components", []) if (c.get("purl") or "").startswith("pkg:deb/")]
+        deps = {d["ref"]: d.get("dependsOn", []) for d in doc.get("dependencies", [])}
+        refs = {c.get("bom-ref") for c in comps}
+        return {
+            "components": len(comps),
+            "cpe": sum(1 for c in comps if c.get("cpe")),
+            "supplier": sum(1 for c in comps if (c.get("supplier") or {}).get("name")),
+            "publisher": sum(1 for c in comps if c.get("publisher")),
+            "licenses": sum(1 for c in comps if c.get("licenses")),
+            "dependency entries": sum(1 for r in deps if r in refs),
+            "dependency edges": sum(len(v) for r, v in deps.items() if r in refs),
+            "author": bool(doc.get("metadata", {}).get("authors")),
+        }
+
+    fc, sc = completeness(fa_cdx), completeness(sy_cdx)
     ft, st = statistics.median(fa_t), statistics.median(sy_t)
     fr, sr = max(fa_rss), max(sy_rss)
     print(f"rootfs: {root}")
@@ -106,6 +129,8 @@ def main():
           f"only ours {sorted(plain - syft_edges)[:5]}, only Syft's {sorted(syft_edges - plain)[:5]}")
     print(f"maintainer (supplier/publisher): {sum(1 for p in ours if p.get('maintainer'))} of {len(ours)} packages, "
           f"{same_maint} equal to Syft's")
+    print("CycloneDX SBOM, deb components: " + ", ".join(
+        f"{k} {fc[k]} vs {sc[k]}" for k in fc) + " (fieldattest vs Syft)")
     print(f"{'tool':<12} {'wall (median)':>14} {'peak RSS':>10}")
     print(f"{'fieldattest':<12} {ft*1000:>11.1f} ms {fr/1024:>7.1f} MB   ({runs} runs)")
     print(f"{'syft':<12} {st*1000:>11.1f} ms {sr/1024:>7.1f} MB   ({len(sy_t)} runs)")

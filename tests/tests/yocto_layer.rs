@@ -203,6 +203,17 @@ fn assert_one_scan(out: &Path, name: &str) {
     let sbom: serde_json::Value = serde_json::from_str(&read("cdx.json")).unwrap();
     let text = read("txt");
     assert_eq!(sbom["metadata"]["timestamp"], report["scan"]["started"]);
+    // The SPDX renderings are of the same scan (the native build has the
+    // spdx feature): the same creation time, one package per component
+    // plus the operating system.
+    let spdx2: serde_json::Value = serde_json::from_str(&read("spdx.json")).unwrap();
+    let spdx3: serde_json::Value = serde_json::from_str(&read("spdx3.json")).unwrap();
+    assert_eq!(spdx2["creationInfo"]["created"], report["scan"]["started"]);
+    assert_eq!(
+        spdx2["packages"].as_array().unwrap().len(),
+        sbom["components"].as_array().unwrap().len() + 1
+    );
+    assert_eq!(spdx3["@graph"][0]["created"], report["scan"]["started"]);
     let ms = report["scan"]["duration_ms"].as_u64().unwrap();
     assert!(
         text.contains(&format!("\n  scanned in {ms} ms\n")),

@@ -1,7 +1,8 @@
 # fieldattest_image_check.bbclass: runs fieldattest's IEC 62443-4-2 rules on
 # the image's rootfs right after it is created, with the native scanner built
 # from the same recipe as the agent. One scan writes the JSON report, the
-# CycloneDX SBOM and a text summary next to the image, and fails the build when a
+# SBOM (CycloneDX 1.6, SPDX 2.3 JSON, SPDX 3.0.1 JSON-LD: the native build has
+# the spdx feature) and a text summary next to the image, and fails the build when a
 # finding reaches FIELDATTEST_FAIL_ON — unless an accept file documents a
 # compensating countermeasure for it (IEC 62443-4-2 CCSC 2).
 #
@@ -174,7 +175,8 @@ fieldattest_image_check () {
     # archived are the very scan whose text summary passes or fails the build.
     rc=0
     NO_COLOR=1 fieldattest scan "$@" --write json="$out/$name.json" \
-        --write cyclonedx="$out/$name.cdx.json" --format text --output "$out/$name.txt" \
+        --write cyclonedx="$out/$name.cdx.json" --write spdx-json="$out/$name.spdx.json" \
+        --write spdx3="$out/$name.spdx3.json" --format text --output "$out/$name.txt" \
         2>"$out/$name.log" || rc=$?
     if [ $rc -ne 0 ] && [ $rc -ne 1 ]; then
         bbfatal "fieldattest: the scan of $root failed (exit $rc): $(cat "$out/$name.log")"
@@ -182,6 +184,8 @@ fieldattest_image_check () {
     if [ -n "$link" ] && [ "$link" != "$name" ]; then
         ln -sf "$name.json" "$out/$link.json"
         ln -sf "$name.cdx.json" "$out/$link.cdx.json"
+        ln -sf "$name.spdx.json" "$out/$link.spdx.json"
+        ln -sf "$name.spdx3.json" "$out/$link.spdx3.json"
         ln -sf "$name.txt" "$out/$link.txt"
     fi
     if [ -z "$levels" ]; then

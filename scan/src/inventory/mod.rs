@@ -11,6 +11,7 @@
 pub mod apk;
 pub mod binaries;
 pub mod control;
+pub mod copyright;
 pub mod cpe;
 pub mod depends;
 pub mod dpkg;
@@ -290,7 +291,10 @@ pub fn collect_with(root: &RootFs, live: bool, hw: &hardware::Options) -> Collec
             // Machine-readable copyright file of the binary package.
             let path = format!("/usr/share/doc/{}/copyright", p.name);
             if let Ok(b) = root.read_limited(&path, 1 << 20) {
-                if let Some(l) = license::from_dep5(&String::from_utf8_lossy(&b)) {
+                let text = String::from_utf8_lossy(&b);
+                // DEP-5, else the common-licenses references of a free-form file.
+                let found = license::from_dep5(&text).or_else(|| copyright::from_free_form(&text));
+                if let Some(l) = found {
                     p.license = Some(l.name);
                     p.license_expression = l.expression;
                 }

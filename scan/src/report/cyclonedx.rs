@@ -121,6 +121,10 @@ pub fn render_cyclonedx(r: &Report, serial: [u8; 16]) -> String {
             c["licenses"] = json!([{"expression": e}]);
         } else if let Some(l) = &pk.license {
             c["licenses"] = json!([{"license": {"name": l}}]);
+        } else if pk.source != PackageSource::Binary {
+            // Said, not left silent (ISSUE19): the database and the
+            // copyright file name no license.
+            props.push(prop("fieldattest:license", "none recorded"));
         }
         props.push(prop("fieldattest:package:source", pk.source.as_str()));
         props.push(prop("fieldattest:package:path", &pk.path));

@@ -25,8 +25,13 @@ CARGO_BUILD_FLAGS += "-p fieldattest-agent"
 CARGO_BUILD_FLAGS += "${PACKAGECONFIG_CONFARGS}"
 
 PACKAGECONFIG ??= ""
+# The native image check writes SPDX next to CycloneDX; the device build
+# leaves it out (flash).
+PACKAGECONFIG:class-native ??= "spdx"
 # Read the sqlite rpm database of package_rpm images (bundles SQLite).
 PACKAGECONFIG[rpm-sqlite] = "--features fieldattest-agent/rpm-sqlite,,"
+# SPDX 2.3 JSON and SPDX 3.0.1 JSON-LD SBOM formats (scan --format spdx-json|spdx3).
+PACKAGECONFIG[spdx] = "--features fieldattest-agent/spdx,,"
 
 USERADD_PACKAGES = "${PN}"
 USERADD_PARAM:${PN} = "--system --no-create-home --home-dir /nonexistent --shell /bin/false --user-group fieldattest"
