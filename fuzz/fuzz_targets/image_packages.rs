@@ -4,14 +4,15 @@
 //! files (`inventory::opkg`), Alpine `lib/apk/db/installed`
 //! (`inventory::apk`), and Debian copyright / license strings
 //! (`inventory::license`: DEP-5 and the SPDX mapping of database license
-//! fields). Every input goes to every parser, each call within the linear
+//! fields; `inventory::copyright`: free-form copyright files), and the
+//! dependency resolver (`inventory::depends`). Every input goes to every parser, each call within the linear
 //! budget of `budget.rs`.
 //!
 //! `fuzz/run-all.sh` runs it; by hand:
 //! `RUSTC_BOOTSTRAP=1 cargo fuzz run image_packages fuzz/corpus/image_packages fuzz/seeds/image_packages`
 #![no_main]
 
-use fieldattest_scan::inventory::{apk, control, dpkg, license, opkg};
+use fieldattest_scan::inventory::{apk, control, copyright, depends, dpkg, license, opkg};
 use libfuzzer_sys::fuzz_target;
 
 #[path = "budget.rs"]
@@ -44,6 +45,22 @@ fuzz_target!(|data: &[u8]| {
         apk::parse_installed(&t, apk::INSTALLED)
     });
     let _ = budget::check("license::from_dep5", n, || license::from_dep5(&t));
+    let _ = budget::check("copyright::from_free_form", n, || {
+        copyright::from_free_form(&t)
+    });
+    // The dependency graph of whatever the dpkg parser found, each line of
+    // the input also as a Depends field and as apk D: words.
+    let _ = budget::check("depends::resolve", n, || {
+        let mut f = dpkg::parse_status(&t, "/var/lib/dpkg/status", false);
+        for (i, l) in t.lines().take(64).enumerate() {
+            if let Some(p) = f.packages.get_mut(i) {
+                p.depends = Some(l.to_string());
+                p.provides = depends::apk_provided(l);
+            }
+        }
+        depends::resolve(&mut f.packages, fieldattest_protocol::report::PackageSource::Dpkg);
+        f.packages.len()
+    });
     let _ = budget::check("license::from_text", n, || license::from_text(&t));
     let _ = budget::check("license::to_spdx(lines)", n, || {
         t.lines().map(license::to_spdx).collect::<Vec<_>>()

@@ -158,11 +158,15 @@ pub fn files_in(
         return Ok(Vec::new());
     };
     let (base, dirs, idx) = (strings(data, b)?, strings(data, d)?, int32s(data, i)?);
+    let longest = wanted.iter().map(String::len).max().unwrap_or(0);
     let mut out = Vec::new();
     for (n, di) in base.iter().zip(idx) {
         let Some(dir) = dirs.get(di as usize) else {
             return Err(format!("DIRINDEXES {di} out of bounds"));
         };
+        if dir.len() + n.len() > longest {
+            continue;
+        }
         let path = format!("{dir}{n}");
         if wanted.contains(&path) && !out.contains(&path) {
             out.push(path);
