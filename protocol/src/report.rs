@@ -196,6 +196,24 @@ pub struct Package {
     /// dropped).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unresolved: Vec<String>,
+    /// The package's files with the digest its database records (ISSUE19,
+    /// feature `sbom-files` of the scanner): for the SBOM, not the report.
+    #[serde(skip)]
+    pub files: Vec<FileHash>,
+}
+
+/// A file of a package and the digest the package database records for it:
+/// dpkg `md5sums` (MD5), apk `Z:` (`Q1` SHA-1, `Q2` SHA-256), rpm
+/// `FILEDIGESTS` (the header's `FILEDIGESTALGO`). Never converted: an MD5
+/// stays an MD5.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileHash {
+    /// Absolute path inside the image.
+    pub path: String,
+    /// The CycloneDX name of the algorithm: `MD5`, `SHA-1`, `SHA-256`, ….
+    pub alg: &'static str,
+    /// Lower-case hex.
+    pub hex: String,
 }
 
 /// One CVE status recorded at build time (OE-core's `CVE_STATUS`), strings
@@ -244,6 +262,7 @@ impl Package {
             provides: Vec::new(),
             depends_on: Vec::new(),
             unresolved: Vec::new(),
+            files: Vec::new(),
         }
     }
 }

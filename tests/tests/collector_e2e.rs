@@ -451,11 +451,21 @@ fn sbom_is_uploaded_by_digest_only_when_attested() {
     let get = |fmt: &str| c.op("GET", &api(fmt), &["-b", op.to_str().unwrap()]);
     let (code, body, headers) = get("cyclonedx");
     assert_eq!(code, 200, "{body}");
-    assert_eq!(body.as_bytes(), std::fs::read(&sbom).unwrap(), "as uploaded");
-    assert!(headers.contains("application/vnd.cyclonedx+json"), "{headers}");
+    assert_eq!(
+        body.as_bytes(),
+        std::fs::read(&sbom).unwrap(),
+        "as uploaded"
+    );
+    assert!(
+        headers.contains("application/vnd.cyclonedx+json"),
+        "{headers}"
+    );
     assert!(headers.contains("attachment"), "{headers}");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/validate_spdx.py");
-    for (fmt, want) in [("spdx-json", "valid SPDX 2.3"), ("spdx3", "valid SPDX 3.0.1")] {
+    for (fmt, want) in [
+        ("spdx-json", "valid SPDX 2.3"),
+        ("spdx3", "valid SPDX 3.0.1"),
+    ] {
         let (code, body, _) = get(fmt);
         assert_eq!(code, 200, "{fmt}: {body}");
         let f = d.tree.outside().join(format!("served.{fmt}.json"));

@@ -16,7 +16,9 @@ pub const NONE_ELEMENT: &str = "https://spdx.org/rdf/3.0.1/terms/Core/NoneElemen
 pub const NOASSERTION_ELEMENT: &str = "https://spdx.org/rdf/3.0.1/terms/Core/NoAssertionElement";
 
 fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scripts")
+        .join(name)
 }
 
 fn run_ok(cmd: &mut Command, what: &str) -> String {
@@ -103,7 +105,9 @@ pub fn sboms_of(root: &str, dir: &Path) -> Sboms {
         assert_eq!(v["parsingError"], serde_json::json!([]), "{stdout}");
         // The checker's graph check does not know SPDX 3's individuals
         // (NoneElement, NoAssertionElement); every other pointer resolves.
-        if let Some(edges) = v["graphValidation"]["unknownPointers"]["unknownPointerEdges"].as_object() {
+        if let Some(edges) =
+            v["graphValidation"]["unknownPointers"]["unknownPointerEdges"].as_object()
+        {
             for (from, to) in edges {
                 for t in to.as_array().unwrap() {
                     assert!(
@@ -129,8 +133,13 @@ pub fn sboms_of(root: &str, dir: &Path) -> Sboms {
 /// every software component's name, version, supplier, purl and CPE; the
 /// dependency relationships of every component of a package database.
 pub fn ntia_cyclonedx(v: &Value) {
-    assert!(v["metadata"]["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')));
-    assert!(!v["metadata"]["authors"][0]["name"].as_str().unwrap_or("").is_empty());
+    assert!(v["metadata"]["timestamp"]
+        .as_str()
+        .is_some_and(|t| t.ends_with('Z')));
+    assert!(!v["metadata"]["authors"][0]["name"]
+        .as_str()
+        .unwrap_or("")
+        .is_empty());
     assert!(v["metadata"]["tools"]["components"][0]["version"].is_string());
     let os = &v["metadata"]["component"];
     assert!(os["supplier"]["name"].is_string(), "OS supplier: {os}");
@@ -160,25 +169,41 @@ fn same_graph(s: &Sboms) {
     let comps = s.cdx["components"].as_array().unwrap();
     let name_of = |r: &str| -> String {
         let c = comps.iter().find(|c| c["bom-ref"] == r).unwrap();
-        format!("{}@{}", c["name"].as_str().unwrap(), c["version"].as_str().unwrap())
+        format!(
+            "{}@{}",
+            c["name"].as_str().unwrap(),
+            c["version"].as_str().unwrap()
+        )
     };
     let mut want: BTreeSet<(String, String)> = BTreeSet::new();
     for d in s.cdx["dependencies"].as_array().into_iter().flatten() {
         for t in d["dependsOn"].as_array().unwrap() {
-            want.insert((name_of(d["ref"].as_str().unwrap()), name_of(t.as_str().unwrap())));
+            want.insert((
+                name_of(d["ref"].as_str().unwrap()),
+                name_of(t.as_str().unwrap()),
+            ));
         }
     }
     let pk2 = s.spdx2["packages"].as_array().unwrap();
     let id2 = |id: &str| -> String {
         let p = pk2.iter().find(|p| p["SPDXID"] == id).unwrap();
-        format!("{}@{}", p["name"].as_str().unwrap(), p["versionInfo"].as_str().unwrap())
+        format!(
+            "{}@{}",
+            p["name"].as_str().unwrap(),
+            p["versionInfo"].as_str().unwrap()
+        )
     };
     let got2: BTreeSet<(String, String)> = s.spdx2["relationships"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|r| r["relationshipType"] == "DEPENDS_ON")
-        .filter(|r| !matches!(r["relatedSpdxElement"].as_str(), Some("NONE" | "NOASSERTION")))
+        .filter(|r| {
+            !matches!(
+                r["relatedSpdxElement"].as_str(),
+                Some("NONE" | "NOASSERTION")
+            )
+        })
         .map(|r| {
             (
                 id2(r["spdxElementId"].as_str().unwrap()),
@@ -221,7 +246,9 @@ fn same_graph(s: &Sboms) {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|r| r["relationshipType"] == "DEPENDS_ON" && r["relatedSpdxElement"] == "NOASSERTION")
+        .filter(|r| {
+            r["relationshipType"] == "DEPENDS_ON" && r["relatedSpdxElement"] == "NOASSERTION"
+        })
         .count();
     assert_eq!(noassert, unresolved, "every unresolved clause is listed");
 }
@@ -245,7 +272,9 @@ fn edges(cdx: &Value) -> BTreeSet<(String, String)> {
 }
 
 fn pairs(v: &[(&str, &str)]) -> BTreeSet<(String, String)> {
-    v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    v.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
 }
 
 fn unresolved_of(cdx: &Value, name: &str) -> Vec<String> {
@@ -302,7 +331,10 @@ fn apk_tree_graph_through_so_provides() {
     let supplier = &musl["supplier"];
     assert_eq!(supplier["name"], "Natanael Copa");
     assert_eq!(supplier["contact"][0]["email"], "ncopa@alpinelinux.org");
-    assert_eq!(s.cdx["metadata"]["component"]["supplier"]["name"], "Alpine Linux");
+    assert_eq!(
+        s.cdx["metadata"]["component"]["supplier"]["name"],
+        "Alpine Linux"
+    );
 }
 
 #[test]
@@ -316,9 +348,15 @@ fn opkg_tree_graph_through_provides() {
     };
     let status = [
         para("libc6", "Provides: libc\n"),
-        para("busybox", "Depends: libc6 (>= 2.39)\nProvides: sh, /bin/sh\n"),
+        para(
+            "busybox",
+            "Depends: libc6 (>= 2.39)\nProvides: sh, /bin/sh\n",
+        ),
         para("libssl3", "Depends: libc\n"),
-        para("openssl-bin", "Depends: libssl3 (>= 3.2), busybox | bash, libgone\n"),
+        para(
+            "openssl-bin",
+            "Depends: libssl3 (>= 3.2), busybox | bash, libgone\n",
+        ),
         // An OpenWrt-style package without a maintainer: the distributor supplies it.
         para("uhttpd", "Depends: libc, openssl-bin\n").replace(
             "Maintainer: OE-Core Developers <openembedded-core@lists.openembedded.org>\n",
@@ -392,9 +430,14 @@ fn rpm_graph_equals_rpm_whatprovides() {
     let rpm = require_tool("rpm", "rpm");
     let t = Tree::new();
     let top = t.outside().join("rpmbuild");
-    let files = "%install\nmkdir -p %{buildroot}/bin\necho x > %{buildroot}/bin/sh\n%files\n/bin/sh\n";
+    let files =
+        "%install\nmkdir -p %{buildroot}/bin\necho x > %{buildroot}/bin/sh\n%files\n/bin/sh\n";
     let rpms = [
-        rpmbuild(&top, "base-files", &format!("Provides: sh-virtual\n%description\nt\n{files}")),
+        rpmbuild(
+            &top,
+            "base-files",
+            &format!("Provides: sh-virtual\n%description\nt\n{files}"),
+        ),
         rpmbuild(
             &top,
             "libplc",
@@ -424,7 +467,10 @@ fn rpm_graph_equals_rpm_whatprovides() {
             .args(args)
             .output()
             .unwrap();
-        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
     };
     let (_, names) = q(&["-a", "--qf", "%{NAME}\n"]);
     let mut want: BTreeSet<(String, String)> = BTreeSet::new();
@@ -454,7 +500,11 @@ fn rpm_graph_equals_rpm_whatprovides() {
     }
     t.file("etc/os-release", "NAME=\"Poky\"\nID=poky\nVERSION_ID=5.0\n");
     let s = sboms_of(&t.root_str(), &t.outside());
-    assert_eq!(edges(&s.cdx), want, "rpm graph differs from rpm --whatprovides");
+    assert_eq!(
+        edges(&s.cdx),
+        want,
+        "rpm graph differs from rpm --whatprovides"
+    );
     let mut got_unresolved = BTreeSet::new();
     for n in names.lines() {
         for u in unresolved_of(&s.cdx, n) {
@@ -490,5 +540,8 @@ fn debian_minbase_sboms_meet_the_minimum_elements() {
         s.cdx["metadata"]["component"]["supplier"]["name"],
         "Debian GNU/Linux"
     );
-    assert_eq!(s.spdx2["packages"].as_array().unwrap().len(), comps.len() + 1);
+    assert_eq!(
+        s.spdx2["packages"].as_array().unwrap().len(),
+        comps.len() + 1
+    );
 }

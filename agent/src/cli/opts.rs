@@ -129,13 +129,12 @@ pub fn parse_write(v: OsString) -> Result<(Format, PathBuf), String> {
     let eq = s.iter().position(|b| *b == b'=').ok_or_else(bad)?;
     let path = s.split_off(eq + 1);
     let name = std::str::from_utf8(&s[..eq]).map_err(|_| bad())?;
-    let format = Format::parse(name)
-        .ok_or_else(|| {
-            format!(
-                "--write: unknown format {name:?} ({})",
-                fieldattest_scan::report::FORMATS
-            )
-        })?;
+    let format = Format::parse(name).ok_or_else(|| {
+        format!(
+            "--write: unknown format {name:?} ({})",
+            fieldattest_scan::report::FORMATS
+        )
+    })?;
     if path.is_empty() {
         return Err(bad());
     }

@@ -101,7 +101,11 @@ pub(super) async fn api_device_sbom(
             "sbom-export",
             &format!(
                 "{} SBOM sha256 {digest} as {format}{}",
-                if matches!(out, Out::Body(..)) { "exported" } else { "could not export" },
+                if matches!(out, Out::Body(..)) {
+                    "exported"
+                } else {
+                    "could not export"
+                },
                 format_args!(" by {}", who.who)
             ),
         )?;

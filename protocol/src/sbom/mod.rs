@@ -22,6 +22,16 @@ pub mod spdx3;
 /// Most components (metadata component included) a converted SBOM may hold.
 pub const MAX_COMPONENTS: usize = 500_000;
 
+/// Most nested (file) components, all packages together.
+pub const MAX_FILES: usize = 4_000_000;
+
+/// The files a component lists (its nested components of type `file`).
+impl Component {
+    pub fn files(&self) -> impl Iterator<Item = &Component> {
+        self.components.iter().filter(|c| c.kind == "file")
+    }
+}
+
 /// Output formats of the conversion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SpdxVersion {
@@ -90,6 +100,10 @@ pub struct Component {
     pub evidence: Option<Value>,
     #[serde(default)]
     pub properties: Vec<Property>,
+    /// Nested components: the agent writes a package's files here (type
+    /// `file`, one hash each) with the `sbom-files` feature.
+    #[serde(default)]
+    pub components: Vec<Component>,
 }
 
 /// A CycloneDX organizational entity.
@@ -155,8 +169,11 @@ pub fn parse_cyclonedx(text: &str) -> Result<Bom, String> {
     if bom.bom_format.as_deref() != Some("CycloneDX") {
         return Err("not a CycloneDX BOM (bomFormat)".into());
     }
-    if bom.components.len() >= MAX_COMPONENTS {
-        return Err(format!("more than {MAX_COMPONENTS} components"));
+    let nested: usize = bom.components.iter().map(|c| c.components.len()).sum();
+    if bom.components.len() >= MAX_COMPONENTS || nested >= MAX_FILES {
+        return Err(format!(
+            "more than {MAX_COMPONENTS} components or {MAX_FILES} nested ones"
+        ));
     }
     Ok(bom)
 }
@@ -254,9 +271,10 @@ pub fn is_license_expression(e: &str) -> bool {
             "AND" | "OR" | "WITH" if !want_operand => want_operand = true,
             id if want_operand
                 && !id.is_empty()
-                && id.trim_end_matches('+').bytes().all(|b| {
-                    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b':')
-                })
+                && id
+                    .trim_end_matches('+')
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b':'))
                 && !id.trim_end_matches('+').is_empty() =>
             {
                 want_operand = false
@@ -284,7 +302,8 @@ pub fn license_refs(e: &str) -> Vec<&str> {
 pub fn spdx_time(ts: Option<&str>) -> Result<String, String> {
     let ts = ts.ok_or("metadata.timestamp missing")?;
     let b = ts.as_bytes();
-    let digits = |r: std::ops::Range<usize>| r.clone().all(|i| b.get(i).is_some_and(u8::is_ascii_digit));
+    let digits =
+        |r: std::ops::Range<usize>| r.clone().all(|i| b.get(i).is_some_and(u8::is_ascii_digit));
     let shape = b.len() >= 20
         && digits(0..4)
         && b[4] == b'-'

@@ -87,10 +87,7 @@ pub fn render(b: &Bom) -> Result<String, String> {
     let created = spdx_time(b.metadata.timestamp.as_deref())?;
     let ix = index(b);
     let uuid = serial_uuid(b).unwrap_or("00000000-0000-4000-8000-000000000000");
-    let doc_name = ix
-        .root
-        .map(|i| ix.items[i].name.as_str())
-        .unwrap_or("sbom");
+    let doc_name = ix.root.map(|i| ix.items[i].name.as_str()).unwrap_or("sbom");
     let ids: Vec<String> = ix
         .items
         .iter()
@@ -157,11 +154,23 @@ pub fn render(b: &Bom) -> Result<String, String> {
             .iter()
             .filter_map(|h| {
                 let a = algorithm(&h.alg)?;
-                is_hex(&h.content).then(|| json!({"algorithm": a, "checksumValue": h.content.to_ascii_lowercase()}))
+                is_hex(&h.content).then(
+                    || json!({"algorithm": a, "checksumValue": h.content.to_ascii_lowercase()}),
+                )
             })
             .collect();
         if !sums.is_empty() {
             p["checksums"] = Value::Array(sums);
+        }
+        // SPDX 2.3 files need a SHA-1; what package databases record is
+        // mostly MD5 (dpkg) or SHA-256 (rpm): the files stay in the
+        // CycloneDX and SPDX 3 documents, and the package says so.
+        let files = c.files().count();
+        if files > 0 {
+            p["comment"] = json!(format!(
+                "{files} files with the digests the package database records are listed in the \
+                 CycloneDX and SPDX 3 renderings of this SBOM (SPDX 2.3 files need a SHA-1)"
+            ));
         }
         if let Some(src) = c.props("fieldattest:package:source_package").next() {
             let ver = c
@@ -217,7 +226,10 @@ pub fn render(b: &Bom) -> Result<String, String> {
     // An author named as the tool is the tool (already a creator).
     for a in &b.metadata.authors {
         if let Some(n) = a.name.as_deref().filter(|n| n.trim() != tool_name) {
-            let n: String = n.chars().filter(|c| !matches!(c, '(' | ')') && !c.is_control()).collect();
+            let n: String = n
+                .chars()
+                .filter(|c| !matches!(c, '(' | ')') && !c.is_control())
+                .collect();
             if !n.trim().is_empty() {
                 creators.push(format!("Organization: {}", n.trim()));
             }

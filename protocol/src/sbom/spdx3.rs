@@ -94,10 +94,7 @@ pub fn render(b: &Bom) -> Result<String, String> {
     let created = spdx_time(b.metadata.timestamp.as_deref())?;
     let ix = index(b);
     let uuid = serial_uuid(b).unwrap_or("00000000-0000-4000-8000-000000000000");
-    let doc_name = ix
-        .root
-        .map(|i| ix.items[i].name.as_str())
-        .unwrap_or("sbom");
+    let doc_name = ix.root.map(|i| ix.items[i].name.as_str()).unwrap_or("sbom");
     let ns = format!(
         "https://spdx.org/spdxdocs/fieldattest/{}-{uuid}",
         id_safe(doc_name, 64)
@@ -116,14 +113,18 @@ pub fn render(b: &Bom) -> Result<String, String> {
             .filter(|n| !n.trim().is_empty() && n.trim() != tool_name)
         {
             let id = format!("{ns}#author-{i}");
-            graph.push(json!({"type": "Organization", "spdxId": id, "creationInfo": CI, "name": n.trim()}));
+            graph.push(
+                json!({"type": "Organization", "spdxId": id, "creationInfo": CI, "name": n.trim()}),
+            );
             elements.push(id.clone());
             created_by.push(id);
         }
     }
     if created_by.is_empty() {
         let id = format!("{ns}#agent");
-        graph.push(json!({"type": "SoftwareAgent", "spdxId": id, "creationInfo": CI, "name": tool_label}));
+        graph.push(
+            json!({"type": "SoftwareAgent", "spdxId": id, "creationInfo": CI, "name": tool_label}),
+        );
         elements.push(id.clone());
         created_by.push(id);
     }
@@ -145,7 +146,9 @@ pub fn render(b: &Bom) -> Result<String, String> {
         .map(|i| format!("{ns}#package-{i}"))
         .collect();
     let mut orgs: HashMap<(String, Option<String>), String> = HashMap::new();
-    let mut org_id = |graph: &mut Vec<Value>, elements: &mut Vec<String>, p: (String, Option<String>)| {
+    let mut org_id = |graph: &mut Vec<Value>,
+                      elements: &mut Vec<String>,
+                      p: (String, Option<String>)| {
         let n = orgs.len();
         orgs.entry(p.clone())
             .or_insert_with(|| {
@@ -163,7 +166,11 @@ pub fn render(b: &Bom) -> Result<String, String> {
     let mut licenses: HashMap<&str, String> = HashMap::new();
     let mut rels: Vec<Value> = Vec::new();
     let mut rel_n = 0usize;
-    let mut rel = |from: &str, ty: &str, to: Vec<String>, completeness: Option<&str>, comment: Option<String>| {
+    let mut rel = |from: &str,
+                   ty: &str,
+                   to: Vec<String>,
+                   completeness: Option<&str>,
+                   comment: Option<String>| {
         let mut r = json!({
             "type": "Relationship",
             "spdxId": format!("{ns}#relationship-{rel_n}"),
@@ -261,6 +268,35 @@ pub fn render(b: &Bom) -> Result<String, String> {
         }
         graph.push(p);
         elements.push(id.clone());
+        // The package's files with their recorded digests; the package
+        // contains them (the database's list: complete).
+        let mut file_ids = Vec::new();
+        for (k, f) in c.files().enumerate() {
+            let fid = format!("{id}-file-{k}");
+            let mut e = json!({
+                "type": "software_File",
+                "spdxId": fid,
+                "creationInfo": CI,
+                "name": f.name,
+            });
+            let hashes: Vec<Value> = f
+                .hashes
+                .iter()
+                .filter_map(|h| {
+                    let a = algorithm(&h.alg)?;
+                    is_hex(&h.content).then(|| json!({"type": "Hash", "algorithm": a, "hashValue": h.content.to_ascii_lowercase()}))
+                })
+                .collect();
+            if !hashes.is_empty() {
+                e["verifiedUsing"] = Value::Array(hashes);
+            }
+            graph.push(e);
+            elements.push(fid.clone());
+            file_ids.push(fid);
+        }
+        if !file_ids.is_empty() {
+            rels.push(rel(id, "contains", file_ids, Some("complete"), None));
+        }
     }
     if let Some(r) = ix.root {
         let contained: Vec<String> = ix
@@ -294,9 +330,21 @@ pub fn render(b: &Bom) -> Result<String, String> {
         if !unresolved.is_empty() {
             to.push(NOASSERTION_ELEMENT.into());
             let comment = format!("unresolved dependencies: {}", unresolved.join("; "));
-            rels.push(rel(&ids[from], "dependsOn", to, Some("incomplete"), Some(comment)));
+            rels.push(rel(
+                &ids[from],
+                "dependsOn",
+                to,
+                Some("incomplete"),
+                Some(comment),
+            ));
         } else if to.is_empty() {
-            rels.push(rel(&ids[from], "dependsOn", vec![NONE_ELEMENT.into()], Some("complete"), None));
+            rels.push(rel(
+                &ids[from],
+                "dependsOn",
+                vec![NONE_ELEMENT.into()],
+                Some("complete"),
+                None,
+            ));
         } else {
             rels.push(rel(&ids[from], "dependsOn", to, Some("complete"), None));
         }

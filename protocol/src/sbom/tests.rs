@@ -127,7 +127,10 @@ fn spdx3_carries_the_same_content() {
     assert_eq!(pk.len(), 4);
     assert_eq!(pk[0]["software_primaryPurpose"], "operatingSystem");
     assert_eq!(pk[1]["software_packageUrl"], "pkg:deb/debian/libc6@2.36-9");
-    assert_eq!(pk[1]["externalIdentifier"][0]["externalIdentifierType"], "cpe23");
+    assert_eq!(
+        pk[1]["externalIdentifier"][0]["externalIdentifierType"],
+        "cpe23"
+    );
     assert_eq!(pk[1]["verifiedUsing"][0]["algorithm"], "md5");
     let supplier = pk[1]["suppliedBy"].as_str().unwrap();
     let org = g.iter().find(|e| e["spdxId"] == supplier).unwrap();
@@ -215,7 +218,15 @@ fn license_expressions_are_checked_before_they_are_written() {
     ] {
         assert!(is_license_expression(ok), "{ok}");
     }
-    for bad in ["", "MIT AND", "(MIT", "GPL v2", "MIT OR OR BSD", "a\"b", "MIT)"] {
+    for bad in [
+        "",
+        "MIT AND",
+        "(MIT",
+        "GPL v2",
+        "MIT OR OR BSD",
+        "a\"b",
+        "MIT)",
+    ] {
         assert!(!is_license_expression(bad), "{bad}");
     }
     assert_eq!(

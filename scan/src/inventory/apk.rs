@@ -30,6 +30,10 @@ pub fn parse_installed(text: &str, path: &str) -> Found {
                         .map(super::depends::apk_provided)
                         .unwrap_or_default();
                     p.maintainer = get(b'm').filter(|m| !m.is_empty()).map(str::to_string);
+                    #[cfg(feature = "sbom-files")]
+                    {
+                        p.files = super::files::apk_files(rec);
+                    }
                     found.packages.push(p);
                 }
                 _ => found

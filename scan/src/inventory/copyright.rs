@@ -192,7 +192,10 @@ mod tests {
         let l = from_free_form(t).unwrap();
         assert_eq!((l.expression, l.name.as_str()), (None, "GPL"));
         // No version at all: unknown.
-        assert_eq!(expr("See /usr/share/common-licenses/GPL for the GPL.\n"), None);
+        assert_eq!(
+            expr("See /usr/share/common-licenses/GPL for the GPL.\n"),
+            None
+        );
     }
 
     #[test]

@@ -15,6 +15,8 @@ pub mod copyright;
 pub mod cpe;
 pub mod depends;
 pub mod dpkg;
+#[cfg(feature = "sbom-files")]
+pub mod files;
 pub mod hardware;
 pub mod kernel;
 pub mod keys;
@@ -77,6 +79,7 @@ fn collect_dpkg(root: &RootFs, dbs: &mut Vec<String>) -> Found {
         dbs.push(dpkg::STATUS.into());
         f.merge(dpkg::parse_status(&text, dpkg::STATUS, true));
     }
+
     if let Ok(ents) = root.read_dir(dpkg::STATUS_D) {
         dbs.push(dpkg::STATUS_D.into());
         for e in ents {
@@ -90,6 +93,8 @@ fn collect_dpkg(root: &RootFs, dbs: &mut Vec<String>) -> Found {
             }
         }
     }
+    #[cfg(feature = "sbom-files")]
+    files::read_dpkg(root, &mut f);
     f
 }
 
@@ -217,6 +222,11 @@ fn read_rpm_db(root: &RootFs, path: &str, f: &mut Found) {
                         Ok(files) => p.provides.extend(files),
                         Err(m) => f.errors.push(err(hnum, m)),
                     }
+                }
+                #[cfg(feature = "sbom-files")]
+                match rpm::file_hashes(blob) {
+                    Ok(files) => p.files = files,
+                    Err(m) => f.errors.push(err(hnum, m)),
                 }
                 f.packages.push(p);
             }

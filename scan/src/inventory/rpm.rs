@@ -113,7 +113,10 @@ fn strings(data: &[u8], (tag, ty, off, count): Entry) -> Result<Vec<String>, Str
         .get(off..)
         .ok_or_else(|| format!("tag {tag}: offset out of bounds"))?;
     if count > tail.len() {
-        return Err(format!("tag {tag}: {count} strings in {} bytes", tail.len()));
+        return Err(format!(
+            "tag {tag}: {count} strings in {} bytes",
+            tail.len()
+        ));
     }
     let mut out = Vec::with_capacity(count);
     for _ in 0..count {
@@ -140,6 +143,59 @@ fn int32s(data: &[u8], (tag, ty, off, count): Entry) -> Result<Vec<u32>, String>
         .chunks_exact(4)
         .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
         .collect())
+}
+
+const TAG_FILEDIGESTS: i32 = 1035;
+const TAG_FILEDIGESTALGO: i32 = 5011;
+
+/// The files of a header with their `FILEDIGESTS`, in the header's
+/// `FILEDIGESTALGO` (rpm's PGP hash ids: 1 MD5 — the default when the tag
+/// is absent —, 2 SHA-1, 8 SHA-256, 9 SHA-384, 10 SHA-512); files without a
+/// digest (directories, links) are left out; an unknown algorithm: none.
+#[cfg(feature = "sbom-files")]
+pub fn file_hashes(blob: &[u8]) -> Result<Vec<fieldattest_protocol::report::FileHash>, String> {
+    let (index, data) = entries(blob)?;
+    let find = |t: i32| index.iter().copied().find(|e| e.0 == t);
+    let (Some(b), Some(d), Some(i), Some(g)) = (
+        find(TAG_BASENAMES),
+        find(TAG_DIRNAMES),
+        find(TAG_DIRINDEXES),
+        find(TAG_FILEDIGESTS),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let algo = match find(TAG_FILEDIGESTALGO) {
+        Some(a) => int32s(data, a)?.first().copied().unwrap_or(1),
+        None => 1,
+    };
+    let (alg, len) = match algo {
+        1 => ("MD5", 32),
+        2 => ("SHA-1", 40),
+        8 => ("SHA-256", 64),
+        9 => ("SHA-384", 96),
+        10 => ("SHA-512", 128),
+        _ => return Ok(Vec::new()),
+    };
+    let (base, dirs, idx, digests) = (
+        strings(data, b)?,
+        strings(data, d)?,
+        int32s(data, i)?,
+        strings(data, g)?,
+    );
+    let mut out = Vec::new();
+    for ((n, di), h) in base.iter().zip(idx).zip(&digests) {
+        let Some(dir) = dirs.get(di as usize) else {
+            return Err(format!("DIRINDEXES {di} out of bounds"));
+        };
+        if h.len() == len && h.bytes().all(|c| c.is_ascii_hexdigit()) {
+            out.push(fieldattest_protocol::report::FileHash {
+                path: format!("{dir}{n}"),
+                alg,
+                hex: h.to_ascii_lowercase(),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// The files of a header (`DIRNAMES[DIRINDEXES[i]] + BASENAMES[i]`) that
@@ -228,7 +284,10 @@ pub fn parse_header(blob: &[u8]) -> Result<Header, String> {
             x if x == RPMSENSE_GREATER | RPMSENSE_EQUAL => ">=",
             _ => "",
         };
-        let clause = match req_versions.get(i).filter(|v| !v.is_empty() && !op.is_empty()) {
+        let clause = match req_versions
+            .get(i)
+            .filter(|v| !v.is_empty() && !op.is_empty())
+        {
             Some(v) => format!("{n} {op} {v}"),
             None => n,
         };

@@ -97,7 +97,10 @@ pub fn render_cyclonedx(r: &Report, serial: [u8; 16]) -> String {
             }
             (None, Some(d)) => {
                 c["supplier"] = json!({"name": d.trim()});
-                props.push(prop("fieldattest:supplier:basis", "operating system distributor"));
+                props.push(prop(
+                    "fieldattest:supplier:basis",
+                    "operating system distributor",
+                ));
             }
             (None, None) => {}
         }
@@ -115,7 +118,10 @@ pub fn render_cyclonedx(r: &Report, serial: [u8; 16]) -> String {
                 .collect::<Vec<_>>()});
         } else if let Some(d) = crate::inventory::cpe::for_sbom(pk) {
             c["cpe"] = json!(d);
-            props.push(prop("fieldattest:cpe:basis", "package name, vendor unknown"));
+            props.push(prop(
+                "fieldattest:cpe:basis",
+                "package name, vendor unknown",
+            ));
         }
         if let Some(e) = &pk.license_expression {
             c["licenses"] = json!([{"expression": e}]);
@@ -150,6 +156,24 @@ pub fn render_cyclonedx(r: &Report, serial: [u8; 16]) -> String {
             props.push(prop("fieldattest:package:unresolved_dependency", u));
         }
         c["properties"] = Value::Array(props);
+        #[cfg(feature = "sbom-files")]
+        if !pk.files.is_empty() {
+            // The package's files, each with the digest its database
+            // records, in that algorithm (ISSUE19).
+            let owner = pkg_refs.last().map(String::as_str).unwrap_or_default();
+            c["components"] = pk
+                .files
+                .iter()
+                .map(|f| {
+                    json!({
+                        "type": "file",
+                        "bom-ref": format!("{owner}#file:{}", f.path),
+                        "name": f.path,
+                        "hashes": [{"alg": f.alg, "content": f.hex}],
+                    })
+                })
+                .collect();
+        }
         components.push(c);
     }
     // HBOM: one `device` component per hardware component.

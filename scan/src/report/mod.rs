@@ -59,11 +59,6 @@ impl Format {
             _ => None,
         }
     }
-
-    /// Whether the format is an SBOM (needs a serial number).
-    pub fn is_sbom(self) -> bool {
-        !matches!(self, Format::Text | Format::Json)
-    }
 }
 
 /// The SBOM of `r` in an SPDX version: its CycloneDX SBOM, converted.

@@ -405,7 +405,11 @@ pub fn for_sbom(p: &Package) -> Option<String> {
         (PackageSource::Dpkg, Some(sv)) => upstream_version(p.source, sv),
         _ => upstream_version(p.source, &p.version),
     };
-    let part = if p.source == PackageSource::Binary { "a" } else { "*" };
+    let part = if p.source == PackageSource::Binary {
+        "a"
+    } else {
+        "*"
+    };
     derived(source.unwrap_or(&p.name), &version, part)
 }
 
