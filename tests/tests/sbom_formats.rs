@@ -271,6 +271,75 @@ fn edges(cdx: &Value) -> BTreeSet<(String, String)> {
     out
 }
 
+/// (path, alg, hex) of the files the SBOM lists for component `name`.
+fn files_of(cdx: &Value, name: &str) -> Vec<(String, String, String)> {
+    let c = cdx["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no component {name}"));
+    c["components"]
+        .as_array()
+        .map(|v| {
+            v.iter()
+                .map(|f| {
+                    assert_eq!(f["type"], "file");
+                    (
+                        f["name"].as_str().unwrap().to_string(),
+                        f["hashes"][0]["alg"].as_str().unwrap().to_string(),
+                        f["hashes"][0]["content"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The digest a coreutils tool (`md5sum`, `sha1sum`, `sha256sum`) gives a file.
+fn digest(tool: &str, file: &Path) -> String {
+    let out = Command::new(tool).arg(file).output().unwrap();
+    assert!(out.status.success(), "{tool} {}", file.display());
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// SPDX 3 files of the package named `name`: (name, algorithm, hash).
+fn spdx3_files(spdx3: &Value, name: &str) -> Vec<(String, String, String)> {
+    let g = spdx3["@graph"].as_array().unwrap();
+    let pkg = g
+        .iter()
+        .find(|e| e["type"] == "software_Package" && e["name"] == name)
+        .unwrap();
+    let rel = g
+        .iter()
+        .find(|r| r["relationshipType"] == "contains" && r["from"] == pkg["spdxId"])
+        .unwrap_or_else(|| panic!("{name} contains no files"));
+    rel["to"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| {
+            let f = g.iter().find(|e| e["spdxId"] == *id).unwrap();
+            assert_eq!(f["type"], "software_File");
+            (
+                f["name"].as_str().unwrap().to_string(),
+                f["verifiedUsing"][0]["algorithm"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+                f["verifiedUsing"][0]["hashValue"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
 fn pairs(v: &[(&str, &str)]) -> BTreeSet<(String, String)> {
     v.iter()
         .map(|(a, b)| (a.to_string(), b.to_string()))
@@ -296,17 +365,30 @@ fn unresolved_of(cdx: &Value, name: &str) -> Vec<String> {
 #[test]
 fn apk_tree_graph_through_so_provides() {
     let t = Tree::new();
+    t.file("lib/ld-musl-aarch64.so.1", "not really the loader\n");
+    let loader = t.root().join("lib/ld-musl-aarch64.so.1");
+    let sha1 = digest("sha1sum", &loader);
+    // apk's checksum form, computed by Python: Q1 + base64(SHA-1).
+    let out = Command::new(python())
+        .args([
+            "-c",
+            "import base64,hashlib,sys; print('Q1' + base64.b64encode(hashlib.sha1(open(sys.argv[1], 'rb').read()).digest()).decode())",
+        ])
+        .arg(&loader)
+        .output()
+        .unwrap();
+    let q1 = String::from_utf8_lossy(&out.stdout).trim().to_string();
     t.file(
         "etc/os-release",
         "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.20.3\n",
     )
     .file(
         "lib/apk/db/installed",
-        "C:Q1aaaaaaaaaaaaaaaaaaaaaaaaaaa=\nP:musl\nV:1.2.5-r0\nA:aarch64\nL:MIT\no:musl\nm:Natanael Copa <ncopa@alpinelinux.org>\np:so:libc.musl-aarch64.so.1=1\n\n\
+        format!("C:Q1aaaaaaaaaaaaaaaaaaaaaaaaaaa=\nP:musl\nV:1.2.5-r0\nA:aarch64\nL:MIT\no:musl\nm:Natanael Copa <ncopa@alpinelinux.org>\np:so:libc.musl-aarch64.so.1=1\nF:lib\nR:ld-musl-aarch64.so.1\na:0:0:755\nZ:{q1}\n\n\
          P:busybox\nV:1.36.1-r29\nA:aarch64\nL:GPL-2.0-only\no:busybox\nm:Sören Tempel <soeren+alpine@soeren-tempel.net>\nD:so:libc.musl-aarch64.so.1\np:cmd:sh=1.36.1-r29 cmd:busybox=1.36.1-r29\n\n\
          P:zlib\nV:1.3.1-r1\nA:aarch64\nL:Zlib\no:zlib\nm:Natanael Copa <ncopa@alpinelinux.org>\nD:so:libc.musl-aarch64.so.1\np:so:libz.so.1=1.3.1\n\n\
          P:libcurl\nV:8.9.1-r1\nA:aarch64\nL:curl\no:curl\nm:Natanael Copa <ncopa@alpinelinux.org>\nD:so:libc.musl-aarch64.so.1 so:libz.so.1 so:libnghttp2.so.14\np:so:libcurl.so.4=4.8.0\n\n\
-         P:curl\nV:8.9.1-r1\nA:aarch64\nL:curl\no:curl\nm:Natanael Copa <ncopa@alpinelinux.org>\nD:/bin/sh so:libc.musl-aarch64.so.1 so:libcurl.so.4 !curl-doc\np:cmd:curl=8.9.1-r1\n\n",
+         P:curl\nV:8.9.1-r1\nA:aarch64\nL:curl\no:curl\nm:Natanael Copa <ncopa@alpinelinux.org>\nD:/bin/sh so:libc.musl-aarch64.so.1 so:libcurl.so.4 !curl-doc\np:cmd:curl=8.9.1-r1\n\n"),
     );
     let s = sboms_of(&t.root_str(), &t.outside());
     assert_eq!(
@@ -334,6 +416,16 @@ fn apk_tree_graph_through_so_provides() {
     assert_eq!(
         s.cdx["metadata"]["component"]["supplier"]["name"],
         "Alpine Linux"
+    );
+    // apk's Z: is a SHA-1: recorded as one, equal to sha1sum of the file.
+    let path = "/lib/ld-musl-aarch64.so.1".to_string();
+    assert_eq!(
+        files_of(&s.cdx, "musl"),
+        [(path.clone(), "SHA-1".to_string(), sha1.clone())]
+    );
+    assert_eq!(
+        spdx3_files(&s.spdx3, "musl"),
+        [(path, "sha1".to_string(), sha1)]
     );
 }
 
@@ -473,6 +565,8 @@ fn rpm_graph_equals_rpm_whatprovides() {
         )
     };
     let (_, names) = q(&["-a", "--qf", "%{NAME}\n"]);
+    let (_, algo) = q(&["base-files", "--qf", "%{FILEDIGESTALGO}\n"]);
+    let (_, rpm_digest) = q(&["base-files", "--qf", "[%{FILEDIGESTS}\n]"]);
     let mut want: BTreeSet<(String, String)> = BTreeSet::new();
     let mut want_unresolved: BTreeSet<(String, String)> = BTreeSet::new();
     for n in names.lines() {
@@ -514,6 +608,24 @@ fn rpm_graph_equals_rpm_whatprovides() {
     assert_eq!(got_unresolved, want_unresolved);
     let c = &s.cdx["components"][0];
     assert_eq!(c["supplier"]["name"], "Example Automation GmbH");
+    // File digests: rpm's own (FILEDIGESTS in FILEDIGESTALGO), named as
+    // the header says, equal to coreutils' digest of the packaged content.
+    let (alg, tool) = match algo.trim() {
+        "8" => ("SHA-256", "sha256sum"),
+        "(none)" | "1" => ("MD5", "md5sum"),
+        other => panic!("unexpected FILEDIGESTALGO {other}"),
+    };
+    assert_eq!(
+        files_of(&s.cdx, "base-files"),
+        [(
+            "/bin/sh".to_string(),
+            alg.to_string(),
+            rpm_digest.trim().to_string()
+        )]
+    );
+    let content = t.outside().join("sh-content");
+    std::fs::write(&content, "x\n").unwrap();
+    assert_eq!(digest(tool, &content), rpm_digest.trim());
 }
 
 /// The Debian minbase rootfs: all three formats valid, NTIA minimum
@@ -544,4 +656,34 @@ fn debian_minbase_sboms_meet_the_minimum_elements() {
         s.spdx2["packages"].as_array().unwrap().len(),
         comps.len() + 1
     );
+    // dpkg's md5sums: every line a file of its package, recorded as MD5
+    // (never as SHA-256), equal to md5sum of the file on disk for files
+    // nothing changed since (coreutils' programs).
+    let mut lines = 0;
+    for e in std::fs::read_dir(root.join("var/lib/dpkg/info")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "md5sums") {
+            lines += std::fs::read_to_string(&p).unwrap().lines().count();
+        }
+    }
+    let listed: usize = comps
+        .iter()
+        .map(|c| c["components"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(listed, lines, "every md5sums line is a file component");
+    let core = files_of(&s.cdx, "coreutils");
+    assert!(core.len() > 50, "{}", core.len());
+    let bins: Vec<_> = core
+        .iter()
+        .filter(|f| f.0.starts_with("/usr/bin/"))
+        .take(10)
+        .collect();
+    assert_eq!(bins.len(), 10);
+    for (path, alg, hex) in bins {
+        assert_eq!(alg, "MD5");
+        assert_eq!(&digest("md5sum", &root.join(&path[1..])), hex, "{path}");
+    }
+    let s3 = spdx3_files(&s.spdx3, "coreutils");
+    assert_eq!(s3.len(), core.len());
+    assert!(s3.iter().all(|f| f.1 == "md5"));
 }

@@ -21,19 +21,26 @@ pub const MAX_LIST: u64 = 8 << 20;
 pub fn parse_md5sums(text: &str) -> (Vec<FileHash>, Vec<(u64, String)>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (i, line) in text.lines().enumerate() {
         if line.is_empty() {
             continue;
         }
-        let ok = line
-            .split_once("  ")
-            .filter(|(h, p)| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()) && !p.is_empty());
+        let ok = line.split_once("  ").filter(|(h, p)| {
+            h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()) && !p.is_empty()
+        });
         match ok {
-            Some((h, p)) => files.push(FileHash {
-                path: format!("/{}", p.trim_start_matches('/')),
-                alg: "MD5",
-                hex: h.to_ascii_lowercase(),
-            }),
+            Some((h, p)) => {
+                let path = format!("/{}", p.trim_start_matches('/'));
+                // A path listed twice is one file (its first digest).
+                if seen.insert(path.clone()) {
+                    files.push(FileHash {
+                        path,
+                        alg: "MD5",
+                        hex: h.to_ascii_lowercase(),
+                    });
+                }
+            }
             None => errors.push((
                 i as u64 + 1,
                 "expected '<32 hex digits>  <path>'".to_string(),
@@ -85,7 +92,11 @@ pub fn apk_files(rec: &[(u8, &str)]) -> Vec<FileHash> {
 /// `same` packages: `<name>:<arch>.md5sums`); a package without one has no
 /// files recorded (dpkg writes none for packages without files).
 pub fn read_dpkg(root: &RootFs, f: &mut Found) {
-    for p in f.packages.iter_mut().filter(|p| p.source == PackageSource::Dpkg) {
+    for p in f
+        .packages
+        .iter_mut()
+        .filter(|p| p.source == PackageSource::Dpkg)
+    {
         let key = p.binary_name.as_deref().unwrap_or(&p.name);
         let path = format!("/var/lib/dpkg/info/{key}.md5sums");
         let Ok(bytes) = root.read_limited(&path, MAX_LIST) else {

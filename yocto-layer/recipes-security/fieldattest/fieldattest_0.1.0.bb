@@ -25,13 +25,15 @@ CARGO_BUILD_FLAGS += "-p fieldattest-agent"
 CARGO_BUILD_FLAGS += "${PACKAGECONFIG_CONFARGS}"
 
 PACKAGECONFIG ??= ""
-# The native image check writes SPDX next to CycloneDX; the device build
-# leaves it out (flash).
-PACKAGECONFIG:class-native ??= "spdx"
+# The native image check writes SPDX next to CycloneDX and lists every
+# package's files with their digests; the device build leaves both out (flash).
+PACKAGECONFIG:class-native ??= "spdx sbom-files"
 # Read the sqlite rpm database of package_rpm images (bundles SQLite).
 PACKAGECONFIG[rpm-sqlite] = "--features fieldattest-agent/rpm-sqlite,,"
 # SPDX 2.3 JSON and SPDX 3.0.1 JSON-LD SBOM formats (scan --format spdx-json|spdx3).
 PACKAGECONFIG[spdx] = "--features fieldattest-agent/spdx,,"
+# Each package's files with the digest its database records, in the SBOM.
+PACKAGECONFIG[sbom-files] = "--features fieldattest-agent/sbom-files,,"
 
 USERADD_PACKAGES = "${PN}"
 USERADD_PARAM:${PN} = "--system --no-create-home --home-dir /nonexistent --shell /bin/false --user-group fieldattest"
