@@ -34,6 +34,7 @@ fuzz_target!(|data: &[u8]| {
             ["/bin/sh".to_string(), "/usr/bin/perl".to_string()].into();
         rpm::files_in(data, &wanted)
     });
+    let _ = budget::check("rpm::file_hashes", n, || rpm::file_hashes(data));
     let _ = budget::check("hardware::fdt_root", n, || hardware::fdt_root(data));
     let _ = budget::check("os::elf_machine", n, || os::elf_machine(data));
     let _ = budget::check("binaries::for_each_string", n, || {

@@ -4,15 +4,16 @@
 //! files (`inventory::opkg`), Alpine `lib/apk/db/installed`
 //! (`inventory::apk`), and Debian copyright / license strings
 //! (`inventory::license`: DEP-5 and the SPDX mapping of database license
-//! fields; `inventory::copyright`: free-form copyright files), and the
-//! dependency resolver (`inventory::depends`). Every input goes to every parser, each call within the linear
+//! fields; `inventory::copyright`: free-form copyright files), the
+//! dependency resolver (`inventory::depends`) and the file lists with
+//! digests (`inventory::files`: dpkg md5sums, apk F:/R:/Z:). Every input goes to every parser, each call within the linear
 //! budget of `budget.rs`.
 //!
 //! `fuzz/run-all.sh` runs it; by hand:
 //! `RUSTC_BOOTSTRAP=1 cargo fuzz run image_packages fuzz/corpus/image_packages fuzz/seeds/image_packages`
 #![no_main]
 
-use fieldattest_scan::inventory::{apk, control, copyright, depends, dpkg, license, opkg};
+use fieldattest_scan::inventory::{apk, control, copyright, depends, dpkg, files, license, opkg};
 use libfuzzer_sys::fuzz_target;
 
 #[path = "budget.rs"]
@@ -45,6 +46,14 @@ fuzz_target!(|data: &[u8]| {
         apk::parse_installed(&t, apk::INSTALLED)
     });
     let _ = budget::check("license::from_dep5", n, || license::from_dep5(&t));
+    let _ = budget::check("files::parse_md5sums", n, || files::parse_md5sums(&t));
+    let _ = budget::check("files::apk_files", n, || {
+        let rec: Vec<(u8, &str)> = t
+            .lines()
+            .filter_map(|l| Some((*l.as_bytes().first()?, l.get(2..)?)))
+            .collect();
+        files::apk_files(&rec)
+    });
     let _ = budget::check("copyright::from_free_form", n, || {
         copyright::from_free_form(&t)
     });

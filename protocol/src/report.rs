@@ -197,7 +197,10 @@ pub struct Package {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unresolved: Vec<String>,
     /// The package's files with the digest its database records (ISSUE19,
-    /// feature `sbom-files` of the scanner): for the SBOM, not the report.
+    /// feature `sbom-files`): for the SBOM, not the report. Absent from
+    /// builds without the feature (the device's: no drop or clone code for
+    /// it in the flash budget).
+    #[cfg(feature = "sbom-files")]
     #[serde(skip)]
     pub files: Vec<FileHash>,
 }
@@ -262,6 +265,7 @@ impl Package {
             provides: Vec::new(),
             depends_on: Vec::new(),
             unresolved: Vec::new(),
+            #[cfg(feature = "sbom-files")]
             files: Vec::new(),
         }
     }

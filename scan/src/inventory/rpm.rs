@@ -145,7 +145,9 @@ fn int32s(data: &[u8], (tag, ty, off, count): Entry) -> Result<Vec<u32>, String>
         .collect())
 }
 
+#[cfg(feature = "sbom-files")]
 const TAG_FILEDIGESTS: i32 = 1035;
+#[cfg(feature = "sbom-files")]
 const TAG_FILEDIGESTALGO: i32 = 5011;
 
 /// The files of a header with their `FILEDIGESTS`, in the header's
