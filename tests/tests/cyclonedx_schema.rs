@@ -202,9 +202,18 @@ fn yocto_record_gives_cpes_and_vex() {
         .as_str()
         .unwrap()
         .contains("%2Ccpe:2.3:%2A:haxx:libcurl:8.7.1:"));
+    // No source identifies plc-runtime: the SBOM gives it OE-core's
+    // default identity, says so, and asserts no identity evidence.
     let plc = comp("plc-runtime");
+    assert_eq!(
+        plc["cpe"], "cpe:2.3:*:*:plc-runtime:2.1:*:*:*:*:*:*:*",
+        "{plc}"
+    );
+    assert!(plc.get("evidence").is_none(), "{plc}");
     assert!(
-        plc.get("cpe").is_none() && plc.get("evidence").is_none(),
+        serde_json::to_string(&plc["properties"])
+            .unwrap()
+            .contains("fieldattest:cpe:basis"),
         "{plc}"
     );
     assert!(!plc["purl"].as_str().unwrap().contains("cpe="));
@@ -285,13 +294,21 @@ fn openwrt_tree_gets_cpes_from_the_maintained_table() {
         cpe("libopenssl3"),
         "cpe:2.3:a:openssl:openssl:3.0.15:*:*:*:*:*:*:*"
     );
-    // hostapd from a git snapshot: no release to name, so no CPE.
-    assert_eq!(cpe("wpad-basic-mbedtls"), Value::Null);
+    // hostapd from a git snapshot: no release to match advisories with, so
+    // only the SBOM's default identity (never matched: it is not in the
+    // report's `cpe`).
+    assert_eq!(
+        cpe("wpad-basic-mbedtls"),
+        "cpe:2.3:*:*:wpad-basic-mbedtls:2024.03.09:*:*:*:*:*:*:*"
+    );
     assert_eq!(
         cpe("kernel"),
         "cpe:2.3:o:linux:linux_kernel:6.6.73:*:*:*:*:*:*:*"
     );
-    assert_eq!(cpe("luci-app-firewall"), Value::Null);
+    assert_eq!(
+        cpe("luci-app-firewall"),
+        "cpe:2.3:*:*:luci-app-firewall:24.086.45142:*:*:*:*:*:*:*"
+    );
     let purl = comps.iter().find(|c| c["name"] == "libopenssl3").unwrap()["purl"]
         .as_str()
         .unwrap();

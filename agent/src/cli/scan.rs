@@ -13,11 +13,11 @@ pub const COMMAND: Command = Command {
     name: "scan",
     bit: flags::SCAN,
     usage: "\
-fieldattest scan [--root DIR] [--format text|json|cyclonedx|spdx-json|spdx3] [--output FILE]
-                 [--write FORMAT=FILE]... [--sl 1..4] [--accept FILE]
-                 [--fail-on SEVERITY] [--cred-budget-ms MS|unlimited]
-                 [--no-cred-check] [--state-dir DIR] [--max-file-size BYTES]
-                 [--hardware-ids]",
+fieldattest scan [--root DIR] [--format text|json|cyclonedx|spdx-json|spdx3]
+                 [--output FILE] [--write FORMAT=FILE]... [--sl 1..4]
+                 [--accept FILE] [--fail-on SEVERITY]
+                 [--cred-budget-ms MS|unlimited] [--no-cred-check]
+                 [--state-dir DIR] [--max-file-size BYTES] [--hardware-ids]",
     about: "Inventory the software of this device (--root /, the default) or of \
             an image / mounted rootfs (--root DIR), evaluate the IEC 62443-4-2 \
             rules, and print the report. --write renders more formats of the \

@@ -1,19 +1,16 @@
 //! HTTPS API (profile §8) on axum/hyper with rustls (TLS 1.3 only, ring provider), optional
 //! client-certificate authentication, and hard limits: body size before reading, TLS handshake
-//! and header read timeouts, a concurrency limit. Errors are JSON `{"error": REASON, "code":
-//! CODE}`: the human reason and the protocol's stable refusal code
-//! (`fieldattest_protocol::rejection`); the HTTP status of each code is chosen here, in
-//! [`status`], and nowhere else.
+//! and header read timeouts, a concurrency limit. Errors are JSON `{"error": REASON, "code": CODE}`:
+//! the human reason and the protocol's stable refusal code (`fieldattest_protocol::rejection`);
+//! the HTTP status of each code is chosen here, in [`status`], and nowhere else.
 //!
 //! Two listeners, each with its own router built from the one route table [`ROUTES`]: the device
-//! channel (`--listen`: `/attestation/v1/*`, `/healthz`) and the operator side
-//! (`--operator-listen`: the console, `/login`, `/logout`, `/report/{id}`, the actions and
-//! `/api/v1/*`). A route of one side does not exist on the other (404). Every operator route
-//! names the least role it needs and runs behind `auth::guard`.
-//!
-//! `device.rs` holds the device channel's handlers, `operator.rs` the operator side's, `auth.rs`
-//! identity and authorization, `actions.rs` the operator actions; this module assembles the
-//! routers, TLS and the accept loops.
+//! channel (`--listen`: `/attestation/v1/*`, `/healthz`) and the operator side (`--operator-listen`:
+//! the console, `/login`, `/logout`, `/report/{id}`, the actions and `/api/v1/*`). A route of one
+//! side does not exist on the other (404). Every operator route names the least role it needs and
+//! runs behind `auth::guard`. `device.rs` holds the device channel's handlers, `operator.rs` the
+//! operator side's, `auth.rs` identity and authorization, `actions.rs` the operator actions; this
+//! module assembles the routers, TLS and the accept loops.
 
 pub mod actions;
 pub mod auth;

@@ -218,6 +218,46 @@ impl Component {
         out
     }
 
+    /// Name and e-mail of the component's supplier (or manufacturer) or,
+    /// with `publisher`, of its publisher (a maintainer field as written:
+    /// `Name <mail>`); None without a name.
+    pub fn party(&self, publisher: bool) -> Option<(String, Option<String>)> {
+        let (name, mail) = if publisher {
+            let p = self.publisher.as_deref()?;
+            match p.rsplit_once('<') {
+                Some((n, rest)) if rest.trim_end().ends_with('>') => {
+                    (n, Some(rest.trim_end().trim_end_matches('>')))
+                }
+                _ => (p, None),
+            }
+        } else {
+            let s = self.supplier.as_ref().or(self.manufacturer.as_ref())?;
+            (
+                s.name.as_deref()?,
+                s.contact.iter().find_map(|x| x.email.as_deref()),
+            )
+        };
+        let name = name.trim();
+        (!name.is_empty()).then(|| {
+            (
+                name.to_string(),
+                mail.map(|m| m.trim().to_string()).filter(|m| !m.is_empty()),
+            )
+        })
+    }
+
+    /// "built from source package NAME [VERSION]", from the agent's
+    /// properties.
+    pub fn source_info(&self) -> Option<String> {
+        let src = self.props("fieldattest:package:source_package").next()?;
+        let ver = self
+            .props("fieldattest:package:source_version")
+            .next()
+            .map(|v| format!(" {v}"))
+            .unwrap_or_default();
+        Some(format!("built from source package {src}{ver}"))
+    }
+
     /// The declared license: an SPDX expression (CycloneDX `expression` or
     /// a license `id`), else the names as written (not an expression).
     pub fn declared_license(&self) -> DeclaredLicense<'_> {

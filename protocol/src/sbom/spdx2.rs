@@ -23,24 +23,11 @@ use super::{
 };
 use serde_json::{json, Value};
 
-/// An SPDX 2.3 actor of a CycloneDX entity: `Organization: name (email)`.
+/// An SPDX 2.3 actor of a component's supplier or publisher:
+/// `Organization: name (email)` (parentheses and angle brackets dropped
+/// from the parts: the actor syntax has no quoting).
 fn actor(c: &Component, publisher: bool) -> Option<String> {
-    let (name, mail) = if publisher {
-        (c.publisher.as_deref()?, None)
-    } else {
-        let s = c.supplier.as_ref().or(c.manufacturer.as_ref())?;
-        (
-            s.name.as_deref()?,
-            s.contact.iter().find_map(|x| x.email.as_deref()),
-        )
-    };
-    // A publisher is a maintainer field as written: `Name <mail>`.
-    let (name, mail) = match (publisher, name.rsplit_once('<')) {
-        (true, Some((n, rest))) if rest.trim_end().ends_with('>') => {
-            (n, Some(rest.trim_end().trim_end_matches('>')))
-        }
-        _ => (name, mail),
-    };
+    let (name, mail) = c.party(publisher)?;
     let clean = |s: &str| -> String {
         s.chars()
             .filter(|c| !matches!(c, '(' | ')' | '<' | '>') && !c.is_control())
@@ -48,11 +35,11 @@ fn actor(c: &Component, publisher: bool) -> Option<String> {
             .trim()
             .to_string()
     };
-    let name = clean(name);
+    let name = clean(&name);
     if name.is_empty() {
         return None;
     }
-    Some(match mail.map(clean).filter(|m| !m.is_empty()) {
+    Some(match mail.as_deref().map(clean).filter(|m| !m.is_empty()) {
         Some(m) => format!("Organization: {name} ({m})"),
         None => format!("Organization: {name}"),
     })
@@ -172,13 +159,8 @@ pub fn render(b: &Bom) -> Result<String, String> {
                  CycloneDX and SPDX 3 renderings of this SBOM (SPDX 2.3 files need a SHA-1)"
             ));
         }
-        if let Some(src) = c.props("fieldattest:package:source_package").next() {
-            let ver = c
-                .props("fieldattest:package:source_version")
-                .next()
-                .map(|v| format!(" {v}"))
-                .unwrap_or_default();
-            p["sourceInfo"] = json!(format!("built from source package {src}{ver}"));
+        if let Some(si) = c.source_info() {
+            p["sourceInfo"] = json!(si);
         }
         packages.push(p);
     }

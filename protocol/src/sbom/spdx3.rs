@@ -62,31 +62,17 @@ fn algorithm(alg: &str) -> Option<&'static str> {
     })
 }
 
-/// Name and e-mail of a component's supplier (or manufacturer) or, with
-/// `publisher`, of its publisher (`Name <mail>` as written).
-fn party(c: &Component, publisher: bool) -> Option<(String, Option<String>)> {
-    let (name, mail) = if publisher {
-        let p = c.publisher.as_deref()?;
-        match p.rsplit_once('<') {
-            Some((n, rest)) if rest.trim_end().ends_with('>') => {
-                (n, Some(rest.trim_end().trim_end_matches('>')))
-            }
-            _ => (p, None),
-        }
-    } else {
-        let s = c.supplier.as_ref().or(c.manufacturer.as_ref())?;
-        (
-            s.name.as_deref()?,
-            s.contact.iter().find_map(|x| x.email.as_deref()),
-        )
-    };
-    let name = name.trim();
-    (!name.is_empty()).then(|| {
-        (
-            name.to_string(),
-            mail.map(|m| m.trim().to_string()).filter(|m| !m.is_empty()),
-        )
-    })
+/// `verifiedUsing` of a component: its hashes in SPDX 3 algorithms.
+fn verified_using(c: &Component) -> Option<Value> {
+    let hashes: Vec<Value> = c
+        .hashes
+        .iter()
+        .filter_map(|h| {
+            let a = algorithm(&h.alg)?;
+            is_hex(&h.content).then(|| json!({"type": "Hash", "algorithm": a, "hashValue": h.content.to_ascii_lowercase()}))
+        })
+        .collect();
+    (!hashes.is_empty()).then_some(Value::Array(hashes))
 }
 
 /// Renders `b` as an SPDX 3.0.1 JSON-LD document.
@@ -211,33 +197,20 @@ pub fn render(b: &Bom) -> Result<String, String> {
         if !cpes.is_empty() {
             p["externalIdentifier"] = Value::Array(cpes);
         }
-        if let Some(s) = party(c, false) {
+        if let Some(s) = c.party(false) {
             p["suppliedBy"] = json!(org_id(&mut graph, &mut elements, s));
         }
-        if let Some(s) = party(c, true) {
+        if let Some(s) = c.party(true) {
             p["originatedBy"] = json!([org_id(&mut graph, &mut elements, s)]);
         }
         if let Some(d) = &c.description {
             p["description"] = json!(d);
         }
-        let hashes: Vec<Value> = c
-            .hashes
-            .iter()
-            .filter_map(|h| {
-                let a = algorithm(&h.alg)?;
-                is_hex(&h.content).then(|| json!({"type": "Hash", "algorithm": a, "hashValue": h.content.to_ascii_lowercase()}))
-            })
-            .collect();
-        if !hashes.is_empty() {
-            p["verifiedUsing"] = Value::Array(hashes);
+        if let Some(v) = verified_using(c) {
+            p["verifiedUsing"] = v;
         }
-        if let Some(src) = c.props("fieldattest:package:source_package").next() {
-            let ver = c
-                .props("fieldattest:package:source_version")
-                .next()
-                .map(|v| format!(" {v}"))
-                .unwrap_or_default();
-            p["software_sourceInfo"] = json!(format!("built from source package {src}{ver}"));
+        if let Some(si) = c.source_info() {
+            p["software_sourceInfo"] = json!(si);
         }
         match c.declared_license() {
             DeclaredLicense::Expression(e) if is_license_expression(e) => {
@@ -279,16 +252,8 @@ pub fn render(b: &Bom) -> Result<String, String> {
                 "creationInfo": CI,
                 "name": f.name,
             });
-            let hashes: Vec<Value> = f
-                .hashes
-                .iter()
-                .filter_map(|h| {
-                    let a = algorithm(&h.alg)?;
-                    is_hex(&h.content).then(|| json!({"type": "Hash", "algorithm": a, "hashValue": h.content.to_ascii_lowercase()}))
-                })
-                .collect();
-            if !hashes.is_empty() {
-                e["verifiedUsing"] = Value::Array(hashes);
+            if let Some(v) = verified_using(f) {
+                e["verifiedUsing"] = v;
             }
             graph.push(e);
             elements.push(fid.clone());
