@@ -19,12 +19,65 @@ fn layer() -> PathBuf {
 #[test]
 fn crates_inc_is_in_sync_with_cargo_lock() {
     let script = layer().join("scripts/update-crates-inc.py");
+    // At the recipe's SRCREV (this clone's history): the tree has the
+    // LICENSE with the recorded md5, Cargo.lock, the installed files and the
+    // PACKAGECONFIG features; the crates include is what that Cargo.lock
+    // gives; LICENSE is the linked crates' licenses.
     let o = Command::new("python3")
         .arg(&script)
         .arg("--check")
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let recipe_dir = layer().join("recipes-security/fieldattest");
+    let bb = std::fs::read_to_string(recipe_dir.join("fieldattest_0.1.0.bb")).unwrap();
+    let inc = recipe_dir.join("fieldattest-crates.inc");
+    let check_copy = |bb_text: &str| {
+        let t = tempfile::tempdir().unwrap();
+        let copy = t.path().join("fieldattest_0.1.0.bb");
+        std::fs::write(&copy, bb_text).unwrap();
+        let o = Command::new("python3")
+            .arg(&script)
+            .args([
+                "--recipe",
+                copy.to_str().unwrap(),
+                inc.to_str().unwrap(),
+                "--check",
+            ])
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).to_string(),
+        )
+    };
+    // A LICENSE edited by hand is caught.
+    let lic = bb.lines().find(|l| l.starts_with("LICENSE = ")).unwrap();
+    let (code, err) = check_copy(&bb.replace(lic, "LICENSE = \"Apache-2.0\""));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("LICENSE differs from the linked crates"),
+        "{err}"
+    );
+    // A stale SRCREV (the commit the recipe once pinned, from before the
+    // LICENSE file) is caught with what the tree lacks.
+    let rev = bb.lines().find(|l| l.starts_with("SRCREV = ")).unwrap();
+    let (code, err) =
+        check_copy(&bb.replace(rev, "SRCREV = \"db7ac74b94a6a34dc0b23abd36b1def110e680ba\""));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("LICENSE (LIC_FILES_CHKSUM) is not in the tree"),
+        "{err}"
+    );
+    // A PACKAGECONFIG feature the tree at SRCREV does not have.
+    let (code, err) = check_copy(&format!(
+        "{bb}PACKAGECONFIG[tpm] = \"--features fieldattest-agent/tpm,,\"\n"
+    ));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("cargo feature tpm"), "{err}");
+    // A commit this clone does not have.
+    let (code, err) = check_copy(&bb.replace(rev, &format!("SRCREV = \"{}\"", "f".repeat(40))));
+    assert_ne!(code, Some(0), "{err}");
     // A lockfile that moved on is caught.
     let t = tempfile::tempdir().unwrap();
     let lock = std::fs::read_to_string(layer().join("../Cargo.lock")).unwrap();
@@ -342,7 +395,32 @@ fn image_check_passes_clean_fails_default_password_and_honours_accept() {
     assert!(out
         .join("core-image-plc-qemuarm64.fieldattest.txt")
         .exists());
+    // Every output has its link, the text and the scanner's log included.
+    for ext in ["json", "cdx.json", "spdx.json", "spdx3.json", "txt", "log"] {
+        let link = out.join(format!("core-image-plc-qemuarm64.fieldattest.{ext}"));
+        assert_eq!(
+            std::fs::read_link(&link).unwrap(),
+            Path::new(&format!("{NAME}.{ext}")),
+            "{ext}"
+        );
+    }
     assert_one_scan(&out, NAME);
+    // No IMAGE_LINK_NAME (the link name empty): no links, no hidden files.
+    let bare = clean.outside().join("deploy-nolink");
+    let mut v = vars(&clean.root(), &bare, "high", "");
+    v.insert("FIELDATTEST_REPORT_LINK", String::new());
+    let r = run_class(&v);
+    assert!(
+        r.out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&r.out.stderr)
+    );
+    for e in std::fs::read_dir(&bare).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().into_owned();
+        assert!(!name.starts_with('.'), "hidden {name}");
+        assert!(!e.file_type().unwrap().is_symlink(), "link {name}");
+    }
 
     // A default password: the build fails and names the finding.
     let bad = image(&openssl_sha512("admin"));

@@ -22,7 +22,9 @@ FIELDATTEST_ACCEPT ??= ""
 FIELDATTEST_SL ??= "2"
 FIELDATTEST_REPORT_DIR ??= "${IMGDEPLOYDIR}"
 FIELDATTEST_REPORT_NAME ??= "${IMAGE_NAME}.fieldattest"
-FIELDATTEST_REPORT_LINK ??= "${IMAGE_LINK_NAME}.fieldattest"
+# No links when IMAGE_LINK_NAME is empty (as write_image_manifest and
+# create_symlinks decide): never a hidden ".fieldattest.json".
+FIELDATTEST_REPORT_LINK ??= "${@'${IMAGE_LINK_NAME}.fieldattest' if d.getVar('IMAGE_LINK_NAME') else ''}"
 # Where fieldattest_cve_record.bbclass writes its records (same default), the
 # package architectures of this image (searched in order, the last found wins),
 # and the room a record line leaves for its package list.
@@ -42,9 +44,13 @@ do_rootfs[depends] += "${@'virtual/kernel:do_shared_workdir' if d.getVar('FIELDA
 do_rootfs[vardeps] += "FIELDATTEST_FAIL_ON FIELDATTEST_ACCEPT FIELDATTEST_SL"
 do_rootfs[file-checksums] += "${@'%s:True' % d.getVar('FIELDATTEST_ACCEPT') if d.getVar('FIELDATTEST_ACCEPT') else ''}"
 
-# Last, after oe-core's own post-processing (empty-password removal, users,
-# systemd targets...): the check sees the rootfs the image is made of.
-ROOTFS_POSTPROCESS_COMMAND:append = " fieldattest_image_check"
+# After every ROOTFS_POSTPROCESS_COMMAND (empty-password removal, users,
+# systemd targets, and the tidy_shadowutils_files / rootfs_reproducible that
+# walnascar and later move behind appended entries) and the read-only-rootfs
+# package removal; before do_rootfs deletes the package database of images
+# without package-management (meta/lib/oe/rootfs.py _uninstall_unneeded):
+# the check sees the rootfs the image is made of, with its database.
+ROOTFS_POSTUNINSTALL_COMMAND:append = " fieldattest_image_check"
 
 # The image's CVE record, /usr/share/fieldattest/cve-record.jsonl: one line per
 # recipe of an installed package (opkg, dpkg or rpm database of the rootfs;
@@ -182,11 +188,11 @@ fieldattest_image_check () {
         bbfatal "fieldattest: the scan of $root failed (exit $rc): $(cat "$out/$name.log")"
     fi
     if [ -n "$link" ] && [ "$link" != "$name" ]; then
-        ln -sf "$name.json" "$out/$link.json"
-        ln -sf "$name.cdx.json" "$out/$link.cdx.json"
-        ln -sf "$name.spdx.json" "$out/$link.spdx.json"
-        ln -sf "$name.spdx3.json" "$out/$link.spdx3.json"
-        ln -sf "$name.txt" "$out/$link.txt"
+        for ext in json cdx.json spdx.json spdx3.json txt log; do
+            if [ -e "$out/$name.$ext" ]; then
+                ln -sfn "$name.$ext" "$out/$link.$ext"
+            fi
+        done
     fi
     if [ -z "$levels" ]; then
         bbnote "fieldattest: report in $out/$name.json (FIELDATTEST_FAIL_ON = none)"

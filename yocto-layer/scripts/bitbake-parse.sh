@@ -26,7 +26,7 @@ grep -E '^(S|PV|CARGO_BUILD_FLAGS)=' env.txt | cut -c1-200
 grep -q -- '-p fieldattest-agent' env.txt
 bitbake -e fieldattest-native | grep -E '^S=' | cut -c1-200
 bitbake -e core-image-minimal >img.txt
-grep -o 'ROOTFS_POSTPROCESS_COMMAND=.*' img.txt | grep -q 'fieldattest_image_check"$' \
-    || { echo "fieldattest_image_check is not the last rootfs post-process command"; exit 1; }
+grep -o '^ROOTFS_POSTUNINSTALL_COMMAND=.*' img.txt | grep -q 'fieldattest_image_check"$' \
+    || { echo "fieldattest_image_check is not the last rootfs post-uninstall command"; exit 1; }
 grep -q "fieldattest-native:do_populate_sysroot" img.txt
 echo "bitbake-parse: OK ($(basename "$OE"), bitbake $(git -C "$BB" describe --always 2>/dev/null || echo ?))"

@@ -1,15 +1,38 @@
 #!/usr/bin/env python3
-"""Regenerates recipes-security/fieldattest/fieldattest-crates.inc from the
-workspace's Cargo.lock, in the format of oe-core's `bitbake -c update_crates`
-(cargo-update-recipe-crates.bbclass): one crate:// SRC_URI entry and one
-sha256sum per registry package. `--check` compares instead of writing and
-fails when they differ (run by the test suite, so a dependency change can
-never silently break the recipe). Also refuses git dependencies (the recipe
-would need hand-written git:// entries) and aws-lc (cmake/C cross builds).
+"""Keeps the recipe buildable at the commit it fetches (its SRCREV).
 
-Usage: update-crates-inc.py [--check] [CARGO_LOCK] [CRATES_INC]
+The recipe (recipes-security/fieldattest/fieldattest_0.1.0.bb) builds the
+tree at SRCREV, never the working tree: what it needs must be checked there.
+From `git show $SRCREV:…` this script
+
+- regenerates recipes-security/fieldattest/fieldattest-crates.inc from that
+  commit's Cargo.lock, in the format of oe-core's `bitbake -c update_crates`
+  (cargo-update-recipe-crates.bbclass): one crate:// SRC_URI entry and one
+  sha256sum per registry package (git dependencies and aws-lc refused);
+- computes the recipe's LICENSE from the crates linked into
+  fieldattest-agent at that commit (`cargo metadata` of the tree at SRCREV:
+  normal dependencies reachable from the agent for aarch64-unknown-linux-musl
+  with every PACKAGECONFIG feature, proc-macros left out), SPDX operators
+  written as OE's (`AND` → `&`, `OR` → `|`);
+- checks that the tree at SRCREV has what the recipe uses: the LICENSE file
+  with the md5 of LIC_FILES_CHKSUM, Cargo.lock, every `${S}/…` file the recipe
+  installs, and every cargo feature its PACKAGECONFIG names.
+
+Usage:
+  update-crates-inc.py --check          check all of the above (the test suite runs it)
+  update-crates-inc.py --bump REV       set SRCREV to REV (a commit of this clone),
+                                        rewrite the crates .inc and LICENSE from it
+  update-crates-inc.py                  rewrite the .inc and LICENSE at the current SRCREV
+  update-crates-inc.py [--check] CARGO_LOCK [CRATES_INC]
+                                        only the .inc, from a given lock file
+  --recipe BB INC (first)               work on another copy of the recipe and include
 """
+import hashlib
+import json
+import re
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 try:
@@ -19,9 +42,13 @@ except ImportError:  # Python < 3.11
 
 HERE = Path(__file__).resolve().parent
 LAYER = HERE.parent
-DEFAULT_LOCK = LAYER.parent / "Cargo.lock"
-DEFAULT_INC = LAYER / "recipes-security" / "fieldattest" / "fieldattest-crates.inc"
+TOP = LAYER.parent
+RECIPE_DIR = LAYER / "recipes-security" / "fieldattest"
+DEFAULT_BB = RECIPE_DIR / "fieldattest_0.1.0.bb"
+DEFAULT_INC = RECIPE_DIR / "fieldattest-crates.inc"
 REGISTRY = "registry+https://github.com/rust-lang/crates.io-index"
+TARGET = "aarch64-unknown-linux-musl"
+ROOT = "fieldattest-agent"
 
 
 def render(lock_text: str) -> str:
@@ -48,10 +75,171 @@ def render(lock_text: str) -> str:
     return "\n".join(out) + "\n"
 
 
+def git(*args, binary=False):
+    r = subprocess.run(["git", "-C", str(TOP), *args], capture_output=True)
+    if r.returncode != 0:
+        raise SystemExit(f"git {' '.join(args)}: {r.stderr.decode(errors='replace').strip()}")
+    return r.stdout if binary else r.stdout.decode()
+
+
+def srcrev(bb_text: str) -> str:
+    m = re.search(r'^SRCREV = "([0-9a-f]{40})"$', bb_text, re.M)
+    if not m:
+        raise SystemExit('the recipe has no SRCREV = "<40 hex digits>" line')
+    return m.group(1)
+
+
+def features(bb_text: str):
+    """Every cargo feature a PACKAGECONFIG option of the recipe turns on."""
+    return sorted(set(re.findall(r"--features fieldattest-agent/([\w-]+)", bb_text)))
+
+
+def spdx_to_oe(expr: str):
+    """An SPDX expression as OE LICENSE terms (joined by `&` by the caller):
+    'MIT OR Apache-2.0' → ['(Apache-2.0 | MIT)'], 'Apache-2.0 AND ISC' →
+    ['Apache-2.0', 'ISC']; alternatives sorted so the same choice is one term."""
+    e = expr.replace("/", " OR ")  # old crates write "MIT/Apache-2.0"
+    e = re.sub(r"\s+WITH\s+", "-with-", e.strip())
+    if "(" in e:
+        e = re.sub(r"\bOR\b", "|", re.sub(r"\bAND\b", "&", e))
+        return ["(" + re.sub(r"\s+", " ", e) + ")"]
+    terms = []
+    for conj in re.split(r"\s+AND\s+", e):
+        alts = sorted(set(re.split(r"\s+OR\s+", conj)))
+        terms.append(alts[0] if len(alts) == 1 else "(" + " | ".join(alts) + ")")
+    return terms
+
+
+def linked_crates(workspace: Path, feats):
+    """Packages reachable from the agent through normal dependencies for
+    TARGET with `feats`; proc-macros run in the compiler and are not linked."""
+    cmd = ["cargo", "metadata", "--format-version", "1", "--locked",
+           "--filter-platform", TARGET, "--manifest-path", str(workspace / "Cargo.toml")]
+    if feats:
+        cmd += ["--features", ",".join(f"{ROOT}/{f}" for f in feats)]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit(f"cargo metadata at SRCREV failed: {r.stderr.strip()[-2000:]}")
+    meta = json.loads(r.stdout)
+    pkgs = {p["id"]: p for p in meta["packages"]}
+    nodes = {n["id"]: n for n in meta["resolve"]["nodes"]}
+
+    def proc_macro(i):
+        return any("proc-macro" in t["kind"] for t in pkgs[i]["targets"])
+
+    start = [i for i, p in pkgs.items() if p["name"] == ROOT]
+    if not start:
+        raise SystemExit(f"no {ROOT} package at SRCREV")
+    seen, todo = set(), start
+    while todo:
+        i = todo.pop()
+        if i in seen or proc_macro(i):
+            continue
+        seen.add(i)
+        todo += [d["pkg"] for d in nodes[i]["deps"] if any(k["kind"] is None for k in d["dep_kinds"])]
+    return [pkgs[i] for i in seen]
+
+
+def license_at(rev: str, feats) -> str:
+    with tempfile.TemporaryDirectory() as t:
+        tar = git("archive", "--format=tar", rev, binary=True)
+        subprocess.run(["tar", "-x", "-C", t], input=tar, check=True)
+        crates = linked_crates(Path(t), feats)
+    terms, missing = set(), []
+    for p in crates:
+        if not p.get("license"):
+            missing.append(f"{p['name']} {p['version']}")
+            continue
+        terms.update(spdx_to_oe(p["license"]))
+    if missing:
+        raise SystemExit(f"crates without an SPDX license expression: {missing}")
+    return " & ".join(sorted(terms, key=lambda t: (t.startswith("("), t)))
+
+
+LICENSE_RE = re.compile(r'^LICENSE = "([^"]*)"$', re.M)
+
+
+def tree_problems(rev: str, bb_text: str):
+    """What the recipe needs that the tree at `rev` lacks."""
+    problems = []
+    files = set(git("ls-tree", "-r", "--name-only", rev).split("\n"))
+    m = re.search(r'LIC_FILES_CHKSUM = "file://([^;"]+);md5=([0-9a-f]{32})"', bb_text)
+    if not m:
+        problems.append("the recipe has no LIC_FILES_CHKSUM file://PATH;md5=…")
+    elif m.group(1) not in files:
+        problems.append(f"{m.group(1)} (LIC_FILES_CHKSUM) is not in the tree")
+    else:
+        md5 = hashlib.md5(git("show", f"{rev}:{m.group(1)}", binary=True)).hexdigest()
+        if md5 != m.group(2):
+            problems.append(f"{m.group(1)} has md5 {md5}, LIC_FILES_CHKSUM says {m.group(2)}")
+    needed = {"Cargo.lock", "Cargo.toml"} | set(re.findall(r"\$\{S\}/([\w./-]+)", bb_text))
+    problems += [f"{f} (used by the recipe) is not in the tree" for f in sorted(needed - files)]
+    if "agent/Cargo.toml" in files:
+        manifest = tomllib.loads(git("show", f"{rev}:agent/Cargo.toml"))
+        have = set(manifest.get("features", {}))
+        problems += [f"cargo feature {f} (PACKAGECONFIG) is not in agent/Cargo.toml"
+                     for f in features(bb_text) if f not in have]
+    return problems
+
+
+def check_at_srcrev(bb: Path, inc: Path) -> int:
+    bb_text = bb.read_text()
+    rev = srcrev(bb_text)
+    git("cat-file", "-e", f"{rev}^{{commit}}")
+    problems = tree_problems(rev, bb_text)
+    if problems:
+        # The rest (the crates, their licenses) is read from that tree too.
+        print(f"the recipe cannot build SRCREV {rev[:12]}: " + "; ".join(problems)
+              + " (bump it: yocto-layer/scripts/update-crates-inc.py --bump REV)", file=sys.stderr)
+        return 1
+    want_inc = render(git("show", f"{rev}:Cargo.lock"))
+    if (inc.read_text() if inc.exists() else "") != want_inc:
+        problems.append(f"{inc.name} differs from what {rev[:12]}'s Cargo.lock gives")
+    want_lic = license_at(rev, features(bb_text))
+    have = LICENSE_RE.search(bb_text)
+    if not have or have.group(1) != want_lic:
+        problems.append(f'LICENSE differs from the linked crates\' licenses at {rev[:12]}: want "{want_lic}"')
+    if problems:
+        print(f"the recipe cannot build SRCREV {rev[:12]} as it is: " + "; ".join(problems)
+              + " (fix, or bump: yocto-layer/scripts/update-crates-inc.py --bump REV)", file=sys.stderr)
+        return 1
+    print(f"SRCREV {rev[:12]}: tree, {want_inc.count('crate://')} crates and LICENSE agree with the recipe")
+    return 0
+
+
+def write_at(rev: str, bb: Path, inc: Path) -> int:
+    bb_text = bb.read_text()
+    git("cat-file", "-e", f"{rev}^{{commit}}")
+    problems = tree_problems(rev, bb_text)
+    if problems:
+        raise SystemExit(f"{rev[:12]} cannot be built by this recipe: " + "; ".join(problems))
+    inc.write_text(render(git("show", f"{rev}:Cargo.lock")))
+    lic = license_at(rev, features(bb_text))
+    bb_text = re.sub(r'^SRCREV = "[0-9a-f]{40}"$', f'SRCREV = "{rev}"', bb_text, flags=re.M)
+    bb_text = LICENSE_RE.sub(f'LICENSE = "{lic}"', bb_text)
+    bb.write_text(bb_text)
+    print(f"SRCREV {rev[:12]}: wrote {inc.name} and LICENSE")
+    return 0
+
+
 def main(argv):
     check = "--check" in argv
     args = [a for a in argv if a != "--check"]
-    lock = Path(args[0]) if args else DEFAULT_LOCK
+    bb, inc = DEFAULT_BB, DEFAULT_INC
+    if args[:1] == ["--recipe"]:  # another copy of the recipe and include (tests)
+        if len(args) < 3:
+            raise SystemExit("--recipe BB INC")
+        bb, inc, args = Path(args[1]), Path(args[2]), args[3:]
+    if args[:1] == ["--bump"]:
+        if len(args) != 2:
+            raise SystemExit("--bump REV")
+        return write_at(git("rev-parse", f"{args[1]}^{{commit}}").strip(), bb, inc)
+    if not args:
+        if check:
+            return check_at_srcrev(bb, inc)
+        return write_at(srcrev(bb.read_text()), bb, inc)
+    # An explicit lock file: only the crates include.
+    lock = Path(args[0])
     inc = Path(args[1]) if len(args) > 1 else DEFAULT_INC
     want = render(lock.read_text())
     if check:
