@@ -200,6 +200,7 @@ impl Component {
     /// (CycloneDX 1.6 array or 1.5 object), without duplicates.
     pub fn cpes(&self) -> Vec<&str> {
         let mut out: Vec<&str> = self.cpe.as_deref().into_iter().collect();
+        let mut seen: std::collections::HashSet<&str> = out.iter().copied().collect();
         let identity = self.evidence.as_ref().and_then(|e| e.get("identity"));
         let items: Vec<&Value> = match identity {
             Some(Value::Array(a)) => a.iter().collect(),
@@ -209,7 +210,7 @@ impl Component {
         for i in items {
             if i.get("field").and_then(Value::as_str) == Some("cpe") {
                 if let Some(c) = i.get("concludedValue").and_then(Value::as_str) {
-                    if !out.contains(&c) {
+                    if seen.insert(c) {
                         out.push(c);
                     }
                 }
@@ -429,6 +430,44 @@ pub fn index(b: &Bom) -> Indexed<'_> {
         root,
         by_ref,
     }
+}
+
+/// One component's place in the dependency graph: the components it
+/// depends on (indices into [`Indexed::items`], each once, in the order
+/// first named) and the unresolved clauses the agent recorded.
+pub struct Edges<'a> {
+    pub from: usize,
+    pub to: Vec<usize>,
+    pub unresolved: Vec<&'a str>,
+}
+
+/// The graph of `b`: one entry per component the `dependencies` list names
+/// (its first entry; references to unknown components dropped). Linear in
+/// the input: duplicates are found through a set, never by scanning.
+pub fn edges<'a>(b: &'a Bom, ix: &Indexed<'a>) -> Vec<Edges<'a>> {
+    let mut listed = vec![false; ix.items.len()];
+    let mut out = Vec::new();
+    for d in &b.dependencies {
+        let Some(&from) = ix.by_ref.get(d.rf.as_str()) else {
+            continue;
+        };
+        if std::mem::replace(&mut listed[from], true) {
+            continue;
+        }
+        let mut seen = std::collections::HashSet::new();
+        let to = d
+            .depends_on
+            .iter()
+            .filter_map(|t| ix.by_ref.get(t.as_str()).copied())
+            .filter(|t| seen.insert(*t))
+            .collect();
+        out.push(Edges {
+            from,
+            to,
+            unresolved: ix.items[from].props(UNRESOLVED_PROP).collect(),
+        });
+    }
+    out
 }
 
 /// Unresolved dependency clauses the agent recorded on a component.

@@ -18,8 +18,8 @@
 //!   not list gets no DEPENDS_ON at all (unknown).
 
 use super::{
-    id_safe, index, is_license_expression, license_refs, purpose, serial_uuid, spdx_time, tool,
-    Bom, Component, DeclaredLicense, UNRESOLVED_PROP,
+    edges, id_safe, index, is_license_expression, license_refs, purpose, serial_uuid, spdx_time,
+    tool, Bom, Component, DeclaredLicense,
 };
 use serde_json::{json, Value};
 
@@ -82,6 +82,7 @@ pub fn render(b: &Bom) -> Result<String, String> {
         .map(|(i, c)| format!("SPDXRef-Package-{i}-{}", id_safe(&c.name, 64)))
         .collect();
     let mut extracted: Vec<String> = Vec::new();
+    let mut extracted_seen = std::collections::HashSet::new();
     let mut packages = Vec::with_capacity(ix.items.len());
     for (c, id) in ix.items.iter().zip(&ids) {
         let mut p = json!({
@@ -109,7 +110,7 @@ pub fn render(b: &Bom) -> Result<String, String> {
             DeclaredLicense::Expression(e) if is_license_expression(e) => {
                 p["licenseDeclared"] = json!(e);
                 for r in license_refs(e) {
-                    if !extracted.iter().any(|x| x == r) {
+                    if extracted_seen.insert(r) {
                         extracted.push(r.to_string());
                     }
                 }
@@ -174,27 +175,17 @@ pub fn render(b: &Bom) -> Result<String, String> {
             _ => rels.push(rel("SPDXRef-DOCUMENT", "DESCRIBES", &ids[i])),
         }
     }
-    let mut listed = vec![false; ix.items.len()];
-    for d in &b.dependencies {
-        let Some(&from) = ix.by_ref.get(d.rf.as_str()) else {
-            continue;
-        };
-        if std::mem::replace(&mut listed[from], true) {
-            continue;
+    for e in edges(b, &ix) {
+        for &t in &e.to {
+            rels.push(rel(&ids[e.from], "DEPENDS_ON", &ids[t]));
         }
-        let before = rels.len();
-        for to in &d.depends_on {
-            if let Some(&t) = ix.by_ref.get(to.as_str()) {
-                rels.push(rel(&ids[from], "DEPENDS_ON", &ids[t]));
-            }
-        }
-        for u in ix.items[from].props(UNRESOLVED_PROP) {
-            let mut r = rel(&ids[from], "DEPENDS_ON", "NOASSERTION");
+        for u in &e.unresolved {
+            let mut r = rel(&ids[e.from], "DEPENDS_ON", "NOASSERTION");
             r["comment"] = json!(format!("unresolved dependency: {u}"));
             rels.push(r);
         }
-        if rels.len() == before {
-            rels.push(rel(&ids[from], "DEPENDS_ON", "NONE"));
+        if e.to.is_empty() && e.unresolved.is_empty() {
+            rels.push(rel(&ids[e.from], "DEPENDS_ON", "NONE"));
         }
     }
 

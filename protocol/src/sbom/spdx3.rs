@@ -19,8 +19,8 @@
 //!   element, inside the `SpdxDocument`.
 
 use super::{
-    id_safe, index, is_license_expression, purpose, serial_uuid, spdx2::is_hex, spdx_time, tool,
-    Bom, Component, DeclaredLicense, UNRESOLVED_PROP,
+    edges, id_safe, index, is_license_expression, purpose, serial_uuid, spdx2::is_hex, spdx_time,
+    tool, Bom, Component, DeclaredLicense,
 };
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -275,28 +275,14 @@ pub fn render(b: &Bom) -> Result<String, String> {
             rels.push(rel(&ids[r], "contains", contained, Some("complete"), None));
         }
     }
-    let mut listed = vec![false; ix.items.len()];
-    for d in &b.dependencies {
-        let Some(&from) = ix.by_ref.get(d.rf.as_str()) else {
-            continue;
-        };
-        if std::mem::replace(&mut listed[from], true) {
-            continue;
-        }
-        let mut to: Vec<String> = Vec::new();
-        for t in &d.depends_on {
-            if let Some(&t) = ix.by_ref.get(t.as_str()) {
-                if !to.contains(&ids[t]) {
-                    to.push(ids[t].clone());
-                }
-            }
-        }
-        let unresolved: Vec<&str> = ix.items[from].props(UNRESOLVED_PROP).collect();
-        if !unresolved.is_empty() {
+    for e in edges(b, &ix) {
+        let mut to: Vec<String> = e.to.iter().map(|&t| ids[t].clone()).collect();
+        let from = &ids[e.from];
+        if !e.unresolved.is_empty() {
             to.push(NOASSERTION_ELEMENT.into());
-            let comment = format!("unresolved dependencies: {}", unresolved.join("; "));
+            let comment = format!("unresolved dependencies: {}", e.unresolved.join("; "));
             rels.push(rel(
-                &ids[from],
+                from,
                 "dependsOn",
                 to,
                 Some("incomplete"),
@@ -304,14 +290,14 @@ pub fn render(b: &Bom) -> Result<String, String> {
             ));
         } else if to.is_empty() {
             rels.push(rel(
-                &ids[from],
+                from,
                 "dependsOn",
                 vec![NONE_ELEMENT.into()],
                 Some("complete"),
                 None,
             ));
         } else {
-            rels.push(rel(&ids[from], "dependsOn", to, Some("complete"), None));
+            rels.push(rel(from, "dependsOn", to, Some("complete"), None));
         }
     }
     for r in rels {

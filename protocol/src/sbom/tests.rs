@@ -267,3 +267,54 @@ fn generated_mutations_never_panic() {
         }
     }
 }
+
+/// Lists a hostile SBOM makes long (a dependency entry naming one component
+/// over and over, tens of thousands of CPEs, of distinct LicenseRefs)
+/// convert without quadratic work: duplicates are found through sets.
+#[test]
+fn long_hostile_lists_convert_linearly() {
+    let n = 60_000;
+    let comps: Vec<String> = (0..n)
+        .map(|i| {
+            format!(
+                r#"{{"type":"library","bom-ref":"c{i}","name":"c{i}","version":"1","licenses":[{{"expression":"LicenseRef-x{i}"}}]}}"#
+            )
+        })
+        .collect();
+    let evidence: Vec<String> = (0..n)
+        .map(|i| {
+            format!(r#"{{"field":"cpe","concludedValue":"cpe:2.3:a:v:p{i}:1:*:*:*:*:*:*:*"}}"#)
+        })
+        .collect();
+    let deps: Vec<String> = (0..n).map(|i| format!(r#""c{}""#, i % 7)).collect();
+    let doc = format!(
+        r#"{{"bomFormat":"CycloneDX","metadata":{{"timestamp":"2026-12-07T10:00:00Z","component":{{"type":"operating-system","bom-ref":"os","name":"os","evidence":{{"identity":[{}]}}}}}},"components":[{}],"dependencies":[{{"ref":"c0","dependsOn":[{}]}}]}}"#,
+        evidence.join(","),
+        comps.join(","),
+        deps.join(",")
+    );
+    let v2: Value = serde_json::from_str(&convert(&doc, SpdxVersion::V2_3).unwrap()).unwrap();
+    let deps_of_c0 = v2["relationships"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["relationshipType"] == "DEPENDS_ON")
+        .count();
+    assert_eq!(deps_of_c0, 7, "duplicates named once");
+    assert_eq!(
+        v2["hasExtractedLicensingInfos"].as_array().unwrap().len(),
+        n
+    );
+    assert_eq!(
+        v2["packages"][0]["externalRefs"].as_array().unwrap().len(),
+        n
+    );
+    let v3: Value = serde_json::from_str(&convert(&doc, SpdxVersion::V3_0).unwrap()).unwrap();
+    let dep = v3["@graph"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["relationshipType"] == "dependsOn")
+        .unwrap();
+    assert_eq!(dep["to"].as_array().unwrap().len(), 7);
+}
