@@ -10,9 +10,10 @@
 # bitbake's reason and stops there (exit 0).
 # FIELDATTEST_POPULATE_LIC=1 also runs `bitbake -c populate_lic fieldattest`
 # (network on): the recipe's git from this repository as a local premirror,
-# the crates from crates.io. FIELDATTEST_NO_PATCH_TOOLS=1 drops do_patch's
-# quilt/patch native tools (the recipe has no patches) where their upstream
-# sites cannot be reached.
+# the crates from crates.io. FIELDATTEST_CRATES_ONLY_NETWORK=1 is for machines
+# that reach crates.io but not the GNU and Yocto download sites: no uninative
+# tarball, and do_patch without its quilt/patch native tools (the recipe
+# carries no patches).
 set -euo pipefail
 LAYER=$(cd "$(dirname "$0")/.." && pwd)
 OE=$(cd "$1" && pwd)
@@ -49,7 +50,8 @@ if [ "${FIELDATTEST_POPULATE_LIC:-}" = 1 ]; then
     {
         echo 'BB_NO_NETWORK = "0"'
         echo "PREMIRRORS:prepend = \"git://github.com/fieldattest/fieldattest.git git://$mirror;protocol=file \""
-        if [ "${FIELDATTEST_NO_PATCH_TOOLS:-}" = 1 ]; then
+        if [ "${FIELDATTEST_CRATES_ONLY_NETWORK:-}" = 1 ]; then
+            echo 'INHERIT:remove = "uninative"'
             echo 'PATCHTOOL:pn-fieldattest = "patch"'
             echo 'PATCHDEPENDENCY:pn-fieldattest = ""'
             echo 'PATCHDEPENDENCY:remove:pn-fieldattest = "patch-replacement-native:do_populate_sysroot"'
