@@ -271,14 +271,19 @@ fn edges(cdx: &Value) -> BTreeSet<(String, String)> {
     out
 }
 
-/// (path, alg, hex) of the files the SBOM lists for component `name`.
-fn files_of(cdx: &Value, name: &str) -> Vec<(String, String, String)> {
-    let c = cdx["components"]
+/// The CycloneDX component named `name`.
+fn component<'a>(cdx: &'a Value, name: &str) -> &'a Value {
+    cdx["components"]
         .as_array()
         .unwrap()
         .iter()
         .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("no component {name}"));
+        .unwrap_or_else(|| panic!("no component {name}"))
+}
+
+/// (path, alg, hex) of the files the SBOM lists for component `name`.
+fn files_of(cdx: &Value, name: &str) -> Vec<(String, String, String)> {
+    let c = component(cdx, name);
     c["components"]
         .as_array()
         .map(|v| {
@@ -347,12 +352,7 @@ fn pairs(v: &[(&str, &str)]) -> BTreeSet<(String, String)> {
 }
 
 fn unresolved_of(cdx: &Value, name: &str) -> Vec<String> {
-    let c = cdx["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap();
+    let c = component(cdx, name);
     c["properties"]
         .as_array()
         .unwrap()
@@ -404,12 +404,7 @@ fn apk_tree_graph_through_so_provides() {
     );
     assert_eq!(unresolved_of(&s.cdx, "libcurl"), ["so:libnghttp2.so.14"]);
     assert_eq!(unresolved_of(&s.cdx, "curl"), ["/bin/sh"]);
-    let musl = s.cdx["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "musl")
-        .unwrap();
+    let musl = component(&s.cdx, "musl");
     let supplier = &musl["supplier"];
     assert_eq!(supplier["name"], "Natanael Copa");
     assert_eq!(supplier["contact"][0]["email"], "ncopa@alpinelinux.org");
@@ -474,12 +469,7 @@ fn opkg_tree_graph_through_provides() {
         ])
     );
     assert_eq!(unresolved_of(&s.cdx, "openssl-bin"), ["libgone"]);
-    let uhttpd = s.cdx["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "uhttpd")
-        .unwrap();
+    let uhttpd = component(&s.cdx, "uhttpd");
     assert_eq!(
         uhttpd["supplier"]["name"],
         "Poky (Yocto Project Reference Distro)"

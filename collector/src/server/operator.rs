@@ -45,17 +45,21 @@ pub(super) async fn api_device_sbom(
     uri: axum::http::Uri,
 ) -> Response {
     use fieldattest_protocol::sbom::SpdxVersion;
-    let format = uri
-        .query()
-        .unwrap_or("")
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("format="))
-        .unwrap_or("cyclonedx")
-        .to_string();
-    let to = match format.as_str() {
-        "cyclonedx" | "cyclonedx-json" => None,
-        "spdx-json" | "spdx" => Some(SpdxVersion::V2_3),
-        "spdx3" | "spdx3-json" => Some(SpdxVersion::V3_0),
+    let params = crate::console::Params::parse(uri.query());
+    let format = params.get("format").unwrap_or("cyclonedx").to_string();
+    // The conversion, the media type and the file name's extension.
+    let (to, ty, ext) = match format.as_str() {
+        "cyclonedx" | "cyclonedx-json" => (None, "application/vnd.cyclonedx+json", "cdx.json"),
+        "spdx-json" | "spdx" => (
+            Some(SpdxVersion::V2_3),
+            "application/spdx+json",
+            "spdx.json",
+        ),
+        "spdx3" | "spdx3-json" => (
+            Some(SpdxVersion::V3_0),
+            "application/ld+json",
+            "spdx3.jsonld",
+        ),
         _ => {
             return err(
                 Rejection::BadRequest,
@@ -64,7 +68,7 @@ pub(super) async fn api_device_sbom(
         }
     };
     enum Out {
-        Body(String, &'static str),
+        Body(String),
         Missing(String),
         Refused(String),
     }
@@ -87,10 +91,9 @@ pub(super) async fn api_device_sbom(
             return Ok(Out::Refused("the stored SBOM is not UTF-8 JSON".into()));
         };
         let out = match to {
-            None => Out::Body(text, "application/vnd.cyclonedx+json"),
+            None => Out::Body(text),
             Some(v) => match fieldattest_protocol::sbom::convert(&text, v) {
-                Ok(s) if v == SpdxVersion::V2_3 => Out::Body(s, "application/spdx+json"),
-                Ok(s) => Out::Body(s, "application/ld+json"),
+                Ok(s) => Out::Body(s),
                 Err(e) => Out::Refused(format!("the device's SBOM cannot be converted: {e}")),
             },
         };
@@ -113,17 +116,10 @@ pub(super) async fn api_device_sbom(
     })
     .await;
     match r {
-        Ok(Ok(Out::Body(body, ty))) => {
+        Ok(Ok(Out::Body(body))) => {
             let mut resp = body.into_response();
             let h = resp.headers_mut();
             h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ty));
-            let ext = if ty == "application/vnd.cyclonedx+json" {
-                "cdx.json"
-            } else if ty == "application/spdx+json" {
-                "spdx.json"
-            } else {
-                "spdx3.jsonld"
-            };
             if let Ok(d) =
                 HeaderValue::from_str(&format!("attachment; filename=\"device-{id}.{ext}\""))
             {

@@ -259,6 +259,23 @@ impl Component {
         Some(format!("built from source package {src}{ver}"))
     }
 
+    /// The hashes both SPDX versions can carry: known algorithms, hex
+    /// values (lower-cased).
+    pub fn spdx_hashes(&self) -> Vec<SpdxHash> {
+        self.hashes
+            .iter()
+            .filter(|h| is_hex(&h.content))
+            .filter_map(|h| {
+                let &(_, v2, v3) = HASH_ALGS.iter().find(|(a, _, _)| *a == h.alg)?;
+                Some(SpdxHash {
+                    v2,
+                    v3,
+                    hex: h.content.to_ascii_lowercase(),
+                })
+            })
+            .collect()
+    }
+
     /// The declared license: an SPDX expression (CycloneDX `expression` or
     /// a license `id`), else the names as written (not an expression).
     pub fn declared_license(&self) -> DeclaredLicense<'_> {
@@ -473,20 +490,71 @@ pub fn edges<'a>(b: &'a Bom, ix: &Indexed<'a>) -> Vec<Edges<'a>> {
 /// Unresolved dependency clauses the agent recorded on a component.
 pub const UNRESOLVED_PROP: &str = "fieldattest:package:unresolved_dependency";
 
-/// SPDX purpose of a CycloneDX component type (SPDX 2.3 spelling;
-/// [`spdx3`] maps it to 3.0's).
-pub fn purpose(kind: &str) -> &'static str {
-    match kind {
-        "operating-system" => "OPERATING-SYSTEM",
-        "application" => "APPLICATION",
-        "framework" => "FRAMEWORK",
-        "library" => "LIBRARY",
-        "container" => "CONTAINER",
-        "firmware" => "FIRMWARE",
-        "device" => "DEVICE",
-        "file" => "FILE",
-        _ => "OTHER",
-    }
+/// CycloneDX component types and their SPDX purposes: (CycloneDX, SPDX 2.3
+/// `primaryPackagePurpose`, SPDX 3 `software_primaryPurpose`).
+const PURPOSES: [(&str, &str, &str); 8] = [
+    ("operating-system", "OPERATING-SYSTEM", "operatingSystem"),
+    ("application", "APPLICATION", "application"),
+    ("framework", "FRAMEWORK", "framework"),
+    ("library", "LIBRARY", "library"),
+    ("container", "CONTAINER", "container"),
+    ("firmware", "FIRMWARE", "firmware"),
+    ("device", "DEVICE", "device"),
+    ("file", "FILE", "file"),
+];
+
+/// SPDX purpose of a CycloneDX component type: (SPDX 2.3, SPDX 3); any
+/// other type is OTHER.
+pub fn purpose(kind: &str) -> (&'static str, &'static str) {
+    PURPOSES
+        .iter()
+        .find(|(k, _, _)| *k == kind)
+        .map_or(("OTHER", "other"), |&(_, v2, v3)| (v2, v3))
+}
+
+/// CycloneDX hash algorithms and their SPDX names: (CycloneDX, SPDX 2.3
+/// checksum algorithm, SPDX 3 hash algorithm).
+const HASH_ALGS: [(&str, &str, &str); 12] = [
+    ("MD5", "MD5", "md5"),
+    ("SHA-1", "SHA1", "sha1"),
+    ("SHA-256", "SHA256", "sha256"),
+    ("SHA-384", "SHA384", "sha384"),
+    ("SHA-512", "SHA512", "sha512"),
+    ("SHA3-256", "SHA3-256", "sha3_256"),
+    ("SHA3-384", "SHA3-384", "sha3_384"),
+    ("SHA3-512", "SHA3-512", "sha3_512"),
+    ("BLAKE2b-256", "BLAKE2b-256", "blake2b256"),
+    ("BLAKE2b-384", "BLAKE2b-384", "blake2b384"),
+    ("BLAKE2b-512", "BLAKE2b-512", "blake2b512"),
+    ("BLAKE3", "BLAKE3", "blake3"),
+];
+
+/// A component's hash in both SPDX spellings.
+pub struct SpdxHash {
+    /// SPDX 2.3 checksum algorithm.
+    pub v2: &'static str,
+    /// SPDX 3 hash algorithm.
+    pub v3: &'static str,
+    /// Lower-case hex.
+    pub hex: String,
+}
+
+/// Whether a hash value is hex (what both formats require).
+fn is_hex(v: &str) -> bool {
+    !v.is_empty() && v.len() <= 256 && v.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The document's name (the operating system's, else `sbom`) and the
+/// namespace both SPDX renderings use: the CycloneDX serial number's UUID
+/// under `https://spdx.org/spdxdocs/fieldattest/`.
+pub fn document<'a>(b: &Bom, ix: &Indexed<'a>) -> (&'a str, String) {
+    let uuid = serial_uuid(b).unwrap_or("00000000-0000-4000-8000-000000000000");
+    let name = ix.root.map(|i| ix.items[i].name.as_str()).unwrap_or("sbom");
+    let ns = format!(
+        "https://spdx.org/spdxdocs/fieldattest/{}-{uuid}",
+        id_safe(name, 64)
+    );
+    (name, ns)
 }
 
 #[cfg(test)]

@@ -18,8 +18,8 @@
 //!   not list gets no DEPENDS_ON at all (unknown).
 
 use super::{
-    edges, id_safe, index, is_license_expression, license_refs, purpose, serial_uuid, spdx_time,
-    tool, Bom, Component, DeclaredLicense,
+    document, edges, id_safe, index, is_license_expression, license_refs, purpose, spdx_time, tool,
+    Bom, Component, DeclaredLicense,
 };
 use serde_json::{json, Value};
 
@@ -45,36 +45,11 @@ fn actor(c: &Component, publisher: bool) -> Option<String> {
     })
 }
 
-/// SPDX 2.3 checksum algorithm of a CycloneDX hash algorithm.
-fn algorithm(alg: &str) -> Option<&'static str> {
-    Some(match alg {
-        "MD5" => "MD5",
-        "SHA-1" => "SHA1",
-        "SHA-256" => "SHA256",
-        "SHA-384" => "SHA384",
-        "SHA-512" => "SHA512",
-        "SHA3-256" => "SHA3-256",
-        "SHA3-384" => "SHA3-384",
-        "SHA3-512" => "SHA3-512",
-        "BLAKE2b-256" => "BLAKE2b-256",
-        "BLAKE2b-384" => "BLAKE2b-384",
-        "BLAKE2b-512" => "BLAKE2b-512",
-        "BLAKE3" => "BLAKE3",
-        _ => return None,
-    })
-}
-
-/// Whether a hash value is hex (what both formats require).
-pub(super) fn is_hex(v: &str) -> bool {
-    !v.is_empty() && v.len() <= 256 && v.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
 /// Renders `b` as an SPDX 2.3 JSON document.
 pub fn render(b: &Bom) -> Result<String, String> {
     let created = spdx_time(b.metadata.timestamp.as_deref())?;
     let ix = index(b);
-    let uuid = serial_uuid(b).unwrap_or("00000000-0000-4000-8000-000000000000");
-    let doc_name = ix.root.map(|i| ix.items[i].name.as_str()).unwrap_or("sbom");
+    let (doc_name, ns) = document(b, &ix);
     let ids: Vec<String> = ix
         .items
         .iter()
@@ -92,7 +67,7 @@ pub fn render(b: &Bom) -> Result<String, String> {
             "filesAnalyzed": false,
             "licenseConcluded": "NOASSERTION",
             "copyrightText": "NOASSERTION",
-            "primaryPackagePurpose": purpose(&c.kind),
+            "primaryPackagePurpose": purpose(&c.kind).0,
         });
         if let Some(v) = c.version.as_deref().filter(|v| !v.is_empty()) {
             p["versionInfo"] = json!(v);
@@ -138,14 +113,9 @@ pub fn render(b: &Bom) -> Result<String, String> {
             p["externalRefs"] = Value::Array(refs);
         }
         let sums: Vec<Value> = c
-            .hashes
-            .iter()
-            .filter_map(|h| {
-                let a = algorithm(&h.alg)?;
-                is_hex(&h.content).then(
-                    || json!({"algorithm": a, "checksumValue": h.content.to_ascii_lowercase()}),
-                )
-            })
+            .spdx_hashes()
+            .into_iter()
+            .map(|h| json!({"algorithm": h.v2, "checksumValue": h.hex}))
             .collect();
         if !sums.is_empty() {
             p["checksums"] = Value::Array(sums);
@@ -213,7 +183,7 @@ pub fn render(b: &Bom) -> Result<String, String> {
         "dataLicense": "CC0-1.0",
         "SPDXID": "SPDXRef-DOCUMENT",
         "name": doc_name,
-        "documentNamespace": format!("https://spdx.org/spdxdocs/fieldattest/{}-{uuid}", id_safe(doc_name, 64)),
+        "documentNamespace": ns,
         "creationInfo": {
             "created": created,
             "creators": creators,

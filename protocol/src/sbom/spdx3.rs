@@ -19,8 +19,8 @@
 //!   element, inside the `SpdxDocument`.
 
 use super::{
-    edges, id_safe, index, is_license_expression, purpose, serial_uuid, spdx2::is_hex, spdx_time,
-    tool, Bom, Component, DeclaredLicense,
+    document, edges, index, is_license_expression, purpose, spdx_time, tool, Bom, Component,
+    DeclaredLicense,
 };
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -30,47 +30,12 @@ const NONE_ELEMENT: &str = "https://spdx.org/rdf/3.0.1/terms/Core/NoneElement";
 const NOASSERTION_ELEMENT: &str = "https://spdx.org/rdf/3.0.1/terms/Core/NoAssertionElement";
 const CI: &str = "_:creationinfo";
 
-fn purpose3(kind: &str) -> &'static str {
-    match purpose(kind) {
-        "OPERATING-SYSTEM" => "operatingSystem",
-        "APPLICATION" => "application",
-        "FRAMEWORK" => "framework",
-        "LIBRARY" => "library",
-        "CONTAINER" => "container",
-        "FIRMWARE" => "firmware",
-        "DEVICE" => "device",
-        "FILE" => "file",
-        _ => "other",
-    }
-}
-
-fn algorithm(alg: &str) -> Option<&'static str> {
-    Some(match alg {
-        "MD5" => "md5",
-        "SHA-1" => "sha1",
-        "SHA-256" => "sha256",
-        "SHA-384" => "sha384",
-        "SHA-512" => "sha512",
-        "SHA3-256" => "sha3_256",
-        "SHA3-384" => "sha3_384",
-        "SHA3-512" => "sha3_512",
-        "BLAKE2b-256" => "blake2b256",
-        "BLAKE2b-384" => "blake2b384",
-        "BLAKE2b-512" => "blake2b512",
-        "BLAKE3" => "blake3",
-        _ => return None,
-    })
-}
-
 /// `verifiedUsing` of a component: its hashes in SPDX 3 algorithms.
 fn verified_using(c: &Component) -> Option<Value> {
     let hashes: Vec<Value> = c
-        .hashes
-        .iter()
-        .filter_map(|h| {
-            let a = algorithm(&h.alg)?;
-            is_hex(&h.content).then(|| json!({"type": "Hash", "algorithm": a, "hashValue": h.content.to_ascii_lowercase()}))
-        })
+        .spdx_hashes()
+        .into_iter()
+        .map(|h| json!({"type": "Hash", "algorithm": h.v3, "hashValue": h.hex}))
         .collect();
     (!hashes.is_empty()).then_some(Value::Array(hashes))
 }
@@ -79,12 +44,7 @@ fn verified_using(c: &Component) -> Option<Value> {
 pub fn render(b: &Bom) -> Result<String, String> {
     let created = spdx_time(b.metadata.timestamp.as_deref())?;
     let ix = index(b);
-    let uuid = serial_uuid(b).unwrap_or("00000000-0000-4000-8000-000000000000");
-    let doc_name = ix.root.map(|i| ix.items[i].name.as_str()).unwrap_or("sbom");
-    let ns = format!(
-        "https://spdx.org/spdxdocs/fieldattest/{}-{uuid}",
-        id_safe(doc_name, 64)
-    );
+    let (doc_name, ns) = document(b, &ix);
     let mut graph: Vec<Value> = Vec::new();
     let mut elements: Vec<String> = Vec::new();
     let (tool_name, tool_version) = tool(b).unwrap_or(("unknown", ""));
@@ -180,7 +140,7 @@ pub fn render(b: &Bom) -> Result<String, String> {
             "spdxId": id,
             "creationInfo": CI,
             "name": c.name,
-            "software_primaryPurpose": purpose3(&c.kind),
+            "software_primaryPurpose": purpose(&c.kind).1,
         });
         if let Some(v) = c.version.as_deref().filter(|v| !v.is_empty()) {
             p["software_packageVersion"] = json!(v);

@@ -74,14 +74,7 @@ fn clauses(source: PackageSource, field: &str) -> Vec<(&str, Vec<&str>)> {
             .filter(|t| !t.starts_with('!'))
             .map(|t| (t, vec![apk_name(t)]))
             .collect(),
-        // rpm: `name [op version]` joined with ", " by `rpm::to_package`;
-        // the name is everything before the constraint (`libc.so.6(GLIBC_2.34)(64bit)`,
-        // `/bin/sh`); a rich dependency (`(a or b)`) stays unresolved.
-        PackageSource::Rpm => field
-            .split(", ")
-            .filter(|c| !c.is_empty())
-            .map(|c| (c, vec![c.split(' ').next().unwrap_or(c)]))
-            .collect(),
+        PackageSource::Rpm => rpm_clauses(field).map(|(c, n)| (c, vec![n])).collect(),
         _ => field
             .split(',')
             .map(str::trim)
@@ -89,6 +82,17 @@ fn clauses(source: PackageSource, field: &str) -> Vec<(&str, Vec<&str>)> {
             .map(|c| (c, c.split('|').map(alt_name).collect()))
             .collect(),
     }
+}
+
+/// An rpm `depends` field's clauses (`name [op version]`, joined with ", "
+/// by `rpm::to_package`) with the name each requires: everything before the
+/// constraint (`libc.so.6(GLIBC_2.34)(64bit)`, `/bin/sh`); a rich dependency
+/// (`(a or b)`) names nothing installed and stays unresolved.
+pub fn rpm_clauses(field: &str) -> impl Iterator<Item = (&str, &str)> {
+    field
+        .split(", ")
+        .filter(|c| !c.is_empty())
+        .map(|c| (c, c.split(' ').next().unwrap_or(c)))
 }
 
 /// The package databases whose dependency graph is resolved (binaries

@@ -212,9 +212,9 @@ fn read_rpm_db(root: &RootFs, path: &str, f: &mut Found) {
             let wanted: std::collections::HashSet<String> = parsed
                 .iter()
                 .filter_map(|(p, _, _)| p.depends.as_deref())
-                .flat_map(|d| d.split(", "))
-                .filter(|c| c.starts_with('/'))
-                .map(|c| c.split(' ').next().unwrap_or(c).to_string())
+                .flat_map(depends::rpm_clauses)
+                .filter(|(_, name)| name.starts_with('/'))
+                .map(|(_, name)| name.to_string())
                 .collect();
             for (mut p, hnum, blob) in parsed {
                 if !wanted.is_empty() {

@@ -150,6 +150,46 @@ const TAG_FILEDIGESTS: i32 = 1035;
 #[cfg(feature = "sbom-files")]
 const TAG_FILEDIGESTALGO: i32 = 5011;
 
+/// A header's file list: `BASENAMES`, `DIRNAMES` and `DIRINDEXES`.
+struct FileList {
+    base: Vec<String>,
+    dirs: Vec<String>,
+    idx: Vec<u32>,
+}
+
+impl FileList {
+    /// The file list of a header; `None` when it has none.
+    fn read(index: &[Entry], data: &[u8]) -> Result<Option<FileList>, String> {
+        let find = |t: i32| index.iter().copied().find(|e| e.0 == t);
+        let (Some(b), Some(d), Some(i)) = (
+            find(TAG_BASENAMES),
+            find(TAG_DIRNAMES),
+            find(TAG_DIRINDEXES),
+        ) else {
+            return Ok(None);
+        };
+        Ok(Some(FileList {
+            base: strings(data, b)?,
+            dirs: strings(data, d)?,
+            idx: int32s(data, i)?,
+        }))
+    }
+
+    /// Calls `f(position, directory, base name)` for the first `limit`
+    /// files (`DIRNAMES[DIRINDEXES[i]] + BASENAMES[i]`); a directory index
+    /// out of bounds is an error.
+    fn each(&self, limit: usize, mut f: impl FnMut(usize, &str, &str)) -> Result<(), String> {
+        for (k, (n, &di)) in self.base.iter().zip(&self.idx).take(limit).enumerate() {
+            let dir = self
+                .dirs
+                .get(di as usize)
+                .ok_or_else(|| format!("DIRINDEXES {di} out of bounds"))?;
+            f(k, dir, n);
+        }
+        Ok(())
+    }
+}
+
 /// The files of a header with their `FILEDIGESTS`, in the header's
 /// `FILEDIGESTALGO` (rpm's PGP hash ids: 1 MD5 — the default when the tag
 /// is absent —, 2 SHA-1, 8 SHA-256, 9 SHA-384, 10 SHA-512); files without a
@@ -158,12 +198,7 @@ const TAG_FILEDIGESTALGO: i32 = 5011;
 pub fn file_hashes(blob: &[u8]) -> Result<Vec<fieldattest_protocol::report::FileHash>, String> {
     let (index, data) = entries(blob)?;
     let find = |t: i32| index.iter().copied().find(|e| e.0 == t);
-    let (Some(b), Some(d), Some(i), Some(g)) = (
-        find(TAG_BASENAMES),
-        find(TAG_DIRNAMES),
-        find(TAG_DIRINDEXES),
-        find(TAG_FILEDIGESTS),
-    ) else {
+    let (Some(list), Some(g)) = (FileList::read(&index, data)?, find(TAG_FILEDIGESTS)) else {
         return Ok(Vec::new());
     };
     let algo = match find(TAG_FILEDIGESTALGO) {
@@ -178,17 +213,10 @@ pub fn file_hashes(blob: &[u8]) -> Result<Vec<fieldattest_protocol::report::File
         10 => ("SHA-512", 128),
         _ => return Ok(Vec::new()),
     };
-    let (base, dirs, idx, digests) = (
-        strings(data, b)?,
-        strings(data, d)?,
-        int32s(data, i)?,
-        strings(data, g)?,
-    );
+    let digests = strings(data, g)?;
     let mut out = Vec::new();
-    for ((n, di), h) in base.iter().zip(idx).zip(&digests) {
-        let Some(dir) = dirs.get(di as usize) else {
-            return Err(format!("DIRINDEXES {di} out of bounds"));
-        };
+    list.each(digests.len(), |k, dir, n| {
+        let h = &digests[k];
         if h.len() == len && h.bytes().all(|c| c.is_ascii_hexdigit()) {
             out.push(fieldattest_protocol::report::FileHash {
                 path: format!("{dir}{n}"),
@@ -196,40 +224,31 @@ pub fn file_hashes(blob: &[u8]) -> Result<Vec<fieldattest_protocol::report::File
                 hex: h.to_ascii_lowercase(),
             });
         }
-    }
+    })?;
     Ok(out)
 }
 
-/// The files of a header (`DIRNAMES[DIRINDEXES[i]] + BASENAMES[i]`) that
-/// are in `wanted`: what file requirements (`/bin/sh`) resolve to.
+/// The files of a header that are in `wanted`: what file requirements
+/// (`/bin/sh`) resolve to.
 pub fn files_in(
     blob: &[u8],
     wanted: &std::collections::HashSet<String>,
 ) -> Result<Vec<String>, String> {
     let (index, data) = entries(blob)?;
-    let find = |t: i32| index.iter().copied().find(|e| e.0 == t);
-    let (Some(b), Some(d), Some(i)) = (
-        find(TAG_BASENAMES),
-        find(TAG_DIRNAMES),
-        find(TAG_DIRINDEXES),
-    ) else {
+    let Some(list) = FileList::read(&index, data)? else {
         return Ok(Vec::new());
     };
-    let (base, dirs, idx) = (strings(data, b)?, strings(data, d)?, int32s(data, i)?);
     let longest = wanted.iter().map(String::len).max().unwrap_or(0);
-    let mut out = Vec::new();
-    for (n, di) in base.iter().zip(idx) {
-        let Some(dir) = dirs.get(di as usize) else {
-            return Err(format!("DIRINDEXES {di} out of bounds"));
-        };
+    let mut out: Vec<String> = Vec::new();
+    list.each(usize::MAX, |_, dir, n| {
         if dir.len() + n.len() > longest {
-            continue;
+            return;
         }
         let path = format!("{dir}{n}");
         if wanted.contains(&path) && !out.contains(&path) {
             out.push(path);
         }
-    }
+    })?;
     Ok(out)
 }
 
