@@ -99,7 +99,7 @@ fn main() {
             )
             .unwrap();
         store.set_status(id, "active").unwrap();
-        store.store_attestation(&att(id, d % 8)).unwrap();
+        store.store_attestation(att(id, d % 8)).unwrap();
         if d % 1000 == 0 {
             store
                 .set_vex(&VexEntry {

@@ -72,9 +72,9 @@ fn main() {
             .insert_device(&d.to_be_bytes(), &ueid, &[4u8; 65], "site", 0)
             .unwrap();
         store.set_status(id, "active").unwrap();
-        store.store_attestation(&att(id, 1, false)).unwrap();
+        store.store_attestation(att(id, 1, false)).unwrap();
         if d % 100 == 0 {
-            store.store_attestation(&att(id, 2, true)).unwrap();
+            store.store_attestation(att(id, 2, true)).unwrap();
         }
     }
     eprintln!("built {n} devices in {:.1} s", t0.elapsed().as_secs_f64());

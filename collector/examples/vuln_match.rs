@@ -220,7 +220,7 @@ fn main() {
             .unwrap();
         store.set_status(id, "active").unwrap();
         store
-            .store_attestation(&att(id, 1, inventories[(d as u64 % sets) as usize].clone()))
+            .store_attestation(att(id, 1, inventories[(d as u64 % sets) as usize].clone()))
             .unwrap();
         ids.push(id);
     }
@@ -236,7 +236,7 @@ fn main() {
     // Incremental: one device attests an inventory with one package upgraded.
     let mut changed = inventories[0].clone();
     changed[0] = purl(0, "9.9.9");
-    store.store_attestation(&att(ids[0], 2, changed)).unwrap();
+    store.store_attestation(att(ids[0], 2, changed)).unwrap();
     reset_hwm();
     let t = Instant::now();
     let one = vuln::refresh(&store, false).unwrap();

@@ -43,7 +43,7 @@ fn fleet() -> SqliteStore {
             cve_status: Vec::new(),
             listeners: Vec::new(),
         };
-        s.store_attestation(&a).unwrap();
+        s.store_attestation(a).unwrap();
     }
     s
 }

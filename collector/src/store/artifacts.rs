@@ -54,7 +54,7 @@ pub(super) fn put_catalog(c: &Connection, version: &str, body: &str, now: i64) -
 
 pub(super) fn catalogs(c: &Connection) -> Result<Vec<String>> {
     let mut st = c
-        .prepare("SELECT body FROM catalogs ORDER BY version")
+        .prepare_cached("SELECT body FROM catalogs ORDER BY version")
         .map_err(e)?;
     let v = st
         .query_map([], |r| r.get(0))

@@ -54,8 +54,8 @@ pub(super) fn pkgset(tx: &Connection, packages: &[String]) -> Result<i64> {
     let mut tags: Vec<&str> = packages.iter().map(String::as_str).collect();
     tags.sort_unstable();
     tags.dedup();
-    let digest = ring::digest::digest(&ring::digest::SHA256, tags.join("\n").as_bytes());
-    let digest = digest.as_ref();
+    let digest = super::writes::set_digest(tags.iter().map(|t| t.as_bytes()));
+    let digest = digest.as_slice();
     if let Some(id) = tx
         .prepare_cached("SELECT id FROM pkgsets WHERE digest = ?1")
         .map_err(e)?
@@ -83,17 +83,26 @@ pub(super) fn pkgset(tx: &Connection, packages: &[String]) -> Result<i64> {
     Ok(id)
 }
 
-/// After a device's latest token changed: its failing rules, failing
-/// count, lowest SL ceiling, package set, claims and open vulnerabilities.
-pub(super) fn refresh_device(tx: &Connection, device_id: i64, token_id: i64) -> Result<()> {
-    tx.prepare_cached("DELETE FROM latest_failing WHERE device_id = ?1")
-        .map_err(e)?
-        .execute([device_id])
-        .map_err(e)?;
-    tx.prepare_cached("INSERT OR IGNORE INTO latest_failing (rule, device_id) SELECT rule, ?1 FROM rule_results WHERE token_id = ?2 AND result = 2")
-        .map_err(e)?
-        .execute([device_id, token_id])
-        .map_err(e)?;
+/// After a device's latest token changed: its failing rules (rewritten
+/// only when `rules_changed`: the token's result set differs from the
+/// previous one's), failing count, lowest SL ceiling, package set, claims
+/// and open vulnerabilities.
+pub(super) fn refresh_device(
+    tx: &Connection,
+    device_id: i64,
+    token_id: i64,
+    rules_changed: bool,
+) -> Result<()> {
+    if rules_changed {
+        tx.prepare_cached("DELETE FROM latest_failing WHERE device_id = ?1")
+            .map_err(e)?
+            .execute([device_id])
+            .map_err(e)?;
+        tx.prepare_cached("INSERT OR IGNORE INTO latest_failing (rule, device_id) SELECT rule, ?1 FROM rule_results WHERE token_id = ?2 AND result = 2")
+            .map_err(e)?
+            .execute([device_id, token_id])
+            .map_err(e)?;
+    }
     tx.prepare_cached(
         "UPDATE devices SET failing = (SELECT COUNT(*) FROM latest_failing WHERE device_id = ?1),
             ceiling_min = (SELECT MIN(sl) FROM ceilings WHERE token_id = ?2),
@@ -193,7 +202,7 @@ pub(super) fn backfill(c: &Connection) -> Result<()> {
         .collect::<rusqlite::Result<_>>()
         .map_err(e)?;
     for (d, t) in devices {
-        refresh_device(c, d, t)?;
+        refresh_device(c, d, t, true)?;
     }
     Ok(())
 }

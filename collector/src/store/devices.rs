@@ -75,24 +75,21 @@ pub(super) fn insert_device(
     Ok(c.last_insert_rowid())
 }
 
+// The lookups of every attestation: cached statements (parsed once per connection).
 pub(super) fn device_by_kid(c: &Connection, kid: &[u8]) -> Result<Option<Device>> {
-    c.query_row(
-        &format!("SELECT {DEVICE_COLS} FROM devices WHERE kid = ?1"),
-        [kid],
-        row_device,
-    )
-    .optional()
-    .map_err(e)
+    c.prepare_cached(&format!("SELECT {DEVICE_COLS} FROM devices WHERE kid = ?1"))
+        .map_err(e)?
+        .query_row([kid], row_device)
+        .optional()
+        .map_err(e)
 }
 
 pub(super) fn device(c: &Connection, id: i64) -> Result<Option<Device>> {
-    c.query_row(
-        &format!("SELECT {DEVICE_COLS} FROM devices WHERE id = ?1"),
-        [id],
-        row_device,
-    )
-    .optional()
-    .map_err(e)
+    c.prepare_cached(&format!("SELECT {DEVICE_COLS} FROM devices WHERE id = ?1"))
+        .map_err(e)?
+        .query_row([id], row_device)
+        .optional()
+        .map_err(e)
 }
 
 pub(super) fn devices(c: &Connection) -> Result<Vec<Device>> {
@@ -255,12 +252,10 @@ pub(super) fn take_session(c: &mut Connection, id: &str, now: i64) -> Result<Ses
 }
 
 pub(super) fn tls_binding(c: &Connection, device_id: i64) -> Result<Option<String>> {
-    c.query_row(
-        "SELECT tls_fp FROM devices WHERE id = ?1",
-        [device_id],
-        |r| r.get(0),
-    )
-    .map_err(e)
+    c.prepare_cached("SELECT tls_fp FROM devices WHERE id = ?1")
+        .map_err(e)?
+        .query_row([device_id], |r| r.get(0))
+        .map_err(e)
 }
 
 pub(super) fn set_tls_binding(c: &Connection, device_id: i64, fp: &str) -> Result<()> {
@@ -273,13 +268,11 @@ pub(super) fn set_tls_binding(c: &Connection, device_id: i64, fp: &str) -> Resul
 }
 
 pub(super) fn retired_key(c: &Connection, kid: &[u8]) -> Result<Option<(i64, Vec<u8>, i64)>> {
-    c.query_row(
-        "SELECT device_id, pubkey, below_seq FROM retired_keys WHERE kid = ?1",
-        [kid],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )
-    .optional()
-    .map_err(e)
+    c.prepare_cached("SELECT device_id, pubkey, below_seq FROM retired_keys WHERE kid = ?1")
+        .map_err(e)?
+        .query_row([kid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()
+        .map_err(e)
 }
 
 pub(super) fn rotate_key(

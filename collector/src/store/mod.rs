@@ -175,7 +175,7 @@ pub trait Store: Send + Sync {
     /// unexpired at `now`; marks it used in any case.
     fn take_session(&self, id: &str, now: i64) -> Result<SessionState>;
     fn cti_seen(&self, device_id: i64, cti: &[u8]) -> Result<bool>;
-    fn store_attestation(&self, a: &Attestation) -> Result<i64>;
+    fn store_attestation(&self, a: Attestation) -> Result<i64>;
     fn audit(
         &self,
         at: i64,
@@ -581,6 +581,8 @@ pub struct SqliteStore {
     path: Option<std::path::PathBuf>,
     /// Group-commit writer for file databases (None for in-memory ones).
     writer: Option<Mutex<mpsc::Sender<writes::Job>>>,
+    /// Ends the checkpointer thread of a file database when dropped.
+    checkpointer: Option<Mutex<mpsc::Sender<()>>>,
 }
 
 impl SqliteStore {
@@ -602,7 +604,7 @@ macro_rules! delegate {
 }
 
 impl Store for SqliteStore {
-    fn store_attestation(&self, a: &Attestation) -> Result<i64> {
+    fn store_attestation(&self, a: Attestation) -> Result<i64> {
         writes::store_attestation(self, a)
     }
 

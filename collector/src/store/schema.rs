@@ -214,7 +214,28 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE kernel_configs (digest TEXT PRIMARY KEY, symbols TEXT NOT NULL, origin TEXT NOT NULL,
         imported_at INTEGER NOT NULL);
      CREATE TABLE kernel_files (stem TEXT PRIMARY KEY, conds TEXT) WITHOUT ROWID;",
+    // Result sets (store/writes.rs): a token's rule results kept once per
+    // distinct set, shared by the devices that report the same results and
+    // by an unchanged device's successive tokens. Existing tokens are moved
+    // to sets by `results::backfill`, and package sets get the digest that
+    // length-prefixes each tag (`writes::set_digest`).
+    "CREATE TABLE result_sets (id INTEGER PRIMARY KEY, digest BLOB NOT NULL UNIQUE, n INTEGER NOT NULL);
+     CREATE TABLE result_set_rows (set_id INTEGER NOT NULL REFERENCES result_sets(id), rule TEXT NOT NULL,
+        result INTEGER NOT NULL);
+     CREATE INDEX result_set_rows_set ON result_set_rows(set_id);
+     ALTER TABLE tokens ADD COLUMN rset INTEGER;",
+    // The per-token rows moved to result sets above: what read them reads
+    // the same (token, rule, result) rows through a view.
+    "DROP TABLE rule_results;
+     CREATE VIEW rule_results AS SELECT t.id AS token_id, r.rule AS rule, r.result AS result
+        FROM tokens t JOIN result_set_rows r ON r.set_id = t.rset;",
 ];
+
+/// Whether migration `m` is the one that adds result sets (tokens stored
+/// before it are moved to sets by `writes::backfill_sets`).
+fn adds_result_sets(m: &str) -> bool {
+    m.contains("CREATE TABLE result_sets")
+}
 
 /// Whether migration `m` is the one that adds the console's per-device
 /// columns and package sets (rows older than it are filled by `backfill`).
@@ -234,10 +255,18 @@ fn adds_audit_chain(m: &str) -> bool {
     m.contains("ALTER TABLE audit ADD COLUMN prev_hash")
 }
 
+/// Prepared statements a connection keeps: more than the distinct
+/// statements of the write path (rusqlite's default of 16 is fewer, so the
+/// writer re-prepared — parsed and planned — most statements of every token:
+/// a quarter of the collector's CPU under load).
+const STATEMENT_CACHE: usize = 256;
+
 /// WAL, `synchronous=NORMAL`, foreign keys, a 5 s busy timeout; temporary
 /// data (statement journals of the writer's savepoints, sorts) in memory
-/// rather than spilled to files in /var/tmp, and a 32 MiB page cache.
+/// rather than spilled to files in /var/tmp, a 32 MiB page cache and a
+/// statement cache of [`STATEMENT_CACHE`].
 fn configure(conn: &Connection) -> Result<()> {
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(e)?;
     conn.pragma_update(None, "temp_store", "MEMORY")
@@ -266,6 +295,7 @@ pub(super) fn open_reader(path: &Path) -> Result<Connection> {
     )
     .map_err(|x| StoreError::Database(format!("{}: {x}", path.display())))?;
     c.pragma_update(None, "cache_size", -32768).map_err(e)?;
+    c.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     c.busy_timeout(std::time::Duration::from_secs(5))
         .map_err(e)?;
     Ok(c)
@@ -319,6 +349,18 @@ fn restrict(path: &Path) {
     }
 }
 
+/// Every 100 ms a passive checkpoint (it waits for no lock and blocks no
+/// writer or reader), until the store is dropped: the writer's commits
+/// append to the WAL and never stop to copy it back, so an attestation's
+/// latency does not take a checkpoint's.
+fn checkpointer(c: Connection, stopped: mpsc::Receiver<()>) {
+    while let Err(mpsc::RecvTimeoutError::Timeout) =
+        stopped.recv_timeout(std::time::Duration::from_millis(100))
+    {
+        let _ = c.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating and migrating) a database file, with a group-commit
     /// writer thread on a second connection. The database, `-wal` and
@@ -330,12 +372,27 @@ impl SqliteStore {
         restrict(path);
         let wconn = open_file(path)?;
         configure(&wconn)?;
+        // The WAL is copied back into the database by a checkpointer thread
+        // of its own (below), off the writer's path; the writer checkpoints
+        // itself only past 8,192 WAL pages (32 MiB), should that thread
+        // fall behind.
+        wconn
+            .pragma_update(None, "wal_autocheckpoint", 8192)
+            .map_err(e)?;
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || writes::writer_loop(wconn, rx))
             .map_err(|x| StoreError::Database(x.to_string()))?;
         store.writer = Some(Mutex::new(tx));
+        let cconn = open_file(path)?;
+        configure(&cconn)?;
+        let (stop, stopped) = mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || checkpointer(cconn, stopped))
+            .map_err(|x| StoreError::Database(x.to_string()))?;
+        store.checkpointer = Some(Mutex::new(stop));
         store.path = Some(path.to_path_buf());
         Ok(store)
     }
@@ -366,6 +423,9 @@ impl SqliteStore {
                 if adds_device_claims(m) {
                     super::device_claims::backfill(&conn).map_err(|x| fail(x.to_string()))?;
                 }
+                if adds_result_sets(m) {
+                    writes::backfill_sets(&conn).map_err(|x| fail(x.to_string()))?;
+                }
                 conn.execute_batch(&format!("PRAGMA user_version = {}; COMMIT;", i + 1))
                     .map_err(|x| fail(x.to_string()))
             };
@@ -379,6 +439,7 @@ impl SqliteStore {
             conn: Mutex::new(conn),
             path: None,
             writer: None,
+            checkpointer: None,
         })
     }
 }

@@ -10,19 +10,19 @@ use rusqlite::{params, Connection, OptionalExtension};
 use std::sync::mpsc;
 
 pub(super) fn cti_seen(c: &Connection, device_id: i64, cti: &[u8]) -> Result<bool> {
-    Ok(c.query_row(
-        "SELECT 1 FROM tokens WHERE device_id = ?1 AND cti = ?2",
-        params![device_id, cti],
-        |_| Ok(()),
+    Ok(
+        c.prepare_cached("SELECT 1 FROM tokens WHERE device_id = ?1 AND cti = ?2")
+            .map_err(e)?
+            .query_row(params![device_id, cti], |_| Ok(()))
+            .optional()
+            .map_err(e)?
+            .is_some(),
     )
-    .optional()
-    .map_err(e)?
-    .is_some())
 }
 
 /// Stores one attestation: through the group-commit writer when the store
 /// has one, else in a transaction on the store's connection.
-pub(super) fn store_attestation(s: &SqliteStore, a: &Attestation) -> Result<i64> {
+pub(super) fn store_attestation(s: &SqliteStore, a: Attestation) -> Result<i64> {
     if let Some(w) = &s.writer {
         // Group commit: the writer thread batches concurrent attestations
         // into one transaction (each in its own savepoint).
@@ -30,30 +30,161 @@ pub(super) fn store_attestation(s: &SqliteStore, a: &Attestation) -> Result<i64>
         let (reply, rx) = mpsc::sync_channel(1);
         w.lock()
             .unwrap_or_else(|p| p.into_inner())
-            .send(Job {
-                a: a.clone(),
-                reply,
-            })
+            .send(Job { a, reply })
             .map_err(|_| gone())?;
         return rx.recv().map_err(|_| gone())?;
     }
     let mut c = s.c();
     let tx = c.transaction().map_err(e)?;
-    let tid = write_attestation(&tx, a)?;
+    let tid = write_attestation(&tx, &a)?;
     tx.commit().map_err(e)?;
     Ok(tid)
 }
 
+/// SHA-256 of a set of byte strings, each length-prefixed (u32, big
+/// endian) after sorting: two different sets never share an encoding, so a
+/// device cannot make its set's digest equal to another set's (a separator
+/// such as a newline inside a hostile package tag or rule id could).
+pub(super) fn set_digest<'a>(items: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
+    let mut v: Vec<&[u8]> = items.into_iter().collect();
+    v.sort_unstable();
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    for i in v {
+        ctx.update(&(i.len().min(u32::MAX as usize) as u32).to_be_bytes());
+        ctx.update(i);
+    }
+    ctx.finish().as_ref().to_vec()
+}
+
+/// The result set of a token's rule results (each `rule` + result code,
+/// repeats kept): found by digest or created with its rows. Devices
+/// running the same image and configuration share one set, and an
+/// unchanged device's next token writes no result rows.
+fn result_set(tx: &Connection, results: &[(String, u8)]) -> Result<(i64, Vec<u8>)> {
+    let encoded: Vec<Vec<u8>> = results
+        .iter()
+        .map(|(r, c)| {
+            let mut b = r.as_bytes().to_vec();
+            b.push(*c);
+            b
+        })
+        .collect();
+    let digest = set_digest(encoded.iter().map(Vec::as_slice));
+    if let Some(id) = tx
+        .prepare_cached("SELECT id FROM result_sets WHERE digest = ?1")
+        .map_err(e)?
+        .query_row([&digest], |r| r.get(0))
+        .optional()
+        .map_err(e)?
+    {
+        return Ok((id, digest));
+    }
+    let id: i64 = tx
+        .prepare_cached("INSERT INTO result_sets (digest, n) VALUES (?1, ?2) RETURNING id")
+        .map_err(e)?
+        .query_row(params![digest, results.len() as i64], |r| r.get(0))
+        .map_err(e)?;
+    let mut st = tx
+        .prepare_cached("INSERT INTO result_set_rows (set_id, rule, result) VALUES (?1, ?2, ?3)")
+        .map_err(e)?;
+    for (r, code) in results {
+        st.execute(params![id, r, *code as i64]).map_err(e)?;
+    }
+    Ok((id, digest))
+}
+
+/// The result-set migration: each stored token's rule results (still in
+/// the per-token table) moved to its set, and every package set's digest
+/// recomputed with [`set_digest`] from its items.
+pub(super) fn backfill_sets(c: &Connection) -> Result<()> {
+    let tokens: Vec<i64> = c
+        .prepare("SELECT id FROM tokens ORDER BY id")
+        .map_err(e)?
+        .query_map([], |r| r.get(0))
+        .map_err(e)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(e)?;
+    let mut rows = c
+        .prepare("SELECT rule, result FROM rule_results WHERE token_id = ?1")
+        .map_err(e)?;
+    for t in tokens {
+        let results: Vec<(String, u8)> = rows
+            .query_map([t], |r| {
+                Ok((r.get(0)?, r.get::<_, i64>(1)?.clamp(0, 255) as u8))
+            })
+            .map_err(e)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(e)?;
+        let (set, digest) = result_set(c, &results)?;
+        c.execute(
+            "UPDATE tokens SET rset = ?1, results_digest = ?2 WHERE id = ?3",
+            params![set, hex(&digest), t],
+        )
+        .map_err(e)?;
+    }
+    let sets: Vec<i64> = c
+        .prepare("SELECT id FROM pkgsets ORDER BY id")
+        .map_err(e)?
+        .query_map([], |r| r.get(0))
+        .map_err(e)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(e)?;
+    let mut items = c
+        .prepare("SELECT purl FROM pkgset_items WHERE set_id = ?1")
+        .map_err(e)?;
+    for set in sets {
+        let tags: Vec<String> = items
+            .query_map([set], |r| r.get(0))
+            .map_err(e)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(e)?;
+        let digest = set_digest(tags.iter().map(|t| t.as_bytes()));
+        c.execute(
+            "UPDATE pkgsets SET digest = ?1 WHERE id = ?2",
+            params![digest, set],
+        )
+        .map_err(e)?;
+    }
+    Ok(())
+}
+
+/// Rows of a token: (fr, sl) ceilings, sorted.
+fn ceilings_of(tx: &Connection, token: i64) -> Result<Vec<(String, i64)>> {
+    tx.prepare_cached("SELECT fr, sl FROM ceilings WHERE token_id = ?1 ORDER BY fr, sl")
+        .map_err(e)?
+        .query_map([token], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(e)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(e)
+}
+
+/// Distinct key fingerprints of a token, sorted.
+fn prints_of(tx: &Connection, token: i64) -> Result<Vec<String>> {
+    tx.prepare_cached("SELECT DISTINCT fingerprint FROM key_prints WHERE token_id = ?1 ORDER BY 1")
+        .map_err(e)?
+        .query_map([token], |r| r.get(0))
+        .map_err(e)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(e)
+}
+
 /// Writes one attestation inside the caller's transaction: freshness checked
 /// again atomically ([`StoreError::Conflict`]), rows, incremental
-/// aggregates, device state and the audit entry.
+/// aggregates, device state and the audit entry. What an unchanged device
+/// sends again (the same package set, result set, ceilings and keys) costs
+/// the token's own row and the device's: the shared sets are found by
+/// digest and the aggregates, which would retire and re-add the same
+/// contribution, are left alone.
 fn write_attestation(tx: &Connection, a: &Attestation) -> Result<i64> {
-    let last: Option<i64> = tx
-        .query_row(
-            "SELECT last_seq FROM devices WHERE id = ?1",
-            [a.device_id],
-            |r| r.get(0),
+    let (last, old, old_pkgset, old_rset): (Option<i64>, Option<i64>, Option<i64>, Option<i64>) =
+        tx.prepare_cached(
+            "SELECT d.last_seq, d.latest_token, t.pkgset, t.rset FROM devices d
+               LEFT JOIN tokens t ON t.id = d.latest_token WHERE d.id = ?1",
         )
+        .map_err(e)?
+        .query_row([a.device_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
         .map_err(e)?;
     if let Some(l) = last {
         if a.seq <= l {
@@ -63,37 +194,18 @@ fn write_attestation(tx: &Connection, a: &Attestation) -> Result<i64> {
             }));
         }
     }
-    if tx
-        .query_row(
-            "SELECT 1 FROM tokens WHERE device_id = ?1 AND cti = ?2",
-            params![a.device_id, a.cti],
-            |_| Ok(()),
-        )
-        .optional()
-        .map_err(e)?
-        .is_some()
-    {
+    if cti_seen(tx, a.device_id, &a.cti)? {
         return Err(StoreError::Conflict(Conflict::DuplicateCti));
     }
-    let mut sorted: Vec<String> = a.results.iter().map(|(r, c)| format!("{r}={c}")).collect();
-    sorted.sort();
-    let digest =
-        hex(ring::digest::digest(&ring::digest::SHA256, sorted.join("\n").as_bytes()).as_ref());
     let set = super::console::pkgset(tx, &a.packages)?;
-    tx.prepare_cached(
-        "INSERT INTO tokens (device_id, received_at, iat, seq, cti, raw, online, packages, results_digest, sbom_digest, ceiling_dispute, pkgset, hostname, key_tier) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, '', ?8, ?9, ?10, ?11, ?12, ?13)",
+    let (rset, rdigest) = result_set(tx, &a.results)?;
+    let tid: i64 = tx.prepare_cached(
+        "INSERT INTO tokens (device_id, received_at, iat, seq, cti, raw, online, packages, results_digest, sbom_digest, ceiling_dispute, pkgset, hostname, key_tier, rset) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, '', ?8, ?9, ?10, ?11, ?12, ?13, ?14) RETURNING id",
     )
     .map_err(e)?
-    .execute(params![a.device_id, a.received_at, a.iat, a.seq, a.cti, a.raw, a.online as i64, digest, a.sbom_digest, a.ceiling_dispute, set, a.hostname, a.key_tier])
+    .query_row(params![a.device_id, a.received_at, a.iat, a.seq, a.cti, a.raw, a.online as i64, hex(&rdigest), a.sbom_digest, a.ceiling_dispute, set, a.hostname, a.key_tier, rset], |r| r.get(0))
     .map_err(e)?;
-    let tid = tx.last_insert_rowid();
     {
-        let mut st = tx
-            .prepare_cached("INSERT INTO rule_results (token_id, rule, result) VALUES (?1, ?2, ?3)")
-            .map_err(e)?;
-        for (r, code) in &a.results {
-            st.execute(params![tid, r, *code as i64]).map_err(e)?;
-        }
         let mut st = tx.prepare_cached("INSERT INTO key_prints (token_id, device_id, kind, path, fingerprint) VALUES (?1, ?2, ?3, ?4, ?5)").map_err(e)?;
         for (k, p, f) in &a.keys {
             st.execute(params![tid, a.device_id, k, p, f]).map_err(e)?;
@@ -110,58 +222,54 @@ fn write_attestation(tx: &Connection, a: &Attestation) -> Result<i64> {
                 .map_err(e)?;
         }
     }
-    // Incremental fleet aggregates: retire the previous latest token's
-    // contribution, add this one's. Drift: compare with that token.
-    let old: Option<i64> = tx
-        .query_row(
-            "SELECT latest_token FROM devices WHERE id = ?1",
-            [a.device_id],
-            |r| r.get(0),
-        )
-        .map_err(e)?;
-    let mut drifting = false;
-    let mut keys_changed = false;
+    // Incremental fleet aggregates: the previous latest token's
+    // contribution retired and this one's added, where they differ. A
+    // device counts once per failing rule, (FR, SL) and fingerprint.
+    let rules_changed = old_rset != Some(rset);
+    let (ceilings_changed, keys_changed) = match old {
+        Some(old) => (
+            ceilings_of(tx, old)? != ceilings_of(tx, tid)?,
+            prints_of(tx, old)? != prints_of(tx, tid)?,
+        ),
+        None => (true, true),
+    };
     if let Some(old) = old {
-        tx.prepare_cached("UPDATE agg_failing SET n = n - 1 WHERE rule IN (SELECT rule FROM rule_results WHERE token_id = ?1 AND result = 2)").map_err(e)?.execute([old]).map_err(e)?;
-        tx.prepare_cached("UPDATE agg_ceiling SET n = n - 1 WHERE EXISTS (SELECT 1 FROM ceilings c WHERE c.token_id = ?1 AND c.fr = agg_ceiling.fr AND c.sl = agg_ceiling.sl)").map_err(e)?.execute([old]).map_err(e)?;
-        tx.prepare_cached("UPDATE agg_keys SET n = n - 1 WHERE fingerprint IN (SELECT DISTINCT fingerprint FROM key_prints WHERE token_id = ?1)").map_err(e)?.execute([old]).map_err(e)?;
-        let (op, od): (Option<i64>, String) = tx
-            .query_row(
-                "SELECT pkgset, results_digest FROM tokens WHERE id = ?1",
-                [old],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .map_err(e)?;
-        drifting = op != Some(set) || od != digest;
-        // A host or TLS key that appeared or went away.
-        keys_changed = tx
-            .prepare_cached(
-                "SELECT EXISTS (SELECT fingerprint FROM key_prints WHERE token_id = ?1
-                   EXCEPT SELECT fingerprint FROM key_prints WHERE token_id = ?2)
-                 OR EXISTS (SELECT fingerprint FROM key_prints WHERE token_id = ?2
-                   EXCEPT SELECT fingerprint FROM key_prints WHERE token_id = ?1)",
-            )
-            .map_err(e)?
-            .query_row([old, tid], |r| r.get(0))
-            .map_err(e)?;
+        if rules_changed {
+            tx.prepare_cached("UPDATE agg_failing SET n = n - 1 WHERE rule IN (SELECT rule FROM result_set_rows WHERE set_id = (SELECT rset FROM tokens WHERE id = ?1) AND result = 2)").map_err(e)?.execute([old]).map_err(e)?;
+        }
+        if ceilings_changed {
+            tx.prepare_cached("UPDATE agg_ceiling SET n = n - 1 WHERE EXISTS (SELECT 1 FROM ceilings c WHERE c.token_id = ?1 AND c.fr = agg_ceiling.fr AND c.sl = agg_ceiling.sl)").map_err(e)?.execute([old]).map_err(e)?;
+        }
+        if keys_changed {
+            tx.prepare_cached("UPDATE agg_keys SET n = n - 1 WHERE fingerprint IN (SELECT fingerprint FROM key_prints WHERE token_id = ?1)").map_err(e)?.execute([old]).map_err(e)?;
+        }
     }
-    tx.prepare_cached("INSERT INTO agg_failing (rule, n) SELECT rule, 1 FROM rule_results WHERE token_id = ?1 AND result = 2 ON CONFLICT(rule) DO UPDATE SET n = n + 1").map_err(e)?.execute([tid]).map_err(e)?;
-    tx.prepare_cached("INSERT INTO agg_ceiling (fr, sl, n) SELECT fr, sl, 1 FROM ceilings WHERE token_id = ?1 ON CONFLICT(fr, sl) DO UPDATE SET n = n + 1").map_err(e)?.execute([tid]).map_err(e)?;
-    tx.prepare_cached("INSERT INTO agg_keys (fingerprint, kind, n) SELECT fingerprint, MIN(kind), 1 FROM key_prints WHERE token_id = ?1 AND fingerprint != 'unavailable' GROUP BY fingerprint ON CONFLICT(fingerprint) DO UPDATE SET n = n + 1").map_err(e)?.execute([tid])
-    .map_err(e)?;
+    if rules_changed {
+        tx.prepare_cached("INSERT INTO agg_failing (rule, n) SELECT DISTINCT rule, 1 FROM result_set_rows WHERE set_id = ?1 AND result = 2 ON CONFLICT(rule) DO UPDATE SET n = n + 1").map_err(e)?.execute([rset]).map_err(e)?;
+    }
+    if ceilings_changed {
+        tx.prepare_cached("INSERT INTO agg_ceiling (fr, sl, n) SELECT DISTINCT fr, sl, 1 FROM ceilings WHERE token_id = ?1 ON CONFLICT(fr, sl) DO UPDATE SET n = n + 1").map_err(e)?.execute([tid]).map_err(e)?;
+    }
+    if keys_changed {
+        tx.prepare_cached("INSERT INTO agg_keys (fingerprint, kind, n) SELECT fingerprint, MIN(kind), 1 FROM key_prints WHERE token_id = ?1 AND fingerprint != 'unavailable' GROUP BY fingerprint ON CONFLICT(fingerprint) DO UPDATE SET n = n + 1").map_err(e)?.execute([tid])
+        .map_err(e)?;
+    }
+    // Drift: a different package set or result set than the previous token.
+    let drifting = old.is_some() && (old_pkgset != Some(set) || rules_changed);
     tx.prepare_cached(
         "UPDATE devices SET last_seq = MAX(COALESCE(last_seq, 0), ?1), last_seen = ?2, prev_token = latest_token, latest_token = ?3, drifting = ?4 WHERE id = ?5",
     )
     .map_err(e)?
     .execute(params![a.seq, a.received_at, tid, drifting as i64, a.device_id])
     .map_err(e)?;
-    if keys_changed {
+    // A host or TLS key that appeared or went away.
+    if old.is_some() && keys_changed {
         tx.prepare_cached("UPDATE devices SET keys_changed = ?1 WHERE id = ?2")
             .map_err(e)?
             .execute([a.received_at, a.device_id])
             .map_err(e)?;
     }
-    super::console::refresh_device(tx, a.device_id, tid)?;
+    super::console::refresh_device(tx, a.device_id, tid, rules_changed)?;
     super::device_claims::replace(tx, a)?;
     super::audit::audit_in(
         tx,
@@ -222,5 +330,22 @@ pub(super) fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::set_digest;
+
+    #[test]
+    fn a_separator_inside_an_item_cannot_make_two_sets_share_a_digest() {
+        let joined: [&[u8]; 1] = [b"pkg:deb/debian/a@1\npkg:deb/debian/b@1"];
+        let split: [&[u8]; 2] = [b"pkg:deb/debian/a@1", b"pkg:deb/debian/b@1"];
+        assert_ne!(set_digest(joined), set_digest(split));
+        // Order does not matter; the items do.
+        let swapped: [&[u8]; 2] = [b"pkg:deb/debian/b@1", b"pkg:deb/debian/a@1"];
+        assert_eq!(set_digest(split), set_digest(swapped));
+        let empty: [&[u8]; 1] = [b""];
+        assert_ne!(set_digest(empty), set_digest([] as [&[u8]; 0]));
     }
 }

@@ -279,6 +279,27 @@ fn with_claims(
                     .with_package(*pkg)
             })
             .collect(),
+        // Rule results and packages, some per token: what result sets and
+        // package sets keep (and their migration moves).
+        measres: vec![(
+            "tag:fieldattest.org,2026:catalog/ccsc@0.1.0".into(),
+            vec![
+                ("r.a".into(), 2),
+                (format!("r.seq{seq}"), 1 + (seq % 2) as u8),
+            ],
+        )],
+        measurements: ["pkg:deb/debian/a@1", &format!("pkg:deb/debian/b@{seq}")]
+            .iter()
+            .map(|t| {
+                (
+                    eat::CF_COSWID,
+                    fieldattest_protocol::cbor::to_vec(&ciborium::value::Value::Map(vec![(
+                        ciborium::value::Value::Integer(0.into()),
+                        ciborium::value::Value::Text(t.to_string()),
+                    )])),
+                )
+            })
+            .collect(),
         ..Default::default()
     };
     signed(d, &c)
@@ -411,6 +432,12 @@ fn tokens_stored_before_the_migration_are_backfilled() {
     // An older token of the device, then the latest: only the latest counts.
     let cve2 = [("CVE-2016-2781", "coreutils", "Ignored", "disputed")];
     accept(&s, &with_claims(&a, 2, &cve2, &[]), Arrival::Offline, 11).unwrap();
+    let before = s.last_two(id).unwrap();
+    assert_eq!(before.len(), 2);
+    assert!(
+        before.iter().all(|(p, r)| p.len() == 2 && r.len() == 2),
+        "{before:?}"
+    );
     drop(s);
     // The database as the collector before this migration left it.
     let c = rusqlite::Connection::open(&p).unwrap();
@@ -431,18 +458,50 @@ fn tokens_stored_before_the_migration_are_backfilled() {
     for t in triggers {
         c.execute_batch(&format!("DROP TRIGGER {t}")).unwrap();
     }
+    revert_result_sets(&c);
     c.execute_batch(&format!(
         "DROP TABLE kernel_configs; DROP TABLE kernel_files; DROP TABLE fleet_gen; DROP INDEX devices_sets; DROP TABLE device_cve_status; DROP TABLE device_listeners;
          ALTER TABLE devices DROP COLUMN cve_status_digest;
          ALTER TABLE devices DROP COLUMN listeners_digest;
          PRAGMA user_version = {};",
-        v - 4
+        v - 6
     ))
     .unwrap();
     drop(c);
     let s = SqliteStore::open(&p).unwrap();
     assert_eq!(rows(&s, id), owned(&cve2, &[]));
+    assert_eq!(s.last_two(id).unwrap(), before);
     // And the next token goes on from there.
     accept(&s, &with_claims(&a, 3, &cve1, &l1), Arrival::Offline, 12).unwrap();
     assert_eq!(rows(&s, id), owned(&cve1, &l1));
+}
+
+/// Takes a database back to before result sets: the per-token rule result
+/// rows, no sets, package sets under their newline-joined digest.
+fn revert_result_sets(c: &rusqlite::Connection) {
+    c.execute_batch(
+        "CREATE TABLE rr (token_id INTEGER NOT NULL REFERENCES tokens(id), rule TEXT NOT NULL, result INTEGER NOT NULL);
+         INSERT INTO rr SELECT token_id, rule, result FROM rule_results;
+         DROP VIEW rule_results;
+         ALTER TABLE rr RENAME TO rule_results;
+         CREATE INDEX results_token ON rule_results(token_id);
+         DROP TABLE result_set_rows; DROP TABLE result_sets;
+         ALTER TABLE tokens DROP COLUMN rset;",
+    )
+    .unwrap();
+    let sets: Vec<(i64, String)> = c
+        .prepare("SELECT set_id, group_concat(purl, char(10)) FROM (SELECT set_id, purl FROM pkgset_items ORDER BY set_id, purl) GROUP BY set_id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    for (id, joined) in sets {
+        let d = ring::digest::digest(&ring::digest::SHA256, joined.as_bytes());
+        c.execute(
+            "UPDATE pkgsets SET digest = ?1 WHERE id = ?2",
+            rusqlite::params![d.as_ref(), id],
+        )
+        .unwrap();
+    }
 }

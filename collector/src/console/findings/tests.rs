@@ -23,7 +23,7 @@ fn device(s: &SqliteStore, n: u8, results: &[(&str, u8)], packages: &[&str]) -> 
         .insert_device(&[n; 8], &[1, n], &[4u8; 65], "plant", 0)
         .unwrap();
     s.set_status(id, "active").unwrap();
-    s.store_attestation(&Attestation {
+    s.store_attestation(Attestation {
         device_id: id,
         received_at: NOW - 60,
         iat: NOW - 60,
