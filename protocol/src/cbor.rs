@@ -279,19 +279,35 @@ fn fast_value(data: &[u8], pos: usize) -> Option<(Value, usize)> {
 mod tests {
     use super::*;
 
+    /// A deterministic generator for the differential tests.
+    fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        }
+    }
+
+    /// `m`, each of its truncations, and `m` with each byte changed.
+    fn mutations(m: &[u8], next: &mut impl FnMut() -> u64) -> Vec<Vec<u8>> {
+        let mut out = vec![m.to_vec()];
+        out.extend((0..m.len()).map(|i| m[..i].to_vec()));
+        for i in 0..m.len() {
+            let mut v = m.to_vec();
+            v[i] = next() as u8;
+            out.push(v);
+        }
+        out
+    }
+
     /// Differential: over generated items (every major type, nested,
     /// bignums, simple values, invalid UTF-8) and every truncation and
     /// one-byte change of them, the in-place decoder gives ciborium's value.
     #[test]
     #[cfg(feature = "fast-decode")]
     fn fast_decode_agrees_with_ciborium() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         let pieces: &[&[u8]] = &[
             &[0x00],
             &[0x17],
@@ -329,14 +345,7 @@ mod tests {
             for _ in 0..items {
                 m.extend_from_slice(pieces[(next() % pieces.len() as u64) as usize]);
             }
-            let mut variants = vec![m.clone()];
-            variants.extend((0..m.len()).map(|i| m[..i].to_vec()));
-            for i in 0..m.len() {
-                let mut v = m.clone();
-                v[i] = next() as u8;
-                variants.push(v);
-            }
-            for v in variants {
+            for v in mutations(&m, &mut next) {
                 let by_ciborium = check_wellformed(&v, 8).map(|()| {
                     ciborium::de::from_reader::<Value, _>(v.as_slice()).map_err(|e| e.to_string())
                 });
@@ -375,13 +384,7 @@ mod tests {
     /// what decoding with ciborium answers.
     #[test]
     fn map_text_agrees_with_decoding_the_value() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
         let pieces: &[&[u8]] = &[
             &[0x00],
             &[0x18, 0x00],
@@ -414,14 +417,7 @@ mod tests {
             for _ in 0..2 * n {
                 m.extend_from_slice(pieces[(next() % pieces.len() as u64) as usize]);
             }
-            let mut variants = vec![m.clone()];
-            variants.extend((0..m.len()).map(|i| m[..i].to_vec()));
-            for i in 0..m.len() {
-                let mut v = m.clone();
-                v[i] = next() as u8;
-                variants.push(v);
-            }
-            for v in variants {
+            for v in mutations(&m, &mut next) {
                 assert_eq!(
                     map_text(&v, 0, 8).map(str::to_string),
                     map_text_by_value(&v, 0),
