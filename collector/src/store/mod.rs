@@ -30,6 +30,7 @@ mod kernel;
 mod operators;
 mod schema;
 mod set_vulns;
+pub(crate) mod sql;
 mod vulns;
 mod writes;
 
