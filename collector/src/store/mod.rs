@@ -604,6 +604,18 @@ macro_rules! delegate {
     };
 }
 
+/// [`delegate`] for the modules written over [`sql::Sql`]: the function
+/// gets the store's connection as a [`sql::Lite`].
+macro_rules! delegate_sql {
+    ($($module:ident :: $name:ident ($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {
+        $(
+            fn $name(&self, $($arg: $ty),*) -> Result<$ret> {
+                $module::$name(&mut sql::Lite(&self.c()), $($arg),*)
+            }
+        )*
+    };
+}
+
 impl Store for SqliteStore {
     fn store_attestation(&self, a: Attestation) -> Result<i64> {
         writes::store_attestation(self, a)
@@ -617,6 +629,24 @@ impl Store for SqliteStore {
             Some(p) => set_vulns::each_set_vuln(&schema::open_reader(p)?, f),
             None => set_vulns::each_set_vuln(&self.c(), f),
         }
+    }
+
+    delegate_sql! {
+        operators::add_operator(name: &str, role: &str, phc: &str, now: i64) -> bool;
+        operators::operator(name: &str) -> Option<Operator>;
+        operators::operators() -> Vec<Operator>;
+        operators::set_operator_password(name: &str, phc: &str) -> bool;
+        operators::disable_operator(name: &str) -> bool;
+        operators::create_op_session(hash: &[u8], operator_id: i64, csrf: &str, now: i64) -> ();
+        operators::op_session(hash: &[u8], now: i64, idle: i64, absolute: i64) -> Option<OpSession>;
+        operators::delete_op_session(hash: &[u8]) -> ();
+        operators::login_failed(key: &str, now: i64, window: i64) -> u32;
+        operators::login_failures(key: &str, now: i64, window: i64) -> u32;
+        operators::clear_login_failures(key: &str) -> ();
+        operators::create_api_token(name: &str, hash: &[u8], role: &str, expires: i64, now: i64) -> i64;
+        operators::api_token(hash: &[u8], now: i64) -> Option<ApiToken>;
+        operators::api_tokens() -> Vec<ApiToken>;
+        operators::revoke_api_token(id: i64) -> bool;
     }
 
     delegate! {
@@ -654,21 +684,6 @@ impl Store for SqliteStore {
         artifacts::catalogs() -> Vec<String>;
         fleet::drifting() -> Vec<i64>;
         fleet::aggregates(silent_before: i64) -> Aggregates;
-        operators::add_operator(name: &str, role: &str, phc: &str, now: i64) -> bool;
-        operators::operator(name: &str) -> Option<Operator>;
-        operators::operators() -> Vec<Operator>;
-        operators::set_operator_password(name: &str, phc: &str) -> bool;
-        operators::disable_operator(name: &str) -> bool;
-        operators::create_op_session(hash: &[u8], operator_id: i64, csrf: &str, now: i64) -> ();
-        operators::op_session(hash: &[u8], now: i64, idle: i64, absolute: i64) -> Option<OpSession>;
-        operators::delete_op_session(hash: &[u8]) -> ();
-        operators::login_failed(key: &str, now: i64, window: i64) -> u32;
-        operators::login_failures(key: &str, now: i64, window: i64) -> u32;
-        operators::clear_login_failures(key: &str) -> ();
-        operators::create_api_token(name: &str, hash: &[u8], role: &str, expires: i64, now: i64) -> i64;
-        operators::api_token(hash: &[u8], now: i64) -> Option<ApiToken>;
-        operators::api_tokens() -> Vec<ApiToken>;
-        operators::revoke_api_token(id: i64) -> bool;
         audit::audit_from(source: Option<&str>, at: i64, kid: Option<&[u8]>, device_id: Option<i64>, outcome: &str, reason: &str) -> ();
         audit::verify_audit() -> AuditCheck;
         devices::open_session(s: &NewSession, caps: SessionCaps) -> bool;
