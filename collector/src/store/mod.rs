@@ -28,6 +28,7 @@ mod feeds;
 mod fleet;
 mod kernel;
 mod operators;
+pub(crate) mod pg_schema;
 mod schema;
 mod set_vulns;
 pub(crate) mod sql;
