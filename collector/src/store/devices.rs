@@ -7,179 +7,165 @@
 //! own) and refuses creation when [`super::SessionCaps::total`] rows remain.
 //! A session remembers the client certificate it was opened with.
 
-use super::{e, Conflict, Device, Result, SessionState, StoreError};
-use rusqlite::{params, Connection, OptionalExtension};
+use super::sql::{first, ps, rows, transaction, Dialect, Row, Sql};
+use super::{Conflict, Device, Result, SessionState, StoreError};
 
-fn row_device(r: &rusqlite::Row) -> rusqlite::Result<Device> {
+fn row_device(r: &dyn Row) -> Result<Device> {
     Ok(Device {
-        id: r.get(0)?,
-        kid: r.get(1)?,
-        ueid: r.get(2)?,
-        pubkey: r.get(3)?,
-        site: r.get(4)?,
-        status: r.get(5)?,
-        enrolled_at: r.get(6)?,
-        last_seq: r.get(7)?,
-        last_seen: r.get(8)?,
+        id: r.i64(0)?,
+        kid: r.blob(1)?,
+        ueid: r.blob(2)?,
+        pubkey: r.blob(3)?,
+        site: r.text(4)?,
+        status: r.text(5)?,
+        enrolled_at: r.i64(6)?,
+        last_seq: r.opt_i64(7)?,
+        last_seen: r.opt_i64(8)?,
     })
 }
 
 const DEVICE_COLS: &str = "id, kid, ueid, pubkey, site, status, enrolled_at, last_seq, last_seen";
 
 pub(super) fn create_enroll_token(
-    c: &Connection,
+    db: &mut dyn Sql,
     hash: &[u8],
     site: &str,
     expires: i64,
 ) -> Result<()> {
-    c.execute(
+    db.exec(
         "INSERT INTO enroll_tokens (hash, site, expires) VALUES (?1, ?2, ?3)",
-        params![hash, site, expires],
-    )
-    .map_err(e)?;
+        ps![hash, site, expires],
+    )?;
     Ok(())
 }
 
-pub(super) fn take_enroll_token(
-    c: &mut Connection,
-    hash: &[u8],
-    now: i64,
-) -> Result<Option<String>> {
-    let tx = c.transaction().map_err(e)?;
-    let row: Option<(String, i64, i64)> = tx
-        .query_row(
-            "SELECT site, expires, used FROM enroll_tokens WHERE hash = ?1",
-            [hash],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()
-        .map_err(e)?;
-    tx.execute("UPDATE enroll_tokens SET used = 1 WHERE hash = ?1", [hash])
-        .map_err(e)?;
-    tx.commit().map_err(e)?;
-    Ok(match row {
-        Some((site, expires, 0)) if expires >= now => Some(site),
-        _ => None,
-    })
+/// Burns an enrollment secret in one statement: of callers racing on any
+/// replica, exactly one sees it unused. Its site if it was unused and
+/// unexpired at `now` (an expired one is burnt too).
+pub(super) fn take_enroll_token(db: &mut dyn Sql, hash: &[u8], now: i64) -> Result<Option<String>> {
+    let row = first(
+        db,
+        "UPDATE enroll_tokens SET used = 1 WHERE hash = ?1 AND used = 0 RETURNING site, expires",
+        ps![hash],
+        |r| Ok((r.text(0)?, r.i64(1)?)),
+    )?;
+    Ok(row.and_then(|(site, expires)| (expires >= now).then_some(site)))
 }
 
 pub(super) fn insert_device(
-    c: &Connection,
+    db: &mut dyn Sql,
     kid: &[u8],
     ueid: &[u8],
     pubkey: &[u8],
     site: &str,
     now: i64,
 ) -> Result<i64> {
-    c.execute("INSERT INTO devices (kid, ueid, pubkey, site, status, enrolled_at) VALUES (?1, ?2, ?3, ?4, 'pending', ?5)", params![kid, ueid, pubkey, site, now]).map_err(e)?;
-    Ok(c.last_insert_rowid())
+    first(
+        db,
+        "INSERT INTO devices (kid, ueid, pubkey, site, status, enrolled_at) VALUES (?1, ?2, ?3, ?4, 'pending', ?5) RETURNING id",
+        ps![kid, ueid, pubkey, site, now],
+        |r| r.i64(0),
+    )?
+    .ok_or_else(|| StoreError::Database("device insert returned no id".into()))
 }
 
 // The lookups of every attestation: cached statements (parsed once per connection).
-pub(super) fn device_by_kid(c: &Connection, kid: &[u8]) -> Result<Option<Device>> {
-    c.prepare_cached(&format!("SELECT {DEVICE_COLS} FROM devices WHERE kid = ?1"))
-        .map_err(e)?
-        .query_row([kid], row_device)
-        .optional()
-        .map_err(e)
+pub(super) fn device_by_kid(db: &mut dyn Sql, kid: &[u8]) -> Result<Option<Device>> {
+    first(
+        db,
+        &format!("SELECT {DEVICE_COLS} FROM devices WHERE kid = ?1"),
+        ps![kid],
+        row_device,
+    )
 }
 
-pub(super) fn device(c: &Connection, id: i64) -> Result<Option<Device>> {
-    c.prepare_cached(&format!("SELECT {DEVICE_COLS} FROM devices WHERE id = ?1"))
-        .map_err(e)?
-        .query_row([id], row_device)
-        .optional()
-        .map_err(e)
+pub(super) fn device(db: &mut dyn Sql, id: i64) -> Result<Option<Device>> {
+    first(
+        db,
+        &format!("SELECT {DEVICE_COLS} FROM devices WHERE id = ?1"),
+        ps![id],
+        row_device,
+    )
 }
 
-pub(super) fn devices(c: &Connection) -> Result<Vec<Device>> {
-    let mut st = c
-        .prepare(&format!("SELECT {DEVICE_COLS} FROM devices ORDER BY id"))
-        .map_err(e)?;
-    let v = st
-        .query_map([], row_device)
-        .map_err(e)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(e)?;
-    Ok(v)
+pub(super) fn devices(db: &mut dyn Sql) -> Result<Vec<Device>> {
+    rows(
+        db,
+        &format!("SELECT {DEVICE_COLS} FROM devices ORDER BY id"),
+        &[],
+        row_device,
+    )
 }
 
-pub(super) fn set_status(c: &Connection, id: i64, status: &str) -> Result<bool> {
-    Ok(c.execute(
+pub(super) fn set_status(db: &mut dyn Sql, id: i64, status: &str) -> Result<bool> {
+    Ok(db.exec(
         "UPDATE devices SET status = ?1 WHERE id = ?2",
-        params![status, id],
-    )
-    .map_err(e)?
-        == 1)
+        ps![status, id],
+    )? == 1)
 }
 
-pub(super) fn create_session(c: &Connection, id: &str, nonce: &[u8], expires: i64) -> Result<()> {
-    c.execute(
+pub(super) fn create_session(db: &mut dyn Sql, id: &str, nonce: &[u8], expires: i64) -> Result<()> {
+    db.exec(
         "INSERT INTO sessions (id, nonce, expires) VALUES (?1, ?2, ?3)",
-        params![id, nonce, expires],
-    )
-    .map_err(e)?;
+        ps![id, nonce, expires],
+    )?;
     Ok(())
 }
 
 /// Opens a session bound to its requester within the caps (see the module
-/// doc); false when the table is full of live sessions.
+/// doc); false when the table is full of live sessions. The caps hold
+/// across replicas: the count and the insert run under the table's write
+/// lock (SQLite: the database's; PostgreSQL: `LOCK TABLE`).
 pub(super) fn open_session(
-    c: &mut Connection,
+    db: &mut dyn Sql,
     s: &super::NewSession,
     caps: super::SessionCaps,
 ) -> Result<bool> {
-    let tx = c
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(e)?;
-    tx.prepare_cached("DELETE FROM sessions WHERE expires < ?1")
-        .map_err(e)?
-        .execute([s.now])
-        .map_err(e)?;
-    if let Some(src) = &s.source {
-        let n: i64 = tx
-            .prepare_cached("SELECT count(*) FROM sessions WHERE source = ?1")
-            .map_err(e)?
-            .query_row([src], |r| r.get(0))
-            .map_err(e)?;
-        if n >= caps.per_source {
-            tx.prepare_cached("DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions WHERE source = ?1 ORDER BY created, rowid LIMIT ?2)")
-                .map_err(e)?
-                .execute(params![src, n - caps.per_source + 1])
-                .map_err(e)?;
+    transaction(db, |db| {
+        if db.dialect() == Dialect::Postgres {
+            db.batch("LOCK TABLE sessions IN SHARE ROW EXCLUSIVE MODE")?;
         }
-    }
-    let total: i64 = tx
-        .prepare_cached("SELECT count(*) FROM sessions")
-        .map_err(e)?
-        .query_row([], |r| r.get(0))
-        .map_err(e)?;
-    if total >= caps.total {
-        return Ok(false);
-    }
-    tx.prepare_cached("INSERT INTO sessions (id, nonce, expires, source, peer, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-        .map_err(e)?
-        .execute(params![s.id, s.nonce, s.expires, s.source, s.peer, s.now])
-        .map_err(e)?;
-    tx.commit().map_err(e)?;
-    Ok(true)
+        db.exec("DELETE FROM sessions WHERE expires < ?1", ps![s.now])?;
+        if let Some(src) = &s.source {
+            let n = first(
+                db,
+                "SELECT count(*) FROM sessions WHERE source = ?1",
+                ps![src],
+                |r| r.i64(0),
+            )?
+            .unwrap_or(0);
+            if n >= caps.per_source {
+                db.exec(
+                    "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE source = ?1 ORDER BY created, id LIMIT ?2)",
+                    ps![src, n - caps.per_source + 1],
+                )?;
+            }
+        }
+        let total = first(db, "SELECT count(*) FROM sessions", &[], |r| r.i64(0))?.unwrap_or(0);
+        if total >= caps.total {
+            return Ok(false);
+        }
+        db.exec(
+            "INSERT INTO sessions (id, nonce, expires, source, peer, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            ps![s.id.as_str(), &s.nonce, s.expires, s.source.as_deref(), s.peer.as_deref(), s.now],
+        )?;
+        Ok(true)
+    })
 }
 
 /// A session without burning it: (state as [`take_session`] would see it,
 /// the client certificate it was opened with).
 pub(super) fn peek_session(
-    c: &mut Connection,
+    db: &mut dyn Sql,
     id: &str,
     now: i64,
 ) -> Result<(SessionState, Option<String>)> {
-    let row: Option<(Vec<u8>, i64, i64, Option<String>)> = c
-        .query_row(
-            "SELECT nonce, expires, used, peer FROM sessions WHERE id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .optional()
-        .map_err(e)?;
+    let row = first(
+        db,
+        "SELECT nonce, expires, used, peer FROM sessions WHERE id = ?1",
+        ps![id],
+        |r| Ok((r.blob(0)?, r.i64(1)?, r.i64(2)?, r.opt_text(3)?)),
+    )?;
     Ok(match row {
         None => (SessionState::Unknown, None),
         Some((_, _, 1, p)) => (SessionState::Used, p),
@@ -188,195 +174,245 @@ pub(super) fn peek_session(
     })
 }
 
-pub(super) fn session_count(c: &mut Connection) -> Result<i64> {
-    c.query_row("SELECT count(*) FROM sessions", [], |r| r.get(0))
-        .map_err(e)
+pub(super) fn session_count(db: &mut dyn Sql) -> Result<i64> {
+    Ok(first(db, "SELECT count(*) FROM sessions", &[], |r| r.i64(0))?.unwrap_or(0))
 }
 
-pub(super) fn device_by_ueid(c: &mut Connection, ueid: &[u8]) -> Result<Option<Device>> {
-    c.query_row(
+pub(super) fn device_by_ueid(db: &mut dyn Sql, ueid: &[u8]) -> Result<Option<Device>> {
+    first(
+        db,
         &format!("SELECT {DEVICE_COLS} FROM devices WHERE ueid = ?1 ORDER BY id LIMIT 1"),
-        [ueid],
+        ps![ueid],
         row_device,
     )
-    .optional()
-    .map_err(e)
 }
 
 /// Devices whose stored attestations reference an SBOM digest.
-pub(super) fn sbom_devices(c: &mut Connection, digest: &str) -> Result<Vec<i64>> {
-    let mut st = c
-        .prepare_cached("SELECT DISTINCT device_id FROM tokens WHERE sbom_digest = ?1")
-        .map_err(e)?;
-    let v = st
-        .query_map([digest], |r| r.get(0))
-        .map_err(e)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(e)?;
-    Ok(v)
+pub(super) fn sbom_devices(db: &mut dyn Sql, digest: &str) -> Result<Vec<i64>> {
+    rows(
+        db,
+        "SELECT DISTINCT device_id FROM tokens WHERE sbom_digest = ?1 ORDER BY device_id",
+        ps![digest],
+        |r| r.i64(0),
+    )
 }
 
 /// The SL-ceiling disagreement of each device's latest attestation, where
 /// the device's claim differs from the ceiling the collector computed.
-pub(super) fn ceiling_disputes(c: &mut Connection) -> Result<Vec<(i64, String)>> {
-    let mut st = c
-        .prepare("SELECT d.id, t.ceiling_dispute FROM devices d JOIN tokens t ON t.id = d.latest_token WHERE t.ceiling_dispute IS NOT NULL ORDER BY d.id")
-        .map_err(e)?;
-    let v = st
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .map_err(e)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(e)?;
-    Ok(v)
+pub(super) fn ceiling_disputes(db: &mut dyn Sql) -> Result<Vec<(i64, String)>> {
+    rows(
+        db,
+        "SELECT d.id, t.ceiling_dispute FROM devices d JOIN tokens t ON t.id = d.latest_token WHERE t.ceiling_dispute IS NOT NULL ORDER BY d.id",
+        &[],
+        |r| Ok((r.i64(0)?, r.text(1)?)),
+    )
 }
 
-pub(super) fn take_session(c: &mut Connection, id: &str, now: i64) -> Result<SessionState> {
-    let tx = c.transaction().map_err(e)?;
-    let row: Option<(Vec<u8>, i64, i64)> = tx
-        .query_row(
-            "SELECT nonce, expires, used FROM sessions WHERE id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()
-        .map_err(e)?;
-    tx.execute("UPDATE sessions SET used = 1 WHERE id = ?1", [id])
-        .map_err(e)?;
-    tx.commit().map_err(e)?;
-    Ok(match row {
-        None => SessionState::Unknown,
-        Some((_, _, 1)) => SessionState::Used,
-        Some((_, exp, _)) if exp < now => SessionState::Expired,
-        Some((n, _, _)) => SessionState::Live(n),
+/// Burns a session nonce in one statement: of callers racing on any
+/// replica, exactly one sees it unused.
+pub(super) fn take_session(db: &mut dyn Sql, id: &str, now: i64) -> Result<SessionState> {
+    let burnt = first(
+        db,
+        "UPDATE sessions SET used = 1 WHERE id = ?1 AND used = 0 RETURNING nonce, expires",
+        ps![id],
+        |r| Ok((r.blob(0)?, r.i64(1)?)),
+    )?;
+    Ok(match burnt {
+        Some((_, exp)) if exp < now => SessionState::Expired,
+        Some((n, _)) => SessionState::Live(n),
+        None => match first(db, "SELECT 1 FROM sessions WHERE id = ?1", ps![id], |r| {
+            r.i64(0)
+        })? {
+            Some(_) => SessionState::Used,
+            None => SessionState::Unknown,
+        },
     })
 }
 
-pub(super) fn tls_binding(c: &Connection, device_id: i64) -> Result<Option<String>> {
-    c.prepare_cached("SELECT tls_fp FROM devices WHERE id = ?1")
-        .map_err(e)?
-        .query_row([device_id], |r| r.get(0))
-        .map_err(e)
+pub(super) fn tls_binding(db: &mut dyn Sql, device_id: i64) -> Result<Option<String>> {
+    first(
+        db,
+        "SELECT tls_fp FROM devices WHERE id = ?1",
+        ps![device_id],
+        |r| r.opt_text(0),
+    )?
+    .ok_or_else(|| StoreError::NotFound(format!("device {device_id}")))
 }
 
-pub(super) fn set_tls_binding(c: &Connection, device_id: i64, fp: &str) -> Result<()> {
-    c.execute(
+pub(super) fn set_tls_binding(db: &mut dyn Sql, device_id: i64, fp: &str) -> Result<()> {
+    db.exec(
         "UPDATE devices SET tls_fp = ?1 WHERE id = ?2",
-        params![fp, device_id],
-    )
-    .map_err(e)?;
+        ps![fp, device_id],
+    )?;
     Ok(())
 }
 
-pub(super) fn retired_key(c: &Connection, kid: &[u8]) -> Result<Option<(i64, Vec<u8>, i64)>> {
-    c.prepare_cached("SELECT device_id, pubkey, below_seq FROM retired_keys WHERE kid = ?1")
-        .map_err(e)?
-        .query_row([kid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()
-        .map_err(e)
+pub(super) fn retired_key(db: &mut dyn Sql, kid: &[u8]) -> Result<Option<(i64, Vec<u8>, i64)>> {
+    first(
+        db,
+        "SELECT device_id, pubkey, below_seq FROM retired_keys WHERE kid = ?1",
+        ps![kid],
+        |r| Ok((r.i64(0)?, r.blob(1)?, r.i64(2)?)),
+    )
 }
 
 pub(super) fn rotate_key(
-    c: &mut Connection,
+    db: &mut dyn Sql,
     device_id: i64,
     new_kid: &[u8],
     new_pubkey: &[u8],
     below_seq: i64,
     now: i64,
 ) -> Result<()> {
-    let tx = c.transaction().map_err(e)?;
-    let known: i64 = tx
-        .query_row(
+    transaction(db, |db| {
+        let known = first(
+            db,
             "SELECT (SELECT count(*) FROM devices WHERE kid = ?1) + (SELECT count(*) FROM retired_keys WHERE kid = ?1)",
-            [new_kid],
-            |r| r.get(0),
-        )
-        .map_err(e)?;
-    if known > 0 {
-        return Err(StoreError::Conflict(Conflict::KeyKnown));
-    }
-    let n = tx
-        .execute(
+            ps![new_kid],
+            |r| r.i64(0),
+        )?
+        .unwrap_or(0);
+        if known > 0 {
+            return Err(StoreError::Conflict(Conflict::KeyKnown));
+        }
+        let n = db.exec(
             "INSERT INTO retired_keys (kid, device_id, pubkey, below_seq, rotated_at)
              SELECT kid, id, pubkey, ?2, ?3 FROM devices WHERE id = ?1",
-            params![device_id, below_seq, now],
-        )
-        .map_err(e)?;
-    if n != 1 {
-        return Err(StoreError::NotFound(format!("device {device_id}")));
-    }
-    tx.execute(
-        "UPDATE devices SET kid = ?2, pubkey = ?3 WHERE id = ?1",
-        params![device_id, new_kid, new_pubkey],
-    )
-    .map_err(e)?;
-    tx.commit().map_err(e)
+            ps![device_id, below_seq, now],
+        )?;
+        if n != 1 {
+            return Err(StoreError::NotFound(format!("device {device_id}")));
+        }
+        db.exec(
+            "UPDATE devices SET kid = ?2, pubkey = ?3 WHERE id = ?1",
+            ps![device_id, new_kid, new_pubkey],
+        )?;
+        Ok(())
+    })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::{SessionState, SqliteStore, Store};
+    use super::super::sql::cluster::on_both;
+    use super::super::SessionState;
+    use super::*;
 
     #[test]
     fn enroll_tokens_and_sessions_are_single_use() {
-        let s = SqliteStore::memory().unwrap();
-        s.create_enroll_token(b"h1", "plant-a", 100).unwrap();
-        assert_eq!(
-            s.take_enroll_token(b"h1", 50).unwrap().as_deref(),
-            Some("plant-a")
-        );
-        assert_eq!(s.take_enroll_token(b"h1", 50).unwrap(), None, "second use");
-        s.create_enroll_token(b"h2", "plant-a", 100).unwrap();
-        assert_eq!(s.take_enroll_token(b"h2", 101).unwrap(), None, "expired");
-        s.create_session("s1", b"nonce-nonce", 100).unwrap();
-        assert_eq!(
-            s.take_session("s1", 10).unwrap(),
-            SessionState::Live(b"nonce-nonce".to_vec())
-        );
-        assert_eq!(s.take_session("s1", 10).unwrap(), SessionState::Used);
-        s.create_session("s2", b"n", 5).unwrap();
-        assert_eq!(s.take_session("s2", 10).unwrap(), SessionState::Expired);
-        assert_eq!(s.take_session("nope", 10).unwrap(), SessionState::Unknown);
+        on_both(|s| {
+            create_enroll_token(s, b"h1", "plant-a", 100).unwrap();
+            assert_eq!(
+                take_enroll_token(s, b"h1", 50).unwrap().as_deref(),
+                Some("plant-a")
+            );
+            assert_eq!(take_enroll_token(s, b"h1", 50).unwrap(), None, "second use");
+            create_enroll_token(s, b"h2", "plant-a", 100).unwrap();
+            assert_eq!(take_enroll_token(s, b"h2", 101).unwrap(), None, "expired");
+            create_session(s, "s1", b"nonce-nonce", 100).unwrap();
+            assert_eq!(
+                take_session(s, "s1", 10).unwrap(),
+                SessionState::Live(b"nonce-nonce".to_vec())
+            );
+            assert_eq!(take_session(s, "s1", 10).unwrap(), SessionState::Used);
+            create_session(s, "s2", b"n", 5).unwrap();
+            assert_eq!(take_session(s, "s2", 10).unwrap(), SessionState::Expired);
+            assert_eq!(take_session(s, "nope", 10).unwrap(), SessionState::Unknown);
+        });
     }
 
     #[test]
     fn sessions_are_capped_per_source_and_in_all_and_bound_to_their_requester() {
         use super::super::{NewSession, SessionCaps};
-        let s = SqliteStore::memory().unwrap();
-        let caps = SessionCaps {
-            total: 50,
-            per_source: 10,
-        };
-        let new = |i: usize, src: &str, now: i64| NewSession {
-            id: format!("{src}-{i}"),
-            nonce: vec![i as u8],
-            expires: now + 300,
-            now,
-            source: Some(src.into()),
-            peer: Some(format!("cert-{src}")),
-        };
-        for i in 0..1000 {
-            assert!(s.open_session(&new(i, "a", 0), caps).unwrap());
-        }
-        assert_eq!(
-            s.session_count().unwrap(),
-            10,
-            "one source keeps its newest 10"
-        );
-        assert_eq!(s.peek_session("a-0", 0).unwrap().0, SessionState::Unknown);
-        let (st, peer) = s.peek_session("a-999", 0).unwrap();
-        assert_eq!(st, SessionState::Live(vec![(999 % 256) as u8]));
-        assert_eq!(peer.as_deref(), Some("cert-a"));
-        for src in 0..10 {
-            for i in 0..10 {
-                let _ = s
-                    .open_session(&new(i, &format!("s{src}"), 0), caps)
-                    .unwrap();
+        on_both(|s| {
+            let caps = SessionCaps {
+                total: 50,
+                per_source: 10,
+            };
+            let new = |i: usize, src: &str, now: i64| NewSession {
+                id: format!("{src}-{i}"),
+                nonce: vec![i as u8],
+                expires: now + 300,
+                now,
+                source: Some(src.into()),
+                peer: Some(format!("cert-{src}")),
+            };
+            for i in 0..1000 {
+                assert!(open_session(s, &new(i, "a", 0), caps).unwrap());
             }
+            assert_eq!(
+                session_count(s).unwrap(),
+                10,
+                "one source keeps its newest 10"
+            );
+            assert_eq!(peek_session(s, "a-0", 0).unwrap().0, SessionState::Unknown);
+            let (st, peer) = peek_session(s, "a-999", 0).unwrap();
+            assert_eq!(st, SessionState::Live(vec![(999 % 256) as u8]));
+            assert_eq!(peer.as_deref(), Some("cert-a"));
+            for src in 0..10 {
+                for i in 0..10 {
+                    let _ = open_session(s, &new(i, &format!("s{src}"), 0), caps).unwrap();
+                }
+            }
+            assert_eq!(session_count(s).unwrap(), 50);
+            assert!(!open_session(s, &new(0, "late", 0), caps).unwrap(), "full");
+            // Expired sessions are purged by the next creation.
+            assert!(open_session(s, &new(1, "late", 301), caps).unwrap());
+            assert_eq!(session_count(s).unwrap(), 1);
+        });
+    }
+
+    /// Replicas racing on one database: of 8 connections burning the same
+    /// session nonce and the same enrollment secret at once, exactly one
+    /// gets each.
+    #[test]
+    fn a_nonce_and_a_secret_are_burnt_once_across_connections() {
+        use super::super::sql::{cluster::Cluster, Pg};
+        let cluster = Cluster::start();
+        let mut c = cluster.client();
+        crate::store::pg_schema::migrate(&mut c).unwrap();
+        let mut prepared = std::collections::HashMap::new();
+        let mut db = Pg {
+            client: &mut c,
+            prepared: &mut prepared,
+        };
+        for round in 0..20 {
+            create_session(&mut db, &format!("s{round}"), b"nonce-nonce", 100).unwrap();
+            create_enroll_token(&mut db, format!("h{round}").as_bytes(), "plant", 100).unwrap();
         }
-        assert_eq!(s.session_count().unwrap(), 50);
-        assert!(!s.open_session(&new(0, "late", 0), caps).unwrap(), "full");
-        // Expired sessions are purged by the next creation.
-        assert!(s.open_session(&new(1, "late", 301), caps).unwrap());
-        assert_eq!(s.session_count().unwrap(), 1);
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let mut c = cluster.client();
+                let barrier = barrier.clone();
+                std::thread::spawn(move || {
+                    let mut prepared = std::collections::HashMap::new();
+                    let mut db = Pg {
+                        client: &mut c,
+                        prepared: &mut prepared,
+                    };
+                    let mut won = (0, 0);
+                    for round in 0..20 {
+                        barrier.wait();
+                        if let SessionState::Live(_) =
+                            take_session(&mut db, &format!("s{round}"), 10).unwrap()
+                        {
+                            won.0 += 1;
+                        }
+                        if take_enroll_token(&mut db, format!("h{round}").as_bytes(), 10)
+                            .unwrap()
+                            .is_some()
+                        {
+                            won.1 += 1;
+                        }
+                    }
+                    won
+                })
+            })
+            .collect();
+        let total = handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+        assert_eq!(total, (20, 20));
     }
 }

@@ -633,6 +633,25 @@ impl Store for SqliteStore {
     }
 
     delegate_sql! {
+        devices::create_enroll_token(hash: &[u8], site: &str, expires: i64) -> ();
+        devices::take_enroll_token(hash: &[u8], now: i64) -> Option<String>;
+        devices::insert_device(kid: &[u8], ueid: &[u8], pubkey: &[u8], site: &str, now: i64) -> i64;
+        devices::device_by_kid(kid: &[u8]) -> Option<Device>;
+        devices::device(id: i64) -> Option<Device>;
+        devices::devices() -> Vec<Device>;
+        devices::set_status(id: i64, status: &str) -> bool;
+        devices::create_session(id: &str, nonce: &[u8], expires: i64) -> ();
+        devices::take_session(id: &str, now: i64) -> SessionState;
+        devices::tls_binding(device_id: i64) -> Option<String>;
+        devices::set_tls_binding(device_id: i64, fp: &str) -> ();
+        devices::retired_key(kid: &[u8]) -> Option<(i64, Vec<u8>, i64)>;
+        devices::rotate_key(device_id: i64, new_kid: &[u8], new_pubkey: &[u8], below_seq: i64, now: i64) -> ();
+        devices::open_session(s: &NewSession, caps: SessionCaps) -> bool;
+        devices::peek_session(id: &str, now: i64) -> (SessionState, Option<String>);
+        devices::session_count() -> i64;
+        devices::device_by_ueid(ueid: &[u8]) -> Option<Device>;
+        devices::sbom_devices(digest: &str) -> Vec<i64>;
+        devices::ceiling_disputes() -> Vec<(i64, String)>;
         operators::add_operator(name: &str, role: &str, phc: &str, now: i64) -> bool;
         operators::operator(name: &str) -> Option<Operator>;
         operators::operators() -> Vec<Operator>;
@@ -651,25 +670,12 @@ impl Store for SqliteStore {
     }
 
     delegate! {
-        devices::create_enroll_token(hash: &[u8], site: &str, expires: i64) -> ();
-        devices::take_enroll_token(hash: &[u8], now: i64) -> Option<String>;
-        devices::insert_device(kid: &[u8], ueid: &[u8], pubkey: &[u8], site: &str, now: i64) -> i64;
-        devices::device_by_kid(kid: &[u8]) -> Option<Device>;
-        devices::device(id: i64) -> Option<Device>;
-        devices::devices() -> Vec<Device>;
-        devices::set_status(id: i64, status: &str) -> bool;
-        devices::create_session(id: &str, nonce: &[u8], expires: i64) -> ();
-        devices::take_session(id: &str, now: i64) -> SessionState;
         writes::cti_seen(device_id: i64, cti: &[u8]) -> bool;
         audit::audit(at: i64, kid: Option<&[u8]>, device_id: Option<i64>, outcome: &str, reason: &str) -> ();
         audit::audit_log(limit: i64) -> Vec<AuditEntry>;
         fleet::latest_failures(rule: Option<&str>) -> Vec<(i64, String)>;
         fleet::shared_keys() -> Vec<(String, String, Vec<i64>)>;
         fleet::last_two(device_id: i64) -> Vec<Snapshot>;
-        devices::tls_binding(device_id: i64) -> Option<String>;
-        devices::set_tls_binding(device_id: i64, fp: &str) -> ();
-        devices::retired_key(kid: &[u8]) -> Option<(i64, Vec<u8>, i64)>;
-        devices::rotate_key(device_id: i64, new_kid: &[u8], new_pubkey: &[u8], below_seq: i64, now: i64) -> ();
         vulns::put_advisory(id: &str, modified: &str, keys: &[(String, String)], raw: &str, source: &str, now: i64) -> PutAdvisory;
         vulns::advisories_for(ecosystem: &str, name: &str) -> Vec<(String, String)>;
         vulns::advisory_stats() -> (u64, Option<i64>);
@@ -687,12 +693,6 @@ impl Store for SqliteStore {
         fleet::aggregates(silent_before: i64) -> Aggregates;
         audit::audit_from(source: Option<&str>, at: i64, kid: Option<&[u8]>, device_id: Option<i64>, outcome: &str, reason: &str) -> ();
         audit::verify_audit() -> AuditCheck;
-        devices::open_session(s: &NewSession, caps: SessionCaps) -> bool;
-        devices::peek_session(id: &str, now: i64) -> (SessionState, Option<String>);
-        devices::session_count() -> i64;
-        devices::device_by_ueid(ueid: &[u8]) -> Option<Device>;
-        devices::sbom_devices(digest: &str) -> Vec<i64>;
-        devices::ceiling_disputes() -> Vec<(i64, String)>;
         device_list::device_list(q: &DeviceQuery) -> (Vec<DeviceRow>, u64);
         device_list::sites() -> Vec<(String, String, u64)>;
         set_vulns::pkgsets_to_match(all: bool) -> Vec<(i64, Vec<String>)>;

@@ -253,34 +253,8 @@ pub(super) fn revoke_api_token(db: &mut dyn Sql, id: i64) -> Result<bool> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::sql::{cluster::Cluster, Lite, Pg, Sql};
-    use super::super::SqliteStore;
+    use super::super::sql::cluster::on_both;
     use super::*;
-
-    /// The operator tables in PostgreSQL's spelling (BIGINT, BYTEA).
-    const PG_SCHEMA: &str = "
-        CREATE TABLE operators (id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL UNIQUE, role TEXT NOT NULL,
-            phc TEXT NOT NULL, disabled BIGINT NOT NULL DEFAULT 0, created BIGINT NOT NULL);
-        CREATE TABLE operator_sessions (hash BYTEA PRIMARY KEY, operator_id BIGINT NOT NULL REFERENCES operators(id),
-            csrf TEXT NOT NULL, created BIGINT NOT NULL, last_seen BIGINT NOT NULL);
-        CREATE TABLE api_tokens (id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL, hash BYTEA NOT NULL UNIQUE,
-            role TEXT NOT NULL, created BIGINT NOT NULL, expires BIGINT NOT NULL, revoked BIGINT NOT NULL DEFAULT 0,
-            last_used BIGINT);
-        CREATE TABLE login_failures (key TEXT PRIMARY KEY, count BIGINT NOT NULL, last_at BIGINT NOT NULL);";
-
-    /// Runs `f` on a SQLite store's connection and on a PostgreSQL database.
-    fn on_both(f: impl Fn(&mut dyn Sql)) {
-        let s = SqliteStore::memory().unwrap();
-        f(&mut Lite(&s.c()));
-        let cluster = Cluster::start();
-        let mut client = cluster.client();
-        client.batch_execute(PG_SCHEMA).unwrap();
-        let mut prepared = std::collections::HashMap::new();
-        f(&mut Pg {
-            client: &mut client,
-            prepared: &mut prepared,
-        });
-    }
 
     #[test]
     fn sessions_expire_idle_and_absolute_and_end_with_the_account() {

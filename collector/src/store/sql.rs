@@ -510,6 +510,21 @@ pub(crate) mod cluster {
         }
     }
 
+    /// Runs `f` on a fresh SQLite store's connection, then on a fresh
+    /// PostgreSQL database with the collector's schema.
+    pub fn on_both(f: impl Fn(&mut dyn super::Sql)) {
+        let s = crate::store::SqliteStore::memory().unwrap();
+        f(&mut super::Lite(&s.c()));
+        let cluster = Cluster::start();
+        let mut client = cluster.client();
+        crate::store::pg_schema::migrate(&mut client).unwrap();
+        let mut prepared = std::collections::HashMap::new();
+        f(&mut super::Pg {
+            client: &mut client,
+            prepared: &mut prepared,
+        });
+    }
+
     impl Drop for Cluster {
         fn drop(&mut self) {
             let data = self.dir.path().join("data");
