@@ -633,6 +633,16 @@ impl Store for SqliteStore {
     }
 
     delegate_sql! {
+        artifacts::sbom_referenced(digest: &str) -> bool;
+        artifacts::sbom_exists(digest: &str) -> bool;
+        artifacts::put_sbom(digest: &str, body: &[u8], now: i64) -> bool;
+        artifacts::sbom_body(digest: &str) -> Option<Vec<u8>>;
+        artifacts::put_catalog(version: &str, body: &str, now: i64) -> ();
+        artifacts::catalogs() -> Vec<String>;
+        kernel::put_kernel_config(digests: &[String], symbols: &str, origin: &str, now: i64) -> bool;
+        kernel::kernel_config(digest: &str) -> Option<String>;
+        kernel::put_kbuild(files: &[(String, Option<String>)]) -> ();
+        kernel::kbuild_map() -> Vec<(String, Option<String>)>;
         devices::create_enroll_token(hash: &[u8], site: &str, expires: i64) -> ();
         devices::take_enroll_token(hash: &[u8], now: i64) -> Option<String>;
         devices::insert_device(kid: &[u8], ueid: &[u8], pubkey: &[u8], site: &str, now: i64) -> i64;
@@ -683,12 +693,6 @@ impl Store for SqliteStore {
         vulns::set_vex(v: &VexEntry) -> ();
         vulns::vex_entries() -> Vec<VexEntry>;
         fleet::latest_token(device_id: i64) -> Option<TokenRow>;
-        artifacts::sbom_referenced(digest: &str) -> bool;
-        artifacts::sbom_exists(digest: &str) -> bool;
-        artifacts::put_sbom(digest: &str, body: &[u8], now: i64) -> bool;
-        artifacts::sbom_body(digest: &str) -> Option<Vec<u8>>;
-        artifacts::put_catalog(version: &str, body: &str, now: i64) -> ();
-        artifacts::catalogs() -> Vec<String>;
         fleet::drifting() -> Vec<i64>;
         fleet::aggregates(silent_before: i64) -> Aggregates;
         audit::audit_from(source: Option<&str>, at: i64, kid: Option<&[u8]>, device_id: Option<i64>, outcome: &str, reason: &str) -> ();
@@ -728,10 +732,6 @@ impl Store for SqliteStore {
         accepts::revoke_accept(id: i64, actor: &str) -> bool;
         feeds::put_feed_records(kind: &str, source: &str, recs: &[FeedRecord], now: i64, merge: &MergeFn) -> Vec<std::result::Result<PutAdvisory, String>>;
         feeds::put_kev(entries: &[(String, Kev)]) -> PutCounts;
-        kernel::put_kernel_config(digests: &[String], symbols: &str, origin: &str, now: i64) -> bool;
-        kernel::kernel_config(digest: &str) -> Option<String>;
-        kernel::put_kbuild(files: &[(String, Option<String>)]) -> ();
-        kernel::kbuild_map() -> Vec<(String, Option<String>)>;
         feeds::kev(cve: &str) -> Option<Kev>;
         feeds::kev_all() -> std::collections::HashMap<String, Kev>;
         feeds::put_epss(rows: &[(String, Epss)]) -> PutCounts;
