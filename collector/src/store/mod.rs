@@ -633,6 +633,10 @@ impl Store for SqliteStore {
     }
 
     delegate_sql! {
+        accepts::add_accept(a: &NewAccept) -> i64;
+        accepts::accepts_for(device_id: i64) -> Vec<Accept>;
+        accepts::accept(id: i64) -> Option<Accept>;
+        accepts::revoke_accept(id: i64, actor: &str) -> bool;
         artifacts::sbom_referenced(digest: &str) -> bool;
         artifacts::sbom_exists(digest: &str) -> bool;
         artifacts::put_sbom(digest: &str, body: &[u8], now: i64) -> bool;
@@ -726,10 +730,6 @@ impl Store for SqliteStore {
         device_list::device_row(id: i64) -> Option<DeviceRow>;
         device_list::set_approved(id: i64, by: &str, at: i64) -> ();
         audit::audit_for_device(device_id: i64, limit: i64) -> Vec<AuditEntry>;
-        accepts::add_accept(a: &NewAccept) -> i64;
-        accepts::accepts_for(device_id: i64) -> Vec<Accept>;
-        accepts::accept(id: i64) -> Option<Accept>;
-        accepts::revoke_accept(id: i64, actor: &str) -> bool;
         feeds::put_feed_records(kind: &str, source: &str, recs: &[FeedRecord], now: i64, merge: &MergeFn) -> Vec<std::result::Result<PutAdvisory, String>>;
         feeds::put_kev(entries: &[(String, Kev)]) -> PutCounts;
         feeds::kev(cve: &str) -> Option<Kev>;
