@@ -8,6 +8,7 @@
 //! posture, and collector-side acceptances. The device list is one indexed
 //! query with bounded paging whatever the filter.
 
+use super::sql::{Lite, Sql, P};
 use super::{e, Result};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
@@ -117,55 +118,53 @@ pub(super) fn refresh_device(
     .map_err(e)?
     .execute([device_id, token_id])
     .map_err(e)?;
-    recount(tx, Some(device_id), None)
+    recount(&mut Lite(tx), Some(device_id), None)
 }
 
 /// Recomputes `vulns_open` of the devices on package set `set`, of one
 /// device, of the devices a vulnerability touches, or (all `None`) of every
 /// device with a package set.
-pub(super) fn recount(c: &Connection, device: Option<i64>, vuln: Option<&str>) -> Result<()> {
-    recount_where(c, None, device, vuln)
+pub(super) fn recount(db: &mut dyn Sql, device: Option<i64>, vuln: Option<&str>) -> Result<()> {
+    recount_where(db, None, device, vuln)
 }
 
 /// [`recount`] of the devices on one package set.
-pub(super) fn recount_set(c: &Connection, set: i64) -> Result<()> {
-    recount_where(c, Some(set), None, None)
+pub(super) fn recount_set(db: &mut dyn Sql, set: i64) -> Result<()> {
+    recount_where(db, Some(set), None, None)
 }
 
 fn recount_where(
-    c: &Connection,
+    db: &mut dyn Sql,
     set: Option<i64>,
     device: Option<i64>,
     vuln: Option<&str>,
 ) -> Result<()> {
     // Each condition only when given, so the planner uses the primary key
-    // or the package-set index instead of scanning every device.
-    let mut w = vec!["d.pkgset IS NOT NULL"];
-    if device.is_some() {
-        w.push("d.id = ?1");
+    // or the package-set index instead of scanning every device; the
+    // parameters numbered in the order the conditions come.
+    let mut w = vec!["d.pkgset IS NOT NULL".to_string()];
+    let mut p: Vec<P> = Vec::new();
+    if let Some(d) = device {
+        p.push(P::I(d));
+        w.push(format!("d.id = ?{}", p.len()));
     }
-    if vuln.is_some() {
-        w.push("d.pkgset IN (SELECT set_id FROM pkgset_vulns WHERE vuln = ?2)");
+    if let Some(v) = vuln {
+        p.push(P::T(v));
+        w.push(format!(
+            "d.pkgset IN (SELECT set_id FROM pkgset_vulns WHERE vuln = ?{})",
+            p.len()
+        ));
     }
-    if set.is_some() {
-        w.push("d.pkgset = ?3");
+    if let Some(s) = set {
+        p.push(P::I(s));
+        w.push(format!("d.pkgset = ?{}", p.len()));
     }
     let sql = format!(
         "UPDATE devices AS d SET vulns_open = (SELECT COUNT(*) FROM pkgset_vulns pv WHERE pv.set_id = d.pkgset AND {OPEN})
          WHERE {}",
         w.join(" AND ")
     );
-    let mut st = c.prepare_cached(&sql).map_err(e)?;
-    let mut bind = |i: usize, v: &dyn rusqlite::ToSql| -> Result<()> {
-        if sql.contains(&format!("?{i}")) {
-            st.raw_bind_parameter(i, v).map_err(e)?;
-        }
-        Ok(())
-    };
-    bind(1, &device)?;
-    bind(2, &vuln)?;
-    bind(3, &set)?;
-    st.raw_execute().map_err(e)?;
+    db.exec(&sql, &p)?;
     Ok(())
 }
 

@@ -153,7 +153,7 @@ pub(super) fn put_feed_records(
         }
         match merge(&parts) {
             Some(m) => vulns::write_advisory(
-                &tx,
+                &mut super::sql::Lite(&tx),
                 &r.id,
                 &m.modified,
                 &m.keys,

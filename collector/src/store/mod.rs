@@ -633,6 +633,11 @@ impl Store for SqliteStore {
     }
 
     delegate_sql! {
+        vulns::put_advisory(id: &str, modified: &str, keys: &[(String, String)], raw: &str, source: &str, now: i64) -> PutAdvisory;
+        vulns::advisories_for(ecosystem: &str, name: &str) -> Vec<(String, String)>;
+        vulns::advisory_stats() -> (u64, Option<i64>);
+        vulns::set_vex(v: &VexEntry) -> ();
+        vulns::vex_entries() -> Vec<VexEntry>;
         accepts::add_accept(a: &NewAccept) -> i64;
         accepts::accepts_for(device_id: i64) -> Vec<Accept>;
         accepts::accept(id: i64) -> Option<Accept>;
@@ -690,12 +695,7 @@ impl Store for SqliteStore {
         fleet::latest_failures(rule: Option<&str>) -> Vec<(i64, String)>;
         fleet::shared_keys() -> Vec<(String, String, Vec<i64>)>;
         fleet::last_two(device_id: i64) -> Vec<Snapshot>;
-        vulns::put_advisory(id: &str, modified: &str, keys: &[(String, String)], raw: &str, source: &str, now: i64) -> PutAdvisory;
-        vulns::advisories_for(ecosystem: &str, name: &str) -> Vec<(String, String)>;
-        vulns::advisory_stats() -> (u64, Option<i64>);
         fleet::latest_packages() -> Vec<(i64, Vec<String>)>;
-        vulns::set_vex(v: &VexEntry) -> ();
-        vulns::vex_entries() -> Vec<VexEntry>;
         fleet::latest_token(device_id: i64) -> Option<TokenRow>;
         fleet::drifting() -> Vec<i64>;
         fleet::aggregates(silent_before: i64) -> Aggregates;

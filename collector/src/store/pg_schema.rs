@@ -2,7 +2,8 @@
 //! SQLite schema's latest version (`schema_matches_sqlite` checks it), in
 //! PostgreSQL's spelling — 64-bit integers, `BYTEA`, identity keys, text
 //! compared bytewise (`COLLATE "C"`, SQLite's order), the fleet view's
-//! generation bumped by trigger functions — applied by [`migrate`], once,
+//! generation bumped by trigger functions, SQLite's `instr` as a function
+//! (the same statements run on both) — applied by [`migrate`], once,
 //! under an advisory lock, so that replicas starting together do not race.
 
 use super::{Result, StoreError};
@@ -94,6 +95,8 @@ pub const MIGRATIONS: &[&str] = &[
      CREATE TABLE result_set_rows (set_id BIGINT NOT NULL REFERENCES result_sets(id), rule TEXT COLLATE "C" NOT NULL, result BIGINT NOT NULL);
      CREATE INDEX result_set_rows_set ON result_set_rows(set_id);
      CREATE VIEW rule_results AS SELECT t.id AS token_id, r.rule AS rule, r.result AS result FROM tokens t JOIN result_set_rows r ON r.set_id = t.rset;
+     CREATE FUNCTION instr(haystack TEXT, needle TEXT) RETURNS BIGINT LANGUAGE sql IMMUTABLE STRICT
+        AS 'SELECT strpos(haystack, needle)::BIGINT';
      CREATE FUNCTION fleet_gen_bump() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN UPDATE fleet_gen SET n = n + 1; RETURN NULL; END $$;
      INSERT INTO fleet_gen VALUES (1, 1);

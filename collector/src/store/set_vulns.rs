@@ -334,7 +334,7 @@ pub(super) fn put_set_vulns(c: &mut Connection, sets: &[SetMatch]) -> Result<()>
                 .map_err(e)?;
             }
             done.execute([set]).map_err(e)?;
-            recount_set(&tx, *set)?;
+            recount_set(&mut super::sql::Lite(&tx), *set)?;
         }
     }
     tx.commit().map_err(e)
