@@ -18,9 +18,9 @@
 //! a chained, already-evident event recurred (its loss understates volume, it
 //! cannot hide or forge an event).
 
-use super::{e, AuditEntry, Result};
+use super::sql::{first, ps, rows, transaction, Dialect, Sql, P};
+use super::{AuditEntry, Result};
 use fieldattest_protocol::hex::hex;
-use rusqlite::{params, Connection, OptionalExtension};
 
 /// Longest audit reason kept, in bytes (longer ones are cut with a marker).
 pub const MAX_REASON: usize = 512;
@@ -75,44 +75,48 @@ fn chain_hash(prev: &[u8], r: &Row) -> Vec<u8> {
     ctx.finish().as_ref().to_vec()
 }
 
-/// Appends a chained row; the caller holds a write transaction.
-fn append(c: &Connection, r: &mut Row) -> Result<()> {
-    let (last, prev): (i64, Vec<u8>) = c
-        .prepare_cached("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")
-        .map_err(e)?
-        .query_row([], |x| {
-            Ok((
-                x.get(0)?,
-                x.get::<_, Option<Vec<u8>>>(1)?.unwrap_or_default(),
-            ))
-        })
-        .optional()
-        .map_err(e)?
-        .unwrap_or_default();
+/// The advisory lock that orders chain appends across replicas.
+const CHAIN_LOCK: i64 = 0x6661_2d61_7564_6974; // "fa-audit"
+
+/// Appends a chained row; the caller holds a write transaction. On
+/// PostgreSQL the chain's head is read under a transaction-scoped advisory
+/// lock, so replicas appending at once chain one after the other (SQLite's
+/// write transaction already serialises them).
+fn append(db: &mut dyn Sql, r: &mut Row) -> Result<()> {
+    if db.dialect() == Dialect::Postgres {
+        db.exec("SELECT pg_advisory_xact_lock(?1)", ps![CHAIN_LOCK])?;
+    }
+    let (last, prev) = first(
+        db,
+        "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
+        &[],
+        |x| Ok((x.i64(0)?, x.opt_blob(1)?.unwrap_or_default())),
+    )?
+    .unwrap_or_default();
     r.id = last + 1;
     let hash = chain_hash(&prev, r);
-    c.prepare_cached("INSERT INTO audit (id, at, kid, device_id, outcome, reason, source, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")
-        .map_err(e)?
-        .execute(params![r.id, r.at, r.kid, r.device_id, r.outcome, r.reason, r.source, prev, hash])
-        .map_err(e)?;
+    db.exec(
+        "INSERT INTO audit (id, at, kid, device_id, outcome, reason, source, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        ps![r.id, r.at, r.kid, r.device_id, r.outcome, r.reason, r.source, &prev, &hash],
+    )?;
     Ok(())
 }
 
 /// Writes an audit entry inside the caller's transaction (attestations).
 pub(super) fn audit_in(
-    c: &Connection,
+    db: &mut dyn Sql,
     at: i64,
     kid: Option<&[u8]>,
     device_id: Option<i64>,
     outcome: &str,
     reason: &str,
 ) -> Result<()> {
-    write_row(c, None, at, kid, device_id, outcome, reason)
+    write_row(db, None, at, kid, device_id, outcome, reason)
 }
 
 /// One chained row with the reason bounded; the caller holds a write transaction.
 fn write_row(
-    c: &Connection,
+    db: &mut dyn Sql,
     source: Option<&str>,
     at: i64,
     kid: Option<&[u8]>,
@@ -123,7 +127,7 @@ fn write_row(
     let kid = kid.map(hex);
     let reason = bound_reason(reason);
     append(
-        c,
+        db,
         &mut Row {
             id: 0,
             at,
@@ -137,20 +141,20 @@ fn write_row(
 }
 
 pub(super) fn audit(
-    c: &mut Connection,
+    db: &mut dyn Sql,
     at: i64,
     kid: Option<&[u8]>,
     device_id: Option<i64>,
     outcome: &str,
     reason: &str,
 ) -> Result<()> {
-    audit_from(c, None, at, kid, device_id, outcome, reason)
+    audit_from(db, None, at, kid, device_id, outcome, reason)
 }
 
 /// An audit entry of a request from `source` (its address; `None`: a local
 /// operator action), chained, with the reason bounded and repeats coalesced.
 pub(super) fn audit_from(
-    c: &mut Connection,
+    db: &mut dyn Sql,
     source: Option<&str>,
     at: i64,
     kid: Option<&[u8]>,
@@ -159,54 +163,52 @@ pub(super) fn audit_from(
     reason: &str,
 ) -> Result<()> {
     let bounded = bound_reason(reason);
-    let tx = c
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(e)?;
-    if let Some(src) = source {
-        let since = at - AUDIT_WINDOW;
-        let same: Option<i64> = tx
-            .prepare_cached("SELECT id FROM audit WHERE source = ?1 AND at >= ?2 AND outcome = ?3 AND reason = ?4 ORDER BY id DESC LIMIT 1")
-            .map_err(e)?
-            .query_row(params![src, since, outcome, &*bounded], |r| r.get(0))
-            .optional()
-            .map_err(e)?;
-        let target = match same {
-            Some(id) => Some(id),
-            None => {
-                let (n, latest): (i64, Option<i64>) = tx
-                    .prepare_cached(
+    transaction(db, |db| {
+        if let Some(src) = source {
+            let since = at - AUDIT_WINDOW;
+            let same = first(
+                db,
+                "SELECT id FROM audit WHERE source = ?1 AND at >= ?2 AND outcome = ?3 AND reason = ?4 ORDER BY id DESC LIMIT 1",
+                ps![src, since, outcome, &*bounded],
+                |r| r.i64(0),
+            )?;
+            let target = match same {
+                Some(id) => Some(id),
+                None => {
+                    let (n, latest) = first(
+                        db,
                         "SELECT count(*), max(id) FROM audit WHERE source = ?1 AND at >= ?2",
-                    )
-                    .map_err(e)?
-                    .query_row(params![src, since], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .map_err(e)?;
-                latest.filter(|_| n >= AUDIT_ROWS_PER_SOURCE)
+                        ps![src, since],
+                        |r| Ok((r.i64(0)?, r.opt_i64(1)?)),
+                    )?
+                    .unwrap_or((0, None));
+                    latest.filter(|_| n >= AUDIT_ROWS_PER_SOURCE)
+                }
+            };
+            if let Some(id) = target {
+                db.exec(
+                    "INSERT INTO audit_repeats (audit_id, n, last_at) VALUES (?1, 1, ?2)
+                     ON CONFLICT(audit_id) DO UPDATE SET n = audit_repeats.n + 1, last_at = excluded.last_at",
+                    ps![id, at],
+                )?;
+                return Ok(());
             }
-        };
-        if let Some(id) = target {
-            tx.prepare_cached("INSERT INTO audit_repeats (audit_id, n, last_at) VALUES (?1, 1, ?2) ON CONFLICT(audit_id) DO UPDATE SET n = n + 1, last_at = excluded.last_at")
-                .map_err(e)?
-                .execute(params![id, at])
-                .map_err(e)?;
-            return tx.commit().map_err(e);
         }
-    }
-    write_row(&tx, source, at, kid, device_id, outcome, reason)?;
-    tx.commit().map_err(e)
+        write_row(db, source, at, kid, device_id, outcome, reason)
+    })
 }
 
 /// Chains rows written before the chain existed (once, in the migration
 /// that adds it).
-pub(super) fn seal_audit(c: &Connection) -> Result<()> {
-    let rows = read_rows(c)?;
+pub(super) fn seal_audit(db: &mut dyn Sql) -> Result<()> {
+    let rows = read_rows(db)?;
     let mut prev = Vec::new();
     for r in rows {
         let hash = chain_hash(&prev, &r.row());
-        c.execute(
+        db.exec(
             "UPDATE audit SET prev_hash = ?1, hash = ?2 WHERE id = ?3",
-            params![prev, hash, r.id],
-        )
-        .map_err(e)?;
+            ps![&prev, &hash, r.id],
+        )?;
         prev = hash;
     }
     Ok(())
@@ -238,34 +240,31 @@ impl Stored {
     }
 }
 
-fn read_rows(c: &Connection) -> Result<Vec<Stored>> {
-    let mut st = c
-        .prepare("SELECT id, at, kid, device_id, outcome, reason, source, prev_hash, hash FROM audit ORDER BY id")
-        .map_err(e)?;
-    let v = st
-        .query_map([], |r| {
+fn read_rows(db: &mut dyn Sql) -> Result<Vec<Stored>> {
+    rows(
+        db,
+        "SELECT id, at, kid, device_id, outcome, reason, source, prev_hash, hash FROM audit ORDER BY id",
+        &[],
+        |r| {
             Ok(Stored {
-                id: r.get(0)?,
-                at: r.get(1)?,
-                kid: r.get(2)?,
-                device_id: r.get(3)?,
-                outcome: r.get(4)?,
-                reason: r.get(5)?,
-                source: r.get(6)?,
-                prev_hash: r.get(7)?,
-                hash: r.get(8)?,
+                id: r.i64(0)?,
+                at: r.i64(1)?,
+                kid: r.opt_text(2)?,
+                device_id: r.opt_i64(3)?,
+                outcome: r.text(4)?,
+                reason: r.text(5)?,
+                source: r.opt_text(6)?,
+                prev_hash: r.opt_blob(7)?,
+                hash: r.opt_blob(8)?,
             })
-        })
-        .map_err(e)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(e)?;
-    Ok(v)
+        },
+    )
 }
 
 /// Checks the whole audit chain: the number of rows and the first broken one
 /// (its id and what is wrong), if any.
-pub(super) fn verify_audit(c: &mut Connection) -> Result<super::AuditCheck> {
-    let rows = read_rows(c)?;
+pub(super) fn verify_audit(db: &mut dyn Sql) -> Result<super::AuditCheck> {
+    let rows = read_rows(db)?;
     let mut prev: Vec<u8> = Vec::new();
     let n = rows.len() as u64;
     for r in rows {
@@ -293,39 +292,40 @@ pub(super) fn verify_audit(c: &mut Connection) -> Result<super::AuditCheck> {
     })
 }
 
-pub(super) fn audit_log(c: &Connection, limit: i64) -> Result<Vec<AuditEntry>> {
-    entries(c, "", params![limit])
+pub(super) fn audit_log(db: &mut dyn Sql, limit: i64) -> Result<Vec<AuditEntry>> {
+    entries(db, "", &[P::I(limit)])
 }
 
 /// A device's entries, newest first (index `audit_device`).
 pub(super) fn audit_for_device(
-    c: &Connection,
+    db: &mut dyn Sql,
     device_id: i64,
     limit: i64,
 ) -> Result<Vec<AuditEntry>> {
-    entries(c, "WHERE a.device_id = ?2", params![limit, device_id])
+    entries(
+        db,
+        "WHERE a.device_id = ?2",
+        &[P::I(limit), P::I(device_id)],
+    )
 }
 
-fn entries(c: &Connection, filter: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<AuditEntry>> {
-    let mut st = c
-        .prepare_cached(&format!("SELECT a.at, a.kid, a.device_id, a.outcome, a.reason, coalesce(r.n, 0), a.source FROM audit a LEFT JOIN audit_repeats r ON r.audit_id = a.id {filter} ORDER BY a.id DESC LIMIT ?1"))
-        .map_err(e)?;
-    let v = st
-        .query_map(p, |r| {
+fn entries(db: &mut dyn Sql, filter: &str, p: &[P]) -> Result<Vec<AuditEntry>> {
+    rows(
+        db,
+        &format!("SELECT a.at, a.kid, a.device_id, a.outcome, a.reason, coalesce(r.n, 0), a.source FROM audit a LEFT JOIN audit_repeats r ON r.audit_id = a.id {filter} ORDER BY a.id DESC LIMIT ?1"),
+        p,
+        |r| {
             Ok(AuditEntry {
-                at: r.get(0)?,
-                kid: r.get(1)?,
-                device_id: r.get(2)?,
-                outcome: r.get(3)?,
-                reason: r.get(4)?,
-                repeats: r.get::<_, i64>(5)?.max(0) as u64,
-                source: r.get(6)?,
+                at: r.i64(0)?,
+                kid: r.opt_text(1)?,
+                device_id: r.opt_i64(2)?,
+                outcome: r.text(3)?,
+                reason: r.text(4)?,
+                repeats: r.i64(5)?.max(0) as u64,
+                source: r.opt_text(6)?,
             })
-        })
-        .map_err(e)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(e)?;
-    Ok(v)
+        },
+    )
 }
 
 #[cfg(test)]
@@ -439,5 +439,41 @@ mod tests {
             .query_row("SELECT sum(n) FROM audit_repeats", [], |r| r.get(0))
             .unwrap();
         assert_eq!(reps, 199 + 500 - AUDIT_ROWS_PER_SOURCE);
+    }
+
+    /// Replicas appending at once: 6 connections x 25 entries on
+    /// PostgreSQL give one unbroken chain of 150 rows.
+    #[test]
+    fn concurrent_appends_on_postgres_keep_one_chain() {
+        use super::super::sql::{cluster::Cluster, Pg};
+        use super::*;
+        let cluster = Cluster::start();
+        let mut c = cluster.client();
+        crate::store::pg_schema::migrate(&mut c).unwrap();
+        let handles: Vec<_> = (0..6)
+            .map(|t| {
+                let mut c = cluster.client();
+                std::thread::spawn(move || {
+                    let mut prepared = std::collections::HashMap::new();
+                    let mut db = Pg {
+                        client: &mut c,
+                        prepared: &mut prepared,
+                    };
+                    for i in 0..25 {
+                        audit(&mut db, i, None, None, "accepted", &format!("t{t} #{i}")).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        let mut prepared = std::collections::HashMap::new();
+        let mut db = Pg {
+            client: &mut c,
+            prepared: &mut prepared,
+        };
+        let check = verify_audit(&mut db).unwrap();
+        assert_eq!((check.rows, check.broken), (150, None));
     }
 }

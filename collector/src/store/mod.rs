@@ -633,6 +633,11 @@ impl Store for SqliteStore {
     }
 
     delegate_sql! {
+        audit::audit(at: i64, kid: Option<&[u8]>, device_id: Option<i64>, outcome: &str, reason: &str) -> ();
+        audit::audit_log(limit: i64) -> Vec<AuditEntry>;
+        audit::audit_from(source: Option<&str>, at: i64, kid: Option<&[u8]>, device_id: Option<i64>, outcome: &str, reason: &str) -> ();
+        audit::verify_audit() -> AuditCheck;
+        audit::audit_for_device(device_id: i64, limit: i64) -> Vec<AuditEntry>;
         vulns::put_advisory(id: &str, modified: &str, keys: &[(String, String)], raw: &str, source: &str, now: i64) -> PutAdvisory;
         vulns::advisories_for(ecosystem: &str, name: &str) -> Vec<(String, String)>;
         vulns::advisory_stats() -> (u64, Option<i64>);
@@ -690,8 +695,6 @@ impl Store for SqliteStore {
 
     delegate! {
         writes::cti_seen(device_id: i64, cti: &[u8]) -> bool;
-        audit::audit(at: i64, kid: Option<&[u8]>, device_id: Option<i64>, outcome: &str, reason: &str) -> ();
-        audit::audit_log(limit: i64) -> Vec<AuditEntry>;
         fleet::latest_failures(rule: Option<&str>) -> Vec<(i64, String)>;
         fleet::shared_keys() -> Vec<(String, String, Vec<i64>)>;
         fleet::last_two(device_id: i64) -> Vec<Snapshot>;
@@ -699,8 +702,6 @@ impl Store for SqliteStore {
         fleet::latest_token(device_id: i64) -> Option<TokenRow>;
         fleet::drifting() -> Vec<i64>;
         fleet::aggregates(silent_before: i64) -> Aggregates;
-        audit::audit_from(source: Option<&str>, at: i64, kid: Option<&[u8]>, device_id: Option<i64>, outcome: &str, reason: &str) -> ();
-        audit::verify_audit() -> AuditCheck;
         device_list::device_list(q: &DeviceQuery) -> (Vec<DeviceRow>, u64);
         device_list::sites() -> Vec<(String, String, u64)>;
         set_vulns::pkgsets_to_match(all: bool) -> Vec<(i64, Vec<String>)>;
@@ -729,7 +730,6 @@ impl Store for SqliteStore {
         console::token_detail(device: i64, token: i64) -> Option<TokenDetail>;
         device_list::device_row(id: i64) -> Option<DeviceRow>;
         device_list::set_approved(id: i64, by: &str, at: i64) -> ();
-        audit::audit_for_device(device_id: i64, limit: i64) -> Vec<AuditEntry>;
         feeds::put_feed_records(kind: &str, source: &str, recs: &[FeedRecord], now: i64, merge: &MergeFn) -> Vec<std::result::Result<PutAdvisory, String>>;
         feeds::put_kev(entries: &[(String, Kev)]) -> PutCounts;
         feeds::kev(cve: &str) -> Option<Kev>;

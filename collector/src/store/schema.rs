@@ -415,7 +415,8 @@ impl SqliteStore {
                     .map_err(|x| fail(x.to_string()))?;
                 if adds_audit_chain(m) {
                     // In the same transaction: rows written before the chain existed.
-                    super::audit::seal_audit(&conn).map_err(|x| fail(x.to_string()))?;
+                    super::audit::seal_audit(&mut super::sql::Lite(&conn))
+                        .map_err(|x| fail(x.to_string()))?;
                 }
                 if adds_console(m) {
                     super::console::backfill(&conn).map_err(|x| fail(x.to_string()))?;

@@ -272,7 +272,7 @@ fn write_attestation(tx: &Connection, a: &Attestation) -> Result<i64> {
     super::console::refresh_device(tx, a.device_id, tid, rules_changed)?;
     super::device_claims::replace(tx, a)?;
     super::audit::audit_in(
-        tx,
+        &mut super::sql::Lite(tx),
         a.received_at,
         Some(&a.kid),
         Some(a.device_id),
