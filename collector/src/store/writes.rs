@@ -148,7 +148,7 @@ pub(super) fn backfill_sets(c: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// Rows of a token: (fr, sl) ceilings, sorted.
+/// A stored token's (fr, sl) ceilings, sorted.
 fn ceilings_of(tx: &Connection, token: i64) -> Result<Vec<(String, i64)>> {
     tx.prepare_cached("SELECT fr, sl FROM ceilings WHERE token_id = ?1 ORDER BY fr, sl")
         .map_err(e)?
@@ -158,7 +158,7 @@ fn ceilings_of(tx: &Connection, token: i64) -> Result<Vec<(String, i64)>> {
         .map_err(e)
 }
 
-/// Distinct key fingerprints of a token, sorted.
+/// A stored token's distinct key fingerprints, sorted.
 fn prints_of(tx: &Connection, token: i64) -> Result<Vec<String>> {
     tx.prepare_cached("SELECT DISTINCT fingerprint FROM key_prints WHERE token_id = ?1 ORDER BY 1")
         .map_err(e)?
@@ -226,11 +226,24 @@ fn write_attestation(tx: &Connection, a: &Attestation) -> Result<i64> {
     // contribution retired and this one's added, where they differ. A
     // device counts once per failing rule, (FR, SL) and fingerprint.
     let rules_changed = old_rset != Some(rset);
+    // This token's rows compared from memory, in the order the reads of
+    // the previous token's give them (bytewise, as SQLite's BINARY collation).
     let (ceilings_changed, keys_changed) = match old {
-        Some(old) => (
-            ceilings_of(tx, old)? != ceilings_of(tx, tid)?,
-            prints_of(tx, old)? != prints_of(tx, tid)?,
-        ),
+        Some(old) => {
+            let mut ceilings: Vec<(String, i64)> = a
+                .sl_ceiling
+                .iter()
+                .map(|(fr, sl)| (fr.clone(), *sl as i64))
+                .collect();
+            ceilings.sort();
+            let mut prints: Vec<String> = a.keys.iter().map(|k| k.2.clone()).collect();
+            prints.sort();
+            prints.dedup();
+            (
+                ceilings_of(tx, old)? != ceilings,
+                prints_of(tx, old)? != prints,
+            )
+        }
         None => (true, true),
     };
     if let Some(old) = old {
