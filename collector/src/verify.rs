@@ -67,6 +67,7 @@ pub(crate) fn from_store(e: StoreError) -> Refusal {
             },
             c.to_string(),
         ),
+        StoreError::Unavailable(m) => reject(Rejection::Unavailable, format!("storage: {m}")),
         other => reject(Rejection::Internal, format!("storage: {other}")),
     }
 }

@@ -85,11 +85,14 @@ pub enum Rejection {
     /// A stored document (a device's SBOM) cannot be converted to the
     /// format asked for.
     Unconvertible,
+    /// The collector's database cannot be reached (restarting, failing
+    /// over); nothing was stored, retry later.
+    Unavailable,
 }
 
 impl Rejection {
     /// Every reason, in declaration order.
-    pub const ALL: [Rejection; 35] = [
+    pub const ALL: [Rejection; 36] = [
         Rejection::Malformed,
         Rejection::TooLarge,
         Rejection::WrongMediaType,
@@ -125,6 +128,7 @@ impl Rejection {
         Rejection::Busy,
         Rejection::Timeout,
         Rejection::Unconvertible,
+        Rejection::Unavailable,
     ];
 
     /// The stable code (lower-case, hyphenated).
@@ -165,6 +169,7 @@ impl Rejection {
             Rejection::Busy => "busy",
             Rejection::Timeout => "timeout",
             Rejection::Unconvertible => "unconvertible",
+            Rejection::Unavailable => "unavailable",
         }
     }
 

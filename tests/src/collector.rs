@@ -15,6 +15,55 @@ pub struct Collector {
     /// The operator console and API (`--operator-listen`).
     pub op_port: u16,
     pub dir: tempfile::TempDir,
+    /// The `--db` argument: the SQLite file in `dir`, or a PostgreSQL URL.
+    pub db_arg: String,
+    /// The PostgreSQL cluster of this collector (stopped after it).
+    pub cluster: Option<crate::pg::Cluster>,
+}
+
+thread_local! {
+    static POSTGRES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the test collectors this thread starts use PostgreSQL (each its
+/// own cluster) rather than an SQLite file in their directory.
+pub fn postgres_backend() -> bool {
+    POSTGRES.with(std::cell::Cell::get)
+}
+
+/// Runs an end-to-end test with its collectors on PostgreSQL.
+pub fn on_postgres(test: fn()) {
+    POSTGRES.with(|p| p.set(true));
+    test()
+}
+
+/// The end-to-end tests named, once more each on PostgreSQL: a module
+/// `postgres` with a test of the same name running the same function
+/// through [`on_postgres`] (parametrised, not copied).
+#[macro_export]
+macro_rules! on_postgres_too {
+    ($($name:ident),* $(,)?) => {
+        mod postgres {
+            $(
+                #[test]
+                fn $name() {
+                    $crate::collector::on_postgres(super::$name)
+                }
+            )*
+        }
+    };
+}
+
+/// The database of a new test collector in `dir`: its `--db` argument and
+/// the cluster holding it (PostgreSQL backend).
+pub fn new_db(dir: &Path) -> (String, Option<crate::pg::Cluster>) {
+    if postgres_backend() {
+        let c = crate::pg::Cluster::start();
+        c.create_db("fleet");
+        (c.url("fleet"), Some(c))
+    } else {
+        (dir.join("c.db").display().to_string(), None)
+    }
 }
 
 impl Drop for Collector {
@@ -105,12 +154,15 @@ pub fn start() -> Collector {
 
 /// Starts `serve` with the PKI already in `dir` and `extra` options.
 pub fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> Collector {
-    let (child, port, op_port) = spawn_collector(dir.path(), extra);
+    let (db_arg, cluster) = new_db(dir.path());
+    let (child, port, op_port) = spawn_collector(dir.path(), &db_arg, extra);
     Collector {
         child,
         port,
         op_port,
         dir,
+        db_arg,
+        cluster,
     }
 }
 
@@ -134,13 +186,13 @@ pub fn start_mtls(clients: &[(&str, &str)]) -> Collector {
 
 /// Starts `serve` on ephemeral loopback ports with the PKI in `dir`; returns
 /// the process, the device port and the operator port it printed.
-pub fn spawn_collector(dir: &Path, extra: &[&str]) -> (Child, u16, u16) {
-    spawn_collector_on(dir, "127.0.0.1:0", extra)
+pub fn spawn_collector(dir: &Path, db: &str, extra: &[&str]) -> (Child, u16, u16) {
+    spawn_collector_on(dir, db, "127.0.0.1:0", extra)
 }
 
 /// As [`spawn_collector`], the device channel on a given address (a restart
 /// on the same port); the operator listener on an ephemeral port.
-pub fn spawn_collector_on(dir: &Path, listen: &str, extra: &[&str]) -> (Child, u16, u16) {
+pub fn spawn_collector_on(dir: &Path, db: &str, listen: &str, extra: &[&str]) -> (Child, u16, u16) {
     let mut child = Command::new(bin("fieldattest-collector"))
         .args([
             "serve",
@@ -149,8 +201,8 @@ pub fn spawn_collector_on(dir: &Path, listen: &str, extra: &[&str]) -> (Child, u
             "--operator-listen",
             "127.0.0.1:0",
             "--db",
+            db,
         ])
-        .arg(dir.join("c.db"))
         .arg("--cert")
         .arg(dir.join("srv.pem"))
         .arg("--key")
@@ -194,11 +246,13 @@ impl Collector {
         Command::new(bin("fieldattest-collector"))
             .args(args)
             .arg("--db")
-            .arg(self.db())
+            .arg(&self.db_arg)
             .output()
             .unwrap()
     }
+    /// The SQLite database file (tests of what only SQLite has).
     pub fn db(&self) -> PathBuf {
+        assert!(self.cluster.is_none(), "an SQLite-only test run on PostgreSQL");
         self.dir.path().join("c.db")
     }
     pub fn url(&self, p: &str) -> String {
@@ -213,7 +267,7 @@ impl Collector {
         use std::io::Write;
         let mut child = Command::new(bin("fieldattest-collector"))
             .args(["user", "add", name, "--role", role, "--db"])
-            .arg(self.db())
+            .arg(&self.db_arg)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -329,7 +383,7 @@ impl Collector {
         let out = Command::new(bin("fieldattest-collector"))
             .args(args)
             .arg("--db")
-            .arg(self.db())
+            .arg(&self.db_arg)
             .args(["--format", "json"])
             .output()
             .unwrap();
@@ -346,7 +400,7 @@ impl Collector {
         let out = Command::new(bin("fieldattest-collector"))
             .args(args)
             .arg("--db")
-            .arg(self.db())
+            .arg(&self.db_arg)
             .output()
             .unwrap();
         assert!(

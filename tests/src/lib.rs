@@ -26,6 +26,9 @@
 
 pub mod browser;
 pub mod collector;
+/// The PostgreSQL test cluster (the collector's unit tests use the same file).
+#[path = "../../collector/src/store/pg_cluster.rs"]
+pub mod pg;
 
 use std::fs;
 use std::os::unix::fs::symlink;

@@ -32,7 +32,7 @@ fn enroll_approve_attest_and_query() {
     assert!(v["error"].as_str().unwrap().contains("not approved"));
     Command::new(bin("fieldattest-collector"))
         .args(["approve", &id.to_string(), "--db"])
-        .arg(c.db())
+        .arg(&c.db_arg)
         .status()
         .unwrap();
     let (code, v) = d.attest_online(&c);
@@ -207,7 +207,7 @@ fn rejection_corpus_is_refused_audited_and_server_survives() {
     // Revoked device.
     Command::new(bin("fieldattest-collector"))
         .args(["revoke", "1", "--db"])
-        .arg(c.db())
+        .arg(&c.db_arg)
         .status()
         .unwrap();
     let r = d.attest_online(&c);
@@ -345,7 +345,7 @@ fn mutual_tls_requires_a_client_certificate_and_binds_it_to_the_device() {
     assert_eq!(code, 201, "{v}");
     Command::new(bin("fieldattest-collector"))
         .args(["approve", "1", "--db"])
-        .arg(c.db())
+        .arg(&c.db_arg)
         .status()
         .unwrap();
     // The right certificate attests; another valid certificate of the same CA is refused.
@@ -502,7 +502,7 @@ fn import(c: &Collector, bundle: &Path) -> (i32, Value, String) {
         .arg("import")
         .arg(bundle)
         .arg("--db")
-        .arg(c.db())
+        .arg(&c.db_arg)
         .args(["--format", "json"])
         .output()
         .unwrap();
@@ -608,7 +608,7 @@ fn air_gapped_bundle_is_verified_complete_and_imported_once() {
     // Revocation takes effect for imported bundles too.
     sh(Command::new(bin("fieldattest-collector"))
         .args(["revoke", &id.to_string(), "--db"])
-        .arg(c.db()));
+        .arg(&c.db_arg));
     d.spool();
     let b5 = d.export(false);
     let (code, _, err) = import(&c, &b5);
@@ -725,3 +725,14 @@ fn key_rotation_old_key_vouches_for_the_new_one() {
         "{audit}"
     );
 }
+
+// The same tests with the collector on PostgreSQL.
+fieldattest_tests::on_postgres_too!(
+    enroll_approve_attest_and_query,
+    rejection_corpus_is_refused_audited_and_server_survives,
+    shared_host_keys_and_drift_are_detected,
+    mutual_tls_requires_a_client_certificate_and_binds_it_to_the_device,
+    sbom_is_uploaded_by_digest_only_when_attested,
+    air_gapped_bundle_is_verified_complete_and_imported_once,
+    key_rotation_old_key_vouches_for_the_new_one,
+);

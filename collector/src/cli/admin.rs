@@ -48,6 +48,40 @@ until SIGTERM or SIGINT; prints only to stderr.",
     run: serve,
 };
 
+pub const MIGRATE: Command = Command {
+    name: "migrate",
+    synopsis: &["migrate --from PATH --to postgres://USER@HOST:PORT/DB[?sslmode=require]"],
+    about: "copies an SQLite collector database into an empty PostgreSQL one
+
+Every table is copied in one transaction: the target holds all of it or none.
+The target is migrated to the collector's schema first and must be empty. The
+raw tokens are copied byte for byte and re-verify afterwards; the audit chain
+stays intact (check it with `audit verify --db postgres://...`). Stop the
+collector serving the SQLite file first. TLS to the database: add
+?sslmode=require (roots from PGSSLROOTCERT, else the system's bundle).",
+    values: &["from", "to"],
+    flags: &[],
+    formats: &[],
+    run: migrate,
+};
+
+fn migrate(o: &Opts) -> Result<(), ExitCode> {
+    let (Some(from), Some(to)) = (o.path("from"), o.get("to")) else {
+        return Err(misuse("migrate needs --from PATH and --to postgres://..."));
+    };
+    if !fieldattest_collector::store::is_postgres(to) {
+        return Err(misuse("--to takes a postgres:// or postgresql:// URL"));
+    }
+    let copied = fieldattest_collector::store::copy::sqlite_to_postgres(&from, to).map_err(fail)?;
+    let rows: u64 = copied.iter().map(|c| c.1).sum();
+    let mut out = String::new();
+    for (t, n) in &copied {
+        out.push_str(&format!("{t}: {n} rows\n"));
+    }
+    out.push_str(&format!("copied {rows} rows of {} tables\n", copied.len()));
+    emit(out)
+}
+
 fn serve(o: &Opts) -> Result<(), ExitCode> {
     let store = open(o)?;
     let silent_after = o.number("silent-after", SILENT_AFTER, "seconds")?;
@@ -66,7 +100,7 @@ fn serve(o: &Opts) -> Result<(), ExitCode> {
     let operator_tls =
         server::tls_config(&cert, &key, ca("operator-client-ca")?.as_deref()).map_err(fail)?;
     let app = Arc::new(server::App {
-        store: Box::new(store),
+        store,
         silent_after,
         feed_max_age,
         fleet: Default::default(),

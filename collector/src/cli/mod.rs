@@ -8,7 +8,7 @@
 
 use crate::{emit, emit_and_exit, PROG};
 use fieldattest_collector::fleet;
-use fieldattest_collector::store::{SqliteStore, Store};
+use fieldattest_collector::store::Store;
 use fieldattest_protocol::fsio;
 use serde_json::Value;
 use std::ffi::OsString;
@@ -60,6 +60,7 @@ pub const COMMANDS: &[Command] = &[
     users::USER,
     users::TOKEN,
     demo::DEMO_FLEET,
+    admin::MIGRATE,
 ];
 
 const DEVICE_NOTE: &str = "DEVICE is the numeric id or a prefix of the key id (kid, hex).\n";
@@ -237,12 +238,12 @@ pub fn cli_actor() -> String {
     }
 }
 
-pub fn open(o: &Opts) -> Result<SqliteStore, ExitCode> {
-    let Some(db) = o.path("db") else {
-        say!("{PROG}: --db PATH is required");
+pub fn open(o: &Opts) -> Result<Box<dyn Store>, ExitCode> {
+    let Some(db) = o.get("db") else {
+        say!("{PROG}: --db PATH|postgres://... is required");
         return Err(ExitCode::from(2));
     };
-    SqliteStore::open(&db).map_err(fail)
+    fieldattest_collector::store::open(db).map_err(fail)
 }
 
 /// A runtime failure: the message, exit 3.

@@ -100,6 +100,7 @@ pub fn status(r: Rejection) -> StatusCode {
         R::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         R::WrongMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         R::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        R::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 

@@ -8,9 +8,9 @@
 //! posture, and collector-side acceptances. The device list is one indexed
 //! query with bounded paging whatever the filter.
 
-use super::sql::{Lite, Sql, P};
-use super::{e, Result};
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
+use super::sql::{first, ps, rows, transaction, Dialect, Lite, Sql, P};
+use super::{e, Result, StoreError};
+use rusqlite::Connection;
 
 /// Device CVE_STATUS rows (alias `s`) that close a vulnerability (ISSUE18:
 /// `Patched`; `Ignored` as not applicable to the configuration or the
@@ -50,36 +50,36 @@ pub(super) const OPEN: &str = concat!(
 );
 
 /// The package set of a token's package tags (sorted, repeats dropped):
-/// found by digest or created with its items.
-pub(super) fn pkgset(tx: &Connection, packages: &[String]) -> Result<i64> {
+/// found by digest or created with its items. Replicas creating the same
+/// set at once: the digest is unique, the loser's insert does nothing
+/// (PostgreSQL waits for the winner's commit) and it reads the winner's id.
+pub(super) fn pkgset(db: &mut dyn Sql, packages: &[String]) -> Result<i64> {
     let mut tags: Vec<&str> = packages.iter().map(String::as_str).collect();
     tags.sort_unstable();
     tags.dedup();
     let digest = super::writes::set_digest(tags.iter().map(|t| t.as_bytes()));
-    let digest = digest.as_slice();
-    if let Some(id) = tx
-        .prepare_cached("SELECT id FROM pkgsets WHERE digest = ?1")
-        .map_err(e)?
-        .query_row([digest], |r| r.get(0))
-        .optional()
-        .map_err(e)?
-    {
+    let find = |db: &mut dyn Sql| {
+        first(db, "SELECT id FROM pkgsets WHERE digest = ?1", ps![&digest], |r| r.i64(0))
+    };
+    if let Some(id) = find(db)? {
         return Ok(id);
     }
-    tx.prepare_cached("INSERT INTO pkgsets (digest, n) VALUES (?1, ?2)")
-        .map_err(e)?
-        .execute(params![digest, tags.len() as i64])
-        .map_err(e)?;
-    let id = tx.last_insert_rowid();
-    let mut st = tx
-        .prepare_cached(
-            "INSERT INTO pkgset_items (set_id, purl, name, version, source) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .map_err(e)?;
+    let Some(id) = first(
+        db,
+        "INSERT INTO pkgsets (digest, n) VALUES (?1, ?2) ON CONFLICT (digest) DO NOTHING RETURNING id",
+        ps![&digest, tags.len() as i64],
+        |r| r.i64(0),
+    )?
+    else {
+        return find(db)?
+            .ok_or_else(|| StoreError::Database("package set vanished while created".into()));
+    };
     for t in tags {
         let (name, version, source) = crate::vuln::component(t);
-        st.execute(params![id, t, name, version, source])
-            .map_err(e)?;
+        db.exec(
+            "INSERT INTO pkgset_items (set_id, purl, name, version, source) VALUES (?1, ?2, ?3, ?4, ?5)",
+            ps![id, t, name.as_str(), version.as_str(), source.as_str()],
+        )?;
     }
     Ok(id)
 }
@@ -89,36 +89,31 @@ pub(super) fn pkgset(tx: &Connection, packages: &[String]) -> Result<i64> {
 /// previous one's), failing count, lowest SL ceiling, package set, claims
 /// and open vulnerabilities.
 pub(super) fn refresh_device(
-    tx: &Connection,
+    db: &mut dyn Sql,
     device_id: i64,
     token_id: i64,
     rules_changed: bool,
 ) -> Result<()> {
     if rules_changed {
-        tx.prepare_cached("DELETE FROM latest_failing WHERE device_id = ?1")
-            .map_err(e)?
-            .execute([device_id])
-            .map_err(e)?;
-        tx.prepare_cached("INSERT OR IGNORE INTO latest_failing (rule, device_id) SELECT rule, ?1 FROM rule_results WHERE token_id = ?2 AND result = 2")
-            .map_err(e)?
-            .execute([device_id, token_id])
-            .map_err(e)?;
+        db.exec("DELETE FROM latest_failing WHERE device_id = ?1", ps![device_id])?;
+        db.exec(
+            "INSERT INTO latest_failing (rule, device_id) SELECT rule, ?1 FROM rule_results WHERE token_id = ?2 AND result = 2 ON CONFLICT DO NOTHING",
+            ps![device_id, token_id],
+        )?;
     }
-    tx.prepare_cached(
+    db.exec(
         "UPDATE devices SET failing = (SELECT COUNT(*) FROM latest_failing WHERE device_id = ?1),
             ceiling_min = (SELECT MIN(sl) FROM ceilings WHERE token_id = ?2),
             pkgset = (SELECT pkgset FROM tokens WHERE id = ?2),
             hostname = (SELECT hostname FROM tokens WHERE id = ?2),
             key_tier = (SELECT key_tier FROM tokens WHERE id = ?2),
-            excepted = EXISTS (SELECT 1 FROM token_findings WHERE token_id = ?2 AND accepted IS NOT NULL)
+            excepted = CASE WHEN EXISTS (SELECT 1 FROM token_findings WHERE token_id = ?2 AND accepted IS NOT NULL)
                 OR EXISTS (SELECT 1 FROM vex WHERE device_id = ?1)
-                OR EXISTS (SELECT 1 FROM device_cve_status WHERE device_id = ?1)
+                OR EXISTS (SELECT 1 FROM device_cve_status WHERE device_id = ?1) THEN 1 ELSE 0 END
          WHERE id = ?1",
-    )
-    .map_err(e)?
-    .execute([device_id, token_id])
-    .map_err(e)?;
-    recount(&mut Lite(tx), Some(device_id), None)
+        ps![device_id, token_id],
+    )?;
+    recount(db, Some(device_id), None)
 }
 
 /// Recomputes `vulns_open` of the devices on package set `set`, of one
@@ -186,7 +181,7 @@ pub(super) fn backfill(c: &Connection) -> Result<()> {
             .filter(|t| !t.is_empty())
             .map(str::to_string)
             .collect();
-        let set = pkgset(c, &tags)?;
+        let set = pkgset(&mut Lite(c), &tags)?;
         c.execute(
             "UPDATE tokens SET pkgset = ?1, packages = '' WHERE id = ?2",
             [set, id],
@@ -201,100 +196,81 @@ pub(super) fn backfill(c: &Connection) -> Result<()> {
         .collect::<rusqlite::Result<_>>()
         .map_err(e)?;
     for (d, t) in devices {
-        refresh_device(c, d, t, true)?;
+        refresh_device(&mut Lite(c), d, t, true)?;
     }
     Ok(())
 }
 
 /// Writes one day's posture metrics (replacing that day's earlier values),
-/// then refreshes the planner's statistics (`schema::optimize`).
-pub(super) fn put_posture(c: &mut Connection, day: i64, metrics: &[(String, u64)]) -> Result<()> {
-    put_posture_rows(c, day, metrics)?;
-    super::schema::optimize(c)
+/// then, on SQLite, refreshes the planner's statistics (`schema::optimize`;
+/// PostgreSQL's autovacuum analyzes by itself).
+pub(super) fn put_posture(db: &mut dyn Sql, day: i64, metrics: &[(String, u64)]) -> Result<()> {
+    transaction(db, |db| {
+        db.exec("DELETE FROM posture WHERE day = ?1", ps![day])?;
+        for (m, n) in metrics {
+            db.exec(
+                "INSERT INTO posture (day, metric, n) VALUES (?1, ?2, ?3)",
+                ps![day, m, (*n).min(i64::MAX as u64) as i64],
+            )?;
+        }
+        Ok(())
+    })?;
+    if db.dialect() == Dialect::Sqlite {
+        db.batch(super::schema::OPTIMIZE)?;
+    }
+    Ok(())
 }
 
-fn put_posture_rows(c: &mut Connection, day: i64, metrics: &[(String, u64)]) -> Result<()> {
-    let tx = c.transaction().map_err(e)?;
-    tx.execute("DELETE FROM posture WHERE day = ?1", [day])
-        .map_err(e)?;
-    {
-        let mut st = tx
-            .prepare_cached("INSERT INTO posture (day, metric, n) VALUES (?1, ?2, ?3)")
-            .map_err(e)?;
-        for (m, n) in metrics {
-            st.execute(params![day, m, (*n).min(i64::MAX as u64) as i64])
-                .map_err(e)?;
-        }
-    }
-    tx.commit().map_err(e)
+fn count(v: i64) -> u64 {
+    v.max(0) as u64
 }
 
 /// Posture metrics from day `from` on: (day, metric, value), by day.
-pub(super) fn posture(c: &Connection, from: i64, prefix: &str) -> Result<Vec<(i64, String, u64)>> {
-    let mut st = c
-        .prepare_cached(
-            "SELECT day, metric, n FROM posture WHERE day >= ?1 AND substr(metric, 1, length(?2)) = ?2 ORDER BY day, metric",
-        )
-        .map_err(e)?;
-    let v = st
-        .query_map(params![from, prefix], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)?.max(0) as u64))
-        })
-        .map_err(e)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(e)?;
-    Ok(v)
-}
-
-pub(super) fn posture_day(c: &Connection, day: i64, prefix: &str) -> Result<Vec<(String, u64)>> {
-    let mut st = c
-        .prepare_cached(
-            "SELECT metric, n FROM posture WHERE day = ?1 AND metric >= ?2 AND substr(metric, 1, length(?2)) = ?2 ORDER BY metric",
-        )
-        .map_err(e)?;
-    let v = st
-        .query_map(params![day, prefix], |r| {
-            Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64))
-        })
-        .map_err(e)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(e)?;
-    Ok(v)
-}
-
-pub(super) fn posture_count(c: &Connection, day: i64, prefix: &str) -> Result<(u64, u64)> {
-    c.prepare_cached(
-        "SELECT COUNT(*), COALESCE(SUM(n), 0) FROM posture
-          WHERE day = ?1 AND metric >= ?2 AND substr(metric, 1, length(?2)) = ?2",
+pub(super) fn posture(db: &mut dyn Sql, from: i64, prefix: &str) -> Result<Vec<(i64, String, u64)>> {
+    rows(
+        db,
+        "SELECT day, metric, n FROM posture WHERE day >= ?1 AND substr(metric, 1, length(?2)) = ?2 ORDER BY day, metric",
+        ps![from, prefix],
+        |r| Ok((r.i64(0)?, r.text(1)?, count(r.i64(2)?))),
     )
-    .map_err(e)?
-    .query_row(params![day, prefix], |r| {
-        Ok((
-            r.get::<_, i64>(0)?.max(0) as u64,
-            r.get::<_, i64>(1)?.max(0) as u64,
-        ))
-    })
-    .map_err(e)
+}
+
+pub(super) fn posture_day(db: &mut dyn Sql, day: i64, prefix: &str) -> Result<Vec<(String, u64)>> {
+    rows(
+        db,
+        "SELECT metric, n FROM posture WHERE day = ?1 AND metric >= ?2 AND substr(metric, 1, length(?2)) = ?2 ORDER BY metric",
+        ps![day, prefix],
+        |r| Ok((r.text(0)?, count(r.i64(1)?))),
+    )
+}
+
+pub(super) fn posture_count(db: &mut dyn Sql, day: i64, prefix: &str) -> Result<(u64, u64)> {
+    Ok(first(
+        db,
+        "SELECT COUNT(*), CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM posture
+          WHERE day = ?1 AND metric >= ?2 AND substr(metric, 1, length(?2)) = ?2",
+        ps![day, prefix],
+        |r| Ok((count(r.i64(0)?), count(r.i64(1)?))),
+    )?
+    .unwrap_or((0, 0)))
 }
 
 pub(super) fn posture_of(
-    c: &Connection,
+    db: &mut dyn Sql,
     from: i64,
     to: i64,
     names: &[String],
 ) -> Result<Vec<(i64, String, u64)>> {
-    let mut st = c
-        .prepare_cached("SELECT n FROM posture WHERE day = ?1 AND metric = ?2")
-        .map_err(e)?;
     let mut out = Vec::new();
     for d in from..=to.min(from.saturating_add(366)) {
         for m in names {
-            let n: Option<i64> = st
-                .query_row(params![d, m], |r| r.get(0))
-                .optional()
-                .map_err(e)?;
-            if let Some(n) = n {
-                out.push((d, m.clone(), n.max(0) as u64));
+            if let Some(n) = first(
+                db,
+                "SELECT n FROM posture WHERE day = ?1 AND metric = ?2",
+                ps![d, m],
+                |r| r.i64(0),
+            )? {
+                out.push((d, m.clone(), count(n)));
             }
         }
     }
@@ -304,102 +280,68 @@ pub(super) fn posture_of(
 /// Counts for "what changed since" `t`: (active devices that went silent
 /// between `t - silent_after` and now - silent_after, drifting devices that
 /// attested since `t`, devices whose keys changed since `t`, key rotations).
-pub(super) fn changes(c: &Connection, t: i64, now: i64, silent_after: i64) -> Result<[u64; 4]> {
-    let n = |sql: &str, p: &[i64]| -> Result<u64> {
-        c.prepare_cached(sql)
-            .map_err(e)?
-            .query_row(params_from_iter(p.iter()), |r| r.get::<_, i64>(0))
-            .map(|v| v.max(0) as u64)
-            .map_err(e)
+pub(super) fn changes(db: &mut dyn Sql, t: i64, now: i64, silent_after: i64) -> Result<[u64; 4]> {
+    let mut n = |sql: &str, p: &[P]| -> Result<u64> {
+        Ok(first(db, sql, p, |r| r.i64(0))?.map_or(0, count))
     };
     Ok([
         n(
             "SELECT COUNT(*) FROM devices WHERE status = 'active' AND last_seen >= ?1 AND last_seen < ?2",
-            &[t - silent_after, now - silent_after],
+            ps![t - silent_after, now - silent_after],
         )?,
         n(
             "SELECT COUNT(*) FROM devices WHERE drifting = 1 AND status = 'active' AND last_seen >= ?1",
-            &[t],
+            ps![t],
         )?,
-        n(
-            "SELECT COUNT(*) FROM devices WHERE keys_changed >= ?1",
-            &[t],
-        )?,
-        n("SELECT COUNT(*) FROM retired_keys WHERE rotated_at >= ?1", &[t])?,
+        n("SELECT COUNT(*) FROM devices WHERE keys_changed >= ?1", ps![t])?,
+        n("SELECT COUNT(*) FROM retired_keys WHERE rotated_at >= ?1", ps![t])?,
     ])
 }
 
 /// A device's stored attestations, newest first: (token id, received, seq, iat, online).
-pub(super) fn history(c: &Connection, device: i64, limit: i64) -> Result<Vec<super::HistoryEntry>> {
-    let mut st = c
-        .prepare_cached(
-            "SELECT id, received_at, seq, iat, online FROM tokens WHERE device_id = ?1 ORDER BY id DESC LIMIT ?2",
-        )
-        .map_err(e)?;
-    let v = st
-        .query_map(params![device, limit], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get::<_, i64>(4)? != 0,
-            ))
-        })
-        .map_err(e)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(e)?;
-    Ok(v)
+pub(super) fn history(db: &mut dyn Sql, device: i64, limit: i64) -> Result<Vec<super::HistoryEntry>> {
+    rows(
+        db,
+        "SELECT id, received_at, seq, iat, online FROM tokens WHERE device_id = ?1 ORDER BY id DESC LIMIT ?2",
+        ps![device, limit],
+        |r| Ok((r.i64(0)?, r.i64(1)?, r.i64(2)?, r.i64(3)?, r.i64(4)? != 0)),
+    )
 }
 
 /// One stored attestation of a device in full: raw token, package tags,
 /// rule results, key prints (kind, path, fingerprint).
 pub(super) fn token_detail(
-    c: &Connection,
+    db: &mut dyn Sql,
     device: i64,
     token: i64,
 ) -> Result<Option<super::TokenDetail>> {
-    let Some((raw, set, received_at, seq)) = c
-        .query_row(
-            "SELECT raw, pkgset, received_at, seq FROM tokens WHERE id = ?1 AND device_id = ?2",
-            [token, device],
-            |r| {
-                Ok((
-                    r.get::<_, Vec<u8>>(0)?,
-                    r.get::<_, Option<i64>>(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                ))
-            },
-        )
-        .optional()
-        .map_err(e)?
+    let Some((raw, set, received_at, seq)) = first(
+        db,
+        "SELECT raw, pkgset, received_at, seq FROM tokens WHERE id = ?1 AND device_id = ?2",
+        ps![token, device],
+        |r| Ok((r.blob(0)?, r.opt_i64(1)?, r.i64(2)?, r.i64(3)?)),
+    )?
     else {
         return Ok(None);
     };
-    let packages: Vec<String> = c
-        .prepare_cached("SELECT purl FROM pkgset_items WHERE set_id = ?1 ORDER BY purl")
-        .map_err(e)?
-        .query_map([set.unwrap_or(-1)], |r| r.get(0))
-        .map_err(e)?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(e)?;
-    let results: Vec<(String, u8)> = c
-        .prepare_cached("SELECT rule, result FROM rule_results WHERE token_id = ?1 ORDER BY rule")
-        .map_err(e)?
-        .query_map([token], |r| {
-            Ok((r.get(0)?, r.get::<_, i64>(1)?.clamp(0, 255) as u8))
-        })
-        .map_err(e)?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(e)?;
-    let keys: Vec<(String, String, String)> = c
-        .prepare_cached("SELECT kind, path, fingerprint FROM key_prints WHERE token_id = ?1 ORDER BY kind, path")
-        .map_err(e)?
-        .query_map([token], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .map_err(e)?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(e)?;
+    let packages = rows(
+        db,
+        "SELECT purl FROM pkgset_items WHERE set_id = ?1 ORDER BY purl",
+        ps![set.unwrap_or(-1)],
+        |r| r.text(0),
+    )?;
+    let results = rows(
+        db,
+        "SELECT rule, result FROM rule_results WHERE token_id = ?1 ORDER BY rule",
+        ps![token],
+        |r| Ok((r.text(0)?, r.i64(1)?.clamp(0, 255) as u8)),
+    )?;
+    let keys = rows(
+        db,
+        "SELECT kind, path, fingerprint FROM key_prints WHERE token_id = ?1 ORDER BY kind, path",
+        ps![token],
+        |r| Ok((r.text(0)?, r.text(1)?, r.text(2)?)),
+    )?;
     Ok(Some(super::TokenDetail {
         id: token,
         received_at,

@@ -21,6 +21,7 @@ mod accepts;
 mod artifacts;
 mod audit;
 mod console;
+pub mod copy;
 mod device_claims;
 mod device_list;
 mod devices;
@@ -28,6 +29,9 @@ mod feeds;
 mod fleet;
 mod kernel;
 mod operators;
+mod pg;
+#[cfg(test)]
+pub(crate) mod pg_cluster;
 pub(crate) mod pg_schema;
 mod schema;
 mod set_vulns;
@@ -36,6 +40,7 @@ mod vulns;
 mod writes;
 
 pub use accepts::{Accept, NewAccept};
+pub use pg::PostgresStore;
 pub use console::{HistoryEntry, TokenDetail};
 pub use device_claims::{of_claims as device_claims_of, DeviceCveStatus, DeviceListener};
 pub use device_list::{DeviceQuery, DeviceRow, Sort};
@@ -126,6 +131,9 @@ pub enum StoreError {
     NotFound(String),
     /// The database failed (I/O, corruption, a lost writer thread).
     Database(String),
+    /// The database cannot be reached (a lost or refused connection):
+    /// nothing was written; the same call can succeed later.
+    Unavailable(String),
 }
 
 impl std::fmt::Display for StoreError {
@@ -134,6 +142,7 @@ impl std::fmt::Display for StoreError {
             StoreError::Conflict(c) => write!(f, "{c}"),
             StoreError::NotFound(what) => write!(f, "{what} not found"),
             StoreError::Database(m) => write!(f, "database: {m}"),
+            StoreError::Unavailable(m) => write!(f, "database unavailable: {m}"),
         }
     }
 }
@@ -150,6 +159,22 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 
 fn e(x: rusqlite::Error) -> StoreError {
     StoreError::Database(x.to_string())
+}
+
+/// Opens the store `db` names: a `postgres://` or `postgresql://` URL
+/// ([`PostgresStore`]; TLS roots from `PGSSLROOTCERT` or the system's
+/// bundle), else an SQLite database file ([`SqliteStore`]).
+pub fn open(db: &str) -> Result<Box<dyn Store>> {
+    if is_postgres(db) {
+        Ok(Box::new(PostgresStore::open(db, None)?))
+    } else {
+        Ok(Box::new(SqliteStore::open(std::path::Path::new(db))?))
+    }
+}
+
+/// Whether `db` names a PostgreSQL database.
+pub fn is_postgres(db: &str) -> bool {
+    db.starts_with("postgres://") || db.starts_with("postgresql://")
 }
 
 /// One attestation's package tags and rule results.
@@ -691,10 +716,18 @@ impl Store for SqliteStore {
         operators::api_token(hash: &[u8], now: i64) -> Option<ApiToken>;
         operators::api_tokens() -> Vec<ApiToken>;
         operators::revoke_api_token(id: i64) -> bool;
+        console::put_posture(day: i64, metrics: &[(String, u64)]) -> ();
+        console::posture(from: i64, prefix: &str) -> Vec<(i64, String, u64)>;
+        console::posture_day(day: i64, prefix: &str) -> Vec<(String, u64)>;
+        console::posture_count(day: i64, prefix: &str) -> (u64, u64);
+        console::posture_of(from: i64, to: i64, names: &[String]) -> Vec<(i64, String, u64)>;
+        console::changes(t: i64, now: i64, silent_after: i64) -> [u64; 4];
+        console::history(device: i64, limit: i64) -> Vec<HistoryEntry>;
+        console::token_detail(device: i64, token: i64) -> Option<TokenDetail>;
+        writes::cti_seen(device_id: i64, cti: &[u8]) -> bool;
     }
 
     delegate! {
-        writes::cti_seen(device_id: i64, cti: &[u8]) -> bool;
         fleet::latest_failures(rule: Option<&str>) -> Vec<(i64, String)>;
         fleet::shared_keys() -> Vec<(String, String, Vec<i64>)>;
         fleet::last_two(device_id: i64) -> Vec<Snapshot>;
@@ -720,14 +753,6 @@ impl Store for SqliteStore {
         set_vulns::vuln_exceptions() -> Vec<VulnException>;
         set_vulns::device_vulns(device: i64) -> Vec<SetVuln>;
         set_vulns::device_closed_by(device: i64, source: &str) -> Vec<SetVuln>;
-        console::put_posture(day: i64, metrics: &[(String, u64)]) -> ();
-        console::posture(from: i64, prefix: &str) -> Vec<(i64, String, u64)>;
-        console::posture_day(day: i64, prefix: &str) -> Vec<(String, u64)>;
-        console::posture_count(day: i64, prefix: &str) -> (u64, u64);
-        console::posture_of(from: i64, to: i64, names: &[String]) -> Vec<(i64, String, u64)>;
-        console::changes(t: i64, now: i64, silent_after: i64) -> [u64; 4];
-        console::history(device: i64, limit: i64) -> Vec<HistoryEntry>;
-        console::token_detail(device: i64, token: i64) -> Option<TokenDetail>;
         device_list::device_row(id: i64) -> Option<DeviceRow>;
         device_list::set_approved(id: i64, by: &str, at: i64) -> ();
         feeds::put_feed_records(kind: &str, source: &str, recs: &[FeedRecord], now: i64, merge: &MergeFn) -> Vec<std::result::Result<PutAdvisory, String>>;

@@ -282,9 +282,11 @@ fn configure(conn: &Connection) -> Result<()> {
 /// (`PRAGMA optimize`, each index sampled at most 400 rows): at open and
 /// with each posture record, so plans follow the fleet as it grows.
 pub(super) fn optimize(conn: &Connection) -> Result<()> {
-    conn.execute_batch("PRAGMA analysis_limit = 400; PRAGMA optimize = 0x10002;")
-        .map_err(e)
+    conn.execute_batch(OPTIMIZE).map_err(e)
 }
+
+/// [`optimize`]'s statements.
+pub(super) const OPTIMIZE: &str = "PRAGMA analysis_limit = 400; PRAGMA optimize = 0x10002;";
 
 /// A read-only connection on a collector's database file.
 pub(super) fn open_reader(path: &Path) -> Result<Connection> {

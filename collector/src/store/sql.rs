@@ -255,10 +255,7 @@ pub struct Pg<'a> {
 }
 
 fn pg(x: postgres::Error) -> StoreError {
-    StoreError::Database(match x.as_db_error() {
-        Some(d) => format!("{}: {}", d.code().code(), d.message()),
-        None => x.to_string(),
-    })
+    super::pg::fault(x)
 }
 
 impl postgres::types::ToSql for P<'_> {
@@ -406,99 +403,12 @@ mod tests {
     }
 }
 
-/// A PostgreSQL cluster of the test run's own: `initdb` and `pg_ctl` (the
-/// newest under /usr/lib/postgresql) as the `postgres` account, in a
-/// private directory, on a private port, its socket in that directory;
-/// stopped when dropped.
+/// The test cluster (`pg_cluster.rs`) and a client on it.
 #[cfg(test)]
 pub(crate) mod cluster {
-    use std::path::{Path, PathBuf};
-    use std::process::Command;
-
-    pub struct Cluster {
-        pub dir: tempfile::TempDir,
-        pub port: u16,
-        bin: PathBuf,
-    }
-
-    fn bin() -> PathBuf {
-        let mut v: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-            .expect(
-                "PostgreSQL server binaries (Debian package postgresql; scripts/test installs it)",
-            )
-            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
-            .filter(|p| p.join("initdb").exists())
-            .collect();
-        v.sort();
-        v.pop().expect("no /usr/lib/postgresql/*/bin/initdb")
-    }
-
-    /// Runs a server tool as `postgres`, its output in `log` (never a pipe:
-    /// the server `pg_ctl` starts would hold it open).
-    fn as_postgres(bin: &Path, tool: &str, args: &[&str], log: &Path) {
-        let out = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .unwrap();
-        let status = Command::new("runuser")
-            .args(["-u", "postgres", "--"])
-            .arg(bin.join(tool))
-            .args(args)
-            .stdin(std::process::Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .status()
-            .expect("runuser");
-        assert!(
-            status.success(),
-            "{tool} {args:?}: {}",
-            std::fs::read_to_string(log).unwrap_or_default()
-        );
-    }
+    pub use crate::store::pg_cluster::Cluster;
 
     impl Cluster {
-        pub fn start() -> Cluster {
-            let dir = tempfile::tempdir().unwrap();
-            let chown = Command::new("chown")
-                .args(["postgres:postgres"])
-                .arg(dir.path())
-                .status()
-                .unwrap();
-            assert!(chown.success());
-            let bin = bin();
-            let data = dir.path().join("data");
-            let data = data.to_str().unwrap();
-            let log = dir.path().join("log");
-            as_postgres(
-                &bin,
-                "initdb",
-                &["-D", data, "-A", "trust", "-U", "fa", "--no-sync"],
-                &log,
-            );
-            // A free port: bound once, released, handed to the server.
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            let opts = format!(
-                "-k {} -p {port} -c listen_addresses='' -c fsync=off",
-                dir.path().display()
-            );
-            let server_log = dir.path().join("server.log");
-            let server_log = server_log.to_str().unwrap();
-            as_postgres(
-                &bin,
-                "pg_ctl",
-                &[
-                    "-D", data, "-l", server_log, "-o", &opts, "-w", "-t", "60", "-s", "start",
-                ],
-                &log,
-            );
-            Cluster { dir, port, bin }
-        }
-
         pub fn client(&self) -> postgres::Client {
             postgres::Config::new()
                 .host_path(self.dir.path())
@@ -523,25 +433,6 @@ pub(crate) mod cluster {
             client: &mut client,
             prepared: &mut prepared,
         });
-    }
-
-    impl Drop for Cluster {
-        fn drop(&mut self) {
-            let data = self.dir.path().join("data");
-            as_postgres(
-                &self.bin,
-                "pg_ctl",
-                &[
-                    "-D",
-                    data.to_str().unwrap(),
-                    "-m",
-                    "immediate",
-                    "-s",
-                    "stop",
-                ],
-                &self.dir.path().join("log"),
-            );
-        }
     }
 }
 

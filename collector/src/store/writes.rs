@@ -4,20 +4,20 @@
 //! entry — and, for file databases, the group-commit writer thread that
 //! batches concurrent attestations into one transaction.
 
+use super::sql::{first, ps, rows, transaction, Dialect, Lite, Sql};
 use super::{e, Attestation, Conflict, Result, SqliteStore, StoreError};
 use fieldattest_protocol::hex::hex;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use std::sync::mpsc;
 
-pub(super) fn cti_seen(c: &Connection, device_id: i64, cti: &[u8]) -> Result<bool> {
-    Ok(
-        c.prepare_cached("SELECT 1 FROM tokens WHERE device_id = ?1 AND cti = ?2")
-            .map_err(e)?
-            .query_row(params![device_id, cti], |_| Ok(()))
-            .optional()
-            .map_err(e)?
-            .is_some(),
-    )
+pub(super) fn cti_seen(db: &mut dyn Sql, device_id: i64, cti: &[u8]) -> Result<bool> {
+    Ok(first(
+        db,
+        "SELECT 1 FROM tokens WHERE device_id = ?1 AND cti = ?2",
+        ps![device_id, cti],
+        |_| Ok(()),
+    )?
+    .is_some())
 }
 
 /// Stores one attestation: through the group-commit writer when the store
@@ -34,11 +34,8 @@ pub(super) fn store_attestation(s: &SqliteStore, a: Attestation) -> Result<i64> 
             .map_err(|_| gone())?;
         return rx.recv().map_err(|_| gone())?;
     }
-    let mut c = s.c();
-    let tx = c.transaction().map_err(e)?;
-    let tid = write_attestation(&tx, &a)?;
-    tx.commit().map_err(e)?;
-    Ok(tid)
+    let c = s.c();
+    transaction(&mut Lite(&c), |db| write_attestation(db, &a))
 }
 
 /// SHA-256 of a set of byte strings, each length-prefixed (u32, big
@@ -60,7 +57,7 @@ pub(super) fn set_digest<'a>(items: impl IntoIterator<Item = &'a [u8]>) -> Vec<u
 /// repeats kept): found by digest or created with its rows. Devices
 /// running the same image and configuration share one set, and an
 /// unchanged device's next token writes no result rows.
-fn result_set(tx: &Connection, results: &[(String, u8)]) -> Result<(i64, Vec<u8>)> {
+fn result_set(db: &mut dyn Sql, results: &[(String, u8)]) -> Result<(i64, Vec<u8>)> {
     let encoded: Vec<Vec<u8>> = results
         .iter()
         .map(|(r, c)| {
@@ -70,25 +67,30 @@ fn result_set(tx: &Connection, results: &[(String, u8)]) -> Result<(i64, Vec<u8>
         })
         .collect();
     let digest = set_digest(encoded.iter().map(Vec::as_slice));
-    if let Some(id) = tx
-        .prepare_cached("SELECT id FROM result_sets WHERE digest = ?1")
-        .map_err(e)?
-        .query_row([&digest], |r| r.get(0))
-        .optional()
-        .map_err(e)?
-    {
+    let find = |db: &mut dyn Sql| {
+        first(db, "SELECT id FROM result_sets WHERE digest = ?1", ps![&digest], |r| r.i64(0))
+    };
+    if let Some(id) = find(db)? {
         return Ok((id, digest));
     }
-    let id: i64 = tx
-        .prepare_cached("INSERT INTO result_sets (digest, n) VALUES (?1, ?2) RETURNING id")
-        .map_err(e)?
-        .query_row(params![digest, results.len() as i64], |r| r.get(0))
-        .map_err(e)?;
-    let mut st = tx
-        .prepare_cached("INSERT INTO result_set_rows (set_id, rule, result) VALUES (?1, ?2, ?3)")
-        .map_err(e)?;
+    // Replicas creating the same set at once: the loser's insert does
+    // nothing (after the winner's commit) and it reads the winner's id.
+    let Some(id) = first(
+        db,
+        "INSERT INTO result_sets (digest, n) VALUES (?1, ?2) ON CONFLICT (digest) DO NOTHING RETURNING id",
+        ps![&digest, results.len() as i64],
+        |r| r.i64(0),
+    )?
+    else {
+        let id = find(db)?
+            .ok_or_else(|| StoreError::Database("result set vanished while created".into()))?;
+        return Ok((id, digest));
+    };
     for (r, code) in results {
-        st.execute(params![id, r, *code as i64]).map_err(e)?;
+        db.exec(
+            "INSERT INTO result_set_rows (set_id, rule, result) VALUES (?1, ?2, ?3)",
+            ps![id, r, *code as i64],
+        )?;
     }
     Ok((id, digest))
 }
@@ -115,7 +117,7 @@ pub(super) fn backfill_sets(c: &Connection) -> Result<()> {
             .map_err(e)?
             .collect::<rusqlite::Result<_>>()
             .map_err(e)?;
-        let (set, digest) = result_set(c, &results)?;
+        let (set, digest) = result_set(&mut Lite(c), &results)?;
         c.execute(
             "UPDATE tokens SET rset = ?1, results_digest = ?2 WHERE id = ?3",
             params![set, hex(&digest), t],
@@ -149,23 +151,48 @@ pub(super) fn backfill_sets(c: &Connection) -> Result<()> {
 }
 
 /// A stored token's (fr, sl) ceilings, sorted.
-fn ceilings_of(tx: &Connection, token: i64) -> Result<Vec<(String, i64)>> {
-    tx.prepare_cached("SELECT fr, sl FROM ceilings WHERE token_id = ?1 ORDER BY fr, sl")
-        .map_err(e)?
-        .query_map([token], |r| Ok((r.get(0)?, r.get(1)?)))
-        .map_err(e)?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(e)
+fn ceilings_of(db: &mut dyn Sql, token: i64) -> Result<Vec<(String, i64)>> {
+    rows(
+        db,
+        "SELECT fr, sl FROM ceilings WHERE token_id = ?1 ORDER BY fr, sl",
+        ps![token],
+        |r| Ok((r.text(0)?, r.i64(1)?)),
+    )
 }
 
-/// A stored token's distinct key fingerprints, sorted.
-fn prints_of(tx: &Connection, token: i64) -> Result<Vec<String>> {
-    tx.prepare_cached("SELECT DISTINCT fingerprint FROM key_prints WHERE token_id = ?1 ORDER BY 1")
-        .map_err(e)?
-        .query_map([token], |r| r.get(0))
-        .map_err(e)?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(e)
+/// Distinct key fingerprints of a token, sorted.
+fn prints_of(db: &mut dyn Sql, token: i64) -> Result<Vec<String>> {
+    rows(
+        db,
+        "SELECT DISTINCT fingerprint FROM key_prints WHERE token_id = ?1 ORDER BY 1",
+        ps![token],
+        |r| r.text(0),
+    )
+}
+
+/// The device's row as the write starts: (last seq, latest token, its
+/// package set, its result set). On PostgreSQL the row is locked until the
+/// transaction ends, so that concurrent writes of one device through
+/// different replicas check `seq` and `cti` one after the other (SQLite
+/// has one writer).
+fn device_state(
+    db: &mut dyn Sql,
+    device_id: i64,
+) -> Result<(Option<i64>, Option<i64>, Option<i64>, Option<i64>)> {
+    let sql = match db.dialect() {
+        Dialect::Sqlite => {
+            "SELECT d.last_seq, d.latest_token, t.pkgset, t.rset FROM devices d
+               LEFT JOIN tokens t ON t.id = d.latest_token WHERE d.id = ?1"
+        }
+        Dialect::Postgres => {
+            "SELECT d.last_seq, d.latest_token, t.pkgset, t.rset FROM devices d
+               LEFT JOIN tokens t ON t.id = d.latest_token WHERE d.id = ?1 FOR UPDATE OF d"
+        }
+    };
+    first(db, sql, ps![device_id], |r| {
+        Ok((r.opt_i64(0)?, r.opt_i64(1)?, r.opt_i64(2)?, r.opt_i64(3)?))
+    })?
+    .ok_or_else(|| StoreError::NotFound(format!("device {device_id}")))
 }
 
 /// Writes one attestation inside the caller's transaction: freshness checked
@@ -175,17 +202,8 @@ fn prints_of(tx: &Connection, token: i64) -> Result<Vec<String>> {
 /// the token's own row and the device's: the shared sets are found by
 /// digest and the aggregates, which would retire and re-add the same
 /// contribution, are left alone.
-fn write_attestation(tx: &Connection, a: &Attestation) -> Result<i64> {
-    let (last, old, old_pkgset, old_rset): (Option<i64>, Option<i64>, Option<i64>, Option<i64>) =
-        tx.prepare_cached(
-            "SELECT d.last_seq, d.latest_token, t.pkgset, t.rset FROM devices d
-               LEFT JOIN tokens t ON t.id = d.latest_token WHERE d.id = ?1",
-        )
-        .map_err(e)?
-        .query_row([a.device_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })
-        .map_err(e)?;
+pub(super) fn write_attestation(db: &mut dyn Sql, a: &Attestation) -> Result<i64> {
+    let (last, old, old_pkgset, old_rset) = device_state(db, a.device_id)?;
     if let Some(l) = last {
         if a.seq <= l {
             return Err(StoreError::Conflict(Conflict::SequenceReplay {
@@ -194,40 +212,44 @@ fn write_attestation(tx: &Connection, a: &Attestation) -> Result<i64> {
             }));
         }
     }
-    if cti_seen(tx, a.device_id, &a.cti)? {
+    if cti_seen(db, a.device_id, &a.cti)? {
         return Err(StoreError::Conflict(Conflict::DuplicateCti));
     }
-    let set = super::console::pkgset(tx, &a.packages)?;
-    let (rset, rdigest) = result_set(tx, &a.results)?;
-    let tid: i64 = tx.prepare_cached(
+    let set = super::console::pkgset(db, &a.packages)?;
+    let (rset, rdigest) = result_set(db, &a.results)?;
+    let rdigest = hex(&rdigest);
+    let tid = first(
+        db,
         "INSERT INTO tokens (device_id, received_at, iat, seq, cti, raw, online, packages, results_digest, sbom_digest, ceiling_dispute, pkgset, hostname, key_tier, rset) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, '', ?8, ?9, ?10, ?11, ?12, ?13, ?14) RETURNING id",
-    )
-    .map_err(e)?
-    .query_row(params![a.device_id, a.received_at, a.iat, a.seq, a.cti, a.raw, a.online as i64, hex(&rdigest), a.sbom_digest, a.ceiling_dispute, set, a.hostname, a.key_tier, rset], |r| r.get(0))
-    .map_err(e)?;
-    {
-        let mut st = tx.prepare_cached("INSERT INTO key_prints (token_id, device_id, kind, path, fingerprint) VALUES (?1, ?2, ?3, ?4, ?5)").map_err(e)?;
-        for (k, p, f) in &a.keys {
-            st.execute(params![tid, a.device_id, k, p, f]).map_err(e)?;
-        }
-        let mut st = tx
-            .prepare_cached("INSERT INTO ceilings (token_id, fr, sl) VALUES (?1, ?2, ?3)")
-            .map_err(e)?;
-        for (fr, sl) in &a.sl_ceiling {
-            st.execute(params![tid, fr, *sl as i64]).map_err(e)?;
-        }
-        let mut st = tx.prepare_cached("INSERT INTO token_findings (token_id, rule, subject, path, accepted) VALUES (?1, ?2, ?3, ?4, ?5)").map_err(e)?;
-        for (rule, subject, path, accepted) in &a.findings {
-            st.execute(params![tid, rule, subject, path, accepted])
-                .map_err(e)?;
-        }
+        ps![a.device_id, a.received_at, a.iat, a.seq, &a.cti, &a.raw, a.online, &rdigest, a.sbom_digest.as_ref(), a.ceiling_dispute.as_ref(), set, a.hostname.as_ref(), a.key_tier.as_ref(), rset],
+        |r| r.i64(0),
+    )?
+    .ok_or_else(|| StoreError::Database("token insert returned no id".into()))?;
+    for (k, p, f) in &a.keys {
+        db.exec(
+            "INSERT INTO key_prints (token_id, device_id, kind, path, fingerprint) VALUES (?1, ?2, ?3, ?4, ?5)",
+            ps![tid, a.device_id, k, p, f],
+        )?;
+    }
+    for (fr, sl) in &a.sl_ceiling {
+        db.exec(
+            "INSERT INTO ceilings (token_id, fr, sl) VALUES (?1, ?2, ?3)",
+            ps![tid, fr, *sl as i64],
+        )?;
+    }
+    for (rule, subject, path, accepted) in &a.findings {
+        db.exec(
+            "INSERT INTO token_findings (token_id, rule, subject, path, accepted) VALUES (?1, ?2, ?3, ?4, ?5)",
+            ps![tid, rule, subject, path, accepted.as_ref()],
+        )?;
     }
     // Incremental fleet aggregates: the previous latest token's
     // contribution retired and this one's added, where they differ. A
     // device counts once per failing rule, (FR, SL) and fingerprint.
     let rules_changed = old_rset != Some(rset);
     // This token's rows compared from memory, in the order the reads of
-    // the previous token's give them (bytewise, as SQLite's BINARY collation).
+    // the previous token's give them (bytewise: SQLite's BINARY collation,
+    // PostgreSQL's "C").
     let (ceilings_changed, keys_changed) = match old {
         Some(old) => {
             let mut ceilings: Vec<(String, i64)> = a
@@ -240,52 +262,49 @@ fn write_attestation(tx: &Connection, a: &Attestation) -> Result<i64> {
             prints.sort();
             prints.dedup();
             (
-                ceilings_of(tx, old)? != ceilings,
-                prints_of(tx, old)? != prints,
+                ceilings_of(db, old)? != ceilings,
+                prints_of(db, old)? != prints,
             )
         }
         None => (true, true),
     };
     if let Some(old) = old {
         if rules_changed {
-            tx.prepare_cached("UPDATE agg_failing SET n = n - 1 WHERE rule IN (SELECT rule FROM result_set_rows WHERE set_id = (SELECT rset FROM tokens WHERE id = ?1) AND result = 2)").map_err(e)?.execute([old]).map_err(e)?;
+            db.exec("UPDATE agg_failing SET n = n - 1 WHERE rule IN (SELECT rule FROM result_set_rows WHERE set_id = (SELECT rset FROM tokens WHERE id = ?1) AND result = 2)", ps![old])?;
         }
         if ceilings_changed {
-            tx.prepare_cached("UPDATE agg_ceiling SET n = n - 1 WHERE EXISTS (SELECT 1 FROM ceilings c WHERE c.token_id = ?1 AND c.fr = agg_ceiling.fr AND c.sl = agg_ceiling.sl)").map_err(e)?.execute([old]).map_err(e)?;
+            db.exec("UPDATE agg_ceiling SET n = n - 1 WHERE EXISTS (SELECT 1 FROM ceilings c WHERE c.token_id = ?1 AND c.fr = agg_ceiling.fr AND c.sl = agg_ceiling.sl)", ps![old])?;
         }
         if keys_changed {
-            tx.prepare_cached("UPDATE agg_keys SET n = n - 1 WHERE fingerprint IN (SELECT fingerprint FROM key_prints WHERE token_id = ?1)").map_err(e)?.execute([old]).map_err(e)?;
+            db.exec("UPDATE agg_keys SET n = n - 1 WHERE fingerprint IN (SELECT fingerprint FROM key_prints WHERE token_id = ?1)", ps![old])?;
         }
     }
     if rules_changed {
-        tx.prepare_cached("INSERT INTO agg_failing (rule, n) SELECT DISTINCT rule, 1 FROM result_set_rows WHERE set_id = ?1 AND result = 2 ON CONFLICT(rule) DO UPDATE SET n = n + 1").map_err(e)?.execute([rset]).map_err(e)?;
+        db.exec("INSERT INTO agg_failing (rule, n) SELECT DISTINCT rule, 1 FROM result_set_rows WHERE set_id = ?1 AND result = 2 ON CONFLICT(rule) DO UPDATE SET n = agg_failing.n + 1", ps![rset])?;
     }
     if ceilings_changed {
-        tx.prepare_cached("INSERT INTO agg_ceiling (fr, sl, n) SELECT DISTINCT fr, sl, 1 FROM ceilings WHERE token_id = ?1 ON CONFLICT(fr, sl) DO UPDATE SET n = n + 1").map_err(e)?.execute([tid]).map_err(e)?;
+        db.exec("INSERT INTO agg_ceiling (fr, sl, n) SELECT DISTINCT fr, sl, 1 FROM ceilings WHERE token_id = ?1 ON CONFLICT(fr, sl) DO UPDATE SET n = agg_ceiling.n + 1", ps![tid])?;
     }
     if keys_changed {
-        tx.prepare_cached("INSERT INTO agg_keys (fingerprint, kind, n) SELECT fingerprint, MIN(kind), 1 FROM key_prints WHERE token_id = ?1 AND fingerprint != 'unavailable' GROUP BY fingerprint ON CONFLICT(fingerprint) DO UPDATE SET n = n + 1").map_err(e)?.execute([tid])
-        .map_err(e)?;
+        db.exec("INSERT INTO agg_keys (fingerprint, kind, n) SELECT fingerprint, MIN(kind), 1 FROM key_prints WHERE token_id = ?1 AND fingerprint != 'unavailable' GROUP BY fingerprint ON CONFLICT(fingerprint) DO UPDATE SET n = agg_keys.n + 1", ps![tid])?;
     }
     // Drift: a different package set or result set than the previous token.
     let drifting = old.is_some() && (old_pkgset != Some(set) || rules_changed);
-    tx.prepare_cached(
-        "UPDATE devices SET last_seq = MAX(COALESCE(last_seq, 0), ?1), last_seen = ?2, prev_token = latest_token, latest_token = ?3, drifting = ?4 WHERE id = ?5",
-    )
-    .map_err(e)?
-    .execute(params![a.seq, a.received_at, tid, drifting as i64, a.device_id])
-    .map_err(e)?;
+    db.exec(
+        "UPDATE devices SET last_seq = CASE WHEN last_seq IS NULL OR last_seq < ?1 THEN ?1 ELSE last_seq END, last_seen = ?2, prev_token = latest_token, latest_token = ?3, drifting = ?4 WHERE id = ?5",
+        ps![a.seq, a.received_at, tid, drifting, a.device_id],
+    )?;
     // A host or TLS key that appeared or went away.
     if old.is_some() && keys_changed {
-        tx.prepare_cached("UPDATE devices SET keys_changed = ?1 WHERE id = ?2")
-            .map_err(e)?
-            .execute([a.received_at, a.device_id])
-            .map_err(e)?;
+        db.exec(
+            "UPDATE devices SET keys_changed = ?1 WHERE id = ?2",
+            ps![a.received_at, a.device_id],
+        )?;
     }
-    super::console::refresh_device(tx, a.device_id, tid, rules_changed)?;
-    super::device_claims::replace(tx, a)?;
+    super::console::refresh_device(db, a.device_id, tid, rules_changed)?;
+    super::device_claims::replace(db, a)?;
     super::audit::audit_in(
-        &mut super::sql::Lite(tx),
+        db,
         a.received_at,
         Some(&a.kid),
         Some(a.device_id),
@@ -317,7 +336,7 @@ pub(super) fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
             run("BEGIN IMMEDIATE")?;
             for j in &batch {
                 run("SAVEPOINT one")?;
-                match write_attestation(&conn, &j.a) {
+                match write_attestation(&mut Lite(&conn), &j.a) {
                     Ok(t) => {
                         run("RELEASE one")?;
                         results.push(Ok(t));
