@@ -8,8 +8,8 @@
 //! supplier VEX document replaces the statements of the same document
 //! (`source`). Every write of one call is one transaction.
 
-use super::{e, vulns, PutAdvisory, Result};
-use rusqlite::{params, Connection, OptionalExtension};
+use super::sql::{first, ps, rows, transaction, Row, Sql, P};
+use super::{vulns, PutAdvisory, Result};
 use std::collections::HashMap;
 
 /// One record of a CPE-based feed: its OSV-shaped JSON (`raw`) as the feed
@@ -105,313 +105,572 @@ pub struct PutCounts {
 /// held by an OSV advisory imported from elsewhere is left to it (the
 /// record's result is an error naming it).
 pub(super) fn put_feed_records(
-    c: &mut Connection,
+    db: &mut dyn Sql,
     kind: &str,
     source: &str,
     recs: &[FeedRecord],
     now: i64,
     merge: &MergeFn,
 ) -> Result<Vec<std::result::Result<PutAdvisory, String>>> {
-    let tx = c.transaction().map_err(e)?;
-    let mut out = Vec::with_capacity(recs.len());
-    for r in recs {
-        let old: Option<String> = tx
-            .prepare_cached("SELECT raw FROM feed_records WHERE id = ?1 AND kind = ?2")
-            .map_err(e)?
-            .query_row(params![r.id, kind], |x| x.get(0))
-            .optional()
-            .map_err(e)?;
-        if old.as_deref() == Some(r.raw.as_str()) {
-            out.push(Ok(PutAdvisory::Unchanged));
-            continue;
-        }
-        tx.prepare_cached(
-            "INSERT OR REPLACE INTO feed_records (kind, id, modified, raw) VALUES (?1, ?2, ?3, ?4)",
-        )
-        .map_err(e)?
-        .execute(params![kind, r.id, r.modified, r.raw])
-        .map_err(e)?;
-        let parts: Vec<(String, String)> = tx
-            .prepare_cached("SELECT kind, raw FROM feed_records WHERE id = ?1 ORDER BY kind")
-            .map_err(e)?
-            .query_map([&r.id], |x| Ok((x.get(0)?, x.get(1)?)))
-            .map_err(e)?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(e)?;
-        let held: Option<String> = tx
-            .prepare_cached("SELECT source FROM advisories WHERE id = ?1")
-            .map_err(e)?
-            .query_row([&r.id], |x| x.get(0))
-            .optional()
-            .map_err(e)?;
-        if let Some(h) = held.as_deref().filter(|h| !h.starts_with("feeds:")) {
-            out.push(Err(format!(
-                "{}: an OSV advisory with this id (from {h}) is kept; the {kind} record is stored but not matched",
-                r.id
-            )));
-            continue;
-        }
-        match merge(&parts) {
-            Some(m) => vulns::write_advisory(
-                &mut super::sql::Lite(&tx),
-                &r.id,
-                &m.modified,
-                &m.keys,
-                &m.raw,
-                &format!("feeds:{source}"),
-                now,
-            )?,
-            None => {
-                tx.execute(
-                    "DELETE FROM advisory_packages WHERE advisory_id = ?1",
-                    [&r.id],
-                )
-                .map_err(e)?;
-                tx.execute(
-                    "DELETE FROM advisories WHERE id = ?1 AND source LIKE 'feeds:%'",
-                    [&r.id],
-                )
-                .map_err(e)?;
+    transaction(db, |db| {
+        let mut out = Vec::with_capacity(recs.len());
+        for r in recs {
+            let old = first(
+                db,
+                "SELECT raw FROM feed_records WHERE id = ?1 AND kind = ?2",
+                ps![&r.id, kind],
+                |x| x.text(0),
+            )?;
+            if old.as_deref() == Some(r.raw.as_str()) {
+                out.push(Ok(PutAdvisory::Unchanged));
+                continue;
             }
+            db.exec(
+                "INSERT INTO feed_records (kind, id, modified, raw) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (id, kind) DO UPDATE SET modified = excluded.modified, raw = excluded.raw",
+                ps![kind, &r.id, &r.modified, &r.raw],
+            )?;
+            let parts = rows(
+                db,
+                "SELECT kind, raw FROM feed_records WHERE id = ?1 ORDER BY kind",
+                ps![&r.id],
+                |x| Ok((x.text(0)?, x.text(1)?)),
+            )?;
+            let held = first(
+                db,
+                "SELECT source FROM advisories WHERE id = ?1",
+                ps![&r.id],
+                |x| x.text(0),
+            )?;
+            if let Some(h) = held.as_deref().filter(|h| !h.starts_with("feeds:")) {
+                out.push(Err(format!(
+                    "{}: an OSV advisory with this id (from {h}) is kept; the {kind} record is stored but not matched",
+                    r.id
+                )));
+                continue;
+            }
+            match merge(&parts) {
+                Some(m) => vulns::write_advisory(
+                    db,
+                    &r.id,
+                    &m.modified,
+                    &m.keys,
+                    &m.raw,
+                    &format!("feeds:{source}"),
+                    now,
+                )?,
+                None => {
+                    db.exec(
+                        "DELETE FROM advisory_packages WHERE advisory_id = ?1",
+                        ps![&r.id],
+                    )?;
+                    db.exec(
+                        "DELETE FROM advisories WHERE id = ?1 AND source LIKE 'feeds:%'",
+                        ps![&r.id],
+                    )?;
+                }
+            }
+            out.push(Ok(if old.is_some() {
+                PutAdvisory::Updated
+            } else {
+                PutAdvisory::New
+            }));
         }
-        out.push(Ok(if old.is_some() {
-            PutAdvisory::Updated
-        } else {
-            PutAdvisory::New
-        }));
-    }
-    tx.commit().map_err(e)?;
-    Ok(out)
+        Ok(out)
+    })
 }
 
 /// Replaces the rows of `table` (keyed by `cve`) with `rows`: `read` loads
 /// the old rows, `write` inserts or replaces one.
 fn replace_snapshot<T: PartialEq>(
-    c: &mut Connection,
+    db: &mut dyn Sql,
     table: &str,
     rows: &[(String, T)],
-    read: fn(&Connection) -> Result<HashMap<String, T>>,
-    write: fn(&Connection, &str, &T) -> rusqlite::Result<usize>,
+    read: fn(&mut dyn Sql) -> Result<HashMap<String, T>>,
+    write: fn(&mut dyn Sql, &str, &T) -> Result<()>,
 ) -> Result<PutCounts> {
-    let tx = c.transaction().map_err(e)?;
-    let mut old = read(&tx)?;
-    let mut n = PutCounts::default();
-    for (cve, v) in rows {
-        match old.remove(cve) {
-            Some(o) if o == *v => n.unchanged += 1,
-            prev => {
-                if prev.is_some() {
-                    n.updated += 1
-                } else {
-                    n.new += 1
+    let del = format!("DELETE FROM {table} WHERE cve = ?1");
+    transaction(db, |db| {
+        let mut old = read(db)?;
+        let mut n = PutCounts::default();
+        for (cve, v) in rows {
+            match old.remove(cve) {
+                Some(o) if o == *v => n.unchanged += 1,
+                prev => {
+                    if prev.is_some() {
+                        n.updated += 1
+                    } else {
+                        n.new += 1
+                    }
+                    write(db, cve, v)?;
                 }
-                write(&tx, cve, v).map_err(e)?;
             }
         }
-    }
-    {
-        let mut del = tx
-            .prepare(&format!("DELETE FROM {table} WHERE cve = ?1"))
-            .map_err(e)?;
         for cve in old.keys() {
-            del.execute([cve]).map_err(e)?;
+            db.exec(&del, ps![cve])?;
         }
-    }
-    n.removed = old.len();
-    tx.commit().map_err(e)?;
-    Ok(n)
+        n.removed = old.len();
+        Ok(n)
+    })
 }
 
-fn read_kev(c: &Connection) -> Result<HashMap<String, Kev>> {
-    let mut st = c
-        .prepare("SELECT cve, added, ransomware, due FROM kev")
-        .map_err(e)?;
-    let rows = st
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
+fn read_kev(db: &mut dyn Sql) -> Result<HashMap<String, Kev>> {
+    let mut out = HashMap::new();
+    db.each(
+        "SELECT cve, added, ransomware, due FROM kev",
+        &[],
+        &mut |r| {
+            out.insert(
+                r.text(0)?,
                 Kev {
-                    added: r.get(1)?,
-                    ransomware: r.get::<_, i64>(2)? != 0,
-                    due: r.get(3)?,
+                    added: r.text(1)?,
+                    ransomware: r.i64(2)? != 0,
+                    due: r.opt_text(3)?,
                 },
-            ))
-        })
-        .map_err(e)?;
-    rows.collect::<rusqlite::Result<_>>().map_err(e)
+            );
+            Ok(())
+        },
+    )?;
+    Ok(out)
 }
 
-fn write_kev(c: &Connection, cve: &str, k: &Kev) -> rusqlite::Result<usize> {
-    c.prepare_cached(
-        "INSERT OR REPLACE INTO kev (cve, added, ransomware, due) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![cve, k.added, k.ransomware as i64, k.due])
+fn write_kev(db: &mut dyn Sql, cve: &str, k: &Kev) -> Result<()> {
+    db.exec(
+        "INSERT INTO kev (cve, added, ransomware, due) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (cve) DO UPDATE SET added = excluded.added, ransomware = excluded.ransomware,
+           due = excluded.due",
+        ps![cve, &k.added, k.ransomware, k.due.as_deref()],
+    )?;
+    Ok(())
 }
 
-fn read_epss(c: &Connection) -> Result<HashMap<String, Epss>> {
-    let mut st = c
-        .prepare("SELECT cve, score, percentile, date FROM epss")
-        .map_err(e)?;
-    let rows = st
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
+fn read_epss(db: &mut dyn Sql) -> Result<HashMap<String, Epss>> {
+    let mut out = HashMap::new();
+    db.each(
+        "SELECT cve, score, percentile, date FROM epss",
+        &[],
+        &mut |r| {
+            out.insert(
+                r.text(0)?,
                 Epss {
-                    score: r.get(1)?,
-                    percentile: r.get(2)?,
-                    date: r.get(3)?,
+                    score: r.f64(1)?,
+                    percentile: r.f64(2)?,
+                    date: r.text(3)?,
                 },
-            ))
-        })
-        .map_err(e)?;
-    rows.collect::<rusqlite::Result<_>>().map_err(e)
+            );
+            Ok(())
+        },
+    )?;
+    Ok(out)
 }
 
-fn write_epss(c: &Connection, cve: &str, x: &Epss) -> rusqlite::Result<usize> {
-    c.prepare_cached(
-        "INSERT OR REPLACE INTO epss (cve, score, percentile, date) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![cve, x.score, x.percentile, x.date])
+fn write_epss(db: &mut dyn Sql, cve: &str, x: &Epss) -> Result<()> {
+    db.exec(
+        "INSERT INTO epss (cve, score, percentile, date) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (cve) DO UPDATE SET score = excluded.score, percentile = excluded.percentile,
+           date = excluded.date",
+        ps![cve, x.score, x.percentile, &x.date],
+    )?;
+    Ok(())
 }
 
 /// Replaces the KEV catalog.
-pub(super) fn put_kev(c: &mut Connection, entries: &[(String, Kev)]) -> Result<PutCounts> {
-    replace_snapshot(c, "kev", entries, read_kev, write_kev)
+pub(super) fn put_kev(db: &mut dyn Sql, entries: &[(String, Kev)]) -> Result<PutCounts> {
+    replace_snapshot(db, "kev", entries, read_kev, write_kev)
 }
 
-pub(super) fn kev(c: &mut Connection, cve: &str) -> Result<Option<Kev>> {
-    c.query_row(
+pub(super) fn kev(db: &mut dyn Sql, cve: &str) -> Result<Option<Kev>> {
+    first(
+        db,
         "SELECT added, ransomware, due FROM kev WHERE cve = ?1",
-        [cve],
+        ps![cve],
         |r| {
             Ok(Kev {
-                added: r.get(0)?,
-                ransomware: r.get::<_, i64>(1)? != 0,
-                due: r.get(2)?,
+                added: r.text(0)?,
+                ransomware: r.i64(1)? != 0,
+                due: r.opt_text(2)?,
             })
         },
     )
-    .optional()
-    .map_err(e)
 }
 
-pub(super) fn kev_all(c: &mut Connection) -> Result<HashMap<String, Kev>> {
-    read_kev(c)
+pub(super) fn kev_all(db: &mut dyn Sql) -> Result<HashMap<String, Kev>> {
+    read_kev(db)
 }
 
 /// Replaces the EPSS scores.
-pub(super) fn put_epss(c: &mut Connection, rows: &[(String, Epss)]) -> Result<PutCounts> {
-    replace_snapshot(c, "epss", rows, read_epss, write_epss)
+pub(super) fn put_epss(db: &mut dyn Sql, rows: &[(String, Epss)]) -> Result<PutCounts> {
+    replace_snapshot(db, "epss", rows, read_epss, write_epss)
 }
 
-pub(super) fn epss_all(c: &mut Connection) -> Result<HashMap<String, Epss>> {
-    read_epss(c)
+pub(super) fn epss_all(db: &mut dyn Sql) -> Result<HashMap<String, Epss>> {
+    read_epss(db)
 }
 
 /// Replaces the statements of one supplier document.
 pub(super) fn put_supplier_vex(
-    c: &mut Connection,
+    db: &mut dyn Sql,
     source: &str,
-    rows: &[SupplierVex],
+    statements: &[SupplierVex],
 ) -> Result<PutCounts> {
-    let tx = c.transaction().map_err(e)?;
-    let mut old: HashMap<(String, String), SupplierVex> = HashMap::new();
-    for v in supplier_vex_where(&tx, Some(source))? {
-        old.insert((v.vuln.clone(), v.product.clone()), v);
-    }
-    let mut n = PutCounts::default();
-    for v in rows {
-        match old.remove(&(v.vuln.clone(), v.product.clone())) {
-            Some(o) if o == *v => n.unchanged += 1,
-            prev => {
-                if prev.is_some() {
-                    n.updated += 1
-                } else {
-                    n.new += 1
+    transaction(db, |db| {
+        let mut old: HashMap<(String, String), SupplierVex> = HashMap::new();
+        for v in supplier_vex_where(db, Some(source))? {
+            old.insert((v.vuln.clone(), v.product.clone()), v);
+        }
+        let mut n = PutCounts::default();
+        for v in statements {
+            match old.remove(&(v.vuln.clone(), v.product.clone())) {
+                Some(o) if o == *v => n.unchanged += 1,
+                prev => {
+                    if prev.is_some() {
+                        n.updated += 1
+                    } else {
+                        n.new += 1
+                    }
+                    db.exec(
+                        "INSERT INTO supplier_vex (source, vuln, product, status, justification, detail, at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                         ON CONFLICT (source, vuln, product) DO UPDATE SET status = excluded.status,
+                           justification = excluded.justification, detail = excluded.detail, at = excluded.at",
+                        ps![
+                            source,
+                            &v.vuln,
+                            &v.product,
+                            &v.status,
+                            v.justification.as_deref(),
+                            v.detail.as_deref(),
+                            v.at
+                        ],
+                    )?;
                 }
-                tx.prepare_cached(
-                    "INSERT OR REPLACE INTO supplier_vex (source, vuln, product, status, justification, detail, at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )
-                .map_err(e)?
-                .execute(params![
-                    source,
-                    v.vuln,
-                    v.product,
-                    v.status,
-                    v.justification,
-                    v.detail,
-                    v.at
-                ])
-                .map_err(e)?;
             }
         }
-    }
-    for (vuln, product) in old.keys() {
-        tx.execute(
-            "DELETE FROM supplier_vex WHERE source = ?1 AND vuln = ?2 AND product = ?3",
-            params![source, vuln, product],
-        )
-        .map_err(e)?;
-    }
-    n.removed = old.len();
-    tx.commit().map_err(e)?;
-    Ok(n)
+        for (vuln, product) in old.keys() {
+            db.exec(
+                "DELETE FROM supplier_vex WHERE source = ?1 AND vuln = ?2 AND product = ?3",
+                ps![source, vuln, product],
+            )?;
+        }
+        n.removed = old.len();
+        Ok(n)
+    })
 }
 
-fn supplier_vex_where(c: &Connection, source: Option<&str>) -> Result<Vec<SupplierVex>> {
-    let mut st = c
-        .prepare(
+/// The statements of one document, or (`None`) of all. (Two statements
+/// rather than `?1 IS NULL OR source = ?1`: PostgreSQL cannot type a
+/// parameter it first meets in `IS NULL`, and the one document's read
+/// keeps to the primary key on both engines.)
+fn supplier_vex_where(db: &mut dyn Sql, source: Option<&str>) -> Result<Vec<SupplierVex>> {
+    let one = ps![source];
+    let (sql, p): (&str, &[P]) = match source {
+        Some(_) => (
             "SELECT vuln, product, status, justification, detail, source, at FROM supplier_vex
-             WHERE ?1 IS NULL OR source = ?1 ORDER BY vuln, product, source",
-        )
-        .map_err(e)?;
-    let rows = st
-        .query_map([source], |r| {
-            Ok(SupplierVex {
-                vuln: r.get(0)?,
-                product: r.get(1)?,
-                status: r.get(2)?,
-                justification: r.get(3)?,
-                detail: r.get(4)?,
-                source: r.get(5)?,
-                at: r.get(6)?,
-            })
+             WHERE source = ?1 ORDER BY vuln, product, source",
+            one,
+        ),
+        None => (
+            "SELECT vuln, product, status, justification, detail, source, at FROM supplier_vex
+             ORDER BY vuln, product, source",
+            &[],
+        ),
+    };
+    rows(db, sql, p, |r| {
+        Ok(SupplierVex {
+            vuln: r.text(0)?,
+            product: r.text(1)?,
+            status: r.text(2)?,
+            justification: r.opt_text(3)?,
+            detail: r.opt_text(4)?,
+            source: r.text(5)?,
+            at: r.i64(6)?,
         })
-        .map_err(e)?;
-    rows.collect::<rusqlite::Result<_>>().map_err(e)
+    })
 }
 
-pub(super) fn supplier_vex(c: &mut Connection) -> Result<Vec<SupplierVex>> {
-    supplier_vex_where(c, None)
+pub(super) fn supplier_vex(db: &mut dyn Sql) -> Result<Vec<SupplierVex>> {
+    supplier_vex_where(db, None)
 }
 
 /// Records (replaces) what an import of `origin` held of a feed.
-pub(super) fn put_feed(c: &mut Connection, f: &Feed) -> Result<()> {
-    c.execute(
-        "INSERT OR REPLACE INTO feeds (kind, origin, records, imported_at, data_date) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![f.kind, f.origin, f.records as i64, f.imported_at, f.data_date],
-    )
-    .map_err(e)?;
+pub(super) fn put_feed(db: &mut dyn Sql, f: &Feed) -> Result<()> {
+    db.exec(
+        "INSERT INTO feeds (kind, origin, records, imported_at, data_date) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (kind, origin) DO UPDATE SET records = excluded.records,
+           imported_at = excluded.imported_at, data_date = excluded.data_date",
+        ps![&f.kind, &f.origin, f.records as i64, f.imported_at, f.data_date.as_deref()],
+    )?;
     Ok(())
 }
 
-pub(super) fn feeds(c: &mut Connection) -> Result<Vec<Feed>> {
-    let mut st = c
-        .prepare(
-            "SELECT kind, origin, records, imported_at, data_date FROM feeds ORDER BY kind, origin",
-        )
-        .map_err(e)?;
-    let rows = st
-        .query_map([], |r| {
+pub(super) fn feeds(db: &mut dyn Sql) -> Result<Vec<Feed>> {
+    rows(
+        db,
+        "SELECT kind, origin, records, imported_at, data_date FROM feeds ORDER BY kind, origin",
+        &[],
+        |r: &dyn Row| {
             Ok(Feed {
-                kind: r.get(0)?,
-                origin: r.get(1)?,
-                records: r.get::<_, i64>(2)?.max(0) as u64,
-                imported_at: r.get(3)?,
-                data_date: r.get(4)?,
+                kind: r.text(0)?,
+                origin: r.text(1)?,
+                records: r.i64(2)?.max(0) as u64,
+                imported_at: r.i64(3)?,
+                data_date: r.opt_text(4)?,
             })
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::set_vulns::fleet_generation;
+    use super::super::sql::cluster::on_both;
+    use super::super::vulns::{advisories_for, put_advisory};
+    use super::*;
+
+    fn rec(id: &str, raw: &str) -> FeedRecord {
+        FeedRecord {
+            id: id.into(),
+            modified: format!("m-{raw}"),
+            raw: raw.into(),
+        }
+    }
+
+    /// Every feed's records of an id, `kind:raw` joined in kind order; none
+    /// when one of them is withdrawn.
+    fn merge(parts: &[(String, String)]) -> Option<Merged> {
+        if parts.iter().any(|(_, raw)| raw == "withdrawn") {
+            return None;
+        }
+        let raw: Vec<String> = parts.iter().map(|(k, r)| format!("{k}:{r}")).collect();
+        Some(Merged {
+            modified: format!("{}", parts.len()),
+            keys: vec![("CPE".into(), "acme:plc".into())],
+            raw: raw.join("|"),
         })
-        .map_err(e)?;
-    rows.collect::<rusqlite::Result<_>>().map_err(e)
+    }
+
+    fn source_of(db: &mut dyn Sql, id: &str) -> Option<String> {
+        first(
+            db,
+            "SELECT source FROM advisories WHERE id = ?1",
+            ps![id],
+            |r| r.text(0),
+        )
+        .unwrap()
+    }
+
+    /// Feed records merged into one advisory per id, left to an OSV
+    /// advisory of the same id, withdrawn; the feeds' import records.
+    #[test]
+    fn feed_records_merge_into_advisories_on_both_engines() {
+        on_both(|db| {
+            use PutAdvisory::*;
+            let put = |db: &mut dyn Sql, kind: &str, recs: &[FeedRecord]| {
+                put_feed_records(db, kind, &format!("{kind}.json"), recs, 10, &merge).unwrap()
+            };
+            assert_eq!(
+                put(db, "nvd", &[rec("CVE-1", "a"), rec("CVE-2", "x")]),
+                vec![Ok(New), Ok(New)]
+            );
+            assert_eq!(
+                advisories_for(db, "CPE", "acme:plc").unwrap(),
+                vec![
+                    ("CVE-1".to_string(), "nvd:a".to_string()),
+                    ("CVE-2".to_string(), "nvd:x".to_string())
+                ]
+            );
+            assert_eq!(source_of(db, "CVE-1").as_deref(), Some("feeds:nvd.json"));
+            assert_eq!(put(db, "nvd", &[rec("CVE-1", "a")]), vec![Ok(Unchanged)]);
+            // Another feed's record of the same id: merged in kind order.
+            assert_eq!(put(db, "cve5", &[rec("CVE-1", "b")]), vec![Ok(New)]);
+            assert_eq!(
+                advisories_for(db, "CPE", "acme:plc").unwrap()[0],
+                ("CVE-1".to_string(), "cve5:b|nvd:a".to_string())
+            );
+            assert_eq!(source_of(db, "CVE-1").as_deref(), Some("feeds:cve5.json"));
+            // An OSV advisory of the same id is kept; the record is stored.
+            put_advisory(db, "GHSA-1", "m", &[], "{\"osv\":1}", "osv.zip", 1).unwrap();
+            let r = put(db, "nvd", &[rec("GHSA-1", "c")]);
+            assert!(
+                matches!(&r[..], [Err(m)] if m.contains("from osv.zip")),
+                "{r:?}"
+            );
+            assert_eq!(source_of(db, "GHSA-1").as_deref(), Some("osv.zip"));
+            assert_eq!(put(db, "nvd", &[rec("GHSA-1", "c")]), vec![Ok(Unchanged)]);
+            // Withdrawn: the feed-made advisory and its keys are gone.
+            assert_eq!(
+                put(db, "nvd", &[rec("CVE-1", "withdrawn")]),
+                vec![Ok(Updated)]
+            );
+            assert_eq!(source_of(db, "CVE-1"), None);
+            assert_eq!(
+                advisories_for(db, "CPE", "acme:plc").unwrap(),
+                vec![("CVE-2".to_string(), "nvd:x".to_string())]
+            );
+
+            let feed = |kind: &str, origin: &str, records: u64, date: Option<&str>| Feed {
+                kind: kind.into(),
+                origin: origin.into(),
+                records,
+                imported_at: 10,
+                data_date: date.map(str::to_string),
+            };
+            put_feed(db, &feed("nvd", "b.json", 2, Some("2026-01-02"))).unwrap();
+            put_feed(db, &feed("kev", "kev.json", 1, None)).unwrap();
+            put_feed(db, &feed("nvd", "a.json", 5, None)).unwrap();
+            put_feed(db, &feed("nvd", "b.json", 3, Some("2026-01-03"))).unwrap();
+            assert_eq!(
+                feeds(db).unwrap(),
+                vec![
+                    feed("kev", "kev.json", 1, None),
+                    feed("nvd", "a.json", 5, None),
+                    feed("nvd", "b.json", 3, Some("2026-01-03")),
+                ]
+            );
+        });
+    }
+
+    /// KEV and EPSS snapshots replace their tables (counted, the fleet
+    /// view's generation bumped); supplier VEX documents replace their own
+    /// statements only.
+    #[test]
+    fn snapshots_and_supplier_vex_on_both_engines() {
+        on_both(|db| {
+            let kev_of = |added: &str, ransomware: bool, due: Option<&str>| Kev {
+                added: added.into(),
+                ransomware,
+                due: due.map(str::to_string),
+            };
+            let k1 = kev_of("2026-01-01", true, Some("2026-02-01"));
+            let k2 = kev_of("2026-01-02", false, None);
+            let g0 = fleet_generation(db).unwrap();
+            let n = put_kev(
+                db,
+                &[("CVE-1".into(), k1.clone()), ("CVE-2".into(), k2.clone())],
+            )
+            .unwrap();
+            assert_eq!(
+                n,
+                PutCounts {
+                    new: 2,
+                    ..Default::default()
+                }
+            );
+            let g1 = fleet_generation(db).unwrap();
+            assert!(g1 > g0, "KEV bumps the generation");
+            assert_eq!(kev(db, "CVE-1").unwrap(), Some(k1.clone()));
+            assert_eq!(kev(db, "CVE-9").unwrap(), None);
+            let k2b = kev_of("2026-01-02", true, Some("2026-03-01"));
+            let n = put_kev(
+                db,
+                &[
+                    ("CVE-1".into(), k1.clone()),
+                    ("CVE-2".into(), k2b.clone()),
+                    ("CVE-3".into(), k2.clone()),
+                ],
+            )
+            .unwrap();
+            assert_eq!(
+                n,
+                PutCounts {
+                    new: 1,
+                    updated: 1,
+                    unchanged: 1,
+                    removed: 0
+                }
+            );
+            assert!(fleet_generation(db).unwrap() > g1);
+            let n = put_kev(db, &[("CVE-2".into(), k2b.clone())]).unwrap();
+            assert_eq!((n.unchanged, n.removed), (1, 2));
+            assert_eq!(
+                kev_all(db).unwrap(),
+                HashMap::from([("CVE-2".to_string(), k2b)])
+            );
+
+            let e = |score: f64, percentile: f64| Epss {
+                score,
+                percentile,
+                date: "2026-01-05".into(),
+            };
+            let g2 = fleet_generation(db).unwrap();
+            let n = put_epss(
+                db,
+                &[("CVE-1".into(), e(0.5, 0.9)), ("CVE-2".into(), e(1.0, 1.0))],
+            )
+            .unwrap();
+            assert_eq!(n.new, 2);
+            assert!(
+                fleet_generation(db).unwrap() > g2,
+                "EPSS bumps the generation"
+            );
+            let n = put_epss(
+                db,
+                &[
+                    ("CVE-2".into(), e(1.0, 1.0)),
+                    ("CVE-3".into(), e(0.00042, 0.1)),
+                ],
+            )
+            .unwrap();
+            assert_eq!(
+                n,
+                PutCounts {
+                    new: 1,
+                    updated: 0,
+                    unchanged: 1,
+                    removed: 1
+                }
+            );
+            assert_eq!(
+                epss_all(db).unwrap(),
+                HashMap::from([
+                    ("CVE-2".to_string(), e(1.0, 1.0)),
+                    ("CVE-3".to_string(), e(0.00042, 0.1))
+                ])
+            );
+
+            let vex = |vuln: &str, product: &str, status: &str, source: &str| SupplierVex {
+                vuln: vuln.into(),
+                product: product.into(),
+                status: status.into(),
+                justification: (status == "not_affected").then(|| "code_not_present".into()),
+                detail: None,
+                source: source.into(),
+                at: 5,
+            };
+            let a = vex("CVE-1", "pkg:deb/debian/openssl", "not_affected", "doc1");
+            let b = vex("CVE-2", "cpe:2.3:a:acme:plc:*", "affected", "doc1");
+            let c = vex("CVE-1", "pkg:deb/debian/openssl", "fixed", "doc2");
+            let n = put_supplier_vex(db, "doc1", &[a.clone(), b.clone()]).unwrap();
+            assert_eq!(n.new, 2);
+            assert_eq!(
+                put_supplier_vex(db, "doc2", std::slice::from_ref(&c))
+                    .unwrap()
+                    .new,
+                1
+            );
+            assert_eq!(supplier_vex(db).unwrap(), vec![a.clone(), c.clone(), b]);
+            // doc1 again: one statement changed, one gone; doc2 untouched.
+            let a2 = SupplierVex {
+                detail: Some("not shipped".into()),
+                ..a
+            };
+            let n = put_supplier_vex(db, "doc1", std::slice::from_ref(&a2)).unwrap();
+            assert_eq!(
+                n,
+                PutCounts {
+                    new: 0,
+                    updated: 1,
+                    unchanged: 0,
+                    removed: 1
+                }
+            );
+            assert_eq!(
+                put_supplier_vex(db, "doc1", std::slice::from_ref(&a2))
+                    .unwrap()
+                    .unchanged,
+                1
+            );
+            assert_eq!(supplier_vex(db).unwrap(), vec![a2, c]);
+        });
+    }
 }

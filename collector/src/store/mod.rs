@@ -652,8 +652,8 @@ impl Store for SqliteStore {
         f: &mut dyn FnMut(i64, SetVuln) -> std::result::Result<(), String>,
     ) -> Result<()> {
         match &self.path {
-            Some(p) => set_vulns::each_set_vuln(&schema::open_reader(p)?, f),
-            None => set_vulns::each_set_vuln(&self.c(), f),
+            Some(p) => set_vulns::each_set_vuln(&mut sql::Lite(&schema::open_reader(p)?), f),
+            None => set_vulns::each_set_vuln(&mut sql::Lite(&self.c()), f),
         }
     }
 
@@ -725,6 +725,27 @@ impl Store for SqliteStore {
         console::history(device: i64, limit: i64) -> Vec<HistoryEntry>;
         console::token_detail(device: i64, token: i64) -> Option<TokenDetail>;
         writes::cti_seen(device_id: i64, cti: &[u8]) -> bool;
+        set_vulns::pkgsets_to_match(all: bool) -> Vec<(i64, Vec<String>)>;
+        set_vulns::put_set_vulns(sets: &[SetMatch]) -> ();
+        set_vulns::pkgsets_for_keys(keys: &[(String, String)]) -> Vec<(i64, Vec<String>)>;
+        set_vulns::advisory_ecosystems() -> Vec<String>;
+        set_vulns::set_counts(site: Option<&str>) -> Vec<(i64, u64)>;
+        set_vulns::device_sets(site: Option<&str>) -> Vec<(i64, i64)>;
+        set_vulns::coverage(device: Option<i64>) -> Coverage;
+        set_vulns::fleet_generation() -> u64;
+        set_vulns::vuln_exceptions() -> Vec<VulnException>;
+        set_vulns::device_vulns(device: i64) -> Vec<SetVuln>;
+        set_vulns::device_closed_by(device: i64, source: &str) -> Vec<SetVuln>;
+        feeds::put_feed_records(kind: &str, source: &str, recs: &[FeedRecord], now: i64, merge: &MergeFn) -> Vec<std::result::Result<PutAdvisory, String>>;
+        feeds::put_kev(entries: &[(String, Kev)]) -> PutCounts;
+        feeds::kev(cve: &str) -> Option<Kev>;
+        feeds::kev_all() -> std::collections::HashMap<String, Kev>;
+        feeds::put_epss(rows: &[(String, Epss)]) -> PutCounts;
+        feeds::epss_all() -> std::collections::HashMap<String, Epss>;
+        feeds::put_supplier_vex(source: &str, rows: &[SupplierVex]) -> PutCounts;
+        feeds::supplier_vex() -> Vec<SupplierVex>;
+        feeds::put_feed(f: &Feed) -> ();
+        feeds::feeds() -> Vec<Feed>;
     }
 
     delegate! {
@@ -737,33 +758,12 @@ impl Store for SqliteStore {
         fleet::aggregates(silent_before: i64) -> Aggregates;
         device_list::device_list(q: &DeviceQuery) -> (Vec<DeviceRow>, u64);
         device_list::sites() -> Vec<(String, String, u64)>;
-        set_vulns::pkgsets_to_match(all: bool) -> Vec<(i64, Vec<String>)>;
-        set_vulns::put_set_vulns(sets: &[SetMatch]) -> ();
-        set_vulns::pkgsets_for_keys(keys: &[(String, String)]) -> Vec<(i64, Vec<String>)>;
-        set_vulns::advisory_ecosystems() -> Vec<String>;
-        set_vulns::set_counts(site: Option<&str>) -> Vec<(i64, u64)>;
-        set_vulns::device_sets(site: Option<&str>) -> Vec<(i64, i64)>;
-        set_vulns::coverage(device: Option<i64>) -> Coverage;
         device_claims::device_cve_status(device_id: i64) -> Vec<DeviceCveStatus>;
         device_claims::cve_status_all() -> Vec<(i64, DeviceCveStatus)>;
         device_claims::device_listeners(device_id: i64) -> Vec<DeviceListener>;
         device_claims::listening_groups(site: Option<&str>) -> Vec<device_claims::ListeningGroup>;
         device_claims::listening_of(device: i64) -> Option<(i64, Vec<u8>)>;
-        set_vulns::fleet_generation() -> u64;
-        set_vulns::vuln_exceptions() -> Vec<VulnException>;
-        set_vulns::device_vulns(device: i64) -> Vec<SetVuln>;
-        set_vulns::device_closed_by(device: i64, source: &str) -> Vec<SetVuln>;
         device_list::device_row(id: i64) -> Option<DeviceRow>;
         device_list::set_approved(id: i64, by: &str, at: i64) -> ();
-        feeds::put_feed_records(kind: &str, source: &str, recs: &[FeedRecord], now: i64, merge: &MergeFn) -> Vec<std::result::Result<PutAdvisory, String>>;
-        feeds::put_kev(entries: &[(String, Kev)]) -> PutCounts;
-        feeds::kev(cve: &str) -> Option<Kev>;
-        feeds::kev_all() -> std::collections::HashMap<String, Kev>;
-        feeds::put_epss(rows: &[(String, Epss)]) -> PutCounts;
-        feeds::epss_all() -> std::collections::HashMap<String, Epss>;
-        feeds::put_supplier_vex(source: &str, rows: &[SupplierVex]) -> PutCounts;
-        feeds::supplier_vex() -> Vec<SupplierVex>;
-        feeds::put_feed(f: &Feed) -> ();
-        feeds::feeds() -> Vec<Feed>;
     }
 }

@@ -1,32 +1,35 @@
 //! Vulnerability matches per package set (written by `vuln::refresh`),
 //! the devices whose own statements differ from their set's, and a
 //! device's open vulnerabilities.
+//!
+//! One statement text for both engines, except where SQLite gets a planner
+//! hint PostgreSQL has no syntax for (`+status`, `INDEXED BY`, `CROSS
+//! JOIN … ON` as a join order): those statements are written once as a
+//! macro of the engine, their differences spelled in `spell!`.
 
 use super::console::{cve_closes, recount_set, OPEN};
-use super::{e, Result, StoreError};
-use rusqlite::{params, Connection};
+use super::sql::{first, ps, rows, transaction, Dialect, Row, Sql, P};
+use super::{Result, StoreError};
 
 /// Package sets whose vulnerabilities were not matched yet (or all) and
 /// their package tags.
-pub(super) fn pkgsets_to_match(c: &Connection, all: bool) -> Result<Vec<(i64, Vec<String>)>> {
+pub(super) fn pkgsets_to_match(db: &mut dyn Sql, all: bool) -> Result<Vec<(i64, Vec<String>)>> {
     // Called after every attestation with `all` false: the partial index
     // of unmatched sets answers it without reading the table.
-    let ids = pkgsets_to_match_ids(c, all)?;
-    pkgset_tags(c, ids)
+    let ids = pkgsets_to_match_ids(db, all)?;
+    pkgset_tags(db, ids)
 }
 
 /// The package tags of each set.
-fn pkgset_tags(c: &Connection, ids: Vec<i64>) -> Result<Vec<(i64, Vec<String>)>> {
-    let mut st = c
-        .prepare_cached("SELECT purl FROM pkgset_items WHERE set_id = ?1 ORDER BY purl")
-        .map_err(e)?;
+fn pkgset_tags(db: &mut dyn Sql, ids: Vec<i64>) -> Result<Vec<(i64, Vec<String>)>> {
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
-        let tags = st
-            .query_map([id], |r| r.get(0))
-            .map_err(e)?
-            .collect::<rusqlite::Result<Vec<String>>>()
-            .map_err(e)?;
+        let tags = rows(
+            db,
+            "SELECT purl FROM pkgset_items WHERE set_id = ?1 ORDER BY purl",
+            ps![id],
+            |r| r.text(0),
+        )?;
         out.push((id, tags));
     }
     Ok(out)
@@ -36,127 +39,188 @@ fn pkgset_tags(c: &Connection, ids: Vec<i64>) -> Result<Vec<(i64, Vec<String>)>>
 /// ((ecosystem, name)): those holding one of them, those that had no data
 /// for a touched ecosystem, and those never matched; with their tags.
 pub(super) fn pkgsets_for_keys(
-    c: &Connection,
+    db: &mut dyn Sql,
     keys: &[(String, String)],
 ) -> Result<Vec<(i64, Vec<String>)>> {
     let mut ids: std::collections::BTreeSet<i64> = std::collections::BTreeSet::new();
-    let mut by_key = c
-        .prepare_cached("SELECT set_id FROM pkgset_keys WHERE ecosystem = ?1 AND name = ?2")
-        .map_err(e)?;
-    let mut by_eco = c
-        .prepare_cached(
-            "SELECT set_id FROM pkgset_coverage WHERE instr(',' || nodata || ',', ',' || ?1 || ',') > 0",
-        )
-        .map_err(e)?;
     let mut ecos: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
     for (eco, name) in keys {
-        for id in by_key
-            .query_map(params![eco, name], |r| r.get(0))
-            .map_err(e)?
-        {
-            ids.insert(id.map_err(e)?);
-        }
+        db.each(
+            "SELECT set_id FROM pkgset_keys WHERE ecosystem = ?1 AND name = ?2",
+            ps![eco, name],
+            &mut |r| {
+                ids.insert(r.i64(0)?);
+                Ok(())
+            },
+        )?;
         ecos.insert(eco);
     }
     for eco in ecos {
-        for id in by_eco.query_map([eco], |r| r.get(0)).map_err(e)? {
-            ids.insert(id.map_err(e)?);
-        }
+        db.each(
+            "SELECT set_id FROM pkgset_coverage WHERE instr(',' || nodata || ',', ',' || ?1 || ',') > 0",
+            ps![eco],
+            &mut |r| {
+                ids.insert(r.i64(0)?);
+                Ok(())
+            },
+        )?;
     }
-    for id in pkgsets_to_match_ids(c, false)? {
+    for id in pkgsets_to_match_ids(db, false)? {
         ids.insert(id);
     }
-    pkgset_tags(c, ids.into_iter().collect())
+    pkgset_tags(db, ids.into_iter().collect())
 }
 
-fn pkgsets_to_match_ids(c: &Connection, all: bool) -> Result<Vec<i64>> {
+fn pkgsets_to_match_ids(db: &mut dyn Sql, all: bool) -> Result<Vec<i64>> {
     let sql = if all {
         "SELECT id FROM pkgsets ORDER BY id"
     } else {
         "SELECT id FROM pkgsets WHERE matched = 0 ORDER BY id"
     };
-    let v = c
-        .prepare_cached(sql)
-        .map_err(e)?
-        .query_map([], |r| r.get(0))
-        .map_err(e)?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(e)?;
-    Ok(v)
+    rows(db, sql, &[], |r| r.i64(0))
+}
+
+/// What this module's statements spell differently on each engine:
+/// SQLite's planner hints, which PostgreSQL has no syntax for, and the
+/// casts PostgreSQL needs to type a parameter it sees only in `?1 IS NULL`.
+/// A statement is a macro of the engine (`sqlite`, `postgres`) built with
+/// these; `by_dialect!` picks the engine's text.
+macro_rules! spell {
+    // `+status`: SQLite keeps to the covering index `devices_sets` rather
+    // than the status indexes.
+    (sqlite, plus) => {
+        "+"
+    };
+    (postgres, plus) => {
+        ""
+    };
+    (sqlite, site_is_null) => {
+        "?1 IS NULL"
+    };
+    (postgres, site_is_null) => {
+        "CAST(?1 AS TEXT) IS NULL"
+    };
+    // Matches in advisory order from the index, no sort.
+    (sqlite, by_vuln) => {
+        "INDEXED BY pkgset_vulns_vuln"
+    };
+    (postgres, by_vuln) => {
+        ""
+    };
+    // The few excepted devices first, whatever the planner's statistics
+    // say (stale ones after a bulk load made SQLite walk every active
+    // device).
+    (sqlite, excepted) => {
+        "INDEXED BY devices_excepted"
+    };
+    (postgres, excepted) => {
+        ""
+    };
+    // The few statements first, then their devices (SQLite's CROSS JOIN
+    // keeps that order; the other way visits every active device).
+    // PostgreSQL has no CROSS JOIN … ON.
+    (sqlite, cross_join) => {
+        "CROSS JOIN"
+    };
+    (postgres, cross_join) => {
+        "JOIN"
+    };
+}
+
+/// The text of statement macro `$sql` for `$db`'s engine.
+macro_rules! by_dialect {
+    ($db:expr, $sql:ident) => {
+        match $db.dialect() {
+            Dialect::Sqlite => $sql!(sqlite),
+            Dialect::Postgres => $sql!(postgres),
+        }
+    };
+}
+
+/// The active devices with a package set, of one site (`?1`) or all.
+macro_rules! active_with_set {
+    ($d:ident) => {
+        concat!(
+            "pkgset IS NOT NULL AND ",
+            spell!($d, plus),
+            "status = 'active' AND (",
+            spell!($d, site_is_null),
+            " OR site = ?1)"
+        )
+    };
+}
+
+macro_rules! set_counts_sql {
+    ($d:ident) => {
+        concat!(
+            "SELECT pkgset, COUNT(*) FROM devices WHERE ",
+            active_with_set!($d),
+            " GROUP BY pkgset"
+        )
+    };
 }
 
 /// Active devices per package set, of one site or all.
-pub(super) fn set_counts(c: &Connection, site: Option<&str>) -> Result<Vec<(i64, u64)>> {
-    let v = c
-        .prepare_cached(
-            // `+status`: read through the covering index `devices_sets`.
-            "SELECT pkgset, COUNT(*) FROM devices WHERE pkgset IS NOT NULL AND +status = 'active'
-               AND (?1 IS NULL OR site = ?1) GROUP BY pkgset",
+pub(super) fn set_counts(db: &mut dyn Sql, site: Option<&str>) -> Result<Vec<(i64, u64)>> {
+    let sql = by_dialect!(db, set_counts_sql);
+    rows(db, sql, ps![site], |r| {
+        Ok((r.i64(0)?, r.i64(1)?.max(0) as u64))
+    })
+}
+
+macro_rules! device_sets_sql {
+    ($d:ident) => {
+        concat!(
+            "SELECT id, pkgset FROM devices WHERE ",
+            active_with_set!($d)
         )
-        .map_err(e)?
-        .query_map([site], |r| {
-            Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64))
-        })
-        .map_err(e)?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(e)?;
-    Ok(v)
+    };
 }
 
 /// (device, package set) of the active devices, of one site or all.
-pub(super) fn device_sets(c: &Connection, site: Option<&str>) -> Result<Vec<(i64, i64)>> {
-    let v = c
-        .prepare_cached(
-            "SELECT id, pkgset FROM devices WHERE pkgset IS NOT NULL AND +status = 'active'
-               AND (?1 IS NULL OR site = ?1)",
-        )
-        .map_err(e)?
-        .query_map([site], |r| Ok((r.get(0)?, r.get(1)?)))
-        .map_err(e)?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(e)?;
-    Ok(v)
+pub(super) fn device_sets(db: &mut dyn Sql, site: Option<&str>) -> Result<Vec<(i64, i64)>> {
+    let sql = by_dialect!(db, device_sets_sql);
+    rows(db, sql, ps![site], |r| Ok((r.i64(0)?, r.i64(1)?)))
 }
 
 /// Ecosystems of the imported advisories.
-pub(super) fn advisory_ecosystems(c: &Connection) -> Result<Vec<String>> {
-    let v = c
-        .prepare_cached("SELECT DISTINCT ecosystem FROM advisory_packages")
-        .map_err(e)?
-        .query_map([], |r| r.get(0))
-        .map_err(e)?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(e)?;
-    Ok(v)
+pub(super) fn advisory_ecosystems(db: &mut dyn Sql) -> Result<Vec<String>> {
+    rows(
+        db,
+        "SELECT DISTINCT ecosystem FROM advisory_packages",
+        &[],
+        |r| r.text(0),
+    )
+}
+
+macro_rules! fleet_coverage_sql {
+    ($d:ident) => {
+        concat!(
+            "SELECT total, unidentified, uncovered, nodata, notes FROM pkgset_coverage
+             WHERE set_id IN (SELECT pkgset FROM devices WHERE pkgset IS NOT NULL AND ",
+            spell!($d, plus),
+            "status = 'active')"
+        )
+    };
 }
 
 /// The coverage of a device's package set, or (`None`) of every package
 /// set an active device runs, summed.
-pub(super) fn coverage(c: &Connection, device: Option<i64>) -> Result<Coverage> {
-    let sql = match device {
-        Some(_) => "SELECT total, unidentified, uncovered, nodata, notes FROM pkgset_coverage
-                    WHERE set_id = (SELECT pkgset FROM devices WHERE id = ?1)",
-        None => "SELECT total, unidentified, uncovered, nodata, notes FROM pkgset_coverage
-                 WHERE set_id IN (SELECT pkgset FROM devices WHERE pkgset IS NOT NULL AND +status = 'active')
-                   AND ?1 IS NULL",
+pub(super) fn coverage(db: &mut dyn Sql, device: Option<i64>) -> Result<Coverage> {
+    let one = ps![device];
+    let (sql, p): (&str, &[P]) = match device {
+        Some(_) => (
+            "SELECT total, unidentified, uncovered, nodata, notes FROM pkgset_coverage
+             WHERE set_id = (SELECT pkgset FROM devices WHERE id = ?1)",
+            one,
+        ),
+        None => (by_dialect!(db, fleet_coverage_sql), &[]),
     };
-    let mut st = c.prepare_cached(sql).map_err(e)?;
-    let rows = st
-        .query_map([device], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-            ))
-        })
-        .map_err(e)?;
     let mut out = Coverage::default();
     let u = |x: i64| x.max(0) as u64;
     let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
-    for r in rows {
-        let (t, un, uc, nodata, notes) = r.map_err(e)?;
+    db.each(sql, p, &mut |r| {
+        let (t, un, uc, nodata, notes) = (r.i64(0)?, r.i64(1)?, r.i64(2)?, r.text(3)?, r.text(4)?);
         out.sets += 1;
         out.total += u(t);
         out.unidentified += u(un);
@@ -171,7 +235,8 @@ pub(super) fn coverage(c: &Connection, device: Option<i64>) -> Result<Coverage> 
                 out.notes.push(x.to_string());
             }
         }
-    }
+        Ok(())
+    })?;
     out.nodata.sort();
     Ok(out)
 }
@@ -261,199 +326,183 @@ pub struct SetMatch {
 /// Replaces the matches, keys and coverage of several package sets and
 /// recounts the devices' open vulnerabilities, in one transaction.
 /// Setting each set's `matched` bumps the fleet view's generation (the
-/// `fleet_gen_pkgsets_matched` trigger): this is the only writer of
-/// `pkgset_vulns`.
-pub(super) fn put_set_vulns(c: &mut Connection, sets: &[SetMatch]) -> Result<()> {
-    let tx = c.transaction().map_err(e)?;
-    {
-        let mut del = tx
-            .prepare_cached("DELETE FROM pkgset_vulns WHERE set_id = ?1")
-            .map_err(e)?;
-        let mut ins = tx
-            .prepare_cached(
-                "INSERT OR REPLACE INTO pkgset_vulns (set_id, vuln, component, ecosystem, packages, version, fixed, aliases, summary, severity, score,
-                    cvss, supplier_status, supplier_justification, supplier_detail, supplier_source)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-            )
-            .map_err(e)?;
-        let mut done = tx
-            .prepare_cached("UPDATE pkgsets SET matched = 1 WHERE id = ?1")
-            .map_err(e)?;
-        let mut del_keys = tx
-            .prepare_cached("DELETE FROM pkgset_keys WHERE set_id = ?1")
-            .map_err(e)?;
-        let mut ins_key = tx
-            .prepare_cached(
-                "INSERT OR IGNORE INTO pkgset_keys (set_id, ecosystem, name) VALUES (?1, ?2, ?3)",
-            )
-            .map_err(e)?;
-        let mut cov = tx
-            .prepare_cached(
-                "INSERT OR REPLACE INTO pkgset_coverage (set_id, total, unidentified, uncovered, nodata, notes)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )
-            .map_err(e)?;
+/// `fleet_gen_pkgsets_matched` trigger, on both engines): this is the only
+/// writer of `pkgset_vulns`.
+pub(super) fn put_set_vulns(db: &mut dyn Sql, sets: &[SetMatch]) -> Result<()> {
+    transaction(db, |db| {
         for m in sets {
-            let (set, rows) = (&m.set, &m.vulns);
-            del.execute([set]).map_err(e)?;
-            del_keys.execute([set]).map_err(e)?;
+            let set = m.set;
+            db.exec("DELETE FROM pkgset_vulns WHERE set_id = ?1", ps![set])?;
+            db.exec("DELETE FROM pkgset_keys WHERE set_id = ?1", ps![set])?;
             for (eco, name) in &m.keys {
-                ins_key.execute(params![set, eco, name]).map_err(e)?;
+                db.exec(
+                    "INSERT INTO pkgset_keys (set_id, ecosystem, name) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (ecosystem, name, set_id) DO NOTHING",
+                    ps![set, eco, name],
+                )?;
             }
             let n = |x: u64| x.min(i64::MAX as u64) as i64;
             let c = &m.coverage;
-            cov.execute(params![
-                set,
-                n(c.total),
-                n(c.unidentified),
-                n(c.uncovered),
-                c.nodata.join(","),
-                c.notes.join("\n")
-            ])
-            .map_err(e)?;
-            for v in rows {
-                let sup = v.supplier.as_ref();
-                ins.execute(params![
+            db.exec(
+                "INSERT INTO pkgset_coverage (set_id, total, unidentified, uncovered, nodata, notes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (set_id) DO UPDATE SET total = excluded.total, unidentified = excluded.unidentified,
+                   uncovered = excluded.uncovered, nodata = excluded.nodata, notes = excluded.notes",
+                ps![
                     set,
-                    v.vuln,
-                    v.component,
-                    v.ecosystem,
-                    v.packages,
-                    v.version,
-                    v.fixed,
-                    v.aliases,
-                    v.summary,
-                    v.severity,
-                    v.score,
-                    v.cvss,
-                    sup.map(|x| &x.status),
-                    sup.and_then(|x| x.justification.as_ref()),
-                    sup.and_then(|x| x.detail.as_ref()),
-                    sup.map(|x| &x.source),
-                ])
-                .map_err(e)?;
+                    n(c.total),
+                    n(c.unidentified),
+                    n(c.uncovered),
+                    &c.nodata.join(","),
+                    &c.notes.join("\n")
+                ],
+            )?;
+            for v in &m.vulns {
+                let sup = v.supplier.as_ref();
+                db.exec(
+                    "INSERT INTO pkgset_vulns (set_id, vuln, component, ecosystem, packages, version, fixed, aliases, summary, severity, score,
+                        cvss, supplier_status, supplier_justification, supplier_detail, supplier_source)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+                     ON CONFLICT (set_id, vuln, component) DO UPDATE SET ecosystem = excluded.ecosystem,
+                       packages = excluded.packages, version = excluded.version, fixed = excluded.fixed,
+                       aliases = excluded.aliases, summary = excluded.summary, severity = excluded.severity,
+                       score = excluded.score, cvss = excluded.cvss, supplier_status = excluded.supplier_status,
+                       supplier_justification = excluded.supplier_justification,
+                       supplier_detail = excluded.supplier_detail, supplier_source = excluded.supplier_source",
+                    ps![
+                        set,
+                        &v.vuln,
+                        &v.component,
+                        &v.ecosystem,
+                        &v.packages,
+                        &v.version,
+                        v.fixed.as_deref(),
+                        &v.aliases,
+                        v.summary.as_deref(),
+                        v.severity.as_deref(),
+                        v.score,
+                        &v.cvss,
+                        sup.map(|x| x.status.as_str()),
+                        sup.and_then(|x| x.justification.as_deref()),
+                        sup.and_then(|x| x.detail.as_deref()),
+                        sup.map(|x| x.source.as_str()),
+                    ],
+                )?;
             }
-            done.execute([set]).map_err(e)?;
-            recount_set(&mut super::sql::Lite(&tx), *set)?;
+            db.exec("UPDATE pkgsets SET matched = 1 WHERE id = ?1", ps![set])?;
+            recount_set(db, set)?;
         }
-    }
-    tx.commit().map_err(e)
+        Ok(())
+    })
 }
 
-/// Every (package set, vulnerability) match on `c`, in vulnerability order
-/// (the `pkgset_vulns_vuln` index: no sort), each passed to `f`.
-pub(super) fn each_set_vuln(
-    c: &Connection,
-    f: &mut dyn FnMut(i64, SetVuln) -> std::result::Result<(), String>,
-) -> Result<()> {
-    let mut st = c
-        .prepare(
+macro_rules! each_set_vuln_sql {
+    ($d:ident) => {
+        concat!(
             "SELECT set_id, vuln, component, ecosystem, packages, version, fixed, aliases, summary, severity, score,
                 cvss, supplier_status, supplier_justification, supplier_detail, supplier_source
-             FROM pkgset_vulns INDEXED BY pkgset_vulns_vuln ORDER BY vuln",
+             FROM pkgset_vulns ",
+            spell!($d, by_vuln),
+            " ORDER BY vuln"
         )
-        .map_err(e)?;
-    let mut rows = st.query([]).map_err(e)?;
-    while let Some(r) = rows.next().map_err(e)? {
-        f(r.get(0).map_err(e)?, set_vuln(r, 1).map_err(e)?).map_err(StoreError::Database)?;
-    }
-    Ok(())
+    };
+}
+
+/// Every (package set, vulnerability) match on `db`, in vulnerability order
+/// (SQLite: the `pkgset_vulns_vuln` index, no sort), each passed to `f`.
+pub(super) fn each_set_vuln(
+    db: &mut dyn Sql,
+    f: &mut dyn FnMut(i64, SetVuln) -> std::result::Result<(), String>,
+) -> Result<()> {
+    let sql = by_dialect!(db, each_set_vuln_sql);
+    db.each(sql, &[], &mut |r| {
+        f(r.i64(0)?, set_vuln(r, 1)?).map_err(StoreError::Database)
+    })
 }
 
 /// The fleet view's generation (`fleet_gen`, bumped by triggers).
-pub(super) fn fleet_generation(c: &Connection) -> Result<u64> {
-    let n: i64 = c
-        .prepare_cached("SELECT n FROM fleet_gen WHERE id = 1")
-        .map_err(e)?
-        .query_row([], |r| r.get(0))
-        .map_err(e)?;
+pub(super) fn fleet_generation(db: &mut dyn Sql) -> Result<u64> {
+    let n = first(db, "SELECT n FROM fleet_gen WHERE id = 1", &[], |r| {
+        r.i64(0)
+    })?
+    .ok_or_else(|| StoreError::Database("fleet_gen has no row".into()))?;
     Ok(n.max(0) as u64)
+}
+
+macro_rules! excepted_findings_sql {
+    ($d:ident) => {
+        concat!(
+            "SELECT d.id, d.pkgset, f.subject, d.site FROM devices d ",
+            spell!($d, excepted),
+            " JOIN token_findings f ON f.token_id = d.latest_token
+             WHERE d.excepted = 1 AND d.status = 'active' AND d.pkgset IS NOT NULL AND f.accepted IS NOT NULL"
+        )
+    };
+}
+
+macro_rules! device_vex_sql {
+    ($d:ident) => {
+        concat!(
+            "SELECT d.id, d.pkgset, x.vuln, x.status, d.site FROM vex x ",
+            spell!($d, cross_join),
+            " devices d ON x.device_id = d.id
+             WHERE d.status = 'active' AND d.pkgset IS NOT NULL"
+        )
+    };
+}
+
+macro_rules! device_cve_status_sql {
+    ($d:ident) => {
+        concat!(
+            "SELECT d.id, d.pkgset, s.vuln, s.component,
+                CASE WHEN CAST(s.status AS TEXT) IN ('Patched', '1') THEN 'fixed' ELSE 'not_affected' END, d.site
+             FROM device_cve_status s ",
+            spell!($d, cross_join),
+            " devices d ON s.device_id = d.id
+             WHERE d.status = 'active' AND d.pkgset IS NOT NULL AND ",
+            cve_closes!()
+        )
+    };
 }
 
 /// Active devices whose latest attestation closes some vulnerability
 /// itself (an accepted finding, its image's CVE_STATUS) or that carry a
 /// device-specific VEX statement.
-pub(super) fn vuln_exceptions(c: &Connection) -> Result<Vec<VulnException>> {
+pub(super) fn vuln_exceptions(db: &mut dyn Sql) -> Result<Vec<VulnException>> {
+    let findings = by_dialect!(db, excepted_findings_sql);
+    let vex = by_dialect!(db, device_vex_sql);
+    let cve_status = by_dialect!(db, device_cve_status_sql);
     let mut out: std::collections::BTreeMap<i64, VulnException> = Default::default();
-    let mut st = c
-        .prepare(
-            // The few excepted devices first, whatever the planner's
-            // statistics say (stale ones after a bulk load made it walk
-            // every active device).
-            "SELECT d.id, d.pkgset, f.subject, d.site FROM devices d INDEXED BY devices_excepted
-               JOIN token_findings f ON f.token_id = d.latest_token
-             WHERE d.excepted = 1 AND d.status = 'active' AND d.pkgset IS NOT NULL AND f.accepted IS NOT NULL",
-        )
-        .map_err(e)?;
-    let rows = st
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-            ))
-        })
-        .map_err(e)?;
-    for r in rows {
-        let (d, set, subject, site) = r.map_err(e)?;
-        let x = out
-            .entry(d)
-            .or_insert_with(|| VulnException::new(d, set, site));
-        x.accepted.push(subject);
-    }
-    let mut st = c
-        .prepare(
-            // The few statements first, then their devices (CROSS JOIN keeps
-            // that order; the other way visits every active device).
-            "SELECT d.id, d.pkgset, x.vuln, x.status, d.site FROM vex x CROSS JOIN devices d ON x.device_id = d.id
-             WHERE d.status = 'active' AND d.pkgset IS NOT NULL",
-        )
-        .map_err(e)?;
-    let rows = st
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-            ))
-        })
-        .map_err(e)?;
-    for r in rows {
-        let (d, set, vuln, status, site) = r.map_err(e)?;
-        let x = out
-            .entry(d)
-            .or_insert_with(|| VulnException::new(d, set, site));
-        x.vex.push((vuln, status));
-    }
-    let sql = format!(
-        "SELECT d.id, d.pkgset, s.vuln, s.component,
-                CASE WHEN CAST(s.status AS TEXT) IN ('Patched', '1') THEN 'fixed' ELSE 'not_affected' END, d.site
-         FROM device_cve_status s CROSS JOIN devices d ON s.device_id = d.id
-         WHERE d.status = 'active' AND d.pkgset IS NOT NULL AND {}",
-        cve_closes!()
-    );
-    let mut st = c.prepare(&sql).map_err(e)?;
-    let rows = st
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                (r.get(2)?, r.get(3)?, r.get(4)?),
-                r.get::<_, String>(5)?,
-            ))
-        })
-        .map_err(e)?;
-    for r in rows {
-        let (d, set, closed, site) = r.map_err(e)?;
-        let x = out
-            .entry(d)
-            .or_insert_with(|| VulnException::new(d, set, site));
-        x.cve_status.push(closed);
-    }
+    db.each(findings, &[], &mut |r| {
+        let subject = r.text(2)?;
+        exception(&mut out, r, 3)?.accepted.push(subject);
+        Ok(())
+    })?;
+    db.each(vex, &[], &mut |r| {
+        let v = (r.text(2)?, r.text(3)?);
+        exception(&mut out, r, 4)?.vex.push(v);
+        Ok(())
+    })?;
+    db.each(cve_status, &[], &mut |r| {
+        let closed = (r.text(2)?, r.text(3)?, r.text(4)?);
+        exception(&mut out, r, 5)?.cve_status.push(closed);
+        Ok(())
+    })?;
     Ok(out.into_values().collect())
+}
+
+/// The exception of the row's device (columns: device, package set, and
+/// its site at `site`).
+fn exception<'a>(
+    out: &'a mut std::collections::BTreeMap<i64, VulnException>,
+    r: &dyn Row,
+    site: usize,
+) -> Result<&'a mut VulnException> {
+    let (d, set) = (r.i64(0)?, r.i64(1)?);
+    let site = r.text(site)?;
+    Ok(out
+        .entry(d)
+        .or_insert_with(|| VulnException::new(d, set, site)))
 }
 
 /// A device whose open vulnerabilities differ from its package set's.
@@ -485,7 +534,7 @@ impl VulnException {
 }
 
 /// A device's open vulnerabilities on its latest attestation.
-pub(super) fn device_vulns(c: &Connection, device: i64) -> Result<Vec<SetVuln>> {
+pub(super) fn device_vulns(db: &mut dyn Sql, device: i64) -> Result<Vec<SetVuln>> {
     let sql = format!(
         "SELECT pv.vuln, pv.component, pv.ecosystem, pv.packages, pv.version, pv.fixed, pv.aliases, pv.summary,
                 pv.severity, pv.score, pv.cvss, pv.supplier_status, pv.supplier_justification, pv.supplier_detail,
@@ -493,55 +542,48 @@ pub(super) fn device_vulns(c: &Connection, device: i64) -> Result<Vec<SetVuln>> 
          FROM devices d JOIN pkgset_vulns pv ON pv.set_id = d.pkgset WHERE d.id = ?1 AND {OPEN}
          ORDER BY pv.score IS NULL, pv.score DESC, pv.vuln, pv.component"
     );
-    let mut st = c.prepare_cached(&sql).map_err(e)?;
-    let v = st
-        .query_map([device], |r| set_vuln(r, 0))
-        .map_err(e)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(e)?;
-    Ok(v)
+    rows(db, &sql, ps![device], |r| set_vuln(r, 0))
 }
 
 /// The device's matches closed by a statement of `source` (e.g. the kernel
 /// configuration's "code not built"), by advisory.
-pub(super) fn device_closed_by(c: &Connection, device: i64, source: &str) -> Result<Vec<SetVuln>> {
-    let mut st = c
-        .prepare_cached(
-            "SELECT pv.vuln, pv.component, pv.ecosystem, pv.packages, pv.version, pv.fixed, pv.aliases, pv.summary,
-                    pv.severity, pv.score, pv.cvss, pv.supplier_status, pv.supplier_justification, pv.supplier_detail,
-                    pv.supplier_source
-             FROM devices d JOIN pkgset_vulns pv ON pv.set_id = d.pkgset
-             WHERE d.id = ?1 AND pv.supplier_source = ?2 ORDER BY pv.vuln, pv.component",
-        )
-        .map_err(e)?;
-    let v = st
-        .query_map(params![device, source], |r| set_vuln(r, 0))
-        .map_err(e)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(e)?;
-    Ok(v)
+pub(super) fn device_closed_by(
+    db: &mut dyn Sql,
+    device: i64,
+    source: &str,
+) -> Result<Vec<SetVuln>> {
+    rows(
+        db,
+        "SELECT pv.vuln, pv.component, pv.ecosystem, pv.packages, pv.version, pv.fixed, pv.aliases, pv.summary,
+                pv.severity, pv.score, pv.cvss, pv.supplier_status, pv.supplier_justification, pv.supplier_detail,
+                pv.supplier_source
+         FROM devices d JOIN pkgset_vulns pv ON pv.set_id = d.pkgset
+         WHERE d.id = ?1 AND pv.supplier_source = ?2 ORDER BY pv.vuln, pv.component",
+        ps![device, source],
+        |r| set_vuln(r, 0),
+    )
 }
 
-/// A [`SetVuln`] from the columns vuln … score starting at `at`.
-fn set_vuln(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<SetVuln> {
+/// A [`SetVuln`] from the columns vuln … supplier_source starting at `at`.
+fn set_vuln(r: &dyn Row, at: usize) -> Result<SetVuln> {
     Ok(SetVuln {
-        vuln: r.get(at)?,
-        component: r.get(at + 1)?,
-        ecosystem: r.get(at + 2)?,
-        packages: r.get(at + 3)?,
-        version: r.get(at + 4)?,
-        fixed: r.get(at + 5)?,
-        aliases: r.get(at + 6)?,
-        summary: r.get(at + 7)?,
-        severity: r.get(at + 8)?,
-        score: r.get(at + 9)?,
-        cvss: r.get(at + 10)?,
-        supplier: match r.get::<_, Option<String>>(at + 11)? {
+        vuln: r.text(at)?,
+        component: r.text(at + 1)?,
+        ecosystem: r.text(at + 2)?,
+        packages: r.text(at + 3)?,
+        version: r.text(at + 4)?,
+        fixed: r.opt_text(at + 5)?,
+        aliases: r.text(at + 6)?,
+        summary: r.opt_text(at + 7)?,
+        severity: r.opt_text(at + 8)?,
+        score: r.opt_f64(at + 9)?,
+        cvss: r.text(at + 10)?,
+        supplier: match r.opt_text(at + 11)? {
             Some(status) => Some(Statement {
                 status,
-                justification: r.get(at + 12)?,
-                detail: r.get(at + 13)?,
-                source: r.get::<_, Option<String>>(at + 14)?.unwrap_or_default(),
+                justification: r.opt_text(at + 12)?,
+                detail: r.opt_text(at + 13)?,
+                source: r.opt_text(at + 14)?.unwrap_or_default(),
             }),
             None => None,
         },
@@ -559,5 +601,347 @@ impl super::SqliteStore {
     ) {
         // The attestation path's own writer (rows and digests).
         super::device_claims::put(&self.c(), device, cve, listeners).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::devices::{insert_device, set_status};
+    use super::super::sql::cluster::on_both;
+    use super::super::vulns::{put_advisory, set_vex};
+    use super::super::VexEntry;
+    use super::*;
+
+    fn vuln(id: &str, score: Option<f64>, supplier: Option<Statement>) -> SetVuln {
+        SetVuln {
+            vuln: id.into(),
+            component: "openssl".into(),
+            ecosystem: "Debian".into(),
+            packages: "libssl3,openssl".into(),
+            version: "3.0.11".into(),
+            fixed: score.map(|_| "3.0.13".into()),
+            aliases: "DSA-1".into(),
+            summary: Some("a summary".into()),
+            severity: Some("CVSS:3.1/AV:N".into()),
+            score,
+            cvss: "V3 CVSS:3.1/AV:N".into(),
+            supplier,
+        }
+    }
+
+    /// An active device on package set `set` of `site`.
+    fn device(db: &mut dyn Sql, kid: &[u8], site: &str, set: i64) -> i64 {
+        let d = insert_device(db, kid, b"u", b"p", site, 1).unwrap();
+        assert!(set_status(db, d, "active").unwrap());
+        db.exec("UPDATE devices SET pkgset = ?1 WHERE id = ?2", ps![set, d])
+            .unwrap();
+        d
+    }
+
+    fn pkgsets(db: &mut dyn Sql) {
+        for (id, purls) in [
+            (
+                1,
+                &[
+                    "pkg:deb/debian/openssl@3.0.11",
+                    "pkg:deb/debian/libssl3@3.0.11",
+                ][..],
+            ),
+            (2, &["pkg:deb/debian/zlib@1.2"][..]),
+        ] {
+            db.exec(
+                "INSERT INTO pkgsets (id, digest, n) VALUES (?1, ?2, ?3)",
+                ps![id, format!("d{id}").as_bytes(), purls.len() as i64],
+            )
+            .unwrap();
+            for p in purls {
+                db.exec(
+                    "INSERT INTO pkgset_items (set_id, purl, name, version, source) VALUES (?1, ?2, 'n', 'v', 's')",
+                    ps![id, *p],
+                )
+                .unwrap();
+            }
+        }
+    }
+
+    /// Matches written per package set (generation bumped, devices
+    /// recounted), read back per device, per set, as coverage, and walked
+    /// in advisory order; sets to re-match by key and by missing ecosystem.
+    #[test]
+    fn set_matches_round_trip_on_both_engines() {
+        on_both(|db| {
+            pkgsets(db);
+            let set1_tags = vec![
+                "pkg:deb/debian/libssl3@3.0.11".to_string(),
+                "pkg:deb/debian/openssl@3.0.11".to_string(),
+            ];
+            let set2_tags = vec!["pkg:deb/debian/zlib@1.2".to_string()];
+            let unmatched = vec![(1, set1_tags.clone()), (2, set2_tags.clone())];
+            assert_eq!(pkgsets_to_match(db, false).unwrap(), unmatched);
+            let d1 = device(db, b"k1", "s1", 1);
+            let d2 = device(db, b"k2", "s1", 1);
+            let d3 = device(db, b"k3", "s2", 2);
+            // Neither pending devices nor devices without a set count.
+            insert_device(db, b"k4", b"u", b"p", "s1", 1).unwrap();
+            let mut counts = set_counts(db, None).unwrap();
+            counts.sort();
+            assert_eq!(counts, vec![(1, 2), (2, 1)]);
+            assert_eq!(set_counts(db, Some("s2")).unwrap(), vec![(2, 1)]);
+            let mut sets = device_sets(db, Some("s1")).unwrap();
+            sets.sort();
+            assert_eq!(sets, vec![(d1, 1), (d2, 1)]);
+            assert_eq!(device_sets(db, None).unwrap().len(), 3);
+
+            let keys = vec![
+                ("Debian".to_string(), "openssl".to_string()),
+                ("Alpine:v3.19".to_string(), "musl".to_string()),
+            ];
+            put_advisory(db, "DSA-1", "m1", &keys, "{}", "osv", 1).unwrap();
+            let mut ecos = advisory_ecosystems(db).unwrap();
+            ecos.sort();
+            assert_eq!(ecos, vec!["Alpine:v3.19".to_string(), "Debian".into()]);
+
+            let g0 = fleet_generation(db).unwrap();
+            let kernel = Statement {
+                status: "not_affected".into(),
+                justification: Some("code_not_present".into()),
+                detail: Some("CONFIG_X is not set".into()),
+                source: "kernel configuration".into(),
+            };
+            let v1 = vuln("CVE-1", Some(9.8), None);
+            let v2 = vuln("CVE-2", None, Some(kernel));
+            let v3 = vuln("CVE-3", Some(5.0), None);
+            let m1 = SetMatch {
+                set: 1,
+                // The same match twice: the last one is kept.
+                vulns: vec![
+                    vuln("CVE-3", Some(1.0), None),
+                    v1.clone(),
+                    v2.clone(),
+                    v3.clone(),
+                ],
+                coverage: Coverage {
+                    total: 2,
+                    unidentified: 0,
+                    uncovered: 1,
+                    nodata: vec!["Alpine:v3.19".into()],
+                    notes: vec!["note a".into(), "note b".into()],
+                    sets: 1,
+                },
+                // A key twice: stored once.
+                keys: vec![keys[0].clone(), keys[0].clone()],
+            };
+            let m2 = SetMatch {
+                set: 2,
+                vulns: vec![v1.clone()],
+                coverage: Coverage {
+                    total: 3,
+                    unidentified: 1,
+                    uncovered: 0,
+                    nodata: vec!["Alpine:v3.18".into(), "Alpine:v3.19".into()],
+                    notes: vec!["note b".into(), "note c".into()],
+                    sets: 1,
+                },
+                keys: vec![("Debian".to_string(), "zlib".to_string())],
+            };
+            put_set_vulns(db, &[m1.clone(), m2]).unwrap();
+            let g1 = fleet_generation(db).unwrap();
+            assert!(g1 > g0, "matching bumps the generation ({g0} → {g1})");
+            assert!(pkgsets_to_match(db, false).unwrap().is_empty());
+            assert_eq!(pkgsets_to_match(db, true).unwrap(), unmatched);
+
+            // Open: CVE-1 and CVE-3; CVE-2 closed by the kernel statement.
+            assert_eq!(device_vulns(db, d1).unwrap(), vec![v1.clone(), v3.clone()]);
+            assert_eq!(device_vulns(db, d3).unwrap(), vec![v1.clone()]);
+            assert_eq!(
+                device_closed_by(db, d2, "kernel configuration").unwrap(),
+                vec![v2.clone()]
+            );
+            assert!(device_closed_by(db, d3, "kernel configuration")
+                .unwrap()
+                .is_empty());
+            let open = |db: &mut dyn Sql, d: i64| {
+                first(
+                    db,
+                    "SELECT vulns_open FROM devices WHERE id = ?1",
+                    ps![d],
+                    |r| r.i64(0),
+                )
+                .unwrap()
+            };
+            assert_eq!(open(db, d1), Some(2));
+            assert_eq!(open(db, d3), Some(1));
+
+            let c1 = coverage(db, Some(d1)).unwrap();
+            assert_eq!(c1, m1.coverage);
+            assert_eq!(c1.count(2), "2 open (1 of 2 components not covered)");
+            let all = coverage(db, None).unwrap();
+            assert_eq!(
+                all,
+                Coverage {
+                    total: 5,
+                    unidentified: 1,
+                    uncovered: 1,
+                    nodata: vec!["Alpine:v3.18".into(), "Alpine:v3.19".into()],
+                    notes: all.notes.clone(),
+                    sets: 2,
+                }
+            );
+            let mut notes = all.notes.clone();
+            notes.sort();
+            assert_eq!(notes, vec!["note a", "note b", "note c"]);
+
+            let mut walked = Vec::new();
+            each_set_vuln(db, &mut |set, v| {
+                walked.push((v.vuln.clone(), set, v));
+                Ok(())
+            })
+            .unwrap();
+            assert!(
+                walked.windows(2).all(|w| w[0].0 <= w[1].0),
+                "advisory order"
+            );
+            walked.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+            assert_eq!(
+                walked,
+                vec![
+                    ("CVE-1".to_string(), 1, v1.clone()),
+                    ("CVE-1".to_string(), 2, v1.clone()),
+                    ("CVE-2".to_string(), 1, v2.clone()),
+                    ("CVE-3".to_string(), 1, v3.clone()),
+                ]
+            );
+            // The walk ends at the first error of `f`, returned.
+            let mut seen = 0;
+            let r = each_set_vuln(db, &mut |_, _| {
+                seen += 1;
+                Err("enough".into())
+            });
+            assert_eq!(r, Err(StoreError::Database("enough".into())));
+            assert_eq!(seen, 1);
+
+            // Re-matching: sets holding a touched key, sets without data
+            // for a touched ecosystem, and sets never matched.
+            assert_eq!(
+                pkgsets_for_keys(db, &[("Debian".into(), "zlib".into())]).unwrap(),
+                vec![(2, set2_tags.clone())]
+            );
+            assert_eq!(
+                pkgsets_for_keys(db, &[("Alpine:v3.18".into(), "x".into())]).unwrap(),
+                vec![(2, set2_tags.clone())]
+            );
+            assert_eq!(
+                pkgsets_for_keys(db, &[("Alpine:v3.19".into(), "x".into()), keys[0].clone()])
+                    .unwrap(),
+                unmatched
+            );
+            assert!(pkgsets_for_keys(db, &[("Alpine".into(), "x".into())])
+                .unwrap()
+                .is_empty());
+            db.exec("UPDATE pkgsets SET matched = 0 WHERE id = 2", &[])
+                .unwrap();
+            assert_eq!(
+                pkgsets_for_keys(db, &[("PyPI".into(), "x".into())]).unwrap(),
+                vec![(2, set2_tags.clone())]
+            );
+
+            // A set matched again replaces its matches: d1 has one left.
+            put_set_vulns(
+                db,
+                &[SetMatch {
+                    vulns: vec![v3.clone()],
+                    ..m1
+                }],
+            )
+            .unwrap();
+            assert!(fleet_generation(db).unwrap() > g1);
+            assert_eq!(device_vulns(db, d1).unwrap(), vec![v3]);
+            assert_eq!(open(db, d1), Some(1));
+        });
+    }
+
+    /// Devices whose statements differ from their set's: accepted
+    /// findings, device VEX statements, closing CVE_STATUS entries; only
+    /// active devices with a package set.
+    #[test]
+    fn vuln_exceptions_on_both_engines() {
+        on_both(|db| {
+            pkgsets(db);
+            let d = device(db, b"k1", "s1", 1);
+            let plain = device(db, b"k2", "s1", 1);
+            let revoked = device(db, b"k3", "s2", 2);
+            assert!(set_status(db, revoked, "revoked").unwrap());
+            let token = |db: &mut dyn Sql, dev: i64| {
+                first(
+                    db,
+                    "INSERT INTO tokens (device_id, received_at, iat, seq, cti, raw, online)
+                     VALUES (?1, 1, 1, 1, ?2, ?3, 1) RETURNING id",
+                    ps![dev, b"cti".as_slice(), b"raw".as_slice()],
+                    |r| r.i64(0),
+                )
+                .unwrap()
+                .unwrap()
+            };
+            for dev in [d, plain, revoked] {
+                let t = token(db, dev);
+                for (subject, accepted) in [("CVE-9", Some("jump host")), ("CVE-8", None)] {
+                    db.exec(
+                        "INSERT INTO token_findings (token_id, rule, subject, path, accepted) VALUES (?1, 'vuln', ?2, '', ?3)",
+                        ps![t, subject, accepted],
+                    )
+                    .unwrap();
+                }
+                db.exec(
+                    "UPDATE devices SET latest_token = ?1, excepted = ?2 WHERE id = ?3",
+                    ps![t, dev != plain, dev],
+                )
+                .unwrap();
+            }
+            for dev in [d, revoked] {
+                set_vex(
+                    db,
+                    &VexEntry {
+                        vuln: "CVE-1".into(),
+                        device_id: Some(dev),
+                        status: "not_affected".into(),
+                        justification: None,
+                        detail: None,
+                        at: 1,
+                    },
+                )
+                .unwrap();
+                for (vuln, status, detail) in [
+                    ("CVE-3", "Patched", ""),
+                    ("CVE-4", "Ignored", "not-applicable-config"),
+                    ("CVE-5", "Ignored", "disputed"),
+                    ("CVE-6", "Unpatched", ""),
+                ] {
+                    db.exec(
+                        "INSERT INTO device_cve_status (device_id, vuln, component, status, detail, description)
+                         VALUES (?1, ?2, 'openssl', ?3, ?4, '')",
+                        ps![dev, vuln, status, detail],
+                    )
+                    .unwrap();
+                }
+            }
+            let mut x = vuln_exceptions(db).unwrap();
+            for e in &mut x {
+                e.cve_status.sort();
+            }
+            assert_eq!(
+                x,
+                vec![VulnException {
+                    device_id: d,
+                    pkgset: 1,
+                    site: "s1".into(),
+                    accepted: vec!["CVE-9".into()],
+                    vex: vec![("CVE-1".into(), "not_affected".into())],
+                    cve_status: vec![
+                        ("CVE-3".into(), "openssl".into(), "fixed".into()),
+                        ("CVE-4".into(), "openssl".into(), "not_affected".into()),
+                    ],
+                }]
+            );
+        });
     }
 }
