@@ -691,10 +691,6 @@ impl Store for SqliteStore {
         operators::api_token(hash: &[u8], now: i64) -> Option<ApiToken>;
         operators::api_tokens() -> Vec<ApiToken>;
         operators::revoke_api_token(id: i64) -> bool;
-    }
-
-    delegate! {
-        writes::cti_seen(device_id: i64, cti: &[u8]) -> bool;
         fleet::latest_failures(rule: Option<&str>) -> Vec<(i64, String)>;
         fleet::shared_keys() -> Vec<(String, String, Vec<i64>)>;
         fleet::last_two(device_id: i64) -> Vec<Snapshot>;
@@ -704,6 +700,17 @@ impl Store for SqliteStore {
         fleet::aggregates(silent_before: i64) -> Aggregates;
         device_list::device_list(q: &DeviceQuery) -> (Vec<DeviceRow>, u64);
         device_list::sites() -> Vec<(String, String, u64)>;
+        device_claims::device_cve_status(device_id: i64) -> Vec<DeviceCveStatus>;
+        device_claims::cve_status_all() -> Vec<(i64, DeviceCveStatus)>;
+        device_claims::device_listeners(device_id: i64) -> Vec<DeviceListener>;
+        device_claims::listening_groups(site: Option<&str>) -> Vec<device_claims::ListeningGroup>;
+        device_claims::listening_of(device: i64) -> Option<(i64, Vec<u8>)>;
+        device_list::device_row(id: i64) -> Option<DeviceRow>;
+        device_list::set_approved(id: i64, by: &str, at: i64) -> ();
+    }
+
+    delegate! {
+        writes::cti_seen(device_id: i64, cti: &[u8]) -> bool;
         set_vulns::pkgsets_to_match(all: bool) -> Vec<(i64, Vec<String>)>;
         set_vulns::put_set_vulns(sets: &[SetMatch]) -> ();
         set_vulns::pkgsets_for_keys(keys: &[(String, String)]) -> Vec<(i64, Vec<String>)>;
@@ -711,11 +718,6 @@ impl Store for SqliteStore {
         set_vulns::set_counts(site: Option<&str>) -> Vec<(i64, u64)>;
         set_vulns::device_sets(site: Option<&str>) -> Vec<(i64, i64)>;
         set_vulns::coverage(device: Option<i64>) -> Coverage;
-        device_claims::device_cve_status(device_id: i64) -> Vec<DeviceCveStatus>;
-        device_claims::cve_status_all() -> Vec<(i64, DeviceCveStatus)>;
-        device_claims::device_listeners(device_id: i64) -> Vec<DeviceListener>;
-        device_claims::listening_groups(site: Option<&str>) -> Vec<device_claims::ListeningGroup>;
-        device_claims::listening_of(device: i64) -> Option<(i64, Vec<u8>)>;
         set_vulns::fleet_generation() -> u64;
         set_vulns::vuln_exceptions() -> Vec<VulnException>;
         set_vulns::device_vulns(device: i64) -> Vec<SetVuln>;
@@ -728,8 +730,6 @@ impl Store for SqliteStore {
         console::changes(t: i64, now: i64, silent_after: i64) -> [u64; 4];
         console::history(device: i64, limit: i64) -> Vec<HistoryEntry>;
         console::token_detail(device: i64, token: i64) -> Option<TokenDetail>;
-        device_list::device_row(id: i64) -> Option<DeviceRow>;
-        device_list::set_approved(id: i64, by: &str, at: i64) -> ();
         feeds::put_feed_records(kind: &str, source: &str, recs: &[FeedRecord], now: i64, merge: &MergeFn) -> Vec<std::result::Result<PutAdvisory, String>>;
         feeds::put_kev(entries: &[(String, Kev)]) -> PutCounts;
         feeds::kev(cve: &str) -> Option<Kev>;

@@ -270,7 +270,7 @@ fn write_attestation(tx: &Connection, a: &Attestation) -> Result<i64> {
             .map_err(e)?;
     }
     super::console::refresh_device(tx, a.device_id, tid, rules_changed)?;
-    super::device_claims::replace(tx, a)?;
+    super::device_claims::replace(&mut super::sql::Lite(tx), a)?;
     super::audit::audit_in(
         &mut super::sql::Lite(tx),
         a.received_at,
