@@ -619,27 +619,136 @@ impl SqliteStore {
 }
 
 /// Implements each listed [`Store`] method by calling the function of the
-/// same name, in the module of its concern, with the store's connection.
-macro_rules! delegate {
+/// same name, in the module of its concern, with a connection of the store
+/// (its `with`) as a [`sql::Sql`].
+macro_rules! delegate_sql {
     ($($module:ident :: $name:ident ($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {
         $(
             fn $name(&self, $($arg: $ty),*) -> Result<$ret> {
-                $module::$name(&mut self.c(), $($arg),*)
+                self.with(|db| $module::$name(db, $($arg),*))
             }
         )*
     };
 }
 
-/// [`delegate`] for the modules written over [`sql::Sql`]: the function
-/// gets the store's connection as a [`sql::Lite`].
-macro_rules! delegate_sql {
-    ($($module:ident :: $name:ident ($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {
-        $(
-            fn $name(&self, $($arg: $ty),*) -> Result<$ret> {
-                $module::$name(&mut sql::Lite(&self.c()), $($arg),*)
-            }
-        )*
+/// Every [`Store`] method written once over [`sql::Sql`], for `$m`
+/// ([`delegate_sql`]) to implement on each backend.
+macro_rules! sql_methods {
+    ($m:ident) => {
+        $m! {
+            audit::audit(at: i64, kid: Option<&[u8]>, device_id: Option<i64>, outcome: &str, reason: &str) -> ();
+            audit::audit_log(limit: i64) -> Vec<AuditEntry>;
+            audit::audit_from(source: Option<&str>, at: i64, kid: Option<&[u8]>, device_id: Option<i64>, outcome: &str, reason: &str) -> ();
+            audit::verify_audit() -> AuditCheck;
+            audit::audit_for_device(device_id: i64, limit: i64) -> Vec<AuditEntry>;
+            vulns::put_advisory(id: &str, modified: &str, keys: &[(String, String)], raw: &str, source: &str, now: i64) -> PutAdvisory;
+            vulns::advisories_for(ecosystem: &str, name: &str) -> Vec<(String, String)>;
+            vulns::advisory_stats() -> (u64, Option<i64>);
+            vulns::set_vex(v: &VexEntry) -> ();
+            vulns::vex_entries() -> Vec<VexEntry>;
+            accepts::add_accept(a: &NewAccept) -> i64;
+            accepts::accepts_for(device_id: i64) -> Vec<Accept>;
+            accepts::accept(id: i64) -> Option<Accept>;
+            accepts::revoke_accept(id: i64, actor: &str) -> bool;
+            artifacts::sbom_referenced(digest: &str) -> bool;
+            artifacts::sbom_exists(digest: &str) -> bool;
+            artifacts::put_sbom(digest: &str, body: &[u8], now: i64) -> bool;
+            artifacts::sbom_body(digest: &str) -> Option<Vec<u8>>;
+            artifacts::put_catalog(version: &str, body: &str, now: i64) -> ();
+            artifacts::catalogs() -> Vec<String>;
+            kernel::put_kernel_config(digests: &[String], symbols: &str, origin: &str, now: i64) -> bool;
+            kernel::kernel_config(digest: &str) -> Option<String>;
+            kernel::put_kbuild(files: &[(String, Option<String>)]) -> ();
+            kernel::kbuild_map() -> Vec<(String, Option<String>)>;
+            devices::create_enroll_token(hash: &[u8], site: &str, expires: i64) -> ();
+            devices::take_enroll_token(hash: &[u8], now: i64) -> Option<String>;
+            devices::insert_device(kid: &[u8], ueid: &[u8], pubkey: &[u8], site: &str, now: i64) -> i64;
+            devices::device_by_kid(kid: &[u8]) -> Option<Device>;
+            devices::device(id: i64) -> Option<Device>;
+            devices::devices() -> Vec<Device>;
+            devices::set_status(id: i64, status: &str) -> bool;
+            devices::create_session(id: &str, nonce: &[u8], expires: i64) -> ();
+            devices::take_session(id: &str, now: i64) -> SessionState;
+            devices::tls_binding(device_id: i64) -> Option<String>;
+            devices::set_tls_binding(device_id: i64, fp: &str) -> ();
+            devices::retired_key(kid: &[u8]) -> Option<(i64, Vec<u8>, i64)>;
+            devices::rotate_key(device_id: i64, new_kid: &[u8], new_pubkey: &[u8], below_seq: i64, now: i64) -> ();
+            devices::open_session(s: &NewSession, caps: SessionCaps) -> bool;
+            devices::peek_session(id: &str, now: i64) -> (SessionState, Option<String>);
+            devices::session_count() -> i64;
+            devices::device_by_ueid(ueid: &[u8]) -> Option<Device>;
+            devices::sbom_devices(digest: &str) -> Vec<i64>;
+            devices::ceiling_disputes() -> Vec<(i64, String)>;
+            operators::add_operator(name: &str, role: &str, phc: &str, now: i64) -> bool;
+            operators::operator(name: &str) -> Option<Operator>;
+            operators::operators() -> Vec<Operator>;
+            operators::set_operator_password(name: &str, phc: &str) -> bool;
+            operators::disable_operator(name: &str) -> bool;
+            operators::create_op_session(hash: &[u8], operator_id: i64, csrf: &str, now: i64) -> ();
+            operators::op_session(hash: &[u8], now: i64, idle: i64, absolute: i64) -> Option<OpSession>;
+            operators::delete_op_session(hash: &[u8]) -> ();
+            operators::login_failed(key: &str, now: i64, window: i64) -> u32;
+            operators::login_failures(key: &str, now: i64, window: i64) -> u32;
+            operators::clear_login_failures(key: &str) -> ();
+            operators::create_api_token(name: &str, hash: &[u8], role: &str, expires: i64, now: i64) -> i64;
+            operators::api_token(hash: &[u8], now: i64) -> Option<ApiToken>;
+            operators::api_tokens() -> Vec<ApiToken>;
+            operators::revoke_api_token(id: i64) -> bool;
+            fleet::latest_failures(rule: Option<&str>) -> Vec<(i64, String)>;
+            fleet::shared_keys() -> Vec<(String, String, Vec<i64>)>;
+            fleet::last_two(device_id: i64) -> Vec<Snapshot>;
+            fleet::latest_packages() -> Vec<(i64, Vec<String>)>;
+            fleet::latest_token(device_id: i64) -> Option<TokenRow>;
+            fleet::drifting() -> Vec<i64>;
+            fleet::aggregates(silent_before: i64) -> Aggregates;
+            device_list::device_list(q: &DeviceQuery) -> (Vec<DeviceRow>, u64);
+            device_list::sites() -> Vec<(String, String, u64)>;
+            device_claims::device_cve_status(device_id: i64) -> Vec<DeviceCveStatus>;
+            device_claims::cve_status_all() -> Vec<(i64, DeviceCveStatus)>;
+            device_claims::device_listeners(device_id: i64) -> Vec<DeviceListener>;
+            device_claims::listening_groups(site: Option<&str>) -> Vec<device_claims::ListeningGroup>;
+            device_claims::listening_of(device: i64) -> Option<(i64, Vec<u8>)>;
+            device_list::device_row(id: i64) -> Option<DeviceRow>;
+            device_list::set_approved(id: i64, by: &str, at: i64) -> ();
+            writes::cti_seen(device_id: i64, cti: &[u8]) -> bool;
+            set_vulns::pkgsets_to_match(all: bool) -> Vec<(i64, Vec<String>)>;
+            set_vulns::put_set_vulns(sets: &[SetMatch]) -> ();
+            set_vulns::pkgsets_for_keys(keys: &[(String, String)]) -> Vec<(i64, Vec<String>)>;
+            set_vulns::advisory_ecosystems() -> Vec<String>;
+            set_vulns::set_counts(site: Option<&str>) -> Vec<(i64, u64)>;
+            set_vulns::device_sets(site: Option<&str>) -> Vec<(i64, i64)>;
+            set_vulns::coverage(device: Option<i64>) -> Coverage;
+            set_vulns::fleet_generation() -> u64;
+            set_vulns::vuln_exceptions() -> Vec<VulnException>;
+            set_vulns::device_vulns(device: i64) -> Vec<SetVuln>;
+            set_vulns::device_closed_by(device: i64, source: &str) -> Vec<SetVuln>;
+            console::put_posture(day: i64, metrics: &[(String, u64)]) -> ();
+            console::posture(from: i64, prefix: &str) -> Vec<(i64, String, u64)>;
+            console::posture_day(day: i64, prefix: &str) -> Vec<(String, u64)>;
+            console::posture_count(day: i64, prefix: &str) -> (u64, u64);
+            console::posture_of(from: i64, to: i64, names: &[String]) -> Vec<(i64, String, u64)>;
+            console::changes(t: i64, now: i64, silent_after: i64) -> [u64; 4];
+            console::history(device: i64, limit: i64) -> Vec<HistoryEntry>;
+            console::token_detail(device: i64, token: i64) -> Option<TokenDetail>;
+            feeds::put_feed_records(kind: &str, source: &str, recs: &[FeedRecord], now: i64, merge: &MergeFn) -> Vec<std::result::Result<PutAdvisory, String>>;
+            feeds::put_kev(entries: &[(String, Kev)]) -> PutCounts;
+            feeds::kev(cve: &str) -> Option<Kev>;
+            feeds::kev_all() -> std::collections::HashMap<String, Kev>;
+            feeds::put_epss(rows: &[(String, Epss)]) -> PutCounts;
+            feeds::epss_all() -> std::collections::HashMap<String, Epss>;
+            feeds::put_supplier_vex(source: &str, rows: &[SupplierVex]) -> PutCounts;
+            feeds::supplier_vex() -> Vec<SupplierVex>;
+            feeds::put_feed(f: &Feed) -> ();
+            feeds::feeds() -> Vec<Feed>;
+        }
     };
+}
+
+impl SqliteStore {
+    /// Runs `f` on the store's connection.
+    fn with<T>(&self, f: impl FnOnce(&mut dyn sql::Sql) -> Result<T>) -> Result<T> {
+        f(&mut sql::Lite(&self.c()))
+    }
 }
 
 impl Store for SqliteStore {
@@ -657,113 +766,22 @@ impl Store for SqliteStore {
         }
     }
 
-    delegate_sql! {
-        audit::audit(at: i64, kid: Option<&[u8]>, device_id: Option<i64>, outcome: &str, reason: &str) -> ();
-        audit::audit_log(limit: i64) -> Vec<AuditEntry>;
-        audit::audit_from(source: Option<&str>, at: i64, kid: Option<&[u8]>, device_id: Option<i64>, outcome: &str, reason: &str) -> ();
-        audit::verify_audit() -> AuditCheck;
-        audit::audit_for_device(device_id: i64, limit: i64) -> Vec<AuditEntry>;
-        vulns::put_advisory(id: &str, modified: &str, keys: &[(String, String)], raw: &str, source: &str, now: i64) -> PutAdvisory;
-        vulns::advisories_for(ecosystem: &str, name: &str) -> Vec<(String, String)>;
-        vulns::advisory_stats() -> (u64, Option<i64>);
-        vulns::set_vex(v: &VexEntry) -> ();
-        vulns::vex_entries() -> Vec<VexEntry>;
-        accepts::add_accept(a: &NewAccept) -> i64;
-        accepts::accepts_for(device_id: i64) -> Vec<Accept>;
-        accepts::accept(id: i64) -> Option<Accept>;
-        accepts::revoke_accept(id: i64, actor: &str) -> bool;
-        artifacts::sbom_referenced(digest: &str) -> bool;
-        artifacts::sbom_exists(digest: &str) -> bool;
-        artifacts::put_sbom(digest: &str, body: &[u8], now: i64) -> bool;
-        artifacts::sbom_body(digest: &str) -> Option<Vec<u8>>;
-        artifacts::put_catalog(version: &str, body: &str, now: i64) -> ();
-        artifacts::catalogs() -> Vec<String>;
-        kernel::put_kernel_config(digests: &[String], symbols: &str, origin: &str, now: i64) -> bool;
-        kernel::kernel_config(digest: &str) -> Option<String>;
-        kernel::put_kbuild(files: &[(String, Option<String>)]) -> ();
-        kernel::kbuild_map() -> Vec<(String, Option<String>)>;
-        devices::create_enroll_token(hash: &[u8], site: &str, expires: i64) -> ();
-        devices::take_enroll_token(hash: &[u8], now: i64) -> Option<String>;
-        devices::insert_device(kid: &[u8], ueid: &[u8], pubkey: &[u8], site: &str, now: i64) -> i64;
-        devices::device_by_kid(kid: &[u8]) -> Option<Device>;
-        devices::device(id: i64) -> Option<Device>;
-        devices::devices() -> Vec<Device>;
-        devices::set_status(id: i64, status: &str) -> bool;
-        devices::create_session(id: &str, nonce: &[u8], expires: i64) -> ();
-        devices::take_session(id: &str, now: i64) -> SessionState;
-        devices::tls_binding(device_id: i64) -> Option<String>;
-        devices::set_tls_binding(device_id: i64, fp: &str) -> ();
-        devices::retired_key(kid: &[u8]) -> Option<(i64, Vec<u8>, i64)>;
-        devices::rotate_key(device_id: i64, new_kid: &[u8], new_pubkey: &[u8], below_seq: i64, now: i64) -> ();
-        devices::open_session(s: &NewSession, caps: SessionCaps) -> bool;
-        devices::peek_session(id: &str, now: i64) -> (SessionState, Option<String>);
-        devices::session_count() -> i64;
-        devices::device_by_ueid(ueid: &[u8]) -> Option<Device>;
-        devices::sbom_devices(digest: &str) -> Vec<i64>;
-        devices::ceiling_disputes() -> Vec<(i64, String)>;
-        operators::add_operator(name: &str, role: &str, phc: &str, now: i64) -> bool;
-        operators::operator(name: &str) -> Option<Operator>;
-        operators::operators() -> Vec<Operator>;
-        operators::set_operator_password(name: &str, phc: &str) -> bool;
-        operators::disable_operator(name: &str) -> bool;
-        operators::create_op_session(hash: &[u8], operator_id: i64, csrf: &str, now: i64) -> ();
-        operators::op_session(hash: &[u8], now: i64, idle: i64, absolute: i64) -> Option<OpSession>;
-        operators::delete_op_session(hash: &[u8]) -> ();
-        operators::login_failed(key: &str, now: i64, window: i64) -> u32;
-        operators::login_failures(key: &str, now: i64, window: i64) -> u32;
-        operators::clear_login_failures(key: &str) -> ();
-        operators::create_api_token(name: &str, hash: &[u8], role: &str, expires: i64, now: i64) -> i64;
-        operators::api_token(hash: &[u8], now: i64) -> Option<ApiToken>;
-        operators::api_tokens() -> Vec<ApiToken>;
-        operators::revoke_api_token(id: i64) -> bool;
-        console::put_posture(day: i64, metrics: &[(String, u64)]) -> ();
-        console::posture(from: i64, prefix: &str) -> Vec<(i64, String, u64)>;
-        console::posture_day(day: i64, prefix: &str) -> Vec<(String, u64)>;
-        console::posture_count(day: i64, prefix: &str) -> (u64, u64);
-        console::posture_of(from: i64, to: i64, names: &[String]) -> Vec<(i64, String, u64)>;
-        console::changes(t: i64, now: i64, silent_after: i64) -> [u64; 4];
-        console::history(device: i64, limit: i64) -> Vec<HistoryEntry>;
-        console::token_detail(device: i64, token: i64) -> Option<TokenDetail>;
-        writes::cti_seen(device_id: i64, cti: &[u8]) -> bool;
-        set_vulns::pkgsets_to_match(all: bool) -> Vec<(i64, Vec<String>)>;
-        set_vulns::put_set_vulns(sets: &[SetMatch]) -> ();
-        set_vulns::pkgsets_for_keys(keys: &[(String, String)]) -> Vec<(i64, Vec<String>)>;
-        set_vulns::advisory_ecosystems() -> Vec<String>;
-        set_vulns::set_counts(site: Option<&str>) -> Vec<(i64, u64)>;
-        set_vulns::device_sets(site: Option<&str>) -> Vec<(i64, i64)>;
-        set_vulns::coverage(device: Option<i64>) -> Coverage;
-        set_vulns::fleet_generation() -> u64;
-        set_vulns::vuln_exceptions() -> Vec<VulnException>;
-        set_vulns::device_vulns(device: i64) -> Vec<SetVuln>;
-        set_vulns::device_closed_by(device: i64, source: &str) -> Vec<SetVuln>;
-        feeds::put_feed_records(kind: &str, source: &str, recs: &[FeedRecord], now: i64, merge: &MergeFn) -> Vec<std::result::Result<PutAdvisory, String>>;
-        feeds::put_kev(entries: &[(String, Kev)]) -> PutCounts;
-        feeds::kev(cve: &str) -> Option<Kev>;
-        feeds::kev_all() -> std::collections::HashMap<String, Kev>;
-        feeds::put_epss(rows: &[(String, Epss)]) -> PutCounts;
-        feeds::epss_all() -> std::collections::HashMap<String, Epss>;
-        feeds::put_supplier_vex(source: &str, rows: &[SupplierVex]) -> PutCounts;
-        feeds::supplier_vex() -> Vec<SupplierVex>;
-        feeds::put_feed(f: &Feed) -> ();
-        feeds::feeds() -> Vec<Feed>;
+    sql_methods!(delegate_sql);
+}
+
+impl Store for PostgresStore {
+    /// In one transaction, run again when PostgreSQL aborts it for a
+    /// deadlock with a concurrent one (see `pg.rs`).
+    fn store_attestation(&self, a: Attestation) -> Result<i64> {
+        self.in_transaction(|db| writes::write_attestation(db, &a))
     }
 
-    delegate! {
-        fleet::latest_failures(rule: Option<&str>) -> Vec<(i64, String)>;
-        fleet::shared_keys() -> Vec<(String, String, Vec<i64>)>;
-        fleet::last_two(device_id: i64) -> Vec<Snapshot>;
-        fleet::latest_packages() -> Vec<(i64, Vec<String>)>;
-        fleet::latest_token(device_id: i64) -> Option<TokenRow>;
-        fleet::drifting() -> Vec<i64>;
-        fleet::aggregates(silent_before: i64) -> Aggregates;
-        device_list::device_list(q: &DeviceQuery) -> (Vec<DeviceRow>, u64);
-        device_list::sites() -> Vec<(String, String, u64)>;
-        device_claims::device_cve_status(device_id: i64) -> Vec<DeviceCveStatus>;
-        device_claims::cve_status_all() -> Vec<(i64, DeviceCveStatus)>;
-        device_claims::device_listeners(device_id: i64) -> Vec<DeviceListener>;
-        device_claims::listening_groups(site: Option<&str>) -> Vec<device_claims::ListeningGroup>;
-        device_claims::listening_of(device: i64) -> Option<(i64, Vec<u8>)>;
-        device_list::device_row(id: i64) -> Option<DeviceRow>;
-        device_list::set_approved(id: i64, by: &str, at: i64) -> ();
+    fn each_set_vuln(
+        &self,
+        f: &mut dyn FnMut(i64, SetVuln) -> std::result::Result<(), String>,
+    ) -> Result<()> {
+        self.with(|db| set_vulns::each_set_vuln(db, f))
     }
+
+    sql_methods!(delegate_sql);
 }

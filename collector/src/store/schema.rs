@@ -424,7 +424,8 @@ impl SqliteStore {
                     super::console::backfill(&conn).map_err(|x| fail(x.to_string()))?;
                 }
                 if adds_device_claims(m) {
-                    super::device_claims::backfill(&conn).map_err(|x| fail(x.to_string()))?;
+                    super::device_claims::backfill(&mut super::sql::Lite(&conn))
+                        .map_err(|x| fail(x.to_string()))?;
                 }
                 if adds_result_sets(m) {
                     writes::backfill_sets(&conn).map_err(|x| fail(x.to_string()))?;

@@ -600,7 +600,8 @@ impl super::SqliteStore {
         listeners: &[super::DeviceListener],
     ) {
         // The attestation path's own writer (rows and digests).
-        super::device_claims::put(&self.c(), device, cve, listeners).unwrap();
+        super::device_claims::put(&mut super::sql::Lite(&self.c()), device, cve, listeners)
+            .unwrap();
     }
 }
 
