@@ -5,6 +5,9 @@
 //! and started again in the middle — the remaining collectors answer 503
 //! while the database is away and recover without a restart; nothing is
 //! lost or duplicated.
+//!
+//! The nonce race comes first, on three live replicas; the faults start when
+//! every device is past it.
 
 #[path = "../src/store/pg_cluster.rs"]
 #[allow(dead_code)]
@@ -12,7 +15,7 @@ mod pg_cluster;
 #[path = "common/sim.rs"]
 mod sim;
 
-use fieldattest_collector::store::{PostgresStore, Store};
+use fieldattest_collector::store::PostgresStore;
 use fieldattest_protocol::token;
 use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
@@ -29,12 +32,20 @@ struct Replica {
     port: u16,
 }
 
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn serve(url: &str, dir: &std::path::Path) -> Replica {
     let mut child = Command::new(env!("CARGO_BIN_EXE_fieldattest-collector"))
         .args(["serve", "--listen", "127.0.0.1:0", "--db", url, "--cert"])
         .arg(dir.join("srv.pem"))
         .arg("--key")
         .arg(dir.join("srv.key"))
+        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -48,7 +59,11 @@ fn serve(url: &str, dir: &std::path::Path) -> Replica {
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("no port in {line:?}"));
     // Keep reading so that the replica never blocks on a full pipe.
-    std::thread::spawn(move || for _ in err.lines() {});
+    std::thread::spawn(move || {
+        for l in err.lines().map_while(Result::ok) {
+            eprintln!("replica {port}: {l}");
+        }
+    });
     Replica { child, port }
 }
 
@@ -60,6 +75,8 @@ struct Seen {
     /// 409 answers by code.
     conflicts: Mutex<std::collections::BTreeMap<String, usize>>,
     acked: AtomicUsize,
+    /// Devices past the nonce race (the faults wait for all of them).
+    raced: AtomicUsize,
 }
 
 fn code(body: &[u8]) -> String {
@@ -114,6 +131,11 @@ fn replicas_share_one_database_through_a_replica_kill_and_a_database_restart() {
                     std::thread::sleep(Duration::from_millis(5));
                 }
             };
+            let t = Instant::now();
+            while seen.raced.load(Ordering::SeqCst) < DEVICES as usize {
+                assert!(t.elapsed() < Duration::from_secs(300), "the nonce race never ended");
+                std::thread::sleep(Duration::from_millis(5));
+            }
             wait(total / 3);
             let mut r = replicas.lock().unwrap();
             r[0].child.kill().unwrap(); // SIGKILL
@@ -135,17 +157,20 @@ fn replicas_share_one_database_through_a_replica_kill_and_a_database_restart() {
                 let (d, tls, seen, ports) = (d.clone(), tls.clone(), seen.clone(), ports.clone());
                 let (outage_503, in_outage) = (outage_503.clone(), in_outage.clone());
                 tasks.push(tokio::spawn(async move {
+                    // The device's own address.
+                    let from = [127, 1, (i / 250) as u8, (i % 250) as u8 + 1];
                     let mut pick = i;
+                    let all = ports.clone();
                     let mut next = move || {
                         // A different replica on each request (a
                         // load balancer's round robin, offset per device).
                         pick = pick.wrapping_mul(2_654_435_761).wrapping_add(7) % 1_000_003;
-                        ports[pick % ports.len()]
+                        all[pick % all.len()]
                     };
                     // Seq 1: a session on one replica, its token posted
                     // to all three at once — exactly one accepts the nonce.
                     let session = loop {
-                        let Ok(mut c) = sim::connect(tls.clone(), next()).await else {
+                        let Ok(mut c) = sim::connect_from(tls.clone(), from, next()).await else {
                             continue;
                         };
                         if let Ok((201, b)) =
@@ -166,8 +191,8 @@ fn replicas_share_one_database_through_a_replica_kill_and_a_database_restart() {
                     for p in ports.clone() {
                         let (tls, body, path) = (tls.clone(), body.clone(), path.clone());
                         race.push(tokio::spawn(async move {
-                            let mut c = sim::connect(tls, p).await.unwrap();
-                            sim::post(&mut c, &path, Some(token::MEDIA_TYPE), body).await.unwrap()
+                            let mut c = sim::connect_from(tls, from, p).await.unwrap();
+                            sim::post(&mut c, &path, Some(token::MEDIA_TYPE), body).await.unwrap_or_else(|e| panic!("port {p}: {e}"))
                         }));
                     }
                     let mut accepted = 0;
@@ -186,6 +211,7 @@ fn replicas_share_one_database_through_a_replica_kill_and_a_database_restart() {
                     }
                     assert_eq!(accepted, 1, "one replica accepts the nonce");
                     seen.acked.fetch_add(1, Ordering::SeqCst);
+                    seen.raced.fetch_add(1, Ordering::SeqCst);
                     // Then the spool: each token until acknowledged, on
                     // whichever replica answers.
                     for seq in 2..=TOKENS + 1 {
@@ -193,7 +219,7 @@ fn replicas_share_one_database_through_a_replica_kill_and_a_database_restart() {
                         let t = Instant::now();
                         loop {
                             assert!(t.elapsed() < Duration::from_secs(120), "device {} seq {seq} never stored", d.id);
-                            let answer = match sim::connect(tls.clone(), next()).await {
+                            let answer = match sim::connect_from(tls.clone(), from, next()).await {
                                 Ok(mut c) => sim::post(&mut c, "/attestation/v1/tokens", Some(token::MEDIA_TYPE), body.clone()).await,
                                 Err(e) => Err(e.to_string()),
                             };

@@ -3,7 +3,6 @@
 use super::{fail, find_device, misuse, open, print, refused, Command, Opts, TEXT_JSON_CSV};
 use crate::{emit, PROG};
 use fieldattest_collector::server;
-use fieldattest_collector::store::Store;
 use fieldattest_protocol::fsio;
 use serde_json::Value;
 use std::path::Path;
@@ -178,7 +177,7 @@ fn enroll_token(o: &Opts) -> Result<(), ExitCode> {
     let ttl = humantime::parse_duration(o.get("ttl").unwrap_or("1h"))
         .map_err(|e| misuse(format!("--ttl: {e}")))?;
     let secret =
-        server::actions::enrollment_secret(&store, site, ttl.as_secs() as i64, &super::cli_actor())
+        server::actions::enrollment_secret(&*store, site, ttl.as_secs() as i64, &super::cli_actor())
             .map_err(fail)?;
     say!(
         "{PROG}: single-use enrollment secret for site {site}, valid {}",
@@ -227,10 +226,10 @@ fn set_status(o: &Opts, cmd: &str, status: &str) -> Result<(), ExitCode> {
     let Some(sel) = o.pos.first() else {
         return Err(misuse(format!("{cmd} needs DEVICE")));
     };
-    let Some(id) = find_device(&store, sel).map_err(fail)? else {
+    let Some(id) = find_device(&*store, sel).map_err(fail)? else {
         return Err(refused(format!("no single device matches {sel:?}")));
     };
-    let kid = match server::actions::set_device_status(&store, id, status, &super::cli_actor()) {
+    let kid = match server::actions::set_device_status(&*store, id, status, &super::cli_actor()) {
         Ok(kid) => kid,
         Err(server::actions::ActionError::Store(e)) => return Err(fail(e)),
         Err(e) => return Err(refused(e)),

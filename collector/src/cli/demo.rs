@@ -1,7 +1,6 @@
 //! demo-fleet: a generated fleet for console tests and product evaluation.
 
 use super::{fail, open, print, refused, Command, Opts};
-use fieldattest_collector::store::Store;
 use fieldattest_collector::{demo, now};
 use serde_json::json;
 use std::process::ExitCode;
@@ -54,7 +53,7 @@ fn demo_fleet(o: &Opts) -> Result<(), ExitCode> {
         // batches many attestations per transaction.
         threads: std::thread::available_parallelism().map_or(16, |n| (n.get() * 8).clamp(8, 32)),
     };
-    let s = demo::generate(&store, &opts).map_err(fail)?;
+    let s = demo::generate(&*store, &opts).map_err(fail)?;
     print(
         &json!({
             "devices": s.devices, "active": s.active, "pending": s.pending,

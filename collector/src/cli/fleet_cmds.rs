@@ -23,7 +23,7 @@ the age of its last attestation.",
 
 fn devices(o: &Opts) -> Result<(), ExitCode> {
     let store = open(o)?;
-    print(&fleet::devices(&store, now()).map_err(fail)?, o.format)
+    print(&fleet::devices(&*store, now()).map_err(fail)?, o.format)
 }
 
 pub const FLEET: Command = Command {
@@ -45,7 +45,7 @@ drifting devices and devices silent longer than --silent-after seconds
 fn fleet_summary(o: &Opts) -> Result<(), ExitCode> {
     let store = open(o)?;
     let silent = o.number("silent-after", super::admin::SILENT_AFTER, "seconds")?;
-    let v = fleet::fleet(&store, now(), silent).map_err(fail)?;
+    let v = fleet::fleet(&*store, now(), silent).map_err(fail)?;
     match o.format {
         "text" => emit(fleet::to_text(&v)),
         _ => print(&v, "json"),
@@ -70,20 +70,20 @@ fn device(o: &Opts) -> Result<(), ExitCode> {
     let Some(id) = o
         .pos
         .first()
-        .map(|s| find_device(&store, s))
+        .map(|s| find_device(&*store, s))
         .transpose()
         .map_err(fail)?
         .flatten()
     else {
         return Err(refused("device not found"));
     };
-    let all = fleet::devices(&store, now()).map_err(fail)?;
+    let all = fleet::devices(&*store, now()).map_err(fail)?;
     let d = all
         .as_array()
         .and_then(|v| v.iter().find(|d| d["id"] == id))
         .cloned()
         .unwrap_or(Value::Null);
-    let f = fleet::findings(&store, None).map_err(fail)?;
+    let f = fleet::findings(&*store, None).map_err(fail)?;
     let mine: Vec<Value> = f
         .as_array()
         .into_iter()
@@ -91,7 +91,7 @@ fn device(o: &Opts) -> Result<(), ExitCode> {
         .filter(|x| x["device"] == id)
         .cloned()
         .collect();
-    let drift = fleet::drift(&store, id).map_err(fail)?;
+    let drift = fleet::drift(&*store, id).map_err(fail)?;
     print(
         &json!({"device": d, "failing_rules": mine, "drift": drift}),
         if o.format == "csv" { "json" } else { o.format },
@@ -113,7 +113,7 @@ pub const FINDINGS: Command = Command {
 fn findings(o: &Opts) -> Result<(), ExitCode> {
     let store = open(o)?;
     print(
-        &fleet::findings(&store, o.get("rule")).map_err(fail)?,
+        &fleet::findings(&*store, o.get("rule")).map_err(fail)?,
         o.format,
     )
 }
@@ -160,7 +160,7 @@ fn import(o: &Opts) -> Result<(), ExitCode> {
     let (t, m, c) = read(TOKENS_FILE)
         .and_then(|t| Ok((t, read(MANIFEST_FILE)?, read(MANIFEST_SIG_FILE)?)))
         .map_err(|e| refused(format!("import: {e}")))?;
-    let out = match fieldattest_collector::import::import(&store, &t, &m, &c, now()) {
+    let out = match fieldattest_collector::import::import(&*store, &t, &m, &c, now()) {
         Ok(out) => out,
         Err(rj) if rj.code == Rejection::Internal => return Err(fail(rj.reason)),
         Err(rj) => return Err(refused(format!("import refused: {}", rj.reason))),

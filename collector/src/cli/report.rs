@@ -52,7 +52,7 @@ fn report(o: &Opts) -> Result<(), ExitCode> {
         let found = o
             .pos
             .first()
-            .map(|s| find_device(&store, s))
+            .map(|s| find_device(&*store, s))
             .transpose()
             .map_err(fail)?
             .flatten();
@@ -61,12 +61,12 @@ fn report(o: &Opts) -> Result<(), ExitCode> {
             None => return Err(misuse("report needs DEVICE or --fleet")),
         }
     };
-    let ms = vuln::matches(&store).map_err(fail)?;
+    let ms = vuln::matches(&*store).map_err(fail)?;
     let max_age = super::vulns::max_age_option(o, "feed-max-age")?;
-    let feeds = vuln::feeds::feed_status(&store, now(), max_age).map_err(fail)?;
+    let feeds = vuln::feeds::feed_status(&*store, now(), max_age).map_err(fail)?;
     let reports = ids
         .iter()
-        .map(|id| evidence::device(&store, *id, sl, &ms, &feeds))
+        .map(|id| evidence::device(&*store, *id, sl, &ms, &feeds))
         .collect::<Result<Vec<_>, _>>()
         .map_err(fail)?;
     let ts = fieldattest_collector::timestamp();
@@ -158,10 +158,10 @@ fn catalog(o: &Opts) -> Result<(), ExitCode> {
     let store = open(o)?;
     match o.pos.split_first() {
         Some((verb, files)) if verb == "import" && !files.is_empty() => {
-            catalog_import(&store, files)
+            catalog_import(&*store, files)
         }
         Some((verb, [])) if verb == "list" => {
-            let cs = evidence::catalogs(&store).map_err(fail)?;
+            let cs = evidence::catalogs(&*store).map_err(fail)?;
             let mut out = String::new();
             for v in cs.versions() {
                 let n = cs.get(v).map(|c| c.rules.len()).unwrap_or(0);

@@ -87,7 +87,7 @@ fn user(o: &Opts) -> Result<(), ExitCode> {
                 return Err(refused(format!("operator {n:?} exists")));
             }
             audit(
-                &store,
+                &*store,
                 "user-add",
                 &format!("operator {n} ({})", r.as_str()),
             )?;
@@ -99,7 +99,7 @@ fn user(o: &Opts) -> Result<(), ExitCode> {
             if !store.set_operator_password(n, &phc).map_err(fail)? {
                 return Err(refused(format!("no operator {n:?}")));
             }
-            audit(&store, "user-passwd", &format!("operator {n}"))?;
+            audit(&*store, "user-passwd", &format!("operator {n}"))?;
             emit(format!("operator {n}: password changed; sessions ended\n"))
         }
         Some("disable") => {
@@ -107,7 +107,7 @@ fn user(o: &Opts) -> Result<(), ExitCode> {
             if !store.disable_operator(n).map_err(fail)? {
                 return Err(refused(format!("no operator {n:?}")));
             }
-            audit(&store, "user-disable", &format!("operator {n}"))?;
+            audit(&*store, "user-disable", &format!("operator {n}"))?;
             emit(format!("operator {n} disabled; sessions ended\n"))
         }
         Some("list") => {
@@ -169,7 +169,7 @@ fn token(o: &Opts) -> Result<(), ExitCode> {
                 .create_api_token(label, &hash, r.as_str(), now() + d.as_secs() as i64, now())
                 .map_err(fail)?;
             audit(
-                &store,
+                &*store,
                 "token-create",
                 &format!("api token {id} ({label}, {})", r.as_str()),
             )?;
@@ -197,7 +197,7 @@ fn token(o: &Opts) -> Result<(), ExitCode> {
             if !store.revoke_api_token(id).map_err(fail)? {
                 return Err(refused(format!("no API token {id}")));
             }
-            audit(&store, "token-revoke", &format!("api token {id}"))?;
+            audit(&*store, "token-revoke", &format!("api token {id}"))?;
             emit(format!("API token {id} revoked\n"))
         }
         _ => Err(misuse("usage: token create|list|revoke ...")),

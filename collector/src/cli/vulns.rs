@@ -46,10 +46,10 @@ fn vulndb(o: &Opts) -> Result<(), ExitCode> {
     let store = open(o)?;
     match o.pos.split_first() {
         Some((verb, files)) if verb == "import" && !files.is_empty() => {
-            vulndb_import(&store, files)
+            vulndb_import(&*store, files)
         }
-        Some((verb, rest)) if verb == "status" && rest.is_empty() => vulndb_status(o, &store),
-        Some((verb, [dir])) if verb == "kbuild" => vulndb_kbuild(&store, dir),
+        Some((verb, rest)) if verb == "status" && rest.is_empty() => vulndb_status(o, &*store),
+        Some((verb, [dir])) if verb == "kbuild" => vulndb_kbuild(&*store, dir),
         _ => Err(misuse(
             "usage: vulndb import FILE... --db PATH | vulndb status [--max-age D] --db PATH | vulndb kbuild DIR --db PATH",
         )),
@@ -214,7 +214,7 @@ vulndb kbuild). Each device's coverage follows
 fn vulns(o: &Opts) -> Result<(), ExitCode> {
     use vuln::risk::{reach, Risk};
     let store = open(o)?;
-    let dev = device_option(&store, o)?;
+    let dev = device_option(&*store, o)?;
     let site = o.get("site");
     let sites: std::collections::HashMap<i64, String> = store
         .devices()
@@ -225,7 +225,7 @@ fn vulns(o: &Opts) -> Result<(), ExitCode> {
     let wanted = |d: i64| {
         dev.is_none_or(|x| x == d) && site.is_none_or(|s| sites.get(&d).is_some_and(|x| x == s))
     };
-    let ms = vuln::matches(&store).map_err(fail)?;
+    let ms = vuln::matches(&*store).map_err(fail)?;
     let shown: Vec<_> = ms
         .into_iter()
         .filter(|m| wanted(m.device_id))
@@ -361,11 +361,11 @@ a device or the fleet.",
 
 fn vex(o: &Opts) -> Result<(), ExitCode> {
     let store = open(o)?;
-    let dev = device_option(&store, o)?;
+    let dev = device_option(&*store, o)?;
     match o.pos.first().map(String::as_str) {
-        Some("set") => vex_set(o, &store, dev),
+        Some("set") => vex_set(o, &*store, dev),
         Some("export") => {
-            let ms: Vec<_> = vuln::matches(&store)
+            let ms: Vec<_> = vuln::matches(&*store)
                 .map_err(fail)?
                 .into_iter()
                 .filter(|m| dev.is_none_or(|d| d == m.device_id))

@@ -584,10 +584,10 @@ mod tests {
     }
 
     #[test]
-    fn every_refusal_has_a_client_status_and_only_internal_is_a_server_error() {
+    fn every_refusal_has_a_client_status_and_only_the_collectors_failures_are_server_errors() {
         for r in Rejection::ALL {
             let s = status(r);
-            if r == Rejection::Internal {
+            if matches!(r, Rejection::Internal | Rejection::Unavailable) {
                 assert!(s.is_server_error());
             } else {
                 assert!(s.is_client_error(), "{r}: {s}");
@@ -597,5 +597,9 @@ mod tests {
         assert_eq!(status(Rejection::TooLarge), StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(status(Rejection::SessionExpired), StatusCode::GONE);
         assert_eq!(status(Rejection::UnknownDevice), StatusCode::FORBIDDEN);
+        assert_eq!(
+            status(Rejection::Unavailable),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
     }
 }

@@ -28,7 +28,7 @@ pub type Copied = Vec<(String, u64)>;
 
 /// The tables of the PostgreSQL schema (views and the schema's own
 /// bookkeeping excluded), parents first.
-fn tables_in_order(c: &mut postgres::Client) -> Result<Vec<String>> {
+fn tables_in_order(c: &mut impl postgres::GenericClient) -> Result<Vec<String>> {
     let pg = super::pg::fault;
     let names: BTreeSet<String> = c
         .query(

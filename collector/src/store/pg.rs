@@ -150,6 +150,8 @@ impl PostgresStore {
         };
         let mut c = s.connect()?;
         super::pg_schema::migrate(&mut c.client)?;
+        // The first connection counts as one of the pool's.
+        s.pool.state.lock().unwrap_or_else(|p| p.into_inner()).1 = 1;
         s.give_back(c);
         Ok(s)
     }

@@ -5,6 +5,8 @@
 //! dropped. Shared by the collector's unit tests and the end-to-end tests
 //! (`tests/src/pg.rs` includes this file), so it needs std and tempfile only.
 
+#![allow(dead_code)] // each includer uses its part
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

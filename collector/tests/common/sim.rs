@@ -113,12 +113,26 @@ pub fn tls(ca: &[u8]) -> Arc<rustls::ClientConfig> {
     )
 }
 
-/// An HTTP/1.1 connection over TLS to 127.0.0.1:`port`.
+/// An HTTP/1.1 connection over TLS to 127.0.0.1:`port` from 127.0.0.1.
 pub async fn connect(
     tls: Arc<rustls::ClientConfig>,
     port: u16,
 ) -> std::io::Result<hyper::client::conn::http1::SendRequest<Full<bytes::Bytes>>> {
-    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+    connect_from(tls, [127, 0, 0, 1], port).await
+}
+
+/// [`connect`] from a chosen loopback address (each simulated device its
+/// own, as real devices have: the collector's limits are per address).
+pub async fn connect_from(
+    tls: Arc<rustls::ClientConfig>,
+    from: [u8; 4],
+    port: u16,
+) -> std::io::Result<hyper::client::conn::http1::SendRequest<Full<bytes::Bytes>>> {
+    let sock = tokio::net::TcpSocket::new_v4()?;
+    sock.bind((std::net::Ipv4Addr::from(from), 0).into())?;
+    let tcp = sock
+        .connect((std::net::Ipv4Addr::LOCALHOST, port).into())
+        .await?;
     let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
     let stream = tokio_rustls::TlsConnector::from(tls)
         .connect(name, tcp)
@@ -143,7 +157,7 @@ pub async fn post(
         req = req.header("content-type", m);
     }
     let req = req.body(Full::new(bytes::Bytes::from(body))).unwrap();
-    let resp = send.send_request(req).await.map_err(|e| e.to_string())?;
+    let resp = send.send_request(req).await.map_err(|e| format!("{e:?}"))?;
     let status = resp.status().as_u16();
     let body = resp
         .into_body()
