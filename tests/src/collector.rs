@@ -250,6 +250,18 @@ impl Collector {
             .output()
             .unwrap()
     }
+    /// Runs one SQL statement on the collector's database (`sqlite3` or
+    /// `psql`); its output, trimmed (columns separated by `|`).
+    pub fn sql(&self, q: &str) -> String {
+        let o = if self.cluster.is_some() {
+            sh(Command::new("psql")
+                .arg(&self.db_arg)
+                .args(["-At", "-v", "ON_ERROR_STOP=1", "-c", q]))
+        } else {
+            sh(Command::new("sqlite3").arg(self.db()).arg(q))
+        };
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    }
     /// The SQLite database file (tests of what only SQLite has).
     pub fn db(&self) -> PathBuf {
         assert!(self.cluster.is_none(), "an SQLite-only test run on PostgreSQL");

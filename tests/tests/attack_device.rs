@@ -38,8 +38,7 @@ fn json_cli(c: &Collector, args: &[&str]) -> Value {
 }
 
 fn sql(c: &Collector, q: &str) -> String {
-    let o = sh(Command::new("sqlite3").arg(c.db()).arg(q));
-    String::from_utf8_lossy(&o.stdout).trim().to_string()
+    c.sql(q)
 }
 
 fn count(c: &Collector, table: &str) -> i64 {
@@ -48,8 +47,14 @@ fn count(c: &Collector, table: &str) -> i64 {
         .unwrap()
 }
 
-/// The database's logical size (pages × page size, WAL content included).
+/// The database's logical size (SQLite: pages × page size, WAL content
+/// included; PostgreSQL: the database's size on disk).
 fn db_bytes(c: &Collector) -> i64 {
+    if c.cluster.is_some() {
+        return sql(c, "SELECT pg_database_size(current_database())")
+            .parse()
+            .unwrap();
+    }
     let pages: i64 = sql(c, "PRAGMA page_count").parse().unwrap();
     let size: i64 = sql(c, "PRAGMA page_size").parse().unwrap();
     pages * size
@@ -669,3 +674,12 @@ fn an_mtls_bound_device_is_held_to_its_certificate_on_the_token_route() {
     let (code, v) = post_spooled(&c, &spooled, &as_str(&one));
     assert_eq!(code, 200, "{v}");
 }
+
+// The same tests with the collector on PostgreSQL.
+fieldattest_tests::on_postgres_too!(
+    hostile_claims_are_neutralised_and_the_sl_ceiling_is_computed,
+    anonymous_requests_cannot_fill_the_disk,
+    slow_bodies_and_stalled_uploads_do_not_block_attestation,
+    ueid_theft_foreign_tokens_and_loose_media_types_are_refused,
+    an_mtls_bound_device_is_held_to_its_certificate_on_the_token_route,
+);

@@ -411,3 +411,9 @@ fn api_token(c: &Collector, role: &str) -> (String, i64) {
         .unwrap();
     (tok, id)
 }
+
+// The same tests with the collector on PostgreSQL.
+fieldattest_tests::on_postgres_too!(
+    operator_routes_refuse_attackers_and_keep_serving,
+    a_device_certificate_gets_nothing_from_operator_routes,
+);

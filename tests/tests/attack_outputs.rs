@@ -450,3 +450,8 @@ fn out_pid(tmp: &Path) -> String {
         .and_then(|n| n.rsplit('-').next().map(str::to_string))
         .unwrap()
 }
+
+// The same tests with the collector on PostgreSQL.
+fieldattest_tests::on_postgres_too!(
+    hostile_device_strings_are_neutralised_in_every_csv_and_text_output,
+);

@@ -302,7 +302,7 @@ fn refused_token_goes_to_the_dead_letter_area_once() {
     wait_for("a delivered token", 20, || !accepted(&c).is_empty());
     let out = Command::new(bin("fieldattest-collector"))
         .args(["revoke", &id.to_string(), "--db"])
-        .arg(c.db())
+        .arg(&c.db_arg)
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -685,3 +685,13 @@ fn sd_notify_ready_watchdog_stopping() {
     }
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+// The same tests with the collector on PostgreSQL.
+fieldattest_tests::on_postgres_too!(
+    steady_delivery_with_sbom_and_quick_clean_stop,
+    collector_outage_then_every_spooled_token_once_in_order,
+    refused_token_goes_to_the_dead_letter_area_once,
+    full_spool_drops_the_oldest_routine_tokens_and_says_so,
+    kill_9_at_random_points_loses_and_duplicates_nothing,
+    pinned_collector_and_client_certificate,
+);

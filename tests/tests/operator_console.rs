@@ -213,3 +213,8 @@ fn console_sign_in_and_approve_in_chromium_and_csrf_from_other_origins_fails() {
         assert!(out.join(f).metadata().unwrap().len() > 1000, "{f}");
     }
 }
+
+// The same tests with the collector on PostgreSQL.
+fieldattest_tests::on_postgres_too!(
+    console_sign_in_and_approve_in_chromium_and_csrf_from_other_origins_fails,
+);

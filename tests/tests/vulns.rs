@@ -60,7 +60,7 @@ fn cli(c: &Collector, args: &[&str]) -> (i32, String, String) {
     let o = Command::new(bin("fieldattest-collector"))
         .args(args)
         .arg("--db")
-        .arg(c.db())
+        .arg(&c.db_arg)
         .output()
         .unwrap();
     (
@@ -532,3 +532,9 @@ fn vulns_lists_an_advisory_once_per_source_and_fleet_text_is_text() {
     assert!(dtext.contains(&format!("  kid: {kid}\n")), "{dtext}");
     assert!(dtext.contains("\nfailing_rules:\n"), "{dtext}");
 }
+
+// The same tests with the collector on PostgreSQL.
+fieldattest_tests::on_postgres_too!(
+    osv_advisories_match_exactly_the_affected_devices_and_vex_closes_them,
+    vulns_lists_an_advisory_once_per_source_and_fleet_text_is_text,
+);

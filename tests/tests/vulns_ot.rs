@@ -748,3 +748,9 @@ fn kernel_cves_in_code_not_built_are_closed_by_the_configuration() {
     }
     assert_eq!(code, 0, "{st}");
 }
+
+// The same tests with the collector on PostgreSQL.
+fieldattest_tests::on_postgres_too!(
+    ot_images_match_exactly_their_affected_components,
+    kernel_cves_in_code_not_built_are_closed_by_the_configuration,
+);
