@@ -2,7 +2,7 @@
 //! by the CLI and the web page).
 
 use crate::hex;
-use crate::store::Store;
+use crate::store::{Snapshot, Store};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -36,9 +36,15 @@ pub fn findings(store: &dyn Store, rule: Option<&str>) -> Result<Value, String> 
 /// Packages and rule results that changed between a device's last two attestations.
 pub fn drift(store: &dyn Store, device: i64) -> Result<Option<Value>, String> {
     let two = store.last_two(device)?;
-    let [(new_p, new_r), (old_p, old_r)] = two.as_slice() else {
+    let [new, old] = two.as_slice() else {
         return Ok(None);
     };
+    Ok(drift_of(device, new, old))
+}
+
+/// What changed between a device's previous snapshot and its latest.
+fn drift_of(device: i64, new: &Snapshot, old: &Snapshot) -> Option<Value> {
+    let ((new_p, new_r), (old_p, old_r)) = (new, old);
     let added: Vec<&String> = new_p.iter().filter(|p| !old_p.contains(p)).collect();
     let removed: Vec<&String> = old_p.iter().filter(|p| !new_p.contains(p)).collect();
     let old: BTreeMap<&String, u8> = old_r.iter().map(|(r, c)| (r, *c)).collect();
@@ -48,11 +54,11 @@ pub fn drift(store: &dyn Store, device: i64) -> Result<Option<Value>, String> {
         .map(|(r, c)| json!({"rule": r, "from": old.get(r), "to": c}))
         .collect();
     if added.is_empty() && removed.is_empty() && changed.is_empty() {
-        return Ok(None);
+        return None;
     }
-    Ok(Some(
+    Some(
         json!({"device": device, "packages_added": added, "packages_removed": removed, "rules_changed": changed}),
-    ))
+    )
 }
 
 /// Fleet summary: counts, failing rules, per-FR SL ceilings, shared keys,
@@ -79,9 +85,10 @@ pub fn fleet(store: &dyn Store, now: i64, silent_after: i64) -> Result<Value, St
         .collect();
     let drifting = store.drifting()?;
     let mut drift_v = Vec::new();
-    // Details for the first 100; the count is complete.
-    for id in drifting.iter().copied().take(100) {
-        if let Some(x) = drift(store, id)? {
+    // Details for the first 100 (read together); the count is complete.
+    let first: Vec<i64> = drifting.iter().copied().take(100).collect();
+    for (id, [new, old]) in store.last_two_of(&first)? {
+        if let Some(x) = drift_of(id, &new, &old) {
             drift_v.push(x);
         }
     }

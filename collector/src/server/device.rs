@@ -80,6 +80,10 @@ pub(super) async fn create_session(
             Rejection::Busy,
             "too many open sessions; retry after the oldest expire",
         ),
+        Ok(Err(crate::store::StoreError::Unavailable(_))) => err(
+            Rejection::Unavailable,
+            "the collector's database is unavailable; retry later",
+        ),
         _ => err(Rejection::Internal, "cannot create session"),
     }
 }

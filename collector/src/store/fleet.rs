@@ -60,6 +60,77 @@ pub(super) fn last_two(db: &mut dyn Sql, device_id: i64) -> Result<Vec<Snapshot>
     Ok(out)
 }
 
+/// The latest and previous token of each device (its `latest_token` and
+/// `prev_token`: tokens are stored in sequence, so they are its two
+/// highest), their package sets and result sets read once per set.
+pub(super) fn last_two_of(
+    db: &mut dyn Sql,
+    devices: &[i64],
+) -> Result<Vec<(i64, [super::Snapshot; 2])>> {
+    use std::collections::{BTreeMap, BTreeSet};
+    // (device, [(pkgset, rset) of the latest token, of the previous one]).
+    let mut pairs: Vec<(i64, [(Option<i64>, Option<i64>); 2])> = Vec::new();
+    for chunk in devices.chunks(100) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("?{i}")).collect();
+        let p: Vec<super::sql::P> = chunk.iter().map(|d| super::sql::P::I(*d)).collect();
+        let got: BTreeMap<i64, [(Option<i64>, Option<i64>); 2]> = rows(
+            db,
+            &format!(
+                "SELECT d.id, a.pkgset, a.rset, b.pkgset, b.rset FROM devices d
+                   JOIN tokens a ON a.id = d.latest_token JOIN tokens b ON b.id = d.prev_token
+                  WHERE d.id IN ({})",
+                marks.join(", ")
+            ),
+            &p,
+            |r| {
+                Ok((
+                    r.i64(0)?,
+                    [(r.opt_i64(1)?, r.opt_i64(2)?), (r.opt_i64(3)?, r.opt_i64(4)?)],
+                ))
+            },
+        )?
+        .into_iter()
+        .collect();
+        pairs.extend(chunk.iter().filter_map(|d| got.get(d).map(|x| (*d, *x))));
+    }
+    let pkgsets: BTreeSet<i64> = pairs.iter().flat_map(|(_, x)| x.iter().filter_map(|t| t.0)).collect();
+    let rsets: BTreeSet<i64> = pairs.iter().flat_map(|(_, x)| x.iter().filter_map(|t| t.1)).collect();
+    let mut packages: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    for s in pkgsets {
+        packages.insert(
+            s,
+            rows(
+                db,
+                "SELECT purl FROM pkgset_items WHERE set_id = ?1 ORDER BY purl",
+                ps![s],
+                |r| r.text(0),
+            )?,
+        );
+    }
+    let mut results: BTreeMap<i64, Vec<(String, u8)>> = BTreeMap::new();
+    for s in rsets {
+        results.insert(
+            s,
+            rows(
+                db,
+                "SELECT rule, result FROM result_set_rows WHERE set_id = ?1 ORDER BY rule",
+                ps![s],
+                |r| Ok((r.text(0)?, r.i64(1)?.clamp(0, 255) as u8)),
+            )?,
+        );
+    }
+    let snap = |(p, r): (Option<i64>, Option<i64>)| -> super::Snapshot {
+        (
+            p.and_then(|p| packages.get(&p).cloned()).unwrap_or_default(),
+            r.and_then(|r| results.get(&r).cloned()).unwrap_or_default(),
+        )
+    };
+    Ok(pairs
+        .into_iter()
+        .map(|(d, [a, b])| (d, [snap(a), snap(b)]))
+        .collect())
+}
+
 pub(super) fn latest_packages(db: &mut dyn Sql) -> Result<Vec<(i64, Vec<String>)>> {
     // Each package set once, however many devices run it.
     let devices = rows(
@@ -145,7 +216,7 @@ pub(super) fn aggregates(db: &mut dyn Sql, silent_before: i64) -> Result<Aggrega
     )?;
     let silent_ids = rows(
         db,
-        "SELECT id FROM devices WHERE status = 'active' AND COALESCE(last_seen, 0) < ?1 ORDER BY id LIMIT 100",
+        "SELECT id FROM devices WHERE status = 'active' AND (last_seen IS NULL OR last_seen < ?1) ORDER BY id LIMIT 100",
         ps![silent_before],
         |r| r.i64(0),
     )?;
@@ -320,6 +391,18 @@ mod tests {
                 ]
             );
             assert_eq!(last_two(db, d5).unwrap(), vec![]);
+            // The batched read agrees (the write path keeps `prev_token`;
+            // set here as it would); a device without two tokens is left out.
+            db.exec(
+                "UPDATE devices SET prev_token = (SELECT MAX(id) FROM tokens WHERE device_id = ?1 AND id < devices.latest_token) WHERE id = ?1",
+                ps![d1],
+            )
+            .unwrap();
+            let two = last_two(db, d1).unwrap();
+            assert_eq!(
+                last_two_of(db, &[d5, d1]).unwrap(),
+                vec![(d1, [two[0].clone(), two[1].clone()])]
+            );
 
             assert_eq!(
                 latest_packages(db).unwrap(),

@@ -219,6 +219,10 @@ pub trait Store: Send + Sync {
     fn shared_keys(&self) -> Result<Vec<(String, String, Vec<i64>)>>;
     /// The two latest attestations of a device: (packages, results) each.
     fn last_two(&self, device_id: i64) -> Result<Vec<Snapshot>>;
+    /// [`last_two`](Store::last_two) of several devices in three queries
+    /// (whatever their number): (device, its two latest snapshots), in the
+    /// order of `devices`; a device with fewer than two tokens is left out.
+    fn last_two_of(&self, devices: &[i64]) -> Result<Vec<(i64, [Snapshot; 2])>>;
     /// Devices whose latest attestation differs from the previous one in
     /// packages or rule results (decided in the database, without loading rows).
     fn drifting(&self) -> Result<Vec<i64>>;
@@ -697,6 +701,7 @@ macro_rules! sql_methods {
             fleet::latest_failures(rule: Option<&str>) -> Vec<(i64, String)>;
             fleet::shared_keys() -> Vec<(String, String, Vec<i64>)>;
             fleet::last_two(device_id: i64) -> Vec<Snapshot>;
+            fleet::last_two_of(devices: &[i64]) -> Vec<(i64, [Snapshot; 2])>;
             fleet::latest_packages() -> Vec<(i64, Vec<String>)>;
             fleet::latest_token(device_id: i64) -> Option<TokenRow>;
             fleet::drifting() -> Vec<i64>;

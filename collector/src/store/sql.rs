@@ -310,12 +310,20 @@ impl Row for postgres::Row {
     }
 }
 
+/// Prepared statements a PostgreSQL connection keeps at most.
+const MAX_PREPARED: usize = 512;
+
 impl Pg<'_> {
     fn statement(&mut self, sql: &str) -> Result<postgres::Statement> {
         if let Some(s) = self.prepared.get(sql) {
             return Ok(s.clone());
         }
         let s = self.client.prepare(&to_dollar(sql)).map_err(pg)?;
+        // Bounded: statement texts built from filters are finitely many,
+        // but a connection never keeps more than this many prepared.
+        if self.prepared.len() >= MAX_PREPARED {
+            self.prepared.clear();
+        }
         self.prepared.insert(sql.to_string(), s.clone());
         Ok(s)
     }

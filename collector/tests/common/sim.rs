@@ -4,6 +4,8 @@
 //! packages, 67 rule results) signed with them, and a TLS 1.3 client that
 //! posts a body to a collector on loopback.
 
+#![allow(dead_code)] // each includer uses its part
+
 use fieldattest_collector::store::Store;
 use fieldattest_protocol::eat::{self, Claims, SwId};
 use fieldattest_protocol::token::{self, PublicKey};
