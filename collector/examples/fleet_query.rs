@@ -202,7 +202,11 @@ fn copies(c: &pg_cluster::Cluster, base: i64, n: i64) {
         .args(["-q", "-c", "VACUUM ANALYZE"])
         .output()
         .expect("psql");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     eprintln!(
         "copied {base} devices to {n} in SQL in {:.1} s",
         t.elapsed().as_secs_f64()

@@ -11,7 +11,6 @@
 //! `serve` processes; the connections are spread over them.
 
 #[path = "../src/store/pg_cluster.rs"]
-#[allow(dead_code)]
 mod pg_cluster;
 #[path = "../tests/common/sim.rs"]
 mod sim;
@@ -91,7 +90,14 @@ fn main() {
         std::io::BufReader::new(child.stderr.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        ports.push(line.trim().rsplit(':').next().unwrap().parse::<u16>().unwrap());
+        ports.push(
+            line.trim()
+                .rsplit(':')
+                .next()
+                .unwrap()
+                .parse::<u16>()
+                .unwrap(),
+        );
         children.push(child);
     }
 
@@ -116,10 +122,14 @@ fn main() {
                 let (mut ok, mut bad, mut lat) = (0, 0, Vec::new());
                 for body in q {
                     let s = Instant::now();
-                    let (status, _) =
-                        sim::post(&mut send, "/attestation/v1/tokens", Some(token::MEDIA_TYPE), body)
-                            .await
-                            .unwrap();
+                    let (status, _) = sim::post(
+                        &mut send,
+                        "/attestation/v1/tokens",
+                        Some(token::MEDIA_TYPE),
+                        body,
+                    )
+                    .await
+                    .unwrap();
                     lat.push(s.elapsed());
                     if status == 200 {
                         ok += 1
@@ -174,5 +184,8 @@ fn main() {
         pct(0.99),
         pct(1.0)
     );
-    println!("collector peak RSS {:.1} MB (largest replica)", hwm as f64 / 1024.0);
+    println!(
+        "collector peak RSS {:.1} MB (largest replica)",
+        hwm as f64 / 1024.0
+    );
 }

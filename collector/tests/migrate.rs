@@ -70,7 +70,15 @@ fn an_sqlite_collector_moves_to_postgresql_losslessly() {
     let db = dir.path().join("fleet.db");
     let db_s = db.to_str().unwrap();
     ok(&[
-        "demo-fleet", "--db", db_s, "--devices", "60", "--days", "4", "--seed", "7",
+        "demo-fleet",
+        "--db",
+        db_s,
+        "--devices",
+        "60",
+        "--days",
+        "4",
+        "--seed",
+        "7",
     ]);
     // Accounts, an API token and an unused enrollment secret as well.
     let mut add = Command::new(env!("CARGO_BIN_EXE_fieldattest-collector"))
@@ -84,7 +92,18 @@ fn an_sqlite_collector_moves_to_postgresql_losslessly() {
         stdin.write_all(b"a long enough passphrase\n").unwrap();
     }
     assert!(add.wait().unwrap().success());
-    ok(&["token", "create", "--role", "viewer", "--expires", "30d", "--name", "ci", "--db", db_s]);
+    ok(&[
+        "token",
+        "create",
+        "--role",
+        "viewer",
+        "--expires",
+        "30d",
+        "--name",
+        "ci",
+        "--db",
+        db_s,
+    ]);
     ok(&["enroll-token", "--site", "plant-7", "--db", db_s]);
     let cluster = pg_cluster::Cluster::start();
     cluster.create_db("fleet");
@@ -144,8 +163,17 @@ fn an_sqlite_collector_moves_to_postgresql_losslessly() {
         compared.insert(t.clone(), a.len());
     }
     for t in [
-        "devices", "tokens", "audit", "advisories", "pkgsets", "operators", "api_tokens",
-        "enroll_tokens", "vex", "posture", "result_sets",
+        "devices",
+        "tokens",
+        "audit",
+        "advisories",
+        "pkgsets",
+        "operators",
+        "api_tokens",
+        "enroll_tokens",
+        "vex",
+        "posture",
+        "result_sets",
     ] {
         assert!(compared[t] > 0, "the generated fleet has {t}: {compared:?}");
     }
@@ -153,7 +181,10 @@ fn an_sqlite_collector_moves_to_postgresql_losslessly() {
     // Every raw token re-verifies with its device's key (current or retired).
     let mut keys: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
     for r in pg
-        .query("SELECT kid, pubkey FROM devices UNION ALL SELECT kid, pubkey FROM retired_keys", &[])
+        .query(
+            "SELECT kid, pubkey FROM devices UNION ALL SELECT kid, pubkey FROM retired_keys",
+            &[],
+        )
         .unwrap()
     {
         keys.insert(r.get(0), r.get(1));
@@ -171,7 +202,10 @@ fn an_sqlite_collector_moves_to_postgresql_losslessly() {
     // The audit chain is intact there, and the views agree.
     let chain = ok(&["audit", "verify", "--db", &url]);
     assert!(chain.contains("audit chain intact"), "{chain}");
-    for view in [&["devices", "--format", "json"][..], &["findings", "--format", "json"]] {
+    for view in [
+        &["devices", "--format", "json"][..],
+        &["findings", "--format", "json"],
+    ] {
         let on = |db: &str| ok(&[view, &["--db", db]].concat());
         assert_eq!(on(db_s), on(&url), "{view:?}");
     }

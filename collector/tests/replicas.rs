@@ -10,7 +10,6 @@
 //! every device is past it.
 
 #[path = "../src/store/pg_cluster.rs"]
-#[allow(dead_code)]
 mod pg_cluster;
 #[path = "common/sim.rs"]
 mod sim;
@@ -133,7 +132,10 @@ fn replicas_share_one_database_through_a_replica_kill_and_a_database_restart() {
             };
             let t = Instant::now();
             while seen.raced.load(Ordering::SeqCst) < DEVICES as usize {
-                assert!(t.elapsed() < Duration::from_secs(300), "the nonce race never ended");
+                assert!(
+                    t.elapsed() < Duration::from_secs(300),
+                    "the nonce race never ended"
+                );
                 std::thread::sleep(Duration::from_millis(5));
             }
             wait(total / 3);
@@ -181,18 +183,26 @@ fn replicas_share_one_database_through_a_replica_kill_and_a_database_restart() {
                     };
                     let nonce = (0..session["nonce"].as_str().unwrap().len() / 2)
                         .map(|k| {
-                            u8::from_str_radix(&session["nonce"].as_str().unwrap()[2 * k..2 * k + 2], 16)
-                                .unwrap()
+                            u8::from_str_radix(
+                                &session["nonce"].as_str().unwrap()[2 * k..2 * k + 2],
+                                16,
+                            )
+                            .unwrap()
                         })
                         .collect();
                     let body = d.token(1, Some(nonce));
-                    let path = format!("/attestation/v1/sessions/{}", session["id"].as_str().unwrap());
+                    let path = format!(
+                        "/attestation/v1/sessions/{}",
+                        session["id"].as_str().unwrap()
+                    );
                     let mut race = Vec::new();
                     for p in ports.clone() {
                         let (tls, body, path) = (tls.clone(), body.clone(), path.clone());
                         race.push(tokio::spawn(async move {
                             let mut c = sim::connect_from(tls, from, p).await.unwrap();
-                            sim::post(&mut c, &path, Some(token::MEDIA_TYPE), body).await.unwrap_or_else(|e| panic!("port {p}: {e}"))
+                            sim::post(&mut c, &path, Some(token::MEDIA_TYPE), body)
+                                .await
+                                .unwrap_or_else(|e| panic!("port {p}: {e}"))
                         }));
                     }
                     let mut accepted = 0;
@@ -206,7 +216,9 @@ fn replicas_share_one_database_through_a_replica_kill_and_a_database_restart() {
                                 "{}",
                                 String::from_utf8_lossy(&b)
                             ),
-                            other => panic!("session token: {other} {}", String::from_utf8_lossy(&b)),
+                            other => {
+                                panic!("session token: {other} {}", String::from_utf8_lossy(&b))
+                            }
                         }
                     }
                     assert_eq!(accepted, 1, "one replica accepts the nonce");
@@ -218,9 +230,21 @@ fn replicas_share_one_database_through_a_replica_kill_and_a_database_restart() {
                         let body = d.token(seq, None);
                         let t = Instant::now();
                         loop {
-                            assert!(t.elapsed() < Duration::from_secs(120), "device {} seq {seq} never stored", d.id);
+                            assert!(
+                                t.elapsed() < Duration::from_secs(120),
+                                "device {} seq {seq} never stored",
+                                d.id
+                            );
                             let answer = match sim::connect_from(tls.clone(), from, next()).await {
-                                Ok(mut c) => sim::post(&mut c, "/attestation/v1/tokens", Some(token::MEDIA_TYPE), body.clone()).await,
+                                Ok(mut c) => {
+                                    sim::post(
+                                        &mut c,
+                                        "/attestation/v1/tokens",
+                                        Some(token::MEDIA_TYPE),
+                                        body.clone(),
+                                    )
+                                    .await
+                                }
                                 Err(e) => Err(e.to_string()),
                             };
                             let Ok((s, b)) = answer else {
@@ -231,7 +255,8 @@ fn replicas_share_one_database_through_a_replica_kill_and_a_database_restart() {
                                 200 => break,
                                 // Stored, its answer lost: recognised.
                                 409 if code(&b) == "duplicate-cti" => {
-                                    *seen.conflicts.lock().unwrap().entry(code(&b)).or_default() += 1;
+                                    *seen.conflicts.lock().unwrap().entry(code(&b)).or_default() +=
+                                        1;
                                     break;
                                 }
                                 503 => {
@@ -240,7 +265,11 @@ fn replicas_share_one_database_through_a_replica_kill_and_a_database_restart() {
                                     }
                                     tokio::time::sleep(Duration::from_millis(100)).await;
                                 }
-                                other => panic!("device {} seq {seq}: {other} {}", d.id, String::from_utf8_lossy(&b)),
+                                other => panic!(
+                                    "device {} seq {seq}: {other} {}",
+                                    d.id,
+                                    String::from_utf8_lossy(&b)
+                                ),
                             }
                         }
                         seen.acked.fetch_add(1, Ordering::SeqCst);
@@ -276,8 +305,11 @@ fn replicas_share_one_database_through_a_replica_kill_and_a_database_restart() {
         String::from_utf8_lossy(&out.stderr)
     );
     let statuses = seen.statuses.lock().unwrap().clone();
-    eprintln!("answers: {statuses:?}; recognised duplicates {:?}; 503 while the database was away: {}",
-        seen.conflicts.lock().unwrap(), outage_503.load(Ordering::SeqCst));
+    eprintln!(
+        "answers: {statuses:?}; recognised duplicates {:?}; 503 while the database was away: {}",
+        seen.conflicts.lock().unwrap(),
+        outage_503.load(Ordering::SeqCst)
+    );
     assert!(
         outage_503.load(Ordering::SeqCst) > 0,
         "the replicas answer 503 while the database is away: {statuses:?}"

@@ -254,9 +254,13 @@ impl Collector {
     /// `psql`); its output, trimmed (columns separated by `|`).
     pub fn sql(&self, q: &str) -> String {
         let o = if self.cluster.is_some() {
-            sh(Command::new("psql")
-                .arg(&self.db_arg)
-                .args(["-At", "-v", "ON_ERROR_STOP=1", "-c", q]))
+            sh(Command::new("psql").arg(&self.db_arg).args([
+                "-At",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                q,
+            ]))
         } else {
             sh(Command::new("sqlite3").arg(self.db()).arg(q))
         };
@@ -264,7 +268,10 @@ impl Collector {
     }
     /// The SQLite database file (tests of what only SQLite has).
     pub fn db(&self) -> PathBuf {
-        assert!(self.cluster.is_none(), "an SQLite-only test run on PostgreSQL");
+        assert!(
+            self.cluster.is_none(),
+            "an SQLite-only test run on PostgreSQL"
+        );
         self.dir.path().join("c.db")
     }
     pub fn url(&self, p: &str) -> String {

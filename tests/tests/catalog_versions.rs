@@ -260,6 +260,4 @@ fn a_newer_agents_rule_is_unknown_until_its_catalog_is_imported() {
 }
 
 // The same tests with the collector on PostgreSQL.
-fieldattest_tests::on_postgres_too!(
-    a_newer_agents_rule_is_unknown_until_its_catalog_is_imported,
-);
+fieldattest_tests::on_postgres_too!(a_newer_agents_rule_is_unknown_until_its_catalog_is_imported,);

@@ -176,9 +176,13 @@ fn enroll_token(o: &Opts) -> Result<(), ExitCode> {
     };
     let ttl = humantime::parse_duration(o.get("ttl").unwrap_or("1h"))
         .map_err(|e| misuse(format!("--ttl: {e}")))?;
-    let secret =
-        server::actions::enrollment_secret(&*store, site, ttl.as_secs() as i64, &super::cli_actor())
-            .map_err(fail)?;
+    let secret = server::actions::enrollment_secret(
+        &*store,
+        site,
+        ttl.as_secs() as i64,
+        &super::cli_actor(),
+    )
+    .map_err(fail)?;
     say!(
         "{PROG}: single-use enrollment secret for site {site}, valid {}",
         humantime::format_duration(ttl)

@@ -59,7 +59,12 @@ pub(super) fn pkgset(db: &mut dyn Sql, packages: &[String]) -> Result<i64> {
     tags.dedup();
     let digest = super::writes::set_digest(tags.iter().map(|t| t.as_bytes()));
     let find = |db: &mut dyn Sql| {
-        first(db, "SELECT id FROM pkgsets WHERE digest = ?1", ps![&digest], |r| r.i64(0))
+        first(
+            db,
+            "SELECT id FROM pkgsets WHERE digest = ?1",
+            ps![&digest],
+            |r| r.i64(0),
+        )
     };
     if let Some(id) = find(db)? {
         return Ok(id);
@@ -95,7 +100,10 @@ pub(super) fn refresh_device(
     rules_changed: bool,
 ) -> Result<()> {
     if rules_changed {
-        db.exec("DELETE FROM latest_failing WHERE device_id = ?1", ps![device_id])?;
+        db.exec(
+            "DELETE FROM latest_failing WHERE device_id = ?1",
+            ps![device_id],
+        )?;
         db.exec(
             "INSERT INTO latest_failing (rule, device_id) SELECT rule, ?1 FROM rule_results WHERE token_id = ?2 AND result = 2 ON CONFLICT DO NOTHING",
             ps![device_id, token_id],
@@ -226,7 +234,11 @@ fn count(v: i64) -> u64 {
 }
 
 /// Posture metrics from day `from` on: (day, metric, value), by day.
-pub(super) fn posture(db: &mut dyn Sql, from: i64, prefix: &str) -> Result<Vec<(i64, String, u64)>> {
+pub(super) fn posture(
+    db: &mut dyn Sql,
+    from: i64,
+    prefix: &str,
+) -> Result<Vec<(i64, String, u64)>> {
     rows(
         db,
         "SELECT day, metric, n FROM posture WHERE day >= ?1 AND substr(metric, 1, length(?2)) = ?2 ORDER BY day, metric",
@@ -299,7 +311,11 @@ pub(super) fn changes(db: &mut dyn Sql, t: i64, now: i64, silent_after: i64) -> 
 }
 
 /// A device's stored attestations, newest first: (token id, received, seq, iat, online).
-pub(super) fn history(db: &mut dyn Sql, device: i64, limit: i64) -> Result<Vec<super::HistoryEntry>> {
+pub(super) fn history(
+    db: &mut dyn Sql,
+    device: i64,
+    limit: i64,
+) -> Result<Vec<super::HistoryEntry>> {
     rows(
         db,
         "SELECT id, received_at, seq, iat, online FROM tokens WHERE device_id = ?1 ORDER BY id DESC LIMIT ?2",

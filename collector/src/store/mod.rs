@@ -40,11 +40,11 @@ mod vulns;
 mod writes;
 
 pub use accepts::{Accept, NewAccept};
-pub use pg::PostgresStore;
 pub use console::{HistoryEntry, TokenDetail};
 pub use device_claims::{of_claims as device_claims_of, DeviceCveStatus, DeviceListener};
 pub use device_list::{DeviceQuery, DeviceRow, Sort};
 pub use feeds::{Epss, Feed, FeedRecord, Kev, MergeFn, Merged, PutCounts, SupplierVex};
+pub use pg::PostgresStore;
 pub use set_vulns::{Coverage, SetMatch, SetVuln, Statement, VulnException};
 
 #[derive(Debug, Clone, PartialEq, Eq)]

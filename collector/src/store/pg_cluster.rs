@@ -62,7 +62,15 @@ impl Cluster {
             as_postgres(
                 &bin,
                 "initdb",
-                &["-D", data.to_str().unwrap(), "-A", "trust", "-U", "fa", "--no-sync"],
+                &[
+                    "-D",
+                    data.to_str().unwrap(),
+                    "-A",
+                    "trust",
+                    "-U",
+                    "fa",
+                    "--no-sync"
+                ],
                 &log,
             ),
             "initdb: {}",
@@ -122,7 +130,14 @@ impl Cluster {
         as_postgres(
             &self.bin,
             "pg_ctl",
-            &["-D", data.to_str().unwrap(), "-m", "immediate", "-s", "stop"],
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-m",
+                "immediate",
+                "-s",
+                "stop",
+            ],
             &self.dir.path().join("log"),
         )
     }

@@ -68,7 +68,12 @@ fn result_set(db: &mut dyn Sql, results: &[(String, u8)]) -> Result<(i64, Vec<u8
         .collect();
     let digest = set_digest(encoded.iter().map(Vec::as_slice));
     let find = |db: &mut dyn Sql| {
-        first(db, "SELECT id FROM result_sets WHERE digest = ?1", ps![&digest], |r| r.i64(0))
+        first(
+            db,
+            "SELECT id FROM result_sets WHERE digest = ?1",
+            ps![&digest],
+            |r| r.i64(0),
+        )
     };
     if let Some(id) = find(db)? {
         return Ok((id, digest));
@@ -170,15 +175,15 @@ fn prints_of(db: &mut dyn Sql, token: i64) -> Result<Vec<String>> {
     )
 }
 
+/// (last seq, latest token, its package set, its result set).
+type DeviceState = (Option<i64>, Option<i64>, Option<i64>, Option<i64>);
+
 /// The device's row as the write starts: (last seq, latest token, its
 /// package set, its result set). On PostgreSQL the row is locked until the
 /// transaction ends, so that concurrent writes of one device through
 /// different replicas check `seq` and `cti` one after the other (SQLite
 /// has one writer).
-fn device_state(
-    db: &mut dyn Sql,
-    device_id: i64,
-) -> Result<(Option<i64>, Option<i64>, Option<i64>, Option<i64>)> {
+fn device_state(db: &mut dyn Sql, device_id: i64) -> Result<DeviceState> {
     let sql = match db.dialect() {
         Dialect::Sqlite => {
             "SELECT d.last_seq, d.latest_token, t.pkgset, t.rset FROM devices d
