@@ -153,29 +153,63 @@ fn main() {
 /// suffixed with k (the two devices sharing a host key share it within
 /// their copy); the aggregates count every copy.
 fn copies(c: &pg_cluster::Cluster, base: i64, n: i64) {
-    let k = (n + base - 1) / base - 1;
-    let sql = format!(
+    let psql = |sql: &str| {
+        let out = std::process::Command::new("psql")
+            .arg(c.url("fleet"))
+            .args(["-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
+            .output()
+            .expect("psql");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let t = std::time::Instant::now();
+    let tmax: i64 = {
+        let out = std::process::Command::new("psql")
+            .arg(c.url("fleet"))
+            .args(["-At", "-c", "SELECT MAX(id) FROM tokens"])
+            .output()
+            .expect("psql");
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    };
+    let copies = (n + base - 1) / base - 1;
+    // Ten copies per transaction, the planner's statistics refreshed after each.
+    for from in (1..=copies).step_by(10) {
+        let to = (from + 9).min(copies);
+        psql(&format!(
+            "BEGIN;
+             INSERT INTO devices (id, kid, ueid, pubkey, site, status, enrolled_at, last_seq, last_seen, latest_token, prev_token, drifting, tls_fp, hostname, key_tier, failing, vulns_open, ceiling_min, pkgset, approved_by, approved_at, keys_changed, excepted, cve_status_digest, listeners_digest)
+               OVERRIDING SYSTEM VALUE
+               SELECT d.id + k * {base}, d.kid || int8send(k), d.ueid || int8send(k), d.pubkey, d.site, d.status, d.enrolled_at, d.last_seq, d.last_seen,
+                      d.latest_token + k * {tmax}, d.prev_token + k * {tmax}, d.drifting, d.tls_fp, d.hostname || '-' || k, d.key_tier, d.failing, d.vulns_open,
+                      d.ceiling_min, d.pkgset, d.approved_by, d.approved_at, d.keys_changed, d.excepted, d.cve_status_digest, d.listeners_digest
+                 FROM devices d, generate_series({from}, {to}) k WHERE d.id <= {base} AND d.id + k * {base} <= {n};
+             INSERT INTO tokens (id, device_id, received_at, iat, seq, cti, raw, online, packages, results_digest, sbom_digest, ceiling_dispute, pkgset, hostname, key_tier, rset)
+               OVERRIDING SYSTEM VALUE
+               SELECT t.id + k * {tmax}, t.device_id + k * {base}, t.received_at, t.iat, t.seq, t.cti || int8send(k), t.raw, t.online, t.packages, t.results_digest,
+                      t.sbom_digest, t.ceiling_dispute, t.pkgset, t.hostname, t.key_tier, t.rset
+                 FROM tokens t, generate_series({from}, {to}) k WHERE t.id <= {tmax} AND t.device_id + k * {base} <= {n};
+             INSERT INTO key_prints (token_id, device_id, kind, path, fingerprint)
+               SELECT p.token_id + k * {tmax}, p.device_id + k * {base}, p.kind, p.path, p.fingerprint || '-' || k
+                 FROM key_prints p, generate_series({from}, {to}) k WHERE p.token_id <= {tmax} AND p.device_id + k * {base} <= {n};
+             INSERT INTO ceilings (token_id, fr, sl)
+               SELECT c.token_id + k * {tmax}, c.fr, c.sl FROM ceilings c JOIN tokens t ON t.id = c.token_id, generate_series({from}, {to}) k
+                WHERE c.token_id <= {tmax} AND t.device_id + k * {base} <= {n};
+             INSERT INTO latest_failing (rule, device_id)
+               SELECT f.rule, f.device_id + k * {base} FROM latest_failing f, generate_series({from}, {to}) k
+                WHERE f.device_id <= {base} AND f.device_id + k * {base} <= {n};
+             COMMIT;"
+        ));
+        psql("ANALYZE");
+        eprintln!(
+            "copies {from}..{to} of {copies} in {:.0} s",
+            t.elapsed().as_secs_f64()
+        );
+    }
+    psql(
         "BEGIN;
-         CREATE TEMP TABLE m AS SELECT (SELECT MAX(id) FROM tokens) AS t;
-         INSERT INTO devices (id, kid, ueid, pubkey, site, status, enrolled_at, last_seq, last_seen, latest_token, prev_token, drifting, tls_fp, hostname, key_tier, failing, vulns_open, ceiling_min, pkgset, approved_by, approved_at, keys_changed, excepted, cve_status_digest, listeners_digest)
-           OVERRIDING SYSTEM VALUE
-           SELECT d.id + k * {base}, d.kid || int8send(k), d.ueid || int8send(k), d.pubkey, d.site, d.status, d.enrolled_at, d.last_seq, d.last_seen,
-                  d.latest_token + k * m.t, d.prev_token + k * m.t, d.drifting, d.tls_fp, d.hostname || '-' || k, d.key_tier, d.failing, d.vulns_open,
-                  d.ceiling_min, d.pkgset, d.approved_by, d.approved_at, d.keys_changed, d.excepted, d.cve_status_digest, d.listeners_digest
-             FROM devices d, m, generate_series(1, {k}) k WHERE d.id + k * {base} <= {n};
-         INSERT INTO tokens (id, device_id, received_at, iat, seq, cti, raw, online, packages, results_digest, sbom_digest, ceiling_dispute, pkgset, hostname, key_tier, rset)
-           OVERRIDING SYSTEM VALUE
-           SELECT t.id + k * m.t, t.device_id + k * {base}, t.received_at, t.iat, t.seq, t.cti || int8send(k), t.raw, t.online, t.packages, t.results_digest,
-                  t.sbom_digest, t.ceiling_dispute, t.pkgset, t.hostname, t.key_tier, t.rset
-             FROM tokens t, m, generate_series(1, {k}) k WHERE t.device_id + k * {base} <= {n};
-         INSERT INTO key_prints (token_id, device_id, kind, path, fingerprint)
-           SELECT p.token_id + k * m.t, p.device_id + k * {base}, p.kind, p.path, p.fingerprint || '-' || k
-             FROM key_prints p, m, generate_series(1, {k}) k WHERE p.device_id + k * {base} <= {n};
-         INSERT INTO ceilings (token_id, fr, sl)
-           SELECT c.token_id + k * m.t, c.fr, c.sl FROM ceilings c JOIN tokens t ON t.id = c.token_id, m, generate_series(1, {k}) k
-            WHERE t.device_id + k * {base} <= {n};
-         INSERT INTO latest_failing (rule, device_id)
-           SELECT f.rule, f.device_id + k * {base} FROM latest_failing f, generate_series(1, {k}) k WHERE f.device_id + k * {base} <= {n};
          DELETE FROM agg_failing; DELETE FROM agg_ceiling; DELETE FROM agg_keys;
          INSERT INTO agg_failing (rule, n) SELECT rule, COUNT(*) FROM latest_failing GROUP BY rule;
          INSERT INTO agg_ceiling (fr, sl, n) SELECT c.fr, c.sl, COUNT(DISTINCT d.id) FROM devices d JOIN ceilings c ON c.token_id = d.latest_token GROUP BY c.fr, c.sl;
@@ -183,30 +217,10 @@ fn copies(c: &pg_cluster::Cluster, base: i64, n: i64) {
            FROM devices d JOIN key_prints p ON p.token_id = d.latest_token WHERE p.fingerprint <> 'unavailable' GROUP BY p.fingerprint;
          SELECT setval(pg_get_serial_sequence('devices', 'id'), (SELECT MAX(id) FROM devices));
          SELECT setval(pg_get_serial_sequence('tokens', 'id'), (SELECT MAX(id) FROM tokens));
-         COMMIT;"
-    );
-    let t = std::time::Instant::now();
-    let out = std::process::Command::new("psql")
-        .arg(c.url("fleet"))
-        .args(["-q", "-v", "ON_ERROR_STOP=1", "-c", &sql])
-        .output()
-        .expect("psql");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+         COMMIT;",
     );
     // As autovacuum would after such a load: statistics and the visibility map.
-    let out = std::process::Command::new("psql")
-        .arg(c.url("fleet"))
-        .args(["-q", "-c", "VACUUM ANALYZE"])
-        .output()
-        .expect("psql");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    psql("VACUUM ANALYZE");
     eprintln!(
         "copied {base} devices to {n} in SQL in {:.1} s",
         t.elapsed().as_secs_f64()
