@@ -269,3 +269,97 @@ impl PostgresStore {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Attestation, Store};
+    use super::*;
+
+    /// Eight writers storing tokens whose failing rules, ceilings and keys
+    /// change every time, each set in its own order: every token is stored
+    /// (aggregate maintenance cannot deadlock them), and the aggregates
+    /// count each device once.
+    #[test]
+    fn concurrent_writers_changing_the_aggregates_all_succeed() {
+        let cluster = super::super::pg_cluster::Cluster::start();
+        cluster.create_db("fleet");
+        let store = PostgresStore::open(&cluster.url("fleet"), None).unwrap();
+        let att = |device: i64, seq: i64| {
+            let mut results: Vec<(String, u8)> = (0..20)
+                .map(|i| {
+                    (
+                        format!("rule-{i}"),
+                        if (i + seq + device) % 3 == 0 { 2 } else { 1 },
+                    )
+                })
+                .collect();
+            if (device + seq) % 2 == 0 {
+                results.reverse();
+            }
+            Attestation {
+                device_id: device,
+                received_at: seq,
+                iat: seq,
+                seq,
+                cti: seq.to_be_bytes().to_vec(),
+                raw: vec![1],
+                online: true,
+                results,
+                packages: vec![format!("pkg:deb/debian/p@{}", seq % 3)],
+                keys: vec![(
+                    "ssh-host".into(),
+                    "/k".into(),
+                    format!("fp-{}", (seq + device) % 4),
+                )],
+                sl_ceiling: vec![
+                    ("FR1".into(), (seq % 4) as u8),
+                    ("FR2".into(), (device % 4) as u8),
+                ],
+                kid: device.to_be_bytes().to_vec(),
+                audit_reason: format!("seq {seq}"),
+                sbom_digest: None,
+                ceiling_dispute: None,
+                hostname: None,
+                key_tier: None,
+                findings: Vec::new(),
+                cve_status: Vec::new(),
+                listeners: Vec::new(),
+            }
+        };
+        let ids: Vec<i64> = (0..8i64)
+            .map(|d| {
+                let id = store
+                    .insert_device(&d.to_be_bytes(), &[d as u8], &[4], "s", 0)
+                    .unwrap();
+                store.set_status(id, "active").unwrap();
+                id
+            })
+            .collect();
+        std::thread::scope(|sc| {
+            for &id in &ids {
+                let (store, att) = (&store, &att);
+                sc.spawn(move || {
+                    for seq in 1..=15 {
+                        store.store_attestation(att(id, seq)).unwrap();
+                    }
+                });
+            }
+        });
+        let agg = store.aggregates(0).unwrap();
+        let ceilings: u64 = agg
+            .ceilings
+            .iter()
+            .filter(|c| c.0 == "FR1")
+            .map(|c| c.2)
+            .sum();
+        assert_eq!(ceilings, 8, "each device counted once for FR1: {agg:?}");
+        let keys: u64 = store
+            .shared_keys()
+            .unwrap()
+            .iter()
+            .map(|k| k.2.len() as u64)
+            .sum();
+        assert!(keys <= 8, "{keys}");
+        assert!(store.audit_log(1000).unwrap().len() >= 8 * 15);
+    }
+}

@@ -175,6 +175,9 @@ fn prints_of(db: &mut dyn Sql, token: i64) -> Result<Vec<String>> {
     )
 }
 
+/// The advisory lock key of aggregate maintenance on PostgreSQL.
+const AGGREGATES_LOCK: i64 = 0x6669_656c_6461_6767; // "fieldagg"
+
 /// (last seq, latest token, its package set, its result set).
 type DeviceState = (Option<i64>, Option<i64>, Option<i64>, Option<i64>);
 
@@ -273,6 +276,12 @@ pub(super) fn write_attestation(db: &mut dyn Sql, a: &Attestation) -> Result<i64
         }
         None => (true, true),
     };
+    // PostgreSQL: writers changing the aggregates take their rows one
+    // writer at a time (a transaction-scoped lock), or two of them updating
+    // the same rules in different orders deadlock; SQLite has one writer.
+    if db.dialect() == Dialect::Postgres && (rules_changed || ceilings_changed || keys_changed) {
+        db.exec("SELECT pg_advisory_xact_lock(?1)", ps![AGGREGATES_LOCK])?;
+    }
     if let Some(old) = old {
         if rules_changed {
             db.exec("UPDATE agg_failing SET n = n - 1 WHERE rule IN (SELECT rule FROM result_set_rows WHERE set_id = (SELECT rset FROM tokens WHERE id = ?1) AND result = 2)", ps![old])?;
