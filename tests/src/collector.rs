@@ -250,6 +250,12 @@ impl Collector {
             .output()
             .unwrap()
     }
+    /// Starts `serve` again on the same device port and database (after
+    /// its process was killed); the new process becomes `child`.
+    pub fn respawn(&mut self) {
+        let listen = format!("127.0.0.1:{}", self.port);
+        self.child = spawn_collector_on(self.dir.path(), &self.db_arg, &listen, &[]).0;
+    }
     /// Runs one SQL statement on the collector's database (`sqlite3` or
     /// `psql`); its output, trimmed (columns separated by `|`).
     pub fn sql(&self, q: &str) -> String {

@@ -279,13 +279,7 @@ fn collector_outage_then_every_spooled_token_once_in_order() {
         "{}",
         daemon.log()
     );
-    let (child, _, _) = spawn_collector_on(
-        c.dir.path(),
-        &c.db_arg,
-        &format!("127.0.0.1:{}", c.port),
-        &[],
-    );
-    c.child = child;
+    c.respawn();
     wait_for("the spool drained", 30, || {
         spool_files(&d).is_empty() && accepted(&c).len() >= 4
     });
@@ -409,13 +403,7 @@ fn kill_9_at_random_points_loses_and_duplicates_nothing() {
                 c.child.kill().unwrap();
                 c.child.wait().unwrap();
             } else {
-                c.child = spawn_collector_on(
-                    c.dir.path(),
-                    &c.db_arg,
-                    &format!("127.0.0.1:{}", c.port),
-                    &[],
-                )
-                .0;
+                c.respawn();
             }
             up = !up;
         }
@@ -443,13 +431,7 @@ fn kill_9_at_random_points_loses_and_duplicates_nothing() {
     }
     assert_eq!(kills, KILLS);
     if !up {
-        c.child = spawn_collector_on(
-            c.dir.path(),
-            &c.db_arg,
-            &format!("127.0.0.1:{}", c.port),
-            &[],
-        )
-        .0;
+        c.respawn();
     }
     // One clean run drains whatever is left.
     let daemon = Daemon::start(&cfg);

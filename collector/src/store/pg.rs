@@ -220,17 +220,16 @@ impl PostgresStore {
     /// made in `block_in_place`.
     pub(super) fn with<T>(&self, f: impl FnOnce(&mut dyn Sql) -> Result<T>) -> Result<T> {
         let run = || {
-            let mut c = self.checkout()?;
-            let r = f(&mut Pg {
-                client: &mut c.client,
-                prepared: &mut c.prepared,
-            });
-            let r = r.map_err(|e| match e {
-                StoreError::Database(m) if c.client.is_closed() => StoreError::Unavailable(m),
-                other => other,
-            });
-            self.give_back(c);
-            r
+            self.pooled(|c| {
+                f(&mut Pg {
+                    client: &mut c.client,
+                    prepared: &mut c.prepared,
+                })
+                .map_err(|e| match e {
+                    StoreError::Database(m) if c.client.is_closed() => StoreError::Unavailable(m),
+                    other => other,
+                })
+            })
         };
         match tokio::runtime::Handle::try_current() {
             Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
@@ -240,16 +239,21 @@ impl PostgresStore {
         }
     }
 
+    /// Runs `f` on a connection checked out of the pool, returned after.
+    fn pooled<T>(&self, f: impl FnOnce(&mut Conn) -> Result<T>) -> Result<T> {
+        let mut c = self.checkout()?;
+        let r = f(&mut c);
+        self.give_back(c);
+        r
+    }
+
     /// Runs `f` with a pooled connection's client itself (bulk work such
     /// as [`super::copy`]).
     pub(super) fn with_client<T>(
         &self,
         f: impl FnOnce(&mut postgres::Client) -> Result<T>,
     ) -> Result<T> {
-        let mut c = self.checkout()?;
-        let r = f(&mut c.client);
-        self.give_back(c);
-        r
+        self.pooled(|c| f(&mut c.client))
     }
 
     /// [`with`](Self::with) in a transaction, run again (up to
