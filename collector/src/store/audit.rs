@@ -165,6 +165,13 @@ pub(super) fn audit_from(
     let bounded = bound_reason(reason);
     transaction(db, |db| {
         if let Some(src) = source {
+            if db.dialect() == Dialect::Postgres {
+                // The look for a row to coalesce into and the append are one
+                // step: without the chain's lock, replicas (or one replica's
+                // concurrent requests) under READ COMMITTED all find no row
+                // and each append one.
+                db.exec("SELECT pg_advisory_xact_lock(?1)", ps![CHAIN_LOCK])?;
+            }
             let since = at - AUDIT_WINDOW;
             let same = first(
                 db,

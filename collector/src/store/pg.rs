@@ -366,4 +366,35 @@ mod tests {
         assert!(keys <= 8, "{keys}");
         assert!(store.audit_log(1000).unwrap().len() >= 8 * 15);
     }
+
+    /// Eight threads reporting the same failure from one source at the same
+    /// moment, for 50 sources in turn: one chained row per source with the
+    /// other seven counted as its repeats (without the coalescing lock the
+    /// threads each found no row to coalesce into and appended their own).
+    #[test]
+    fn concurrent_identical_failures_from_one_source_write_one_row() {
+        let cluster = super::super::pg_cluster::Cluster::start();
+        cluster.create_db("fleet");
+        let store = PostgresStore::open(&cluster.url("fleet"), None).unwrap();
+        let before = store.audit_log(1000).unwrap().len();
+        let barrier = std::sync::Barrier::new(8);
+        std::thread::scope(|sc| {
+            for _ in 0..8 {
+                let (store, barrier) = (&store, &barrier);
+                sc.spawn(move || {
+                    for source in 0..50 {
+                        barrier.wait();
+                        let source = format!("10.0.1.{source}");
+                        store
+                            .audit_from(Some(&source), 100, None, None, "rejected", "garbage")
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        let log = store.audit_log(1000).unwrap();
+        assert_eq!(log.len() - before, 50, "{log:?}");
+        assert!(log[..50].iter().all(|e| e.repeats == 7), "{log:?}");
+        assert_eq!(store.verify_audit().unwrap().broken, None);
+    }
 }
