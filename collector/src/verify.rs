@@ -167,9 +167,6 @@ fn accept_inner(
     if let Arrival::Online { session, .. } = arrival {
         check_session(store, session, claims.nonce.as_ref(), peer, now)?;
     }
-    if store.cti_seen(device.id, &claims.cti).map_err(from_store)? {
-        return Err(from_store(StoreError::Conflict(Conflict::DuplicateCti)));
-    }
     let seq =
         i64::try_from(claims.seq).map_err(|_| reject(Rejection::BadClaims, "seq out of range"))?;
     if let Some(below) = below.filter(|b| seq >= *b) {
@@ -178,12 +175,19 @@ fn accept_inner(
             format!("retired key: seq {seq} is at or after the rotation point {below}"),
         ));
     }
+    // A duplicate cti is looked for only when the sequence number does not
+    // advance (a token stored but not acknowledged, sent again, is named a
+    // duplicate); a reused cti with a new sequence number is refused by the
+    // store, which checks both inside its transaction.
     let gap = match device.last_seq {
         Some(last) if seq <= last => {
+            if store.cti_seen(device.id, &claims.cti).map_err(from_store)? {
+                return Err(from_store(StoreError::Conflict(Conflict::DuplicateCti)));
+            }
             return Err(from_store(StoreError::Conflict(Conflict::SequenceReplay {
                 seq,
                 last,
-            })))
+            })));
         }
         Some(last) if seq > last + 1 => Some((last + 1, seq - 1)),
         _ => None,

@@ -212,6 +212,11 @@ fn device_state(db: &mut dyn Sql, device_id: i64) -> Result<DeviceState> {
 /// contribution, are left alone.
 pub(super) fn write_attestation(db: &mut dyn Sql, a: &Attestation) -> Result<i64> {
     let (last, old, old_pkgset, old_rset) = device_state(db, a.device_id)?;
+    // The cti first: the same token posted twice at once is a duplicate,
+    // whichever of the two is stored.
+    if cti_seen(db, a.device_id, &a.cti)? {
+        return Err(StoreError::Conflict(Conflict::DuplicateCti));
+    }
     if let Some(l) = last {
         if a.seq <= l {
             return Err(StoreError::Conflict(Conflict::SequenceReplay {
@@ -219,9 +224,6 @@ pub(super) fn write_attestation(db: &mut dyn Sql, a: &Attestation) -> Result<i64
                 last: l,
             }));
         }
-    }
-    if cti_seen(db, a.device_id, &a.cti)? {
-        return Err(StoreError::Conflict(Conflict::DuplicateCti));
     }
     let set = super::console::pkgset(db, &a.packages)?;
     let (rset, rdigest) = result_set(db, &a.results)?;
