@@ -324,7 +324,7 @@ pub(super) fn listening_of(db: &mut dyn Sql, device: i64) -> Result<Option<(i64,
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::devices::insert_device;
     use super::super::sql::cluster::on_both;
     use super::*;
@@ -349,8 +349,8 @@ mod tests {
         }
     }
 
-    /// An attestation of `device` carrying only these claims.
-    fn attestation(
+    /// An attestation of `device` carrying only these claims (seq 1).
+    pub(in crate::store) fn attestation(
         device: i64,
         cve_status: Vec<DeviceCveStatus>,
         listeners: Vec<DeviceListener>,

@@ -383,7 +383,38 @@ pub(super) fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
 
 #[cfg(test)]
 mod tests {
-    use super::set_digest;
+    use super::super::device_claims::tests::attestation;
+    use super::super::devices::insert_device;
+    use super::super::sql::cluster::on_both;
+    use super::*;
+
+    /// A token stored again (its cti known) is a duplicate whatever its
+    /// seq — the answer a device's spool needs to drop it — and only a new
+    /// cti with an old seq is a replay.
+    #[test]
+    fn a_known_cti_is_a_duplicate_before_an_old_seq_is_a_replay() {
+        on_both(|db| {
+            let d = insert_device(db, b"k", b"u", b"p", "a", 1).unwrap();
+            let token = |seq: i64, cti: u8| Attestation {
+                seq,
+                cti: vec![cti; 16],
+                ..attestation(d, vec![], vec![])
+            };
+            let mut store = |a: Attestation| transaction(db, |db| write_attestation(db, &a));
+            store(token(5, 1)).unwrap();
+            let duplicate = Err(StoreError::Conflict(Conflict::DuplicateCti));
+            assert_eq!(store(token(5, 1)), duplicate);
+            assert_eq!(store(token(6, 1)), duplicate);
+            assert_eq!(
+                store(token(4, 2)),
+                Err(StoreError::Conflict(Conflict::SequenceReplay {
+                    seq: 4,
+                    last: 5
+                }))
+            );
+            store(token(6, 2)).unwrap();
+        });
+    }
 
     #[test]
     fn a_separator_inside_an_item_cannot_make_two_sets_share_a_digest() {
