@@ -78,6 +78,33 @@ struct Seen {
     raced: AtomicUsize,
 }
 
+/// The device routes other than tokens, each asked once on replica
+/// `port` (the database stopped): (route, status, rejection code).
+fn outage_probes(tls: &Arc<rustls::ClientConfig>, port: u16) -> Vec<(String, u16, String)> {
+    let digest = "ab".repeat(32);
+    let sbom = format!("/attestation/v1/sbom/{digest}");
+    let asks: [(&str, &str, Option<&str>); 3] = [
+        ("POST", "/attestation/v1/sessions", None),
+        ("GET", &sbom, None),
+        ("PUT", &sbom, Some("application/vnd.cyclonedx+json")),
+    ];
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut c = sim::connect(tls.clone(), port).await.unwrap();
+        let mut out = Vec::new();
+        for (method, path, media) in asks {
+            let (status, body) = sim::request(&mut c, method, path, media, b"{}".to_vec())
+                .await
+                .unwrap();
+            out.push((format!("{method} {path}"), status, code(&body)));
+        }
+        out
+    })
+}
+
 fn code(body: &[u8]) -> String {
     serde_json::from_slice::<serde_json::Value>(body)
         .ok()
@@ -121,7 +148,7 @@ fn replicas_share_one_database_through_a_replica_kill_and_a_database_restart() {
     let in_outage = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let faults = {
         let (seen, replicas, in_outage) = (seen.clone(), replicas.clone(), in_outage.clone());
-        let cluster = &cluster;
+        let (cluster, tls, ports) = (&cluster, tls.clone(), ports.clone());
         move || {
             let wait = |n: usize| {
                 let t = Instant::now();
@@ -145,10 +172,13 @@ fn replicas_share_one_database_through_a_replica_kill_and_a_database_restart() {
             drop(r);
             wait(2 * total / 3);
             in_outage.store(true, Ordering::SeqCst);
+            let t = Instant::now();
             assert!(cluster.stop(), "pg_ctl stop");
-            std::thread::sleep(Duration::from_secs(3));
+            let probes = outage_probes(&tls, ports[1]);
+            std::thread::sleep(Duration::from_secs(3).saturating_sub(t.elapsed()));
             cluster.restart();
             in_outage.store(false, Ordering::SeqCst);
+            probes
         }
     };
     std::thread::scope(|scope| {
@@ -280,7 +310,16 @@ fn replicas_share_one_database_through_a_replica_kill_and_a_database_restart() {
                 t.await.unwrap();
             }
         });
-        f.join().unwrap();
+        let probes = f.join().unwrap();
+        // Every device route that needs the database says so while it is
+        // away: 503 `unavailable`, never 500 or an answer from nowhere.
+        for (route, status, code) in &probes {
+            assert_eq!(
+                (*status, code.as_str()),
+                (503, "unavailable"),
+                "{route} while the database is away: {probes:?}"
+            );
+        }
     });
 
     // The database after it all, read directly.

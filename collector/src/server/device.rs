@@ -80,11 +80,21 @@ pub(super) async fn create_session(
             Rejection::Busy,
             "too many open sessions; retry after the oldest expire",
         ),
-        Ok(Err(crate::store::StoreError::Unavailable(_))) => err(
+        Ok(Err(e)) => store_failed(Some(e), "cannot create session"),
+        Err(_) => store_failed(None, "cannot create session"),
+    }
+}
+
+/// The answer to a request whose storage step failed: 503 `unavailable`
+/// while the database is away (the device retries later), else 500
+/// `internal` naming `what` failed.
+fn store_failed(e: Option<crate::store::StoreError>, what: &str) -> Response {
+    match e {
+        Some(crate::store::StoreError::Unavailable(_)) => err(
             Rejection::Unavailable,
             "the collector's database is unavailable; retry later",
         ),
-        _ => err(Rejection::Internal, "cannot create session"),
+        _ => err(Rejection::Internal, what),
     }
 }
 
@@ -358,7 +368,8 @@ pub(super) async fn put_sbom(
                 "client certificate does not belong to a device that attested this SBOM",
             )
         }
-        _ => return err(Rejection::Internal, "SBOM lookup failed"),
+        Ok(Err(e)) => return store_failed(Some(e), "SBOM lookup failed"),
+        Err(_) => return store_failed(None, "SBOM lookup failed"),
     }
     let _upload = match shield.sbom_upload(source_of(&source)) {
         Ok(u) => u,
@@ -396,7 +407,8 @@ pub(super) async fn put_sbom(
             Json(json!({"stored": true})),
         )
             .into_response(),
-        _ => err(Rejection::Internal, "cannot store SBOM"),
+        Ok(Err(e)) => store_failed(Some(e), "cannot store SBOM"),
+        Err(_) => store_failed(None, "cannot store SBOM"),
     }
 }
 
@@ -407,6 +419,7 @@ pub(super) async fn has_sbom(State(app): State<Shared>, Path(digest): Path<Strin
     match tokio::task::spawn_blocking(move || app.store.sbom_exists(&d)).await {
         Ok(Ok(true)) => Json(json!({"stored": true})).into_response(),
         Ok(Ok(false)) => err(Rejection::NotFound, "SBOM not stored"),
-        _ => err(Rejection::Internal, "SBOM lookup failed"),
+        Ok(Err(e)) => store_failed(Some(e), "SBOM lookup failed"),
+        Err(_) => store_failed(None, "SBOM lookup failed"),
     }
 }

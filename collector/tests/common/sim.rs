@@ -154,7 +154,21 @@ pub async fn post(
     media: Option<&str>,
     body: Vec<u8>,
 ) -> Result<(u16, Vec<u8>), String> {
-    let mut req = hyper::Request::post(path).header("host", "localhost");
+    request(send, "POST", path, media, body).await
+}
+
+/// [`post`] with any method.
+pub async fn request(
+    send: &mut hyper::client::conn::http1::SendRequest<Full<bytes::Bytes>>,
+    method: &str,
+    path: &str,
+    media: Option<&str>,
+    body: Vec<u8>,
+) -> Result<(u16, Vec<u8>), String> {
+    let mut req = hyper::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "localhost");
     if let Some(m) = media {
         req = req.header("content-type", m);
     }
