@@ -13,6 +13,8 @@
 #![forbid(unsafe_code)]
 
 pub mod accept;
+#[cfg(feature = "integrity")]
+pub mod integrity;
 pub mod inventory;
 pub mod parse;
 pub mod report;

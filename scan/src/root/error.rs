@@ -31,7 +31,7 @@ impl FsError {
             kind,
         }
     }
-    pub(super) fn io(path: &Path, e: &io::Error) -> Self {
+    pub(crate) fn io(path: &Path, e: &io::Error) -> Self {
         let kind = match e.kind() {
             io::ErrorKind::NotFound => FsErrorKind::NotFound,
             io::ErrorKind::PermissionDenied => FsErrorKind::PermissionDenied,
