@@ -53,7 +53,7 @@ fn sources() -> Vec<(PathBuf, String)> {
         }
     }
     let mut out = Vec::new();
-    for krate in ["agent", "collector", "protocol", "tests"] {
+    for krate in ["agent", "collector", "protocol", "scan", "tests"] {
         for sub in ["src", "tests", "examples", "benches"] {
             walk(&workspace().join(krate).join(sub), &mut out);
         }
