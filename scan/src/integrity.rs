@@ -1,7 +1,12 @@
 //! Package file integrity (ISSUE22, first slice: dpkg; work in progress,
 //! not yet a rule): every file a dpkg `var/lib/dpkg/info/<pkg>.md5sums`
 //! lists is hashed and compared with the MD5 dpkg recorded at install —
-//! the files `debsums -c` reports as changed, and those it reports missing.
+//! the files `debsums -c` reports as changed, and those it reports missing
+//! ([`verify_dpkg`]); and the configuration files with the MD5 the
+//! `Conffiles` field of `var/lib/dpkg/status` records, as `debsums -ce`
+//! checks them ([`verify_dpkg_conffiles`]). Not yet: debsums' exception
+//! for a file a `Replaces` package ships with the found digest, and its
+//! skipping of a conffile no package's file list names (an obsolete one).
 //!
 //! Read-only over the root view; memory bounded by one read buffer
 //! ([`BUF`]) and one md5sums list ([`crate::inventory::files::MAX_LIST`]);
@@ -111,6 +116,109 @@ pub fn verify_dpkg(root: &RootFs) -> Verified {
     out
 }
 
+/// The conffiles of the installed packages in a dpkg status text, as
+/// debsums reads them: (package, path, md5) for each `Conffiles` line
+/// ` /<path without blanks> <hex md5> [flag]` of a package whose `Status`
+/// ends in `installed` or `half-configured`; lines flagged
+/// `remove-on-upgrade` and placeholders such as `newconffile` are skipped.
+/// Bounded by the text: one pass over its lines.
+pub fn dpkg_conffiles(status: &str) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    // The paragraph being read: package, its status, its conffile lines.
+    let mut package = String::new();
+    let mut installed = false;
+    let mut entries: Vec<(String, String)> = Vec::new();
+    let mut in_conffiles = false;
+    let mut flush = |package: &mut String, installed: &mut bool, entries: &mut Vec<_>| {
+        if *installed && !package.is_empty() {
+            for (path, md5) in entries.drain(..) {
+                out.push((package.clone(), path, md5));
+            }
+        }
+        entries.clear();
+        package.clear();
+        *installed = false;
+    };
+    for line in status.lines().chain(std::iter::once("")) {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.trim().is_empty() {
+            flush(&mut package, &mut installed, &mut entries);
+            in_conffiles = false;
+            continue;
+        }
+        if line.starts_with([' ', '\t']) {
+            if in_conffiles {
+                if let Some(e) = conffile_line(line) {
+                    entries.push(e);
+                }
+            }
+            continue;
+        }
+        in_conffiles = false;
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        if key.eq_ignore_ascii_case("Package") {
+            package = value.to_string();
+        } else if key.eq_ignore_ascii_case("Status") {
+            installed = value.ends_with(" installed") || value.ends_with(" half-configured");
+        } else if key.eq_ignore_ascii_case("Conffiles") {
+            in_conffiles = true;
+        }
+    }
+    out
+}
+
+/// One `Conffiles` line: (path, md5), or None when skipped.
+fn conffile_line(line: &str) -> Option<(String, String)> {
+    if line.trim_end().ends_with(" remove-on-upgrade") {
+        return None;
+    }
+    let mut w = line.split_whitespace();
+    let path = w.next()?.strip_prefix('/')?;
+    let md5 = w.next()?;
+    let hex_prefix = md5
+        .bytes()
+        .take_while(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        .count();
+    // debsums takes the leading lowercase hex digits; nothing is a placeholder.
+    (hex_prefix > 0 && !path.is_empty())
+        .then(|| (format!("/{path}"), md5[..hex_prefix].to_string()))
+}
+
+/// Verifies the installed packages' conffiles against the digests of
+/// `var/lib/dpkg/status`.
+pub fn verify_dpkg_conffiles(root: &RootFs) -> Verified {
+    let mut out = Verified::default();
+    let path = "/var/lib/dpkg/status";
+    let text = match root.read(path) {
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Err(x) => {
+            out.errors.push((path.to_string(), None, x.to_string()));
+            return out;
+        }
+    };
+    for (package, file, md5) in dpkg_conffiles(&text) {
+        let state = match md5_of(root, &file) {
+            Ok(d) if hex(&d) == md5 => {
+                out.checked += 1;
+                continue;
+            }
+            Ok(_) => State::Changed,
+            Err(x) if is_missing(&x) => State::Missing,
+            Err(x) => State::Unreadable(x.to_string()),
+        };
+        out.checked += 1;
+        out.findings.push(Finding {
+            package,
+            path: file,
+            state,
+        });
+    }
+    out
+}
+
 fn is_missing(e: &FsError) -> bool {
     matches!(e.kind, FsErrorKind::NotFound | FsErrorKind::NotRegularFile)
 }
@@ -118,6 +226,23 @@ fn is_missing(e: &FsError) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn conffiles_of_installed_packages_as_debsums_reads_them() {
+        let status = "Package: a\nStatus: install ok installed\nConffiles:\n /etc/a.conf 0123abcd\n /etc/gone.conf 99ff remove-on-upgrade\n /etc/new.conf newconffile\n /etc/old.conf 77aa obsolete\nVersion: 1\n\n\
+             Package: b\nStatus: deinstall ok config-files\nConffiles:\n /etc/b.conf 1111\n\n\
+             Package: c\nConffiles:\n /etc/c.conf 2222\nStatus: install ok half-configured\n";
+        let got = dpkg_conffiles(status);
+        let want = [
+            ("a", "/etc/a.conf", "0123abcd"),
+            ("a", "/etc/old.conf", "77aa"),
+            ("c", "/etc/c.conf", "2222"),
+        ];
+        assert_eq!(
+            got,
+            want.map(|(p, f, m)| (p.to_string(), f.to_string(), m.to_string()))
+        );
+    }
 
     #[test]
     fn md5_of_known_content() {
