@@ -54,6 +54,25 @@ pub struct Verified {
     pub errors: Vec<(String, Option<u64>, String)>,
 }
 
+impl Verified {
+    /// Hashes `path` and compares it with `want` (hex MD5): counted, and a
+    /// finding of `package` unless it matches.
+    fn check(&mut self, root: &RootFs, package: &str, path: String, want: &str) {
+        self.checked += 1;
+        let state = match md5_of(root, &path) {
+            Ok(d) if hex(&d) == want => return,
+            Ok(_) => State::Changed,
+            Err(x) if is_missing(&x) => State::Missing,
+            Err(x) => State::Unreadable(x.to_string()),
+        };
+        self.findings.push(Finding {
+            package: package.to_string(),
+            path,
+            state,
+        });
+    }
+}
+
 /// MD5 of a regular file in the tree, read in [`BUF`]-sized pieces.
 pub fn md5_of(root: &RootFs, path: &str) -> Result<[u8; 16], FsError> {
     let (mut file, _) = root.open(path)?;
@@ -96,21 +115,7 @@ pub fn verify_dpkg(root: &RootFs) -> Verified {
             out.errors.push((list.clone(), Some(line), message));
         }
         for f in files {
-            let state = match md5_of(root, &f.path) {
-                Ok(d) if hex(&d) == f.hex => {
-                    out.checked += 1;
-                    continue;
-                }
-                Ok(_) => State::Changed,
-                Err(x) if is_missing(&x) => State::Missing,
-                Err(x) => State::Unreadable(x.to_string()),
-            };
-            out.checked += 1;
-            out.findings.push(Finding {
-                package: package.to_string(),
-                path: f.path,
-                state,
-            });
+            out.check(root, package, f.path, &f.hex);
         }
     }
     out
@@ -200,21 +205,7 @@ pub fn verify_dpkg_conffiles(root: &RootFs) -> Verified {
         }
     };
     for (package, file, md5) in dpkg_conffiles(&text) {
-        let state = match md5_of(root, &file) {
-            Ok(d) if hex(&d) == md5 => {
-                out.checked += 1;
-                continue;
-            }
-            Ok(_) => State::Changed,
-            Err(x) if is_missing(&x) => State::Missing,
-            Err(x) => State::Unreadable(x.to_string()),
-        };
-        out.checked += 1;
-        out.findings.push(Finding {
-            package,
-            path: file,
-            state,
-        });
+        out.check(root, &package, file, &md5);
     }
     out
 }

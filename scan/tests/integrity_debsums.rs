@@ -86,6 +86,16 @@ fn plant(
     }
 }
 
+/// Writes a package's file at `rel` and names it in the package's file
+/// list; its MD5 (hex).
+fn install(root: &Path, rel: &str, body: &[u8], list: &mut String) -> String {
+    let path = root.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, body).unwrap();
+    list.push_str(&format!("/{rel}\n"));
+    md5_hex(body)
+}
+
 /// Writes `packages` packages of up to 12 files and up to 2 conffiles
 /// each, then plants changes; returns what was planted.
 fn tree(root: &Path, seed: u64, packages: usize) -> Planted {
@@ -109,11 +119,10 @@ fn tree(root: &Path, seed: u64, packages: usize) -> Planted {
         for c in 0..confs {
             let rel = format!("etc/{name}/c{c}.conf");
             let body = format!("setting = {}\n", rng.next()).into_bytes();
-            let path = root.join(&rel);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, &body).unwrap();
-            status.push_str(&format!(" /{rel} {}\n", md5_hex(&body)));
-            list.push_str(&format!("/{rel}\n"));
+            status.push_str(&format!(
+                " /{rel} {}\n",
+                install(root, &rel, &body, &mut list)
+            ));
             confs_all.push(rel);
         }
         status.push('\n');
@@ -125,11 +134,10 @@ fn tree(root: &Path, seed: u64, packages: usize) -> Planted {
             };
             let len = rng.below(200_000) as usize;
             let body: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
-            let path = root.join(&rel);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, &body).unwrap();
-            sums.push_str(&format!("{}  {rel}\n", md5_hex(&body)));
-            list.push_str(&format!("/{rel}\n"));
+            sums.push_str(&format!(
+                "{}  {rel}\n",
+                install(root, &rel, &body, &mut list)
+            ));
             all.push(rel);
         }
         std::fs::write(info.join(format!("{name}.md5sums")), sums).unwrap();
