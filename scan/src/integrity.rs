@@ -55,11 +55,11 @@ pub struct Verified {
 }
 
 impl Verified {
-    /// Hashes `path` and compares it with `want` (hex MD5): counted, and a
-    /// finding of `package` unless it matches.
-    fn check(&mut self, root: &RootFs, package: &str, path: String, want: &str) {
+    /// Hashes `path` (through `buf`) and compares it with `want` (hex
+    /// MD5): counted, and a finding of `package` unless it matches.
+    fn check(&mut self, root: &RootFs, buf: &mut [u8], package: &str, path: String, want: &str) {
         self.checked += 1;
-        let state = match md5_of(root, &path) {
+        let state = match md5_of(root, &path, buf) {
             Ok(d) if hex(&d) == want => return,
             Ok(_) => State::Changed,
             Err(x) if is_missing(&x) => State::Missing,
@@ -73,14 +73,14 @@ impl Verified {
     }
 }
 
-/// MD5 of a regular file in the tree, read in [`BUF`]-sized pieces.
-pub fn md5_of(root: &RootFs, path: &str) -> Result<[u8; 16], FsError> {
+/// MD5 of a regular file in the tree, read in pieces through `buf` (one
+/// buffer of [`BUF`] bytes serves a whole verification).
+pub fn md5_of(root: &RootFs, path: &str, buf: &mut [u8]) -> Result<[u8; 16], FsError> {
     let (mut file, _) = root.open(path)?;
     let mut h = Md5::new();
-    let mut buf = vec![0u8; BUF];
     loop {
         let n = file
-            .read(&mut buf)
+            .read(buf)
             .map_err(|e| FsError::io(std::path::Path::new(path), &e))?;
         if n == 0 {
             break;
@@ -93,6 +93,7 @@ pub fn md5_of(root: &RootFs, path: &str) -> Result<[u8; 16], FsError> {
 /// Verifies every package's files against its md5sums.
 pub fn verify_dpkg(root: &RootFs) -> Verified {
     let mut out = Verified::default();
+    let mut buf = vec![0u8; BUF];
     let dir = "/var/lib/dpkg/info";
     let Ok(entries) = root.read_dir(dir) else {
         return out;
@@ -115,7 +116,7 @@ pub fn verify_dpkg(root: &RootFs) -> Verified {
             out.errors.push((list.clone(), Some(line), message));
         }
         for f in files {
-            out.check(root, package, f.path, &f.hex);
+            out.check(root, &mut buf, package, f.path, &f.hex);
         }
     }
     out
@@ -134,20 +135,20 @@ pub fn dpkg_conffiles(status: &str) -> Vec<(String, String, String)> {
     let mut installed = false;
     let mut entries: Vec<(String, String)> = Vec::new();
     let mut in_conffiles = false;
-    let mut flush = |package: &mut String, installed: &mut bool, entries: &mut Vec<_>| {
-        if *installed && !package.is_empty() {
-            for (path, md5) in entries.drain(..) {
-                out.push((package.clone(), path, md5));
-            }
-        }
-        entries.clear();
-        package.clear();
-        *installed = false;
-    };
+    // A blank line ends a paragraph (and one is added after the last).
     for line in status.lines().chain(std::iter::once("")) {
         let line = line.strip_suffix('\r').unwrap_or(line);
         if line.trim().is_empty() {
-            flush(&mut package, &mut installed, &mut entries);
+            if installed && !package.is_empty() {
+                out.extend(
+                    entries
+                        .drain(..)
+                        .map(|(path, md5)| (package.clone(), path, md5)),
+                );
+            }
+            entries.clear();
+            package.clear();
+            installed = false;
             in_conffiles = false;
             continue;
         }
@@ -196,7 +197,7 @@ fn conffile_line(line: &str) -> Option<(String, String)> {
 /// `var/lib/dpkg/status`.
 pub fn verify_dpkg_conffiles(root: &RootFs) -> Verified {
     let mut out = Verified::default();
-    let path = "/var/lib/dpkg/status";
+    let path = crate::inventory::dpkg::STATUS;
     let text = match root.read(path) {
         Ok(b) => String::from_utf8_lossy(&b).into_owned(),
         Err(x) => {
@@ -204,8 +205,9 @@ pub fn verify_dpkg_conffiles(root: &RootFs) -> Verified {
             return out;
         }
     };
+    let mut buf = vec![0u8; BUF];
     for (package, file, md5) in dpkg_conffiles(&text) {
-        out.check(root, &package, file, &md5);
+        out.check(root, &mut buf, &package, file, &md5);
     }
     out
 }
@@ -241,7 +243,7 @@ mod tests {
         std::fs::write(t.path().join("a"), b"abc").unwrap();
         let root = RootFs::new(t.path()).unwrap();
         assert_eq!(
-            hex(&md5_of(&root, "/a").unwrap()),
+            hex(&md5_of(&root, "/a", &mut [0; 7]).unwrap()),
             "900150983cd24fb0d6963f7d28e17f72"
         );
     }
