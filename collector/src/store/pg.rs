@@ -276,6 +276,7 @@ impl PostgresStore {
 
 #[cfg(test)]
 mod tests {
+    use super::super::device_claims::tests::attestation;
     use super::super::{Attestation, Store};
     use super::*;
 
@@ -301,13 +302,11 @@ mod tests {
                 results.reverse();
             }
             Attestation {
-                device_id: device,
                 received_at: seq,
                 iat: seq,
                 seq,
                 cti: seq.to_be_bytes().to_vec(),
                 raw: vec![1],
-                online: true,
                 results,
                 packages: vec![format!("pkg:deb/debian/p@{}", seq % 3)],
                 keys: vec![(
@@ -321,13 +320,7 @@ mod tests {
                 ],
                 kid: device.to_be_bytes().to_vec(),
                 audit_reason: format!("seq {seq}"),
-                sbom_digest: None,
-                ceiling_dispute: None,
-                hostname: None,
-                key_tier: None,
-                findings: Vec::new(),
-                cve_status: Vec::new(),
-                listeners: Vec::new(),
+                ..attestation(device, Vec::new(), Vec::new())
             }
         };
         let ids: Vec<i64> = (0..8i64)
