@@ -153,18 +153,7 @@ fn main() {
 /// suffixed with k (the two devices sharing a host key share it within
 /// their copy); the aggregates count every copy.
 fn copies(c: &pg_cluster::Cluster, base: i64, n: i64) {
-    let psql = |sql: &str| {
-        let out = std::process::Command::new("psql")
-            .arg(c.url("fleet"))
-            .args(["-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
-            .output()
-            .expect("psql");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let psql = |sql: &str| c.psql("fleet", sql);
     let t = std::time::Instant::now();
     let tmax: i64 = {
         let out = std::process::Command::new("psql")

@@ -154,15 +154,20 @@ impl Cluster {
 
     /// Creates database `name` with `psql`.
     pub fn create_db(&self, name: &str) {
+        self.psql("postgres", &format!("CREATE DATABASE \"{name}\""));
+    }
+
+    /// Runs `sql` on database `db` with `psql`, stopping at the first
+    /// error; panics naming the statement and psql's message.
+    pub fn psql(&self, db: &str, sql: &str) {
         let out = Command::new("psql")
-            .arg(self.url("postgres"))
-            .args(["-q", "-v", "ON_ERROR_STOP=1", "-c"])
-            .arg(format!("CREATE DATABASE \"{name}\""))
+            .arg(self.url(db))
+            .args(["-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
             .output()
             .expect("psql (Debian package postgresql-client)");
         assert!(
             out.status.success(),
-            "CREATE DATABASE {name}: {}",
+            "{sql}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
     }
